@@ -1,0 +1,85 @@
+#ifndef KEYWAY_MHD_SHIM_H
+#define KEYWAY_MHD_SHIM_H
+
+/* Non-variadic wrappers around libmicrohttpd, which Swift cannot call
+ * directly where the C API is variadic (MHD_start_daemon, *_get_*_info). */
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <microhttpd.h>
+
+/// Leaves URL paths and query values exactly as sent; Keyway percent-decodes
+/// them to bytes itself, so `%2F` and `%00` survive inside keys.
+static size_t keyway_mhd_unescape_nothing(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls; (void)c;
+    return strlen(s);
+}
+
+/// Starts a daemon with Keyway's standard options.
+/// `address` may be NULL (bind to all interfaces of the family).
+static inline struct MHD_Daemon *keyway_mhd_start(
+    unsigned int flags,
+    uint16_t port,
+    const struct sockaddr *address,
+    unsigned int thread_pool_size,
+    unsigned int connection_limit,
+    unsigned int connection_timeout_seconds,
+    size_t connection_memory_limit,
+    MHD_AccessHandlerCallback access_handler,
+    void *access_context,
+    MHD_RequestCompletedCallback completed_handler,
+    void *completed_context)
+{
+    struct MHD_OptionItem options[] = {
+        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL },
+        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context },
+        { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL },
+        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+        { address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)address },
+        { MHD_OPTION_END, 0, NULL }
+    };
+    return MHD_start_daemon(flags, port, NULL, NULL,
+                            access_handler, access_context,
+                            MHD_OPTION_ARRAY, options,
+                            MHD_OPTION_END);
+}
+
+static inline uint16_t keyway_mhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+static inline unsigned int keyway_mhd_connection_count(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
+static inline int keyway_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? (int)info->connect_fd : -1;
+}
+
+static inline const struct sockaddr *keyway_mhd_client_address(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info ? info->client_addr : NULL;
+}
+
+/// Flag values, named once because Swift imports the C enum without usable cases.
+static const unsigned int KEYWAY_MHD_USE_INTERNAL_POLLING_THREAD = MHD_USE_INTERNAL_POLLING_THREAD;
+static const unsigned int KEYWAY_MHD_USE_EPOLL = MHD_USE_EPOLL;
+static const unsigned int KEYWAY_MHD_ALLOW_SUSPEND_RESUME = MHD_ALLOW_SUSPEND_RESUME;
+static const unsigned int KEYWAY_MHD_USE_IPv6 = MHD_USE_IPv6;
+static const unsigned int KEYWAY_MHD_USE_ERROR_LOG = MHD_USE_ERROR_LOG;
+static const unsigned int KEYWAY_MHD_USE_TURBO = MHD_USE_TURBO;
+
+static const int KEYWAY_MHD_YES = MHD_YES;
+static const int KEYWAY_MHD_NO = MHD_NO;
+
+#endif

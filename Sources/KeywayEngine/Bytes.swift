@@ -1,0 +1,88 @@
+/// A binary-safe byte string: the type of every key, value, field and argument.
+///
+/// Keys and values may contain any bytes (NUL, `/`, invalid UTF-8), so nothing
+/// in the engine uses `String` for data. Equality, hashing and ordering are
+/// over the raw bytes, ordering being `memcmp` order as Redis uses.
+public struct Bytes: Hashable, Comparable, Sendable {
+    public var storage: [UInt8]
+
+    @inlinable public init(_ storage: [UInt8]) { self.storage = storage }
+    @inlinable public init<S: Sequence>(_ bytes: S) where S.Element == UInt8 { self.storage = Array(bytes) }
+    @inlinable public init(_ string: String) { self.storage = Array(string.utf8) }
+    @inlinable public init() { self.storage = [] }
+
+    @inlinable public var count: Int { storage.count }
+    @inlinable public var isEmpty: Bool { storage.isEmpty }
+
+    /// The bytes read as UTF-8, invalid sequences replaced. For messages and logs only.
+    public var text: String { String(decoding: storage, as: UTF8.self) }
+
+    /// The bytes as a `String` when they are valid UTF-8, else nil.
+    public var utf8String: String? {
+        var iterator = storage.makeIterator()
+        var decoder = UTF8()
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: break loop
+            case .error: return nil
+            }
+        }
+        return String(decoding: storage, as: UTF8.self)
+    }
+
+    /// ASCII-lowercased copy, for matching command names and options.
+    public var lowercasedASCII: String {
+        String(decoding: storage.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    /// Case-insensitive ASCII comparison against a lowercase literal such as "nx".
+    @inlinable public func equalsIgnoringCase(_ lowercaseLiteral: StaticString) -> Bool {
+        guard lowercaseLiteral.utf8CodeUnitCount == storage.count else { return false }
+        return lowercaseLiteral.withUTF8Buffer { literal in
+            for i in 0..<storage.count {
+                var byte = storage[i]
+                if byte >= 65 && byte <= 90 { byte += 32 }
+                if byte != literal[i] { return false }
+            }
+            return true
+        }
+    }
+
+    @inlinable public func hash(into hasher: inout Hasher) {
+        storage.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    @inlinable public static func == (lhs: Bytes, rhs: Bytes) -> Bool {
+        lhs.storage == rhs.storage
+    }
+
+    public static func < (lhs: Bytes, rhs: Bytes) -> Bool {
+        lhs.storage.withUnsafeBufferPointer { a in
+            rhs.storage.withUnsafeBufferPointer { b in
+                let common = min(a.count, b.count)
+                if common > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+                    let order = memcmp(pa, pb, common)
+                    if order != 0 { return order < 0 }
+                }
+                return a.count < b.count
+            }
+        }
+    }
+}
+
+extension Bytes: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self.init(value) }
+}
+
+extension Bytes: CustomStringConvertible {
+    public var description: String { text }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,42 @@
+/// A command as Redis models it: a name followed by binary-safe arguments.
+///
+/// Every HTTP route builds Commands; nothing reaches the data any other way.
+public struct Command: Sendable, Equatable {
+    /// `arguments[0]` is the command name, as in Redis's argv.
+    public var arguments: [Bytes]
+
+    public init(_ arguments: [Bytes]) {
+        precondition(!arguments.isEmpty, "a command needs a name")
+        self.arguments = arguments
+    }
+
+    public init(_ name: String, _ rest: [Bytes]) {
+        self.arguments = [Bytes(name)] + rest
+    }
+
+    public init(_ words: String...) {
+        self.arguments = words.map { Bytes($0) }
+    }
+
+    public var name: Bytes { arguments[0] }
+}
+
+/// The seam between the HTTP gateway and whatever stores the data.
+///
+/// The embedded `Engine` implements it; a client for an external Redis could
+/// implement it too without the gateway changing.
+public protocol CommandExecutor: AnyObject, Sendable {
+    /// Runs one command and returns its reply (errors are `.error` replies).
+    func execute(_ command: Command) -> Reply
+
+    /// Runs commands one after another, each atomically on its own (a pipeline).
+    func executePipeline(_ commands: [Command]) -> [Reply]
+
+    /// Runs commands as one atomic transaction (MULTI/EXEC). A command that
+    /// cannot be queued (unknown, wrong arity) aborts the whole batch with
+    /// `EXECABORT`, as Redis does; runtime errors are per-command replies.
+    func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError>
+
+    /// A number that grows with every write: the gateway's sync token.
+    var writeSequence: Int64 { get }
+}

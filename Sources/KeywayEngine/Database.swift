@@ -1,0 +1,176 @@
+import Synchronization
+
+/// The keyspace plus the rules every command follows when touching it:
+/// lazy expiry on access, hit/miss statistics, and the one write path.
+///
+/// Lives inside the engine's lock; nothing here is thread-safe by itself.
+public final class Database: @unchecked Sendable {
+    public internal(set) var keyspace = Keyspace()
+    public let clock: any EngineClock
+    public var stats = EngineStats()
+
+    /// Time of the command being executed, fixed for its whole run (and for a
+    /// whole transaction) as Redis's command time snapshot.
+    public private(set) var now: Int64
+
+    /// Writes since the last save; bumped by `didWrite`.
+    public private(set) var dirty: Int64 = 0
+
+    /// Grows with every write; readable without the lock.
+    let writeCounter: WriteCounter
+
+    /// Called for every modified key with the keyspace event name ("set",
+    /// "del", "expired", ...). Blocking waiters, notifications and the AOF
+    /// plug in here.
+    public var writeObservers: [(Bytes, String) -> Void] = []
+
+    public init(clock: any EngineClock, writeCounter: WriteCounter = WriteCounter()) {
+        self.clock = clock
+        self.writeCounter = writeCounter
+        self.now = clock.nowMilliseconds()
+    }
+
+    /// Fixes `now` for the command or batch about to run.
+    func beginCommand() {
+        now = clock.nowMilliseconds()
+    }
+
+    // MARK: - Lookup
+
+    /// The slot of a live key, deleting it first if it has expired.
+    public func liveSlot(_ key: Bytes) -> Int? {
+        guard let slot = keyspace.slot(of: key) else { return nil }
+        let entry = keyspace[slot: slot]
+        if entry.hasExpiry && entry.expiresAt <= now {
+            expire(slot: slot)
+            return nil
+        }
+        return slot
+    }
+
+    /// Looks a key up for reading, counting a keyspace hit or miss.
+    public func lookupRead(_ key: Bytes) -> Keyspace.Entry? {
+        if let slot = liveSlot(key) {
+            stats.keyspaceHits += 1
+            return keyspace[slot: slot]
+        }
+        stats.keyspaceMisses += 1
+        return nil
+    }
+
+    /// The string under `key`, nil when missing, WRONGTYPE for other types.
+    public func readString(_ key: Bytes) throws(CommandError) -> Bytes? {
+        guard let entry = lookupRead(key) else { return nil }
+        guard case .string(let bytes) = entry.value else { throw .wrongType }
+        return bytes
+    }
+
+    public func exists(_ key: Bytes) -> Bool { liveSlot(key) != nil }
+
+    // MARK: - Writes
+
+    /// Stores `value` under `key`. `expiresAt` nil keeps an existing expiry
+    /// only when `keepTTL`; otherwise the key becomes persistent.
+    public func setKey(_ key: Bytes, _ value: Value, expiresAt: Int64? = nil, keepTTL: Bool = false) {
+        if let slot = liveSlot(key) {
+            keyspace.setValue(value, atSlot: slot)
+            if let expiresAt {
+                keyspace.setExpiry(expiresAt, atSlot: slot)
+            } else if !keepTTL {
+                keyspace.removeExpiry(atSlot: slot)
+            }
+        } else {
+            keyspace.insert(key, value, expiresAt: expiresAt ?? Keyspace.Entry.persistent)
+        }
+    }
+
+    /// Deletes a live key; returns whether it existed.
+    @discardableResult
+    public func deleteKey(_ key: Bytes) -> Bool {
+        guard let slot = liveSlot(key) else { return false }
+        keyspace.remove(atSlot: slot)
+        return true
+    }
+
+    public func setExpiry(_ key: Bytes, at expiresAt: Int64) {
+        guard let slot = liveSlot(key) else { return }
+        keyspace.setExpiry(expiresAt, atSlot: slot)
+    }
+
+    @discardableResult
+    public func persist(_ key: Bytes) -> Bool {
+        guard let slot = liveSlot(key) else { return false }
+        return keyspace.removeExpiry(atSlot: slot)
+    }
+
+    public func removeAll() {
+        keyspace.removeAll()
+    }
+
+    /// The one write path: every command that changes a key calls this once
+    /// per key it changed.
+    public func didWrite(_ key: Bytes, event: String) {
+        dirty += 1
+        writeCounter.increment()
+        for observer in writeObservers { observer(key, event) }
+    }
+
+    /// A write that touched no single key (FLUSHALL).
+    public func didWriteAll(event: String, changes: Int) {
+        dirty += Int64(max(changes, 1))
+        writeCounter.increment()
+        for observer in writeObservers { observer(Bytes(), event) }
+    }
+
+    // MARK: - Expiry
+
+    private func expire(slot: Int) {
+        let entry = keyspace.remove(atSlot: slot)
+        stats.expiredKeys += 1
+        didWrite(entry.key, event: "expired")
+    }
+
+    /// One active expiry cycle as Redis runs it: sample keys with a TTL,
+    /// delete the expired ones, repeat while more than a quarter of a sample
+    /// was expired, and stop when the time budget is spent.
+    /// Returns the number of keys removed.
+    @discardableResult
+    public func activeExpireCycle(budgetMicroseconds: Int64, sampleSize: Int = 20) -> Int {
+        beginCommand()
+        let start = monotonicMicroseconds()
+        var generator = SystemRandomNumberGenerator()
+        var removed = 0
+        while keyspace.volatileCount > 0 {
+            let samples = min(sampleSize, keyspace.volatileCount)
+            var expiredInSample = 0
+            for _ in 0..<samples {
+                guard let slot = keyspace.randomVolatileSlot(using: &generator) else { break }
+                if keyspace[slot: slot].expiresAt <= now {
+                    expire(slot: slot)
+                    expiredInSample += 1
+                }
+            }
+            removed += expiredInSample
+            if expiredInSample * 4 <= samples { break }
+            if monotonicMicroseconds() - start >= budgetMicroseconds { break }
+        }
+        return removed
+    }
+}
+
+/// Counters INFO reports.
+public struct EngineStats: Sendable {
+    public var keyspaceHits: Int64 = 0
+    public var keyspaceMisses: Int64 = 0
+    public var expiredKeys: Int64 = 0
+    public var totalCommands: Int64 = 0
+    public var totalErrors: Int64 = 0
+}
+
+/// Counts writes; read from any thread without the engine lock.
+public final class WriteCounter: Sendable {
+    private let count = Atomic<Int64>(0)
+    public init() {}
+    func increment() { count.add(1, ordering: .relaxed) }
+    public var value: Int64 { count.load(ordering: .relaxed) }
+}

@@ -1,0 +1,76 @@
+/// INFO's sections, gathered as ordered name/value pairs so the gateway can
+/// render them as JSON and the command API as Redis's text.
+public enum Info {
+    public typealias Section = (name: String, fields: [(String, String)])
+
+    /// The version Keyway reports itself compatible with, for clients that check.
+    public static let redisCompatibleVersion = "7.2.0"
+    public static let keywayVersion = "0.1.0"
+
+    static let defaultSections = ["server", "clients", "stats", "keyspace"]
+
+    /// Sections named in `requested` (empty, "default", "all" or "everything"
+    /// mean all of them), in Redis's order.
+    public static func collect(db: Database, server: ServerState, requested: [String]) -> [Section] {
+        let all = Set(requested).isDisjoint(with: ["all", "everything", "default"]) == false || requested.isEmpty
+        let wanted = all ? defaultSections : defaultSections.filter(requested.contains)
+        return wanted.map { name in (name, fields(of: name, db: db, server: server)) }
+    }
+
+    static func fields(of section: String, db: Database, server: ServerState) -> [(String, String)] {
+        let uptimeSeconds = max(0, (db.clock.nowMilliseconds() - server.startedAt) / 1000)
+        switch section {
+        case "server":
+            return [
+                ("redis_version", redisCompatibleVersion),
+                ("keyway_version", keywayVersion),
+                ("redis_mode", "standalone"),
+                ("os", osName()),
+                ("arch_bits", String(MemoryLayout<Int>.size * 8)),
+                ("process_id", String(server.processID)),
+                ("uptime_in_seconds", String(uptimeSeconds)),
+                ("uptime_in_days", String(uptimeSeconds / 86400)),
+                ("hz", String(server.hz)),
+            ] + server.serverFields
+        case "stats":
+            return [
+                ("total_commands_processed", String(db.stats.totalCommands)),
+                ("total_error_replies", String(db.stats.totalErrors)),
+                ("expired_keys", String(db.stats.expiredKeys)),
+                ("keyspace_hits", String(db.stats.keyspaceHits)),
+                ("keyspace_misses", String(db.stats.keyspaceMisses)),
+            ] + (server.infoSections["stats"]?() ?? [])
+        case "keyspace":
+            let keys = db.keyspace.count
+            guard keys > 0 else { return [] }
+            return [("db0", "keys=\(keys),expires=\(db.keyspace.volatileCount),avg_ttl=0")]
+        default:
+            return server.infoSections[section]?() ?? []
+        }
+    }
+
+    /// Redis's text: `# Server\r\nkey:value\r\n`, sections separated by a blank line.
+    public static func render(_ sections: [Section]) -> String {
+        sections.map { section in
+            "# " + section.name.prefix(1).uppercased() + section.name.dropFirst() + "\r\n"
+                + section.fields.map { "\($0.0):\($0.1)\r\n" }.joined()
+        }.joined(separator: "\r\n")
+    }
+
+    private static func osName() -> String {
+        var name = utsname()
+        uname(&name)
+        func text<T>(_ field: T) -> String {
+            withUnsafeBytes(of: field) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+        }
+        return "\(text(name.sysname)) \(text(name.release)) \(text(name.machine))"
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,73 @@
+import KeywayEngine
+import KeywayHTTP
+
+/// Gateway settings.
+public struct GatewayConfiguration: Sendable {
+    /// Bearer token every request must carry; nil disables authentication.
+    public var token: String?
+
+    public init(token: String? = nil) {
+        self.token = token
+    }
+}
+
+/// Turns HTTP requests into Commands and Replies into HTTP responses.
+///
+/// Both API faces live here: the Upstash-compatible command API and the
+/// `/v1` resource API. Neither touches data except through the
+/// `CommandExecutor`.
+public final class Gateway: Sendable {
+    let executor: any CommandExecutor
+    let authentication: Authentication
+
+    public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
+        self.executor = executor
+        self.authentication = Authentication(token: configuration.token)
+    }
+
+    /// Every route of both faces.
+    public func makeRouter() -> Router {
+        var router = Router()
+        ServerRoutes.register(on: &router, gateway: self)
+        KeyRoutes.register(on: &router, gateway: self)
+        CommandRoutes.register(on: &router, gateway: self)
+        return router
+    }
+
+    /// Which error shape a route answers with.
+    enum Face { case command, resource, open }
+
+    /// Wraps a handler with the token check for its face.
+    func route(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResponse) -> Router.Handler {
+        return { [authentication] request, parameters in
+            if face != .open {
+                let outcome = authentication.check(request, allowQueryToken: face == .command)
+                if outcome != .allowed {
+                    let detail = outcome == .missing ? "missing bearer token" : "invalid token"
+                    if face == .command {
+                        return .response(CommandReplyEncoding.errorResponse("Unauthorized: \(detail)", status: 401, headers: [Authentication.challenge]))
+                    }
+                    return .response(Problem.response(401, code: "UNAUTHORIZED", detail: detail, headers: [Authentication.challenge]))
+                }
+            }
+            return .response(handler(request, parameters))
+        }
+    }
+
+    /// Runs commands atomically and hands back their replies, or the first
+    /// error reply as a problem response.
+    func runAtomically(_ commands: [Command]) -> Result<[Reply], HTTPResponse> {
+        switch executor.executeTransaction(commands) {
+        case .failure(let error):
+            return .failure(Problem.from(error))
+        case .success(let replies):
+            if let error = replies.lazy.compactMap({ reply -> CommandError? in
+                if case .error(let error) = reply { return error }
+                return nil
+            }).first {
+                return .failure(Problem.from(error))
+            }
+            return .success(replies)
+        }
+    }
+}

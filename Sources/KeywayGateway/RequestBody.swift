@@ -1,0 +1,115 @@
+import Foundation
+import KeywayHTTP
+
+/// Reading resource-API request bodies: JSON objects with typed fields, or
+/// raw bytes, with 400/415 problems for anything else.
+struct RequestBody {
+    enum Kind { case json(JSONValue), raw([UInt8]), empty }
+
+    /// Classifies the body by Content-Type: octet-stream and text/plain are
+    /// raw bytes; JSON (or no Content-Type) is parsed.
+    static func read(_ request: HTTPRequest, allowRaw: Bool) -> Result<Kind, HTTPResponse> {
+        let type = request.contentType
+        if allowRaw && (type == "application/octet-stream" || type == "text/plain") {
+            return .success(.raw(request.body))
+        }
+        if request.body.isEmpty { return .success(.empty) }
+        // curl -d sends application/x-www-form-urlencoded by default: read it as JSON too.
+        if let type, type != "application/json", !type.hasSuffix("+json"), type != "application/x-www-form-urlencoded" {
+            return .failure(Problem.response(415, code: "UNSUPPORTED_MEDIA_TYPE",
+                                             detail: "send application/json" + (allowRaw ? " or application/octet-stream" : "")))
+        }
+        do {
+            let value = try JSONParser.parse(request.body)
+            guard case .object = value else { return .failure(Problem.badRequest("the body must be a JSON object")) }
+            return .success(.json(value))
+        } catch {
+            return .failure(Problem.badRequest("malformed JSON: \(error)"))
+        }
+    }
+}
+
+/// Typed access to the fields of a JSON object body or of query parameters.
+struct Fields {
+    let json: JSONValue?
+    let request: HTTPRequest
+
+    /// A number field (from JSON, or a query parameter of the same name).
+    func number(_ name: String) throws(FieldError) -> String? {
+        if let value = json?[name] {
+            switch value {
+            case .null: return nil
+            case .number(let text): return text
+            default: throw FieldError("'\(name)' must be a number")
+            }
+        }
+        if json == nil, let text = request.queryString(name) {
+            guard Double(text) != nil else { throw FieldError("'\(name)' must be a number") }
+            return text
+        }
+        return nil
+    }
+
+    func bool(_ name: String) throws(FieldError) -> Bool {
+        if let value = json?[name] {
+            switch value {
+            case .null: return false
+            case .bool(let flag): return flag
+            default: throw FieldError("'\(name)' must be true or false")
+            }
+        }
+        if json == nil, let text = request.queryString(name) {
+            switch text.lowercased() {
+            case "", "true", "1", "yes": return true
+            case "false", "0", "no": return false
+            default: throw FieldError("'\(name)' must be true or false")
+            }
+        }
+        return false
+    }
+
+    func string(_ name: String) throws(FieldError) -> String? {
+        guard let value = json?[name] else {
+            return json == nil ? request.queryString(name) : nil
+        }
+        switch value {
+        case .null: return nil
+        case .string(let text): return text
+        default: throw FieldError("'\(name)' must be a string")
+        }
+    }
+}
+
+struct FieldError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Values travel as UTF-8 JSON strings, or base64 when asked for or when
+/// the bytes are not UTF-8.
+enum ValueEncoding {
+    static func wantsBase64(_ request: HTTPRequest) -> Bool {
+        request.queryString("encoding")?.lowercased() == "base64"
+    }
+
+    /// Writes `"value": ..., "encoding": ...` members.
+    static func writeValue(_ bytes: [UInt8], forceBase64: Bool, into o: inout ObjectWriter, name: String = "value") {
+        if !forceBase64, String(validating: bytes, as: UTF8.self) != nil {
+            o.member(name) { $0.string(bytes: bytes) }
+            o.member("encoding") { $0.string("utf-8") }
+        } else {
+            o.member(name) { $0.string(Data(bytes).base64EncodedString()) }
+            o.member("encoding") { $0.string("base64") }
+        }
+    }
+
+    static func decode(_ text: String, encoding: String?) throws(FieldError) -> [UInt8] {
+        switch encoding?.lowercased() {
+        case nil, "utf-8", "utf8": return Array(text.utf8)
+        case "base64":
+            guard let data = Data(base64Encoded: text) else { throw FieldError("'value' is not valid base64") }
+            return Array(data)
+        default: throw FieldError("'encoding' must be utf-8 or base64")
+        }
+    }
+}

@@ -1,0 +1,401 @@
+import CMicroHTTPD
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of the HTTP listener.
+public struct HTTPServerConfiguration: Sendable {
+    public var bindAddress: String = "127.0.0.1"
+    /// 0 picks a free port; read `HTTPServer.port` after starting.
+    public var port: UInt16 = 7379
+    public var threads: Int = max(1, System.coreCount)
+    /// Largest accepted request body; larger gets 413.
+    public var maxBodyBytes: Int = 64 * 1024 * 1024
+    public var connectionLimit: Int = 10_000
+    /// Idle keep-alive connections are closed after this many seconds.
+    public var connectionTimeoutSeconds: Int = 300
+
+    public init() {}
+}
+
+public enum HTTPServerError: Error, CustomStringConvertible {
+    case invalidBindAddress(String)
+    case startFailed(String)
+
+    public var description: String {
+        switch self {
+        case .invalidBindAddress(let address): return "cannot bind to '\(address)': not an IPv4 or IPv6 address"
+        case .startFailed(let reason): return reason
+        }
+    }
+}
+
+/// The libmicrohttpd server: an epoll thread pool that reads requests,
+/// runs the router's handler synchronously on its thread, and queues the
+/// response, or parks the connection when the handler returns `.parked`.
+public final class HTTPServer: Sendable {
+    public let configuration: HTTPServerConfiguration
+    private let router: Router
+    private let logger: Logger
+    private let daemon = Mutex<CHandle?>(nil)
+    private let parked = Mutex<[ObjectIdentifier: ParkedResponse]>([:])
+    private let boundPort = Atomic<UInt16>(0)
+    private let stopping = Atomic<Bool>(false)
+    /// Counters the gateway reports in INFO and metrics.
+    public let counters = HTTPCounters()
+
+    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger = Logger(label: "keyway.http")) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var port: UInt16 { boundPort.load(ordering: .relaxed) }
+
+    public var parkedCount: Int { parked.withLock { $0.count } }
+
+    public var openConnections: Int {
+        daemon.withLock { daemon in daemon.map { Int(keyway_mhd_connection_count($0.pointer)) } ?? 0 }
+    }
+
+    public func start() throws {
+        System.raiseOpenFileLimit()
+        var flags = KEYWAY_MHD_USE_INTERNAL_POLLING_THREAD | KEYWAY_MHD_USE_EPOLL
+            | KEYWAY_MHD_ALLOW_SUSPEND_RESUME | KEYWAY_MHD_USE_ERROR_LOG | KEYWAY_MHD_USE_TURBO
+        var storage = sockaddr_storage()
+        var ipv4 = sockaddr_in()
+        var ipv6 = sockaddr_in6()
+        if inet_pton(AF_INET, configuration.bindAddress, &ipv4.sin_addr) == 1 {
+            ipv4.sin_family = sa_family_t(AF_INET)
+            ipv4.sin_port = configuration.port.bigEndian
+            withUnsafeBytes(of: ipv4) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
+        } else if inet_pton(AF_INET6, configuration.bindAddress, &ipv6.sin6_addr) == 1 {
+            ipv6.sin6_family = sa_family_t(AF_INET6)
+            ipv6.sin6_port = configuration.port.bigEndian
+            withUnsafeBytes(of: ipv6) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
+            flags |= KEYWAY_MHD_USE_IPv6
+        } else {
+            throw HTTPServerError.invalidBindAddress(configuration.bindAddress)
+        }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let started = withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                keyway_mhd_start(
+                    flags, configuration.port, address,
+                    UInt32(max(1, configuration.threads)),
+                    UInt32(configuration.connectionLimit),
+                    UInt32(configuration.connectionTimeoutSeconds),
+                    64 * 1024,
+                    httpAccessHandler, context,
+                    httpRequestCompleted, context)
+            }
+        }
+        guard let started else {
+            throw HTTPServerError.startFailed("could not listen on \(configuration.bindAddress):\(configuration.port) (address in use or not permitted)")
+        }
+        daemon.withLock { $0 = CHandle(started) }
+        boundPort.store(keyway_mhd_bound_port(started), ordering: .relaxed)
+        logger.info("listening", metadata: ["address": "\(configuration.bindAddress)", "port": "\(port)", "threads": "\(configuration.threads)"])
+    }
+
+    /// Stops accepting, answers every parked request with 503, and stops the daemon.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        let waiting = parked.withLock { Array($0.values) }
+        for response in waiting {
+            response.resolve(HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Connection", "close")],
+                                          body: Array(#"{"error":"server shutting down"}"#.utf8)))
+        }
+        // Give resumed connections a moment to be flushed before stopping.
+        var spins = 0
+        while parkedCount > 0 && spins < 200 {
+            usleep(5_000)
+            spins += 1
+        }
+        daemon.withLock { daemon in
+            if let running = daemon { MHD_stop_daemon(running.pointer) }
+            daemon = nil
+        }
+        logger.info("stopped")
+    }
+
+    // MARK: - Parking
+
+    func registerParked(_ response: ParkedResponse) {
+        parked.withLock { $0[ObjectIdentifier(response)] = response }
+    }
+
+    func unregisterParked(_ response: ParkedResponse) {
+        parked.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(response)) }
+    }
+
+    func resume(_ connection: OpaquePointer, parked: ParkedResponse) {
+        MHD_resume_connection(connection)
+    }
+
+    // MARK: - Request lifecycle (called from the C callbacks)
+
+    fileprivate func handle(
+        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
+        requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        // First call: headers are in, body not yet.
+        guard let existing = requestState.pointee else {
+            let request = RequestState()
+            requestState.pointee = Unmanaged.passRetained(request).toOpaque()
+            counters.requests.add(1, ordering: .relaxed)
+            if let length = lookupHeader(connection, "Content-Length").flatMap({ Int($0) }), length > configuration.maxBodyBytes {
+                request.answered = true
+                return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection)
+            }
+            return MHD_Result(rawValue: 1)!
+        }
+        let request = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+
+        // A parked request that was resumed: deliver its response.
+        if let parkedResponse = request.parked {
+            guard let response = parkedResponse.takeResumedResponse() else { return MHD_Result(rawValue: 1)! }
+            unregisterParked(parkedResponse)
+            return queue(response, on: connection)
+        }
+        if request.answered {
+            uploadSize.pointee = 0
+            return MHD_Result(rawValue: 1)!
+        }
+
+        // Body chunks.
+        if uploadSize.pointee > 0 {
+            let size = uploadSize.pointee
+            uploadSize.pointee = 0
+            if request.body.count + size > configuration.maxBodyBytes {
+                request.answered = true
+                return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection)
+            }
+            if let uploadData {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: size) { pointer in
+                    request.body.append(contentsOf: UnsafeBufferPointer(start: pointer, count: size))
+                }
+            }
+            return MHD_Result(rawValue: 1)!
+        }
+
+        // Final call: route and answer.
+        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
+        request.body = []
+        let result: HTTPResult
+        switch router.match(method: httpRequest.method, segments: httpRequest.segments) {
+        case .found(let handler, let parameters):
+            result = handler(httpRequest, parameters)
+        case .methodNotAllowed(let allowed):
+            result = .response(Self.problem(405, "METHOD_NOT_ALLOWED", "Method Not Allowed",
+                                            "\(httpRequest.method) is not allowed here; use \(allowed.joined(separator: ", "))",
+                                            extraHeaders: [("Allow", allowed.joined(separator: ", "))]))
+        case .notFound:
+            result = .response(Self.problem(404, "NOT_FOUND", "Not Found", "no route for \(httpRequest.rawPath)"))
+        }
+        switch result {
+        case .response(var response):
+            if httpRequest.method == "HEAD" { response.body = [] }
+            return queue(response, on: connection)
+        case .parked(let parkedResponse):
+            if stopping.load(ordering: .relaxed) {
+                parkedResponse.requestCompleted()
+                return queue(HTTPResponse(status: 503), on: connection)
+            }
+            request.parked = parkedResponse
+            if let immediate = parkedResponse.suspendOrTake(connection: connection, server: self) {
+                return queue(immediate, on: connection)
+            }
+            return MHD_Result(rawValue: 1)!
+        }
+    }
+
+    fileprivate func completed(requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
+        guard let requestState, let existing = requestState.pointee else { return }
+        let request = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
+        requestState.pointee = nil
+        if let parkedResponse = request.parked {
+            unregisterParked(parkedResponse)
+            parkedResponse.requestCompleted()
+        }
+    }
+
+    private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+        let mhdResponse = response.body.withUnsafeBytes { raw in
+            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
+                                            MHD_ResponseMemoryMode(rawValue: 2)!)  // MHD_RESPMEM_MUST_COPY
+        }
+        guard let mhdResponse else { return MHD_Result(rawValue: 0)! }
+        for (name, value) in response.headers {
+            MHD_add_response_header(mhdResponse, name, value)
+        }
+        let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+        counters.countStatus(response.status)
+        return result
+    }
+
+    private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {
+        MHD_lookup_connection_value(connection, MHDKind.header, name).map { String(cString: $0) }
+    }
+
+    private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>, body: [UInt8]) -> HTTPRequest {
+        let rawPath = String(cString: url)
+        var collector = ValueCollector()
+        withUnsafeMutablePointer(to: &collector) { pointer in
+            _ = MHD_get_connection_values(connection, MHDKind.header, collectHeader, pointer)
+            _ = MHD_get_connection_values(connection, MHDKind.query, collectQueryArgument, pointer)
+        }
+        return HTTPRequest(
+            method: String(cString: method),
+            rawPath: rawPath,
+            segments: PercentDecoding.segments(ofPath: rawPath),
+            query: collector.query,
+            headers: collector.headers,
+            body: body,
+            remoteAddress: Self.clientAddress(connection))
+    }
+
+    private static func clientAddress(_ connection: OpaquePointer) -> String {
+        guard let address = keyway_mhd_client_address(connection) else { return "" }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
+                var addr = ipv4.pointee.sin_addr
+                _ = inet_ntop(AF_INET, &addr, &text, socklen_t(text.count))
+            }
+        case AF_INET6:
+            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
+                var addr = ipv6.pointee.sin6_addr
+                _ = inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
+            }
+        default:
+            return ""
+        }
+        return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: - Canned responses
+
+    /// An RFC 9457 problem response. The gateway has its own richer builder;
+    /// this one covers what the HTTP layer itself refuses.
+    public static func problem(_ status: Int, _ code: String, _ title: String, _ detail: String,
+                               extraHeaders: [(String, String)] = []) -> HTTPResponse {
+        let body = "{\"type\":\"urn:keyway:error:\(code.lowercased())\",\"title\":\"\(title)\",\"status\":\(status),\"detail\":\(jsonQuoted(detail)),\"code\":\"\(code)\"}"
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/problem+json")] + extraHeaders, body: Array(body.utf8))
+    }
+
+    static func payloadTooLarge(_ limit: Int) -> HTTPResponse {
+        problem(413, "PAYLOAD_TOO_LARGE", "Payload Too Large", "request body exceeds the limit of \(limit) bytes",
+                extraHeaders: [("Connection", "close")])
+    }
+
+    static func jsonQuoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Per-request state kept in libmicrohttpd's `con_cls` slot between calls.
+private final class RequestState {
+    var body: [UInt8] = []
+    var answered = false
+    var parked: ParkedResponse?
+}
+
+/// A C handle (daemon or connection) that libmicrohttpd lets any thread use.
+struct CHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+}
+
+private struct ValueCollector {
+    var headers: [String: String] = [:]
+    var query: [(name: String, value: [UInt8])] = []
+}
+
+/// libmicrohttpd's value kinds, named once.
+enum MHDKind {
+    static let header = MHD_ValueKind(rawValue: 1)!
+    static let query = MHD_ValueKind(rawValue: 8)!
+}
+
+private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
+                           _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
+    guard let context, let key else { return MHD_Result(rawValue: 1)! }
+    let collector = context.assumingMemoryBound(to: ValueCollector.self)
+    collector.pointee.headers[String(cString: key).lowercased()] = value.map { String(cString: $0) } ?? ""
+    return MHD_Result(rawValue: 1)!
+}
+
+private func collectQueryArgument(_ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
+                                  _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
+    guard let context, let key else { return MHD_Result(rawValue: 1)! }
+    let collector = context.assumingMemoryBound(to: ValueCollector.self)
+    let name = String(decoding: PercentDecoding.decode(Array(String(cString: key).utf8), plusAsSpace: true), as: UTF8.self)
+    let decoded = value.map { PercentDecoding.decode(Array(String(cString: $0).utf8), plusAsSpace: true) } ?? []
+    collector.pointee.query.append((name, decoded))
+    return MHD_Result(rawValue: 1)!
+}
+
+// The C callbacks: plain functions (never closures in main.swift), reaching
+// the server through the context pointer.
+
+private func httpAccessHandler(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
+    _ uploadData: UnsafePointer<CChar>?, _ uploadSize: UnsafeMutablePointer<Int>?,
+    _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> MHD_Result {
+    guard let context, let connection, let url, let method, let uploadSize, let requestState else {
+        return MHD_Result(rawValue: 0)!
+    }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
+                         uploadSize: uploadSize, requestState: requestState)
+}
+
+private func httpRequestCompleted(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode
+) {
+    guard let context else { return }
+    Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().completed(requestState: requestState)
+}
+
+/// Request and status counters, readable without locks.
+public final class HTTPCounters: Sendable {
+    public let requests = Atomic<Int64>(0)
+    public let status2xx = Atomic<Int64>(0)
+    public let status4xx = Atomic<Int64>(0)
+    public let status5xx = Atomic<Int64>(0)
+
+    func countStatus(_ status: Int) {
+        switch status {
+        case 200..<300: status2xx.add(1, ordering: .relaxed)
+        case 400..<500: status4xx.add(1, ordering: .relaxed)
+        case 500...: status5xx.add(1, ordering: .relaxed)
+        default: break
+        }
+    }
+}

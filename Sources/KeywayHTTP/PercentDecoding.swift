@@ -1,0 +1,53 @@
+/// Percent-decoding to bytes. libmicrohttpd's own unescaping is switched off
+/// (it would turn `%2F` into a separator and stop at `%00`), so the router
+/// decodes each segment itself.
+public enum PercentDecoding {
+    /// Decodes `%HH` escapes; `+` becomes a space only when `plusAsSpace`
+    /// (query strings). A malformed escape is kept literally.
+    public static func decode<S: Collection>(_ text: S, plusAsSpace: Bool = false) -> [UInt8] where S.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index != text.endIndex {
+            let byte = text[index]
+            if byte == UInt8(ascii: "%") {
+                let first = text.index(after: index)
+                if first != text.endIndex {
+                    let second = text.index(after: first)
+                    if second != text.endIndex, let high = hexValue(text[first]), let low = hexValue(text[second]) {
+                        out.append(high << 4 | low)
+                        index = text.index(after: second)
+                        continue
+                    }
+                }
+                out.append(byte)
+            } else if plusAsSpace && byte == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else {
+                out.append(byte)
+            }
+            index = text.index(after: index)
+        }
+        return out
+    }
+
+    /// Splits a raw path on `/` and decodes each segment. `/a//b/` gives
+    /// `["a", "", "b"]`: empty inner segments are kept (an empty key is a
+    /// key), one leading and one trailing slash are not segments.
+    public static func segments(ofPath path: String) -> [[UInt8]] {
+        var utf8 = Substring(path).utf8[...]
+        if utf8.first == UInt8(ascii: "/") { utf8 = utf8.dropFirst() }
+        if utf8.isEmpty { return [] }
+        if utf8.last == UInt8(ascii: "/") { utf8 = utf8.dropLast() }
+        return utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { decode($0) }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+@main
+struct Keyway: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyway",
+        abstract: "A Redis-style data store served over HTTP/JSON.",
+        discussion: """
+            Keyway keeps strings, counters and keys with TTLs in memory and serves them
+            through an Upstash-compatible command API (POST / with ["SET","k","v"]) and a
+            REST resource API under /v1. Run `keyway serve` and try:
+
+              curl -X PUT localhost:7379/v1/keys/greeting -d '{"value":"hello","ttl":60}'
+              curl localhost:7379/get/greeting
+            """,
+        version: "0.1.0",
+        subcommands: [Serve.self, Routes.self],
+        defaultSubcommand: Serve.self
+    )
+}

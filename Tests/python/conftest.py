@@ -1,0 +1,153 @@
+"""Fixtures that run a real Keyway server for the Python client tests.
+
+The server binary comes from ``$KEYWAY_BIN`` (default ``<repo>/.build/debug/keyway``)
+and is started as ``keyway serve --port <free port> --token testtoken``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OPENAPI_PATH = REPO_ROOT / "openapi.yaml"
+TOKEN = "testtoken"
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_GRACE = 5.0
+
+
+def keyway_bin() -> Path:
+    return Path(os.environ.get("KEYWAY_BIN", REPO_ROOT / ".build" / "debug" / "keyway"))
+
+
+def require_keyway_bin() -> Path:
+    path = keyway_bin()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"Keyway server binary not found at {path}: build it (swift build) "
+            "or point KEYWAY_BIN at it",
+            pytrace=False,
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class KeywayServer:
+    """A running ``keyway serve`` process."""
+
+    url: str
+    token: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    args: list = field(default_factory=list)
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def log_tail(self, limit: int = 4000) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return text[-limit:]
+
+    def command(self, *args, **kwargs) -> requests.Response:
+        """Run one command through ``POST /`` and return the raw response."""
+        headers = {**self.auth, **kwargs.pop("headers", {})}
+        return requests.post(self.url + "/", json=list(args), headers=headers, timeout=10, **kwargs)
+
+    def stop(self) -> None:
+        proc = self.process
+        if proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=SHUTDOWN_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=SHUTDOWN_GRACE)
+
+
+def start_server(*extra_args: str, token: str = TOKEN) -> KeywayServer:
+    """Start ``keyway serve`` on a free port and wait for ``GET /healthz`` to answer 200."""
+    binary = require_keyway_bin()
+    port = free_port()
+    args = [str(binary), "serve", "--port", str(port), "--token", token, *extra_args]
+    log_fd, log_name = tempfile.mkstemp(prefix="keyway-test-", suffix=".log")
+    log_path = Path(log_name)
+    with os.fdopen(log_fd, "wb") as log:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tempfile.mkdtemp(prefix="keyway-test-cwd-"),  # keep any dump/AOF files out of the repo
+        )
+    server = KeywayServer(
+        url=f"http://127.0.0.1:{port}", token=token, port=port, process=proc, log_path=log_path, args=args
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{' '.join(args)} exited with status {proc.returncode} before answering /healthz:\n"
+                + server.log_tail()
+            )
+        try:
+            r = requests.get(server.url + "/healthz", timeout=1)
+            if r.status_code == 200:
+                return server
+            last_error = f"GET /healthz -> {r.status_code} {r.text[:200]!r}"
+        except requests.RequestException as exc:
+            last_error = repr(exc)
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(
+        f"{' '.join(args)} did not answer GET /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
+        f"(last: {last_error}):\n" + server.log_tail()
+    )
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The shared server for the whole test session: has ``url`` and ``token``."""
+    srv = start_server()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        srv.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def flush(server):
+    """Start each test with an empty keyspace (``POST /`` with ``["FLUSHALL"]``)."""
+    r = server.command("FLUSHALL")
+    assert r.status_code == 200 and r.json() == {"result": "OK"}, f"FLUSHALL failed: {r.status_code} {r.text}"
+    yield server
+
+
+@pytest.fixture(scope="session")
+def openapi_spec() -> dict:
+    import yaml
+
+    with OPENAPI_PATH.open() as f:
+        return yaml.safe_load(f)
