@@ -51,8 +51,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "KeywayTestSupport", path: "Tests/KeywayTestSupport"),
         .testTarget(name: "KeywayEngineTests", dependencies: ["KeywayEngine"]),
-        .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP"]),
-        .testTarget(name: "KeywayGatewayTests", dependencies: ["KeywayGateway", "KeywayEngine", "KeywayHTTP"]),
+        .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "KeywayGatewayTests", dependencies: ["KeywayGateway", "KeywayEngine", "KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -171,9 +171,12 @@ public final class HTTPServer: Sendable {
         if uploadSize.pointee > 0 {
             let size = uploadSize.pointee
             uploadSize.pointee = 0
-            if request.body.count + size > configuration.maxBodyBytes {
-                request.answered = true
-                return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection)
+            if request.tooLarge || request.body.count + size > configuration.maxBodyBytes {
+                // libmicrohttpd accepts no response mid-upload: drop the
+                // rest of the body and answer 413 on the final call.
+                request.tooLarge = true
+                request.body = []
+                return MHD_Result(rawValue: 1)!
             }
             if let uploadData {
                 uploadData.withMemoryRebound(to: UInt8.self, capacity: size) { pointer in
@@ -184,6 +187,9 @@ public final class HTTPServer: Sendable {
         }
 
         // Final call: route and answer.
+        if request.tooLarge {
+            return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection)
+        }
         let httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
         request.body = []
         let result: HTTPResult
@@ -320,6 +326,7 @@ public final class HTTPServer: Sendable {
 private final class RequestState {
     var body: [UInt8] = []
     var answered = false
+    var tooLarge = false
     var parked: ParkedResponse?
 }
 

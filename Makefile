@@ -1,0 +1,62 @@
+# Keyway: `make run` serves on 127.0.0.1:7379, `make test` builds and runs every test.
+
+SWIFT        ?= swift
+PYTHON       ?= python3
+VENV         := .venv
+RELEASE_BIN  := .build/release/keyway
+DEBUG_BIN    := .build/debug/keyway
+SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+APT_PACKAGES := libmicrohttpd-dev pkg-config
+
+.PHONY: all deps build release run test test-swift test-python check-docker bench clean
+
+all: build
+
+## Install the system packages the build needs, only when missing.
+deps:
+	@missing=""; \
+	pkg-config --exists libmicrohttpd 2>/dev/null || missing="$(APT_PACKAGES)"; \
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## Build release and serve with defaults (127.0.0.1:7379). Extra flags: make run ARGS="--token s3cret"
+run: release
+	$(RELEASE_BIN) serve $(ARGS)
+
+## Every test: Swift unit and HTTP tests, then the Python suite (OpenAPI, Upstash SDK, HTTP API, Docker libs).
+test: test-swift test-python check-docker
+
+test-swift: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+$(VENV)/.installed: Tests/python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r Tests/python/requirements.txt
+	touch $@
+
+test-python: deps $(VENV)/.installed
+	$(SWIFT) build
+	KEYWAY_BIN=$(abspath $(DEBUG_BIN)) $(VENV)/bin/pytest -q Tests/python
+
+## Every shared library the release binary links must come from a package the Docker runtime stage installs.
+check-docker: release
+	bash scripts/check-docker-libs.sh $(RELEASE_BIN)
+
+## Throughput with wrk against a release build; figures go to docs/BENCHMARKS.md.
+bench: release
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
+
+clean:
+	rm -rf .build $(VENV)
