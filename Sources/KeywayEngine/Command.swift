@@ -37,6 +37,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// `EXECABORT`, as Redis does; runtime errors are per-command replies.
     func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError>
 
+    /// Runs a command that may block (BLPOP, ...): either replies now or
+    /// parks `client`, which later receives the reply through `deliver`.
+    func submit(_ command: Command, client: any BlockedClient) -> Submission
+
     /// A number that grows with every write: the gateway's sync token.
     var writeSequence: Int64 { get }
 }

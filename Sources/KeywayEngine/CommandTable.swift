@@ -68,6 +68,7 @@ public struct CommandContext {
     public let db: Database
     public let server: ServerState
     public let spec: CommandSpec
+    public let execution: ExecutionState
 
     public var argumentCount: Int { arguments.count }
     public subscript(_ position: Int) -> Bytes { arguments[position] }
@@ -107,5 +108,9 @@ public struct CommandTable: Sendable {
             + KeyCommands.commands
             + ExpireCommands.commands
             + ServerCommands.commands
+            + HashCommands.commands
+            + ListCommands.commands
+            + SetCommands.commands
+            + SortedSetCommands.commands
     )
 }

@@ -24,6 +24,9 @@ public final class Database: @unchecked Sendable {
     /// plug in here.
     public var writeObservers: [(Bytes, String) -> Void] = []
 
+    /// Clients parked on keys; the write path marks their keys ready.
+    let blocking = BlockingRegistry()
+
     public init(clock: any EngineClock, writeCounter: WriteCounter = WriteCounter()) {
         self.clock = clock
         self.writeCounter = writeCounter
@@ -112,6 +115,7 @@ public final class Database: @unchecked Sendable {
     public func didWrite(_ key: Bytes, event: String) {
         dirty += 1
         writeCounter.increment()
+        if blocking.hasWaiters { blocking.keyWritten(key) }
         for observer in writeObservers { observer(key, event) }
     }
 

@@ -25,7 +25,11 @@ public final class ServerState: @unchecked Sendable {
 final class EngineState: @unchecked Sendable {
     let db: Database
     let server: ServerState
+    let execution = ExecutionState()
     var expiryTimer: DispatchSourceTimer?
+    var deadlineTimer: DispatchSourceTimer?
+    var scheduledDeadline: Int64?
+    var expiryTicks = 0
 
     init(db: Database, server: ServerState) {
         self.db = db
@@ -56,13 +60,47 @@ final class EngineState: @unchecked Sendable {
 
     func run(_ command: Command, spec: CommandSpec) -> Reply {
         db.stats.totalCommands += 1
-        let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec)
+        let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution)
         do {
             return try spec.handler(context)
         } catch {
             db.stats.totalErrors += 1
             return .error(error)
         }
+    }
+}
+
+/// A reply to hand to a parked client once the lock is released.
+struct Delivery {
+    let client: any BlockedClient
+    let reply: Reply
+}
+
+extension EngineState {
+    /// Serves clients parked on keys written by the commands just run, first
+    /// come first served, re-running each one's command as Redis 7 does.
+    func serveReadyKeys() -> [Delivery] {
+        guard db.blocking.hasWaiters else { return [] }
+        var deliveries: [Delivery] = []
+        while let key = db.blocking.popReadyKey() {
+            while let waiter = db.blocking.firstWaiter(on: key) {
+                guard waiter.client.isConnected else {
+                    db.blocking.remove(waiter.id)
+                    continue
+                }
+                execution.mayBlock = true
+                let reply = run(waiter.command)
+                execution.mayBlock = false
+                if execution.blockRequest != nil {
+                    // Nothing left for it: the data went to earlier waiters.
+                    execution.blockRequest = nil
+                    break
+                }
+                db.blocking.remove(waiter.id)
+                deliveries.append(Delivery(client: waiter.client, reply: reply))
+            }
+        }
+        return deliveries
     }
 }
 
@@ -85,12 +123,76 @@ public final class Engine: CommandExecutor {
     public var writeSequence: Int64 { writes.value }
 
     public func execute(_ command: Command) -> Reply {
-        state.withLock { state in
+        let (reply, deliveries) = state.withLock { state in
             state.db.beginCommand()
-            return state.run(command)
+            let reply = state.run(command)
+            return (reply, state.serveReadyKeys())
         }
+        deliver(deliveries)
+        return reply
     }
 
+    /// Runs a command that may park the client until data arrives.
+    public func submit(_ command: Command, client: any BlockedClient) -> Submission {
+        let (submission, deliveries) = state.withLock { state -> (Submission, [Delivery]) in
+            state.db.beginCommand()
+            state.execution.mayBlock = true
+            let reply = state.run(command)
+            state.execution.mayBlock = false
+            if let request = state.execution.blockRequest {
+                state.execution.blockRequest = nil
+                let id = state.db.blocking.register(command, client: client, request: request)
+                if let deadline = request.deadline { armDeadlineTimer(state, for: deadline) }
+                return (.blocked(BlockedHandle(id: id) { [weak self] id in self?.cancelWaiter(id) }), [])
+            }
+            return (.reply(reply), state.serveReadyKeys())
+        }
+        deliver(deliveries)
+        return submission
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        state.withLock { state in _ = state.db.blocking.remove(id) }
+    }
+
+    private func deliver(_ deliveries: [Delivery]) {
+        for delivery in deliveries { delivery.client.deliver(delivery.reply) }
+    }
+
+    /// Ends the waits whose deadline has passed with their nil reply.
+    /// The deadline timer calls this; tests call it under a manual clock.
+    public func expireBlockedClients() {
+        let expired = state.withLock { state -> [BlockingRegistry.Waiter] in
+            state.db.beginCommand()
+            let expired = state.db.blocking.expire(now: state.db.now)
+            state.scheduledDeadline = nil
+            if let next = state.db.blocking.nextDeadline() { armDeadlineTimer(state, for: next) }
+            return expired
+        }
+        for waiter in expired { waiter.client.deliver(.null) }
+    }
+
+    /// Number of parked commands.
+    public var blockedClientCount: Int {
+        state.withLock { $0.db.blocking.count }
+    }
+
+    /// Points the one deadline timer at `deadline` if that is sooner than
+    /// what it waits for now. Called under the lock.
+    private func armDeadlineTimer(_ state: EngineState, for deadline: Int64) {
+        if let scheduled = state.scheduledDeadline, scheduled <= deadline { return }
+        state.scheduledDeadline = deadline
+        if state.deadlineTimer == nil {
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keyway.blocking-deadlines"))
+            timer.setEventHandler { [weak self] in self?.expireBlockedClients() }
+            timer.resume()
+            state.deadlineTimer = timer
+        }
+        let delay = max(0, deadline - state.db.clock.nowMilliseconds())
+        state.deadlineTimer?.schedule(deadline: .now() + .milliseconds(Int(delay)), leeway: .milliseconds(1))
+    }
+
+    /// Each command atomic on its own; blocking commands don't block here.
     public func executePipeline(_ commands: [Command]) -> [Reply] {
         commands.map { command in
             if let refusal = refuseInBatch(command) { return .error(refusal) }
@@ -99,23 +201,26 @@ public final class Engine: CommandExecutor {
     }
 
     public func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError> {
-        state.withLock { state in
+        let (result, deliveries) = state.withLock { state -> (Result<[Reply], CommandError>, [Delivery]) in
             var specs: [CommandSpec] = []
             specs.reserveCapacity(commands.count)
             for command in commands {
                 switch state.resolve(command) {
                 case .failure:
-                    return .failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors."))
+                    return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [])
                 case .success(let spec):
                     if spec.flags.contains(.noMulti) {
-                        return .failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors."))
+                        return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [])
                     }
                     specs.append(spec)
                 }
             }
             state.db.beginCommand()
-            return .success(zip(commands, specs).map { state.run($0, spec: $1) })
+            let replies = zip(commands, specs).map { state.run($0, spec: $1) }
+            return (.success(replies), state.serveReadyKeys())
         }
+        deliver(deliveries)
+        return result
     }
 
     private func refuseInBatch(_ command: Command) -> CommandError? {
@@ -149,13 +254,23 @@ public final class Engine: CommandExecutor {
         state.withLock { state in
             state.expiryTimer?.cancel()
             state.expiryTimer = nil
+            state.deadlineTimer?.cancel()
+            state.deadlineTimer = nil
         }
     }
 
     /// One active expiry pass; public so tests can drive it under a manual clock.
     @discardableResult
     public func runActiveExpiryCycle(budgetMicroseconds: Int64 = 25_000) -> Int {
-        state.withLock { state in state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds) }
+        let (removed, deliveries) = state.withLock { state in
+            let removed = state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds)
+            // Once a second, drop parked clients whose connection closed.
+            state.expiryTicks += 1
+            if state.expiryTicks % max(1, state.server.hz) == 0 { _ = state.db.blocking.removeDisconnected() }
+            return (removed, state.serveReadyKeys())
+        }
+        deliver(deliveries)
+        return removed
     }
 
     deinit {

@@ -58,14 +58,20 @@ enum ExpireCommands {
         return .integer(1)
     }
 
+    /// TTL, PTTL, EXPIRETIME, PEXPIRETIME. Redis rounds to the nearest second
+    /// for the second-based replies, the absolute ones included
+    /// (`(ttl+500)/1000` in expire.c), so EXPIRETIME of a deadline at
+    /// x.500 s is x+1.
     static func ttl(_ c: CommandContext, milliseconds: Bool, absolute: Bool) -> Reply {
         guard let entry = c.db.lookupRead(c[1]) else { return .integer(-2) }
         guard entry.hasExpiry else { return .integer(-1) }
-        if absolute {
-            return .integer(milliseconds ? entry.expiresAt : entry.expiresAt / 1000)
-        }
-        let remaining = max(entry.expiresAt - c.db.now, 0)
-        return .integer(milliseconds ? remaining : (remaining + 500) / 1000)
+        let value = absolute ? entry.expiresAt : max(entry.expiresAt - c.db.now, 0)
+        return .integer(milliseconds ? value : roundedToSeconds(value))
+    }
+
+    /// `(ms + 500) / 1000` for non-negative `ms`, without overflowing near Int64.max.
+    static func roundedToSeconds(_ ms: Int64) -> Int64 {
+        ms / 1000 + (ms % 1000 >= 500 ? 1 : 0)
     }
 
     static func persist(_ c: CommandContext) throws(CommandError) -> Reply {

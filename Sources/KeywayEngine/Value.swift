@@ -1,12 +1,40 @@
 /// A value stored under a key. Each data type adds its case here and its
-/// structure and commands in its own file.
+/// structure and commands in its own file (`Hash.swift` + `HashCommands.swift`, ...).
 public enum Value: Sendable {
     case string(Bytes)
+    case hash(HashValue)
+    case list(ListValue)
+    case set(SetValue)
+    case zset(SortedSetValue)
 
     /// The name TYPE reports.
     public var typeName: String {
         switch self {
         case .string: return "string"
+        case .hash: return "hash"
+        case .list: return "list"
+        case .set: return "set"
+        case .zset: return "zset"
         }
     }
+}
+
+/// A collection type stored in `Value`, so `Database` can hand it out for
+/// reading or in-place mutation with one set of rules (WRONGTYPE, create on
+/// first write, delete the key when it becomes empty).
+public protocol CollectionValue: Sendable {
+    init()
+    var isEmpty: Bool { get }
+    /// The collection inside `value`, or nil when `value` holds another type.
+    static func peek(_ value: Value) -> Self?
+    /// Moves the collection out of `value` (leaving a placeholder) so it can
+    /// be mutated without a copy-on-write copy.
+    static func take(_ value: inout Value) -> Self?
+    /// Wraps the collection back into a `Value`.
+    var wrapped: Value { get }
+}
+
+extension Value {
+    /// A cheap stand-in left behind while a collection is taken out.
+    static let placeholder = Value.string(Bytes())
 }

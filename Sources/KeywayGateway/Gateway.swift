@@ -30,6 +30,10 @@ public final class Gateway: Sendable {
         var router = Router()
         ServerRoutes.register(on: &router, gateway: self)
         KeyRoutes.register(on: &router, gateway: self)
+        HashRoutes.register(on: &router, gateway: self)
+        ListRoutes.register(on: &router, gateway: self)
+        SetRoutes.register(on: &router, gateway: self)
+        LeaderboardRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }

@@ -1,0 +1,4 @@
+/// Hash commands (to be filled in).
+enum HashCommands {
+    static let commands: [CommandSpec] = []
+}

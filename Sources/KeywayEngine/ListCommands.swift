@@ -1,0 +1,4 @@
+/// List commands (to be filled in).
+enum ListCommands {
+    static let commands: [CommandSpec] = []
+}

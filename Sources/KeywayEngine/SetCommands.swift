@@ -1,0 +1,4 @@
+/// Set commands (to be filled in).
+enum SetCommands {
+    static let commands: [CommandSpec] = []
+}

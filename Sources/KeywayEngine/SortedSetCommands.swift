@@ -1,0 +1,4 @@
+/// SortedSet commands (to be filled in).
+enum SortedSetCommands {
+    static let commands: [CommandSpec] = []
+}
