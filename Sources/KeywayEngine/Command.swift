@@ -37,6 +37,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// `EXECABORT`, as Redis does; runtime errors are per-command replies.
     func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError>
 
+    /// Whether `command` may park its client (BLPOP, ...), so the caller
+    /// should use `submit` with a client that can wait.
+    func mayBlock(_ command: Command) -> Bool
+
     /// Runs a command that may block (BLPOP, ...): either replies now or
     /// parks `client`, which later receives the reply through `deliver`.
     func submit(_ command: Command, client: any BlockedClient) -> Submission

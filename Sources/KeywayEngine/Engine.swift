@@ -59,7 +59,9 @@ final class EngineState: @unchecked Sendable {
     }
 
     func run(_ command: Command, spec: CommandSpec) -> Reply {
-        db.stats.totalCommands += 1
+        // Counted once the command has run, as Redis's call() does: INFO does
+        // not count itself, and commands refused before running never count.
+        defer { db.stats.totalCommands += 1 }
         let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution)
         do {
             return try spec.handler(context)
@@ -112,9 +114,11 @@ extension EngineState {
 public final class Engine: CommandExecutor {
     private let state: Mutex<EngineState>
     private let writes: WriteCounter
+    private let commands: CommandTable
 
     public init(clock: any EngineClock = SystemClock(), commands: CommandTable = .standard) {
         writes = WriteCounter()
+        self.commands = commands
         let db = Database(clock: clock, writeCounter: writes)
         let server = ServerState(startedAt: clock.nowMilliseconds(), commands: commands)
         state = Mutex(EngineState(db: db, server: server))
@@ -130,6 +134,10 @@ public final class Engine: CommandExecutor {
         }
         deliver(deliveries)
         return reply
+    }
+
+    public func mayBlock(_ command: Command) -> Bool {
+        commands.lookup(command.name)?.flags.contains(.blocking) ?? false
     }
 
     /// Runs a command that may park the client until data arrives.
@@ -224,7 +232,7 @@ public final class Engine: CommandExecutor {
     }
 
     private func refuseInBatch(_ command: Command) -> CommandError? {
-        guard let spec = CommandTable.standard.lookup(command.name), spec.flags.contains(.noMulti) else { return nil }
+        guard let spec = commands.lookup(command.name), spec.flags.contains(.noMulti) else { return nil }
         return CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not allowed in a pipeline")
     }
 

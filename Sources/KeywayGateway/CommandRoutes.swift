@@ -6,10 +6,10 @@ import KeywayHTTP
 /// and `/multi-exec`.
 enum CommandRoutes {
     static func register(on router: inout Router, gateway: Gateway) {
-        router.add("POST", "/", gateway.route(.command) { request, _ in single(request, gateway) })
+        router.add("POST", "/", gateway.routeResult(.command) { request, _ in single(request, gateway) })
         router.add("POST", "/pipeline", gateway.route(.command) { request, _ in batch(request, gateway, atomic: false) })
         router.add("POST", "/multi-exec", gateway.route(.command) { request, _ in batch(request, gateway, atomic: true) })
-        let pathForm = gateway.route(.command) { request, parameters in path(request, parameters, gateway) }
+        let pathForm = gateway.routeResult(.command) { request, parameters in path(request, parameters, gateway) }
         router.add("GET", "/{command}", pathForm)
         router.add("POST", "/{command}", pathForm)
         router.add("GET", "/{command}/{args...}", pathForm)
@@ -21,15 +21,22 @@ enum CommandRoutes {
     }
 
     /// `POST /` with one command as a JSON array.
-    static func single(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
-        let encoding = CommandReplyEncoding(request: request)
-        let command: Command
+    static func single(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
         switch parseJSON(request.body).flatMap(command(from:)) {
-        case .failure(let failure): return CommandReplyEncoding.errorResponse(failure.message)
-        case .success(let parsed): command = parsed
+        case .failure(let failure): return .response(CommandReplyEncoding.errorResponse(failure.message))
+        case .success(let command): return run(command, request, gateway)
         }
-        let reply = gateway.executor.execute(command)
-        return encoding.response(for: reply, headers: syncHeader(gateway))
+    }
+
+    /// Runs one command; a blocking one (BRPOP queue 30) parks the request.
+    static func run(_ command: Command, _ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
+        let encoding = CommandReplyEncoding(request: request)
+        if gateway.executor.mayBlock(command) {
+            return gateway.submitBlocking(command) { reply in
+                encoding.response(for: reply, headers: syncHeader(gateway))
+            }
+        }
+        return .response(encoding.response(for: gateway.executor.execute(command), headers: syncHeader(gateway)))
     }
 
     /// `/pipeline` (each command atomic on its own) and `/multi-exec` (all atomic).
@@ -65,13 +72,11 @@ enum CommandRoutes {
 
     /// `GET|POST /{command}/{args...}`: one argument per decoded segment; a
     /// POST body, when present, is the last argument.
-    static func path(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResponse {
-        let encoding = CommandReplyEncoding(request: request)
+    static func path(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResult {
         var arguments = [Bytes(parameters["command"] ?? [])]
         for segment in parameters.rest["args"] ?? [] { arguments.append(Bytes(segment)) }
         if request.method == "POST" && !request.body.isEmpty { arguments.append(Bytes(request.body)) }
-        let reply = gateway.executor.execute(Command(arguments))
-        return encoding.response(for: reply, headers: syncHeader(gateway))
+        return run(Command(arguments), request, gateway)
     }
 
     static func parseJSON(_ body: [UInt8]) -> Result<JSONValue, CommandRequestError> {

@@ -43,6 +43,11 @@ public final class Gateway: Sendable {
 
     /// Wraps a handler with the token check for its face.
     func route(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResponse) -> Router.Handler {
+        routeResult(face) { request, parameters in .response(handler(request, parameters)) }
+    }
+
+    /// Like `route`, for handlers that may park the request (blocking commands).
+    func routeResult(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResult) -> Router.Handler {
         return { [authentication] request, parameters in
             if face != .open {
                 let outcome = authentication.check(request, allowQueryToken: face == .command)
@@ -54,7 +59,22 @@ public final class Gateway: Sendable {
                     return .response(Problem.response(401, code: "UNAUTHORIZED", detail: detail, headers: [Authentication.challenge]))
                 }
             }
-            return .response(handler(request, parameters))
+            return handler(request, parameters)
+        }
+    }
+
+    /// Submits a command that may block. If it does, the request is parked
+    /// without holding a thread and answered when the engine serves it (or
+    /// its timeout passes); if the client leaves first, the wait is withdrawn.
+    func submitBlocking(_ command: Command, render: @escaping @Sendable (Reply) -> HTTPResponse) -> HTTPResult {
+        let parked = ParkedResponse()
+        let client = ParkedCommandClient(parked: parked, render: render)
+        switch executor.submit(command, client: client) {
+        case .reply(let reply):
+            return .response(render(reply))
+        case .blocked(let handle):
+            parked.setCancellationHandler { handle.cancel() }
+            return .parked(parked)
         }
     }
 
@@ -73,5 +93,22 @@ public final class Gateway: Sendable {
             }
             return .success(replies)
         }
+    }
+}
+
+/// A parked HTTP request as the engine sees a blocked client.
+final class ParkedCommandClient: BlockedClient {
+    let parked: ParkedResponse
+    let render: @Sendable (Reply) -> HTTPResponse
+
+    init(parked: ParkedResponse, render: @escaping @Sendable (Reply) -> HTTPResponse) {
+        self.parked = parked
+        self.render = render
+    }
+
+    var isConnected: Bool { !parked.clientHasGone }
+
+    func deliver(_ reply: Reply) {
+        parked.resolve(render(reply))
     }
 }

@@ -34,6 +34,17 @@ public final class ParkedResponse: Sendable {
         cancellationHandler = Mutex(onCancel)
     }
 
+    /// Sets what runs if the request ends undelivered (client gone, server
+    /// stopping). Runs at once if that already happened.
+    public func setCancellationHandler(_ handler: @escaping @Sendable () -> Void) {
+        let runNow = state.withLock { state -> Bool in
+            if case .cancelled = state { return true }
+            cancellationHandler.withLock { $0 = handler }
+            return false
+        }
+        if runNow { handler() }
+    }
+
     /// Hands the response to the parked connection. Returns false when the
     /// client is already gone (the caller keeps whatever it would have sent).
     @discardableResult
@@ -109,14 +120,16 @@ public final class ParkedResponse: Sendable {
 
     /// The request ended; if nothing was delivered, the parked work is cancelled.
     func requestCompleted() {
-        let cancelled = state.withLock { state -> Bool in
+        // The handler is taken under the state lock so a concurrent
+        // `setCancellationHandler` either sees `.cancelled` or is seen here.
+        let handler = state.withLock { state -> (@Sendable () -> Void)? in
             switch state {
-            case .delivered, .cancelled: return false
+            case .delivered, .cancelled: return nil
             default:
                 state = .cancelled
-                return true
+                return cancellationHandler.withLock { $0.take() }
             }
         }
-        if cancelled, let handler = cancellationHandler.withLock({ $0.take() }) { handler() }
+        handler?()
     }
 }
