@@ -7,6 +7,7 @@ and is started as ``keyway serve --port <free port> --token testtoken``.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +56,7 @@ class KeywayServer:
     port: int
     process: subprocess.Popen
     log_path: Path
+    workdir: Path
     args: list = field(default_factory=list)
 
     @property
@@ -84,6 +86,12 @@ class KeywayServer:
             proc.kill()
             proc.wait(timeout=SHUTDOWN_GRACE)
 
+    def cleanup(self) -> None:
+        """Stop the server and remove its log file and working directory."""
+        self.stop()
+        self.log_path.unlink(missing_ok=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
 
 def start_server(*extra_args: str, token: str = TOKEN) -> KeywayServer:
     """Start ``keyway serve`` on a free port and wait for ``GET /healthz`` to answer 200."""
@@ -92,25 +100,25 @@ def start_server(*extra_args: str, token: str = TOKEN) -> KeywayServer:
     args = [str(binary), "serve", "--port", str(port), "--token", token, *extra_args]
     log_fd, log_name = tempfile.mkstemp(prefix="keyway-test-", suffix=".log")
     log_path = Path(log_name)
+    workdir = Path(tempfile.mkdtemp(prefix="keyway-test-cwd-"))  # keeps any dump/AOF files out of the repo
     with os.fdopen(log_fd, "wb") as log:
         proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=tempfile.mkdtemp(prefix="keyway-test-cwd-"),  # keep any dump/AOF files out of the repo
+            cwd=workdir,
         )
     server = KeywayServer(
-        url=f"http://127.0.0.1:{port}", token=token, port=port, process=proc, log_path=log_path, args=args
+        url=f"http://127.0.0.1:{port}", token=token, port=port, process=proc, log_path=log_path, workdir=workdir, args=args
     )
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last_error = "no answer yet"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"{' '.join(args)} exited with status {proc.returncode} before answering /healthz:\n"
-                + server.log_tail()
-            )
+            tail = server.log_tail()
+            server.cleanup()
+            raise RuntimeError(f"{' '.join(args)} exited with status {proc.returncode} before answering /healthz:\n{tail}")
         try:
             r = requests.get(server.url + "/healthz", timeout=1)
             if r.status_code == 200:
@@ -119,10 +127,11 @@ def start_server(*extra_args: str, token: str = TOKEN) -> KeywayServer:
         except requests.RequestException as exc:
             last_error = repr(exc)
         time.sleep(0.1)
-    server.stop()
+    tail = server.log_tail()
+    server.cleanup()
     raise RuntimeError(
         f"{' '.join(args)} did not answer GET /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
-        f"(last: {last_error}):\n" + server.log_tail()
+        f"(last: {last_error}):\n" + tail
     )
 
 
@@ -133,8 +142,7 @@ def server():
     try:
         yield srv
     finally:
-        srv.stop()
-        srv.log_path.unlink(missing_ok=True)
+        srv.cleanup()
 
 
 @pytest.fixture

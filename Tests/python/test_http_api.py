@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import time
 from urllib.parse import quote
 
@@ -17,7 +18,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conftest import start_server
+from conftest import keyway_bin, start_server
 
 pytestmark = pytest.mark.usefixtures("flush")
 
@@ -427,6 +428,21 @@ def test_put_get_delete(server, http, schema):
     problem(http.delete(url), 404, "NO_SUCH_KEY", schema)
 
 
+def test_put_json_with_charset(server, http):
+    r = http.put(key_url(server, "k"), data='{"value": "é"}'.encode(), headers={"Content-Type": "application/json; charset=utf-8"})
+    assert ok_json(r, 201) == {"key": "k", "created": True}
+    assert ok_json(http.get(key_url(server, "k")))["value"] == "é"
+
+
+def test_expired_key_is_gone(server, http, schema):
+    url = key_url(server, "short")
+    ok_json(http.put(url, json={"value": "v", "px": 100}), 201)
+    time.sleep(0.25)
+    problem(http.get(url), 404, "NO_SUCH_KEY", schema)
+    problem(http.get(url + "/ttl"), 404, "NO_SUCH_KEY", schema)
+    assert ok_json(http.put(url, json={"value": "again"}), 201)["created"] is True
+
+
 def test_get_missing_key(server, http, schema):
     body = problem(http.get(key_url(server, "nope")), 404, "NO_SUCH_KEY", schema)
     assert isinstance(body.get("detail", ""), str)
@@ -484,8 +500,13 @@ def test_put_get_previous(server, http, schema):
     body = schema("SetResult", ok_json(http.put(url, json={"value": "old", "get": True}), 201))
     assert body == {"key": "k", "created": True, "previous": None}
     body = schema("SetResult", ok_json(http.put(url, json={"value": "new", "get": True}), 200))
-    assert body == {"key": "k", "created": False, "previous": "old"}
+    assert body.get("encoding", "utf-8") == "utf-8"
+    assert {k: v for k, v in body.items() if k != "encoding"} == {"key": "k", "created": False, "previous": "old"}
     assert ok_json(http.get(url))["value"] == "new"
+    # A previous value that is not UTF-8 comes back base64, flagged by "encoding".
+    http.put(url, data=b"\xff\xfe", headers={"Content-Type": "application/octet-stream"})
+    body = schema("SetResult", ok_json(http.put(url, json={"value": "x", "get": True}), 200))
+    assert body["encoding"] == "base64" and base64.b64decode(body["previous"]) == b"\xff\xfe"
 
 
 def test_put_base64_value(server, http, schema):
@@ -536,7 +557,8 @@ def test_octet_stream_both_ways(server, http, schema):
     assert http.get(url, headers={"Accept": "application/octet-stream"}).content == b"v2"
     assert 55 <= ok_json(http.get(url))["ttl"] <= 60
     r = http.put(url, data=b"v3", headers={"Content-Type": "application/octet-stream"}, params={"get": "true"})
-    assert ok_json(r, 200) == {"key": "blob", "created": False, "previous": "v2"}
+    body = ok_json(r, 200)
+    assert (body["created"], body["previous"], body.get("encoding", "utf-8")) == (False, "v2", "utf-8")
     assert ok_json(http.get(url))["ttl"] is None
 
 
@@ -709,7 +731,12 @@ def test_scan_binary_keys_base64(server, http, schema):
 
 
 def test_scan_bad_cursor(server, http, schema):
-    problem(http.get(server.url + "/v1/keys", params={"cursor": "abc"}), 400, "BAD_REQUEST", schema)
+    # An invalid query parameter is BAD_REQUEST; passing Redis's "ERR invalid cursor"
+    # through would be ERR. SYNTAX is reserved for "ERR syntax error".
+    r = http.get(server.url + "/v1/keys", params={"cursor": "abc"})
+    assert (r.status_code, media_type(r)) == (400, "application/problem+json"), r.text
+    assert r.json().get("code") in {"BAD_REQUEST", "ERR"}, r.text
+    problem(r, 400, r.json()["code"], schema)
 
 
 # ==============================================================================
@@ -878,8 +905,7 @@ def small_server():
     try:
         yield srv
     finally:
-        srv.stop()
-        srv.log_path.unlink(missing_ok=True)
+        srv.cleanup()
 
 
 def test_body_limit(small_server, schema):
@@ -892,17 +918,45 @@ def test_body_limit(small_server, schema):
     problem(r, 413, "PAYLOAD_TOO_LARGE", schema)
     problem(requests.get(url, headers=auth), 404, "NO_SUCH_KEY", schema)
 
-    r = requests.post(srv.url + "/", json=["SET", "big", "z" * 2048], headers=auth)
-    assert r.status_code == 413, f"POST / over --max-body: {r.status_code} {r.text[:300]}"
-    if media_type(r) == "application/problem+json":
-        assert schema("Problem", r.json())["code"] == "PAYLOAD_TOO_LARGE"
-    else:
-        assert media_type(r) == "application/json" and isinstance(r.json().get("error"), str), r.text
-    r = requests.post(srv.url + "/set/big", data=b"z" * 2048, headers=auth)
-    assert r.status_code == 413, r.text[:300]
+    # The limit applies before routing: the command API answers with a problem too.
+    problem(requests.post(srv.url + "/", json=["SET", "big", "z" * 2048], headers=auth), 413, "PAYLOAD_TOO_LARGE", schema)
+    problem(requests.post(srv.url + "/set/big", data=b"z" * 2048, headers=auth), 413, "PAYLOAD_TOO_LARGE", schema)
+    problem(requests.post(srv.url + "/pipeline", json=[["SET", "big", "z" * 2048]], headers=auth), 413, "PAYLOAD_TOO_LARGE", schema)
 
     # Under the limit still works.
     r = requests.put(url, data=b"x" * 512, headers={**auth, "Content-Type": "application/octet-stream"})
     assert r.status_code == 201, r.text
     r = requests.post(srv.url + "/", json=["GET", "big"], headers=auth)
     assert r.json() == {"result": "x" * 512}
+
+
+# ==============================================================================
+# Server process
+# ==============================================================================
+
+
+def test_second_server_on_busy_port_fails(server, tmp_path):
+    """Like redis-server, a second instance must not start on a port that is in use
+    (with SO_REUSEPORT both would listen and the kernel would split clients between them)."""
+    proc = subprocess.Popen(
+        [str(keyway_bin()), "serve", "--port", str(server.port), "--token", "other"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        rc = proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        rc = None
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    output = proc.stdout.read().decode(errors="replace")
+    proc.stdout.close()
+    assert rc not in (None, 0), f"a second `keyway serve --port {server.port}` kept running on the busy port:\n{output}"
