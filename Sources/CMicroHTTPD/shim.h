@@ -41,7 +41,6 @@ static inline struct MHD_Daemon *keyway_mhd_start(
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context },
         { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL },
-        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
         { address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)address },
         { MHD_OPTION_END, 0, NULL }
     };

@@ -19,7 +19,7 @@ public struct CommandError: Error, Sendable, Equatable, CustomStringConvertible 
     public static let syntax = CommandError(.syntax, "ERR syntax error")
     public static let overflow = CommandError(.overflow, "ERR increment or decrement would overflow")
     public static let noSuchKey = CommandError(.noSuchKey, "ERR no such key")
-    public static let invalidCursor = CommandError(.syntax, "ERR invalid cursor")
+    public static let invalidCursor = CommandError(.generic, "ERR invalid cursor")
     public static let nanOrInfinity = CommandError(.notFloat, "ERR increment would produce NaN or Infinity")
     public static let stringTooLong = CommandError(.generic, "ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 
@@ -31,9 +31,25 @@ public struct CommandError: Error, Sendable, Equatable, CustomStringConvertible 
         CommandError(.wrongArity, "ERR wrong number of arguments for '\(command)' command")
     }
 
+    /// Redis's text (server.c `commandCheckExistence`): the name cut at 128
+    /// bytes, then quoted arguments until the list reaches 128 bytes, each cut
+    /// to what is left of that budget; C formatting stops a value at a NUL,
+    /// and CR/LF become spaces so the message stays on one line.
     public static func unknownCommand(_ name: Bytes, arguments: ArraySlice<Bytes>) -> CommandError {
-        let shown = arguments.prefix(20).map { "'\(String($0.text.prefix(128)))' " }.joined()
-        return CommandError(.unknownCommand, "ERR unknown command '\(String(name.text.prefix(128)))', with args beginning with: \(shown)")
+        func cString(_ bytes: Bytes, max: Int) -> ArraySlice<UInt8> {
+            bytes.storage.prefix(while: { $0 != 0 }).prefix(max)
+        }
+        var shown: [UInt8] = []
+        for argument in arguments {
+            if shown.count >= 128 { break }
+            shown += [UInt8(ascii: "'")] + cString(argument, max: 128 - shown.count) + Array("' ".utf8)
+        }
+        var message = Array("ERR unknown command '".utf8) + cString(name, max: 128)
+            + Array("', with args beginning with: ".utf8) + shown
+        for i in message.indices where message[i] == UInt8(ascii: "\r") || message[i] == UInt8(ascii: "\n") {
+            message[i] = UInt8(ascii: " ")
+        }
+        return CommandError(.unknownCommand, String(decoding: message, as: UTF8.self))
     }
 
     public static func generic(_ message: String) -> CommandError {

@@ -40,11 +40,20 @@ public final class Database: @unchecked Sendable {
 
     // MARK: - Lookup
 
+    /// Whether `entry` has expired at the current command time. As in Redis's
+    /// `keyIsExpired` (`now > when`), a key still lives during the millisecond
+    /// of its deadline: `SET k v PX 100` is readable 100 ms later, gone at 101.
+    /// (Commands that *set* a deadline delete the key when `when <= now`,
+    /// Redis's `checkAlreadyExpired`; that is a different rule.)
+    public func isExpired(_ entry: Keyspace.Entry) -> Bool {
+        entry.hasExpiry && entry.expiresAt < now
+    }
+
     /// The slot of a live key, deleting it first if it has expired.
     public func liveSlot(_ key: Bytes) -> Int? {
         guard let slot = keyspace.slot(of: key) else { return nil }
         let entry = keyspace[slot: slot]
-        if entry.hasExpiry && entry.expiresAt <= now {
+        if isExpired(entry) {
             expire(slot: slot)
             return nil
         }
@@ -62,8 +71,11 @@ public final class Database: @unchecked Sendable {
     }
 
     /// The string under `key`, nil when missing, WRONGTYPE for other types.
-    public func readString(_ key: Bytes) throws(CommandError) -> Bytes? {
-        guard let entry = lookupRead(key) else { return nil }
+    /// `forWrite` skips the hit/miss count, as Redis's `lookupKeyWrite` does
+    /// for commands that read a value only to replace it (INCR, SETRANGE).
+    public func readString(_ key: Bytes, forWrite: Bool = false) throws(CommandError) -> Bytes? {
+        let found = forWrite ? liveSlot(key).map { keyspace[slot: $0] } : lookupRead(key)
+        guard let entry = found else { return nil }
         guard case .string(let bytes) = entry.value else { throw .wrongType }
         return bytes
     }
@@ -149,7 +161,7 @@ public final class Database: @unchecked Sendable {
             var expiredInSample = 0
             for _ in 0..<samples {
                 guard let slot = keyspace.randomVolatileSlot(using: &generator) else { break }
-                if keyspace[slot: slot].expiresAt <= now {
+                if isExpired(keyspace[slot: slot]) {
                     expire(slot: slot)
                     expiredInSample += 1
                 }

@@ -28,15 +28,17 @@ enum KeyCommands {
     }
 
     /// EXISTS counts a key once per mention, as Redis does; TOUCH the same.
+    /// Both are read lookups in Redis, so they count keyspace hits/misses.
     static func exists(_ c: CommandContext) throws(CommandError) -> Reply {
         var count: Int64 = 0
-        for key in c.arguments.dropFirst() where c.db.exists(key) { count += 1 }
+        for key in c.arguments.dropFirst() where c.db.lookupRead(key) != nil { count += 1 }
         return .integer(count)
     }
 
     static func type(_ c: CommandContext) throws(CommandError) -> Reply {
-        guard let slot = c.db.liveSlot(c[1]) else { return .status("none") }
-        return .status(c.db.keyspace[slot: slot].value.typeName)
+        // A read lookup in Redis (counts a hit or miss).
+        guard let entry = c.db.lookupRead(c[1]) else { return .status("none") }
+        return .status(entry.value.typeName)
     }
 
     static func rename(_ c: CommandContext, onlyIfAbsent: Bool) throws(CommandError) -> Reply {
@@ -71,12 +73,12 @@ enum KeyCommands {
         }
         let source = c[1], target = c[2]
         if source == target { throw CommandError(.generic, "ERR source and destination objects are the same") }
-        guard let slot = c.db.liveSlot(source) else { return .integer(0) }
+        // Redis reads the source with a read lookup (a keyspace hit or miss).
+        guard let entry = c.db.lookupRead(source) else { return .integer(0) }
         if c.db.exists(target) {
             if !replace { return .integer(0) }
             c.db.deleteKey(target)
         }
-        let entry = c.db.keyspace[slot: slot]
         c.db.setKey(target, entry.value, expiresAt: entry.hasExpiry ? entry.expiresAt : nil)
         c.db.didWrite(target, event: "copy_to")
         return .integer(1)
@@ -87,7 +89,7 @@ enum KeyCommands {
         let matchAll = pattern == Bytes("*")
         var result: [Reply] = []
         for entry in Array(c.db.keyspace.entries) {
-            if entry.hasExpiry && entry.expiresAt <= c.db.now { continue }
+            if c.db.isExpired(entry) { continue }
             if matchAll || GlobPattern.matches(pattern, entry.key) { result.append(.bulk(entry.key)) }
         }
         return .array(result)
@@ -119,7 +121,7 @@ enum KeyCommands {
         var found: [Bytes] = []
         let start = cursor > UInt64(c.db.keyspace.slotCapacity) ? c.db.keyspace.slotCapacity : Int(cursor)
         let next = c.db.keyspace.scan(from: start, count: count) { entry in
-            if entry.hasExpiry && entry.expiresAt <= c.db.now { return }
+            if c.db.isExpired(entry) { return }
             if let pattern, !GlobPattern.matches(pattern, entry.key) { return }
             if let typeFilter, entry.value.typeName != typeFilter { return }
             found.append(entry.key)

@@ -40,15 +40,22 @@ enum StringCommands {
         var returnOld = false
         var keepTTL = false
         var persist = false
-        /// Absolute expiry in ms, when given.
-        var expiresAt: Int64?
+        /// The EX/PX/EXAT/PXAT argument and its unit, when given. Turned into
+        /// a deadline by `deadline(_:)`: SET validates it before anything
+        /// else, GETEX only once the key is found, as Redis does.
+        var expiry: (argument: Bytes, unit: ExpiryUnit)?
+
+        /// The absolute expiry in ms, or nil without EX/PX/EXAT/PXAT.
+        func deadline(_ c: CommandContext) throws(CommandError) -> Int64? {
+            guard let expiry else { return nil }
+            return try ExpiryUnit.deadline(expiry.argument, unit: expiry.unit, now: c.db.now, command: c.name)
+        }
     }
 
     /// Parses `[NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL|PERSIST]` from
     /// `position` on with Redis's conflict rules.
     static func parseSetOptions(_ c: CommandContext, from position: Int, forGetEx: Bool) throws(CommandError) -> SetOptions {
         var options = SetOptions()
-        var expiryKind: ExpiryUnit? = nil
         var i = position
         while i < c.argumentCount {
             let option = c[i]
@@ -59,14 +66,13 @@ enum StringCommands {
                 options.condition = .ifPresent
             } else if !forGetEx && option.equalsIgnoringCase("get") {
                 options.returnOld = true
-            } else if !forGetEx && option.equalsIgnoringCase("keepttl") && expiryKind == nil && !options.persist {
+            } else if !forGetEx && option.equalsIgnoringCase("keepttl") && options.expiry == nil && !options.persist {
                 options.keepTTL = true
-            } else if forGetEx && option.equalsIgnoringCase("persist") && expiryKind == nil && !options.keepTTL {
+            } else if forGetEx && option.equalsIgnoringCase("persist") && options.expiry == nil && !options.keepTTL {
                 options.persist = true
             } else if let unit = ExpiryUnit(option), hasNext, !options.keepTTL, !options.persist,
-                      expiryKind == nil || expiryKind == unit {
-                expiryKind = unit
-                options.expiresAt = try ExpiryUnit.deadline(c[i + 1], unit: unit, now: c.db.now, command: c.name)
+                      options.expiry == nil || options.expiry?.unit == unit {
+                options.expiry = (c[i + 1], unit)
                 i += 1
             } else {
                 throw .syntax
@@ -78,6 +84,7 @@ enum StringCommands {
 
     static func set(_ c: CommandContext) throws(CommandError) -> Reply {
         let options = try parseSetOptions(c, from: 3, forGetEx: false)
+        let expiresAt = try options.deadline(c)
         let key = c[1]
         var old: Bytes? = nil
         if options.returnOld {
@@ -86,7 +93,7 @@ enum StringCommands {
         let exists = options.returnOld ? old != nil : c.db.exists(key)
         let blocked = (options.condition == .ifAbsent && exists) || (options.condition == .ifPresent && !exists)
         if !blocked {
-            store(c, key, c[2], expiresAt: options.expiresAt, keepTTL: options.keepTTL)
+            store(c, key, c[2], expiresAt: expiresAt, keepTTL: options.keepTTL)
         }
         if options.returnOld { return old.map(Reply.bulk) ?? .null }
         return blocked ? .null : .ok
@@ -125,7 +132,9 @@ enum StringCommands {
         let options = try parseSetOptions(c, from: 2, forGetEx: true)
         let key = c[1]
         guard let value = try c.db.readString(key) else { return .null }
-        if let expiresAt = options.expiresAt {
+        // Only now the expiry value is checked: GETEX on a missing key with
+        // `EX 0` or `EX abc` replies nil in Redis, not an error.
+        if let expiresAt = try options.deadline(c) {
             if expiresAt <= c.db.now {
                 c.db.deleteKey(key)
                 c.db.didWrite(key, event: "del")
@@ -182,14 +191,15 @@ enum StringCommands {
     static func incrementBy(_ c: CommandContext, _ increment: Int64) throws(CommandError) -> Reply {
         let key = c[1]
         var current: Int64 = 0
-        if let value = try c.db.readString(key) {
+        if let value = try c.db.readString(key, forWrite: true) {
             guard let parsed = Parse.strictInt64(value) else { throw .notInteger }
             current = parsed
         }
         let (result, overflow) = current.addingReportingOverflow(increment)
         if overflow { throw .overflow }
         c.db.setKey(key, .string(Parse.bytes(result)), keepTTL: true)
-        c.db.didWrite(key, event: increment >= 0 ? "incrby" : "decrby")
+        // Redis notifies "incrby" for INCR, DECR, INCRBY and DECRBY alike.
+        c.db.didWrite(key, event: "incrby")
         return .integer(result)
     }
 
@@ -202,7 +212,7 @@ enum StringCommands {
     static func incrbyfloat(_ c: CommandContext) throws(CommandError) -> Reply {
         let key = c[1]
         var current: Parse.LongDouble = 0
-        if let value = try c.db.readString(key) {
+        if let value = try c.db.readString(key, forWrite: true) {
             guard let parsed = Parse.strictLongDouble(value) else { throw .notFloat }
             current = parsed
         }
@@ -259,10 +269,12 @@ enum StringCommands {
         let offset = try c.integer(at: 2)
         let patch = c[3]
         if offset < 0 { throw CommandError(.generic, "ERR offset is out of range") }
-        let current = try c.db.readString(key)
+        let current = try c.db.readString(key, forWrite: true)
         if current == nil && patch.isEmpty { return .integer(0) }
         if patch.isEmpty { return .integer(Int64(current!.count)) }
-        if offset + Int64(patch.count) > Int64(maxStringLength) { throw .stringTooLong }
+        // Compared without adding so a huge offset (up to Int64.max) is the
+        // proto-max-bulk-len error, as in Redis's checkStringLength, not a trap.
+        if offset > Int64(maxStringLength) - Int64(patch.count) { throw .stringTooLong }
         var bytes = current?.storage ?? []
         let end = Int(offset) + patch.count
         if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }

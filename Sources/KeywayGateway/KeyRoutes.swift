@@ -112,7 +112,14 @@ enum KeyRoutes {
             if nx { set.append("NX") }
             if xx { set.append("XX") }
             if get { set.append("GET") }
-            if try fields.bool("keepttl") { set.append("KEEPTTL") }
+            let keepTTL = try fields.bool("keepttl")
+            var expiryOptions = keepTTL ? 1 : 0
+            for name in ["ttl", "px", "expiresAt"] where try fields.number(name) != nil { expiryOptions += 1 }
+            if expiryOptions > 1 {
+                throw FieldError("give at most one of 'ttl', 'px', 'expiresAt' and 'keepttl'")
+            }
+            if nx && xx { throw FieldError("'nx' and 'xx' exclude each other") }
+            if keepTTL { set.append("KEEPTTL") }
             if let ttl = try fields.number("ttl") {
                 guard let seconds = Double(ttl), seconds.isFinite else { return Problem.badRequest("'ttl' must be a number of seconds") }
                 set += ["PX", Bytes(String(clampedMilliseconds(seconds)))]

@@ -6,11 +6,11 @@ import KeywayHTTP
 struct RequestBody {
     enum Kind { case json(JSONValue), raw([UInt8]), empty }
 
-    /// Classifies the body by Content-Type: octet-stream and text/plain are
-    /// raw bytes; JSON (or no Content-Type) is parsed.
+    /// Classifies the body by Content-Type: `application/octet-stream` is raw
+    /// bytes; JSON (or no Content-Type, or curl's default form type) is parsed.
     static func read(_ request: HTTPRequest, allowRaw: Bool) -> Result<Kind, HTTPResponse> {
         let type = request.contentType
-        if allowRaw && (type == "application/octet-stream" || type == "text/plain") {
+        if allowRaw && type == "application/octet-stream" {
             return .success(.raw(request.body))
         }
         if request.body.isEmpty { return .success(.empty) }

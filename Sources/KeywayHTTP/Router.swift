@@ -2,7 +2,9 @@
 ///
 /// Patterns are written OpenAPI-style: `/v1/keys/{key}` binds one segment,
 /// `/{command}/{args...}` binds one or more trailing segments. Literal
-/// segments win over parameters, so `/v1/...` is never taken for a command.
+/// segments win over parameters, and a literal first segment is a namespace:
+/// once any route starts with `v1`, a path starting with `v1` only matches
+/// routes that start with `v1`, so `/v1/nothing` is a 404, never a command.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RouteParameters) -> HTTPResult
 
@@ -20,6 +22,8 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    /// First segments that some route spells literally.
+    private var namespaces: Set<[UInt8]> = []
 
     public init() {}
 
@@ -33,6 +37,7 @@ public struct Router: Sendable {
             return .literal(Array(part.utf8))
         }
         routes.append(Route(method: method, pattern: pattern, segments: parts, handler: handler))
+        if case .literal(let first)? = parts.first { namespaces.insert(first) }
         // Most specific first: at the first segment where two patterns
         // differ in kind, a literal beats a parameter beats a rest.
         routes.sort { Router.precedes($0.segments, $1.segments) }
@@ -62,7 +67,9 @@ public struct Router: Sendable {
 
     public func match(method: String, segments: [[UInt8]]) -> Match {
         var allowed: [String] = []
+        let namespaced = segments.first.map { namespaces.contains($0) } ?? false
         for route in routes {
+            if namespaced, case .literal? = route.segments.first {} else if namespaced { continue }
             guard let parameters = bind(route.segments, segments) else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return .found(route.handler, parameters)

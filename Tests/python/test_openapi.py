@@ -42,7 +42,9 @@ def test_every_operation_has_id_and_summary(openapi_spec):
     assert len(ids) == len(set(ids)), "operationIds must be unique"
 
 
-def test_expected_paths_are_documented(openapi_spec):
+def test_core_paths_are_documented(openapi_spec):
+    # The foundation's operations; data-type routes are checked against the
+    # server's own route list in test_routes_match_openapi.
     expected = {
         ("POST", "/"),
         ("POST", "/pipeline"),
@@ -62,7 +64,7 @@ def test_expected_paths_are_documented(openapi_spec):
         ("GET", "/v1/info"),
         ("GET", "/healthz"),
     }
-    assert spec_operations(openapi_spec) == expected
+    assert expected <= spec_operations(openapi_spec)
     assert openapi_spec["paths"]["/healthz"]["get"]["security"] == []
     assert openapi_spec["security"] == [{"bearer": []}]
 
