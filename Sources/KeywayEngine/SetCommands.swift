@@ -50,16 +50,32 @@ enum SetCommands {
 
     static func srem(_ c: CommandContext) throws(CommandError) -> Reply {
         let key = c[1]
+        var emptied = false
         let removed = try c.db.modify(SetValue.self, key, create: false) { set throws(CommandError) -> Int64 in
             var removed: Int64 = 0
-            for member in c.arguments.dropFirst(2) where set.remove(member) {
+            for member in c.arguments.dropFirst(2) where set.contains(member) {
+                if set.count == 1 {
+                    emptied = true
+                    return removed + 1
+                }
+                set.remove(member)
                 removed += 1
-                if set.isEmpty { break }
             }
             return removed
         } ?? 0
-        if removed > 0 { c.db.didWrite(key, event: "srem") }
+        if removed > 0 { finishRemoval(c, key, event: "srem", emptied: emptied) }
         return .integer(removed)
+    }
+
+    /// Reports a removal in Redis's order: the command's event, then `del`
+    /// when the set lost its last member. A handler that is about to take
+    /// the last member leaves it in place instead (had `modify` emptied the
+    /// set, it would delete the key and report `del` first); the key is
+    /// deleted here.
+    static func finishRemoval(_ c: CommandContext, _ key: Bytes, event: String, emptied: Bool) {
+        if emptied { c.db.deleteKey(key) }
+        c.db.didWrite(key, event: event)
+        if emptied { c.db.didWrite(key, event: "del") }
     }
 
     static func sismember(_ c: CommandContext) throws(CommandError) -> Reply {
@@ -94,12 +110,17 @@ enum SetCommands {
         if c.argumentCount > 3 { throw .syntax }
         let key = c[1]
         var generator = SystemRandomNumberGenerator()
+        var emptied = false
         if c.argumentCount == 2 {
-            let popped = try c.db.modify(SetValue.self, key, create: false) { set throws(CommandError) in
-                set.popRandom(using: &generator)
+            let popped = try c.db.modify(SetValue.self, key, create: false) { set throws(CommandError) -> Bytes? in
+                if set.count == 1 {
+                    emptied = true
+                    return set.members[0]
+                }
+                return set.popRandom(using: &generator)
             } ?? nil
             guard let popped else { return .null }
-            c.db.didWrite(key, event: "spop")
+            finishRemoval(c, key, event: "spop", emptied: emptied)
             return .bulk(popped)
         }
         guard let requested = Parse.strictInt64(c[2]) else { throw .notInteger }
@@ -107,9 +128,8 @@ enum SetCommands {
         let popped = try c.db.modify(SetValue.self, key, create: false) { set throws(CommandError) -> [Bytes] in
             if requested == 0 { return [] }
             if requested >= Int64(set.count) {
-                let everything = set.members
-                set = SetValue()
-                return everything
+                emptied = true
+                return set.members
             }
             var popped: [Bytes] = []
             popped.reserveCapacity(Int(requested))
@@ -118,7 +138,7 @@ enum SetCommands {
             }
             return popped
         } ?? []
-        if !popped.isEmpty { c.db.didWrite(key, event: "spop") }
+        if !popped.isEmpty { finishRemoval(c, key, event: "spop", emptied: emptied) }
         return memberArray(popped)
     }
 
@@ -166,11 +186,17 @@ enum SetCommands {
         if source == destination {
             return .integer(try c.db.read(SetValue.self, source)?.contains(member) == true ? 1 : 0)
         }
-        let removed = try c.db.modify(SetValue.self, source, create: false) { set throws(CommandError) in
-            set.remove(member)
+        var emptied = false
+        let removed = try c.db.modify(SetValue.self, source, create: false) { set throws(CommandError) -> Bool in
+            guard set.contains(member) else { return false }
+            if set.count == 1 {
+                emptied = true
+                return true
+            }
+            return set.remove(member)
         } ?? false
         guard removed else { return .integer(0) }
-        c.db.didWrite(source, event: "srem")
+        finishRemoval(c, source, event: "srem", emptied: emptied)
         let added = try c.db.modify(SetValue.self, destination, create: true) { set throws(CommandError) in
             set.insert(member)
         } ?? false
