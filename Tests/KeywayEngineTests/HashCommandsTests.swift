@@ -219,6 +219,7 @@ private let wrongType = "WRONGTYPE Operation against a key holding the wrong kin
         #expect(h.error("HRANDFIELD", "r", "x") == "ERR value is not an integer or out of range")
         #expect(h.error("HRANDFIELD", "r", "-9223372036854770000", "withvalues") == "ERR value is out of range")
         #expect(h.error("HRANDFIELD", "r", "-9223372036854775808")?.hasPrefix("ERR value is out of range") == true)
+        #expect(h.error("HRANDFIELD", "r", "-9223372036854775807") == "ERR value is out of range")
     }
 
     @Test func hrandfieldOnALargeHashIsUniform() {
