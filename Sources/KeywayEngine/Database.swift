@@ -27,6 +27,12 @@ public final class Database: @unchecked Sendable {
     /// Clients parked on keys; the write path marks their keys ready.
     let blocking = BlockingRegistry()
 
+    /// Keys of hashes with per-field TTLs (HEXPIRE family), so the active
+    /// expiry cycle can sample them in O(1) each, as it samples volatile keys.
+    /// Hash commands add keys; entries that went stale (key deleted, renamed
+    /// away, overwritten, no TTL left) are dropped when sampled.
+    public internal(set) var keysWithVolatileFields = SlotMap<Bytes, Bool>()
+
     public init(clock: any EngineClock, writeCounter: WriteCounter = WriteCounter()) {
         self.clock = clock
         self.writeCounter = writeCounter
@@ -97,6 +103,8 @@ public final class Database: @unchecked Sendable {
         } else {
             keyspace.insert(key, value, expiresAt: expiresAt ?? Keyspace.Entry.persistent)
         }
+        // A hash moved here by RENAME/COPY keeps its field TTLs active.
+        if case .hash(let hash) = value, hash.hasVolatileFields { trackVolatileFields(key) }
     }
 
     /// Deletes a live key; returns whether it existed.
@@ -120,6 +128,7 @@ public final class Database: @unchecked Sendable {
 
     public func removeAll() {
         keyspace.removeAll()
+        keysWithVolatileFields.removeAll()
     }
 
     /// The one write path: every command that changes a key calls this once
@@ -148,7 +157,8 @@ public final class Database: @unchecked Sendable {
 
     /// One active expiry cycle as Redis runs it: sample keys with a TTL,
     /// delete the expired ones, repeat while more than a quarter of a sample
-    /// was expired, and stop when the time budget is spent.
+    /// was expired, and stop when the time budget is spent. Then the same for
+    /// hash fields with TTLs (`activeExpireHashFields`, in Hash.swift).
     /// Returns the number of keys removed.
     @discardableResult
     public func activeExpireCycle(budgetMicroseconds: Int64, sampleSize: Int = 20) -> Int {
@@ -170,6 +180,7 @@ public final class Database: @unchecked Sendable {
             if expiredInSample * 4 <= samples { break }
             if monotonicMicroseconds() - start >= budgetMicroseconds { break }
         }
+        _ = activeExpireHashFields(startedAt: start, budgetMicroseconds: budgetMicroseconds, sampleSize: sampleSize)
         return removed
     }
 }
