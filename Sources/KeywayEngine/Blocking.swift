@@ -36,6 +36,9 @@ struct BlockRequest {
     let keys: [Bytes]
     /// Absolute deadline in engine-clock milliseconds; nil waits forever.
     let deadline: Int64?
+    /// The argv to re-run when woken, when it differs from the original
+    /// (XREAD's `$` must become the ID that was last when the wait began).
+    let rewrittenArguments: [Bytes]?
 }
 
 /// The registry of parked commands: FIFO queues per key, deadlines, and the
@@ -68,7 +71,8 @@ final class BlockingRegistry {
     func register(_ command: Command, client: any BlockedClient, request: BlockRequest) -> UInt64 {
         let id = nextID
         nextID += 1
-        waiters[id] = Waiter(id: id, command: command, client: client, keys: request.keys, deadline: request.deadline)
+        let rerun = request.rewrittenArguments.map(Command.init) ?? command
+        waiters[id] = Waiter(id: id, command: rerun, client: client, keys: request.keys, deadline: request.deadline)
         for key in request.keys { queues[key, default: Deque()].append(id) }
         if let deadline = request.deadline { deadlines.push(deadline, id) }
         return id
@@ -178,10 +182,11 @@ extension CommandContext {
     /// Asks to park on `keys` until one gets data or `timeout` (ms, 0 =
     /// forever) passes. Returns the reply for when blocking is not allowed
     /// (inside MULTI or a pipeline): Redis's nil.
-    public func block(on keys: [Bytes], timeoutMilliseconds: Int64, nilReply: Reply = .null) -> Reply {
+    /// `rewrite` replaces the argv that is re-run on wake-up (see `BlockRequest`).
+    public func block(on keys: [Bytes], timeoutMilliseconds: Int64, nilReply: Reply = .null, rewrite: [Bytes]? = nil) -> Reply {
         if execution.mayBlock {
             let deadline = timeoutMilliseconds == 0 ? nil : db.now + timeoutMilliseconds
-            execution.blockRequest = BlockRequest(keys: keys, deadline: deadline)
+            execution.blockRequest = BlockRequest(keys: keys, deadline: deadline, rewrittenArguments: rewrite)
         }
         return nilReply
     }

@@ -112,5 +112,6 @@ public struct CommandTable: Sendable {
             + ListCommands.commands
             + SetCommands.commands
             + SortedSetCommands.commands
+            + StreamCommands.commands
     )
 }

@@ -6,6 +6,7 @@ public enum Value: Sendable {
     case list(ListValue)
     case set(SetValue)
     case zset(SortedSetValue)
+    case stream(StreamValue)
 
     /// The name TYPE reports.
     public var typeName: String {
@@ -15,6 +16,7 @@ public enum Value: Sendable {
         case .list: return "list"
         case .set: return "set"
         case .zset: return "zset"
+        case .stream: return "stream"
         }
     }
 }

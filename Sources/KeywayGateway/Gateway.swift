@@ -34,6 +34,7 @@ public final class Gateway: Sendable {
         ListRoutes.register(on: &router, gateway: self)
         SetRoutes.register(on: &router, gateway: self)
         LeaderboardRoutes.register(on: &router, gateway: self)
+        StreamRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }

@@ -1,0 +1,4 @@
+/// Stream commands (to be filled in).
+enum StreamCommands {
+    static let commands: [CommandSpec] = []
+}
