@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <microhttpd.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 /// Leaves URL paths and query values exactly as sent; Keyway percent-decodes
 /// them to bytes itself, so `%2F` and `%00` survive inside keys.
@@ -80,5 +82,33 @@ static const unsigned int KEYWAY_MHD_USE_TURBO = MHD_USE_TURBO;
 
 static const int KEYWAY_MHD_YES = MHD_YES;
 static const int KEYWAY_MHD_NO = MHD_NO;
+
+
+/* epoll helpers for watching suspended connections for hang-ups (Glibc's
+ * Swift module does not export sys/epoll.h). */
+static inline int keyway_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+/// Watches `fd` for the peer hanging up, once.
+static inline int keyway_epoll_watch_hangup(int epfd, int fd) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLONESHOT;
+    event.data.fd = fd;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
+}
+
+static inline int keyway_epoll_unwatch(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/// Waits up to `timeout_ms`; writes the ready descriptors to `fds`.
+static inline int keyway_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, timeout_ms);
+    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    return n;
+}
 
 #endif

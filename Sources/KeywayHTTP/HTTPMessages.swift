@@ -68,6 +68,8 @@ public struct HTTPResponse: Sendable {
 public enum HTTPResult: Sendable {
     case response(HTTPResponse)
     case parked(ParkedResponse)
+    /// A 200 response whose body is produced over time (Server-Sent Events).
+    case stream(EventStream, headers: [(String, String)])
 }
 
 extension Substring {

@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import Dispatch
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -16,6 +17,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionLimit: Int = 10_000
     /// Idle keep-alive connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int = 300
+    /// How often every open event stream gets a `: ping` comment, which
+    /// keeps proxies from timing it out and finds dead peers.
+    public var heartbeatSeconds: Double = 15
 
     public init() {}
 }
@@ -41,6 +45,10 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let daemon = Mutex<CHandle?>(nil)
     private let parked = Mutex<[ObjectIdentifier: ParkedResponse]>([:])
+    private let streams = Mutex<[ObjectIdentifier: EventStream]>([:])
+    private let heartbeat = Mutex<TimerBox?>(nil)
+    /// Watches suspended connections for clients that hang up.
+    let hangups = HangupWatcher()
     private let boundPort = Atomic<UInt16>(0)
     private let stopping = Atomic<Bool>(false)
     /// Counters the gateway reports in INFO and metrics.
@@ -56,6 +64,9 @@ public final class HTTPServer: Sendable {
     public var port: UInt16 { boundPort.load(ordering: .relaxed) }
 
     public var parkedCount: Int { parked.withLock { $0.count } }
+
+    /// Open event streams (SSE subscribers).
+    public var streamCount: Int { streams.withLock { $0.count } }
 
     public var openConnections: Int {
         daemon.withLock { daemon in daemon.map { Int(keyway_mhd_connection_count($0.pointer)) } ?? 0 }
@@ -98,12 +109,19 @@ public final class HTTPServer: Sendable {
         }
         daemon.withLock { $0 = CHandle(started) }
         boundPort.store(keyway_mhd_bound_port(started), ordering: .relaxed)
+        startHeartbeat()
         logger.info("listening", metadata: ["address": "\(configuration.bindAddress)", "port": "\(port)", "threads": "\(configuration.threads)"])
     }
 
-    /// Stops accepting, answers every parked request with 503, and stops the daemon.
+    /// Stops accepting, ends every event stream, answers every parked
+    /// request with 503, and stops the daemon.
     public func stop() {
         stopping.store(true, ordering: .relaxed)
+        heartbeat.withLock { box in
+            box?.timer.cancel()
+            box = nil
+        }
+        for stream in streams.withLock({ Array($0.values) }) { stream.close() }
         let waiting = parked.withLock { Array($0.values) }
         for response in waiting {
             response.resolve(HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Connection", "close")],
@@ -111,7 +129,7 @@ public final class HTTPServer: Sendable {
         }
         // Give resumed connections a moment to be flushed before stopping.
         var spins = 0
-        while parkedCount > 0 && spins < 200 {
+        while (parkedCount > 0 || streamCount > 0) && spins < 200 {
             usleep(5_000)
             spins += 1
         }
@@ -119,6 +137,7 @@ public final class HTTPServer: Sendable {
             if let running = daemon { MHD_stop_daemon(running.pointer) }
             daemon = nil
         }
+        hangups.stop()
         logger.info("stopped")
     }
 
@@ -134,6 +153,40 @@ public final class HTTPServer: Sendable {
 
     func resume(_ connection: OpaquePointer, parked: ParkedResponse) {
         MHD_resume_connection(connection)
+    }
+
+    // MARK: - Event streams
+
+    private func startHeartbeat() {
+        let interval = configuration.heartbeatSeconds
+        guard interval > 0 else { return }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keyway.sse-heartbeat"))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            for stream in self.streams.withLock({ Array($0.values) }) { stream.send(Array(": ping\n\n".utf8)) }
+        }
+        timer.resume()
+        heartbeat.withLock { $0 = TimerBox(timer: timer) }
+    }
+
+    private func startStream(_ stream: EventStream, headers: [(String, String)], on connection: OpaquePointer, request: RequestState) -> MHD_Result {
+        stream.attach(connection: connection, server: self)
+        let context = Unmanaged.passRetained(stream).toOpaque()
+        guard let response = MHD_create_response_from_callback(UInt64.max, 16 * 1024, eventStreamReader, context, eventStreamRelease) else {
+            Unmanaged<EventStream>.fromOpaque(context).release()
+            return MHD_Result(rawValue: 0)!
+        }
+        MHD_add_response_header(response, "Content-Type", "text/event-stream")
+        MHD_add_response_header(response, "Cache-Control", "no-cache")
+        MHD_add_response_header(response, "X-Accel-Buffering", "no")
+        for (name, value) in headers { MHD_add_response_header(response, name, value) }
+        request.stream = stream
+        streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+        let result = MHD_queue_response(connection, 200, response)
+        MHD_destroy_response(response)
+        counters.countStatus(200)
+        return result
     }
 
     // MARK: - Request lifecycle (called from the C callbacks)
@@ -156,9 +209,12 @@ public final class HTTPServer: Sendable {
         }
         let request = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
 
-        // A parked request that was resumed: deliver its response.
+        // A parked request that was resumed: deliver its response, or
+        // close the connection when the client hung up meanwhile.
         if let parkedResponse = request.parked {
-            guard let response = parkedResponse.takeResumedResponse() else { return MHD_Result(rawValue: 1)! }
+            guard let response = parkedResponse.takeResumedResponse() else {
+                return MHD_Result(rawValue: parkedResponse.isDone ? 0 : 1)!
+            }
             unregisterParked(parkedResponse)
             return queue(response, on: connection)
         }
@@ -217,6 +273,12 @@ public final class HTTPServer: Sendable {
                 return queue(immediate, on: connection)
             }
             return MHD_Result(rawValue: 1)!
+        case .stream(let stream, let headers):
+            if stopping.load(ordering: .relaxed) {
+                stream.completed()
+                return queue(HTTPResponse(status: 503), on: connection)
+            }
+            return startStream(stream, headers: headers, on: connection, request: request)
         }
     }
 
@@ -227,6 +289,10 @@ public final class HTTPServer: Sendable {
         if let parkedResponse = request.parked {
             unregisterParked(parkedResponse)
             parkedResponse.requestCompleted()
+        }
+        if let stream = request.stream {
+            streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(stream)) }
+            stream.completed()
         }
     }
 
@@ -322,12 +388,18 @@ public final class HTTPServer: Sendable {
     }
 }
 
+/// A Dispatch timer, which libdispatch lets any thread cancel.
+struct TimerBox: @unchecked Sendable {
+    let timer: DispatchSourceTimer
+}
+
 /// Per-request state kept in libmicrohttpd's `con_cls` slot between calls.
 private final class RequestState {
     var body: [UInt8] = []
     var answered = false
     var tooLarge = false
     var parked: ParkedResponse?
+    var stream: EventStream?
 }
 
 /// A C handle (daemon or connection) that libmicrohttpd lets any thread use.
@@ -380,6 +452,17 @@ private func httpAccessHandler(
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
     return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
                          uploadSize: uploadSize, requestState: requestState)
+}
+
+private func eventStreamReader(_ context: UnsafeMutableRawPointer?, _ position: UInt64,
+                               _ buffer: UnsafeMutablePointer<CChar>?, _ max: Int) -> Int {
+    guard let context, let buffer else { return -1 }
+    return Unmanaged<EventStream>.fromOpaque(context).takeUnretainedValue().read(into: buffer, max: max)
+}
+
+private func eventStreamRelease(_ context: UnsafeMutableRawPointer?) {
+    guard let context else { return }
+    Unmanaged<EventStream>.fromOpaque(context).release()
 }
 
 private func httpRequestCompleted(

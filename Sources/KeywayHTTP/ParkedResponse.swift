@@ -54,8 +54,9 @@ public final class ParkedResponse: Sendable {
             case .pending:
                 state = .resolvedEarly(response)
                 return true
-            case .suspended(let connection, _, let server):
+            case .suspended(let connection, let fd, let server):
                 state = .resuming(response)
+                server.hangups.unwatch(fd)
                 server.resume(connection.pointer, parked: self)
                 return true
             case .resolvedEarly, .resuming, .delivered, .cancelled:
@@ -103,10 +104,24 @@ public final class ParkedResponse: Sendable {
             }
             if case .cancelled = state { return HTTPResponse(status: 503) }
             MHD_suspend_connection(connection)
-            state = .suspended(connection: CHandle(connection), fd: keyway_mhd_connection_fd(connection), server: server)
+            let fd = keyway_mhd_connection_fd(connection)
+            state = .suspended(connection: CHandle(connection), fd: fd, server: server)
             server.registerParked(self)
+            server.hangups.watch(fd) { [weak self] in self?.abandon() }
             return nil
         }
+    }
+
+    /// The client hung up while parked: withdraw the parked work and wake
+    /// the connection so libmicrohttpd closes it.
+    private func abandon() {
+        let handler = state.withLock { state -> (@Sendable () -> Void)? in
+            guard case .suspended(let connection, _, let server) = state else { return nil }
+            state = .cancelled
+            server.resume(connection.pointer, parked: self)
+            return cancellationHandler.withLock { $0.take() }
+        }
+        handler?()
     }
 
     /// Called on the resumed access-handler call.
