@@ -45,6 +45,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// parks `client`, which later receives the reply through `deliver`.
     func submit(_ command: Command, client: any BlockedClient) -> Submission
 
+    /// Subscribes to channels and glob patterns (pub/sub, keyspace events)
+    /// until the returned subscription is cancelled.
+    func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription
+
     /// A number that grows with every write: the gateway's sync token.
     var writeSequence: Int64 { get }
 }

@@ -113,5 +113,7 @@ public struct CommandTable: Sendable {
             + SetCommands.commands
             + SortedSetCommands.commands
             + StreamCommands.commands
+            + PubSubCommands.commands
+            + ConfigCommands.commands
     )
 }

@@ -27,6 +27,12 @@ public final class Database: @unchecked Sendable {
     /// Clients parked on keys; the write path marks their keys ready.
     let blocking = BlockingRegistry()
 
+    /// Pub/sub subscriptions (PUBLISH, keyspace notifications).
+    let pubsub = PubSubRegistry()
+
+    /// `notify-keyspace-events`: off by default, as in Redis.
+    public var notifyKeyspaceEvents: KeyspaceEventFlags = []
+
     /// Keys of hashes with per-field TTLs (HEXPIRE family), so the active
     /// expiry cycle can sample them in O(1) each, as it samples volatile keys.
     /// Hash commands add keys; entries that went stale (key deleted, renamed
@@ -137,6 +143,7 @@ public final class Database: @unchecked Sendable {
         dirty += 1
         writeCounter.increment()
         if blocking.hasWaiters { blocking.keyWritten(key) }
+        if !notifyKeyspaceEvents.isEmpty && !key.isEmpty { notifyKeyspaceEvent(event, key: key) }
         for observer in writeObservers { observer(key, event) }
     }
 

@@ -1,13 +1,17 @@
 import KeywayEngine
 import KeywayHTTP
+import Synchronization
 
 /// Gateway settings.
 public struct GatewayConfiguration: Sendable {
     /// Bearer token every request must carry; nil disables authentication.
     public var token: String?
+    /// Most Server-Sent Event streams open at once; more get 503.
+    public var maxEventStreams: Int
 
-    public init(token: String? = nil) {
+    public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
+        self.maxEventStreams = maxEventStreams
     }
 }
 
@@ -19,10 +23,33 @@ public struct GatewayConfiguration: Sendable {
 public final class Gateway: Sendable {
     let executor: any CommandExecutor
     let authentication: Authentication
+    let maxEventStreams: Int
+    /// Event streams open now.
+    let openEventStreams = Atomic<Int>(0)
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
         self.authentication = Authentication(token: configuration.token)
+        self.maxEventStreams = configuration.maxEventStreams
+    }
+
+    /// Opens an event stream if under the limit; the slot is given back when
+    /// the stream closes. Nil means 503.
+    func openEventStream() -> EventStream? {
+        let count = openEventStreams.add(1, ordering: .relaxed).newValue
+        if count > maxEventStreams {
+            openEventStreams.subtract(1, ordering: .relaxed)
+            return nil
+        }
+        return EventStream()
+    }
+
+    func eventStreamClosed() {
+        openEventStreams.subtract(1, ordering: .relaxed)
+    }
+
+    static func tooManyStreams(_ limit: Int) -> HTTPResponse {
+        Problem.response(503, code: "TOO_MANY_STREAMS", detail: "the server already serves \(limit) event streams", headers: [("Retry-After", "5")])
     }
 
     /// Every route of both faces.
@@ -35,12 +62,18 @@ public final class Gateway: Sendable {
         SetRoutes.register(on: &router, gateway: self)
         LeaderboardRoutes.register(on: &router, gateway: self)
         StreamRoutes.register(on: &router, gateway: self)
+        PubSubRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }
 
-    /// Which error shape a route answers with.
-    enum Face { case command, resource, open }
+    /// Which error shape a route answers with, and how it may authenticate.
+    enum Face {
+        case command, resource, open
+        /// Server-Sent Event routes: resource-style errors, but the token may
+        /// come as `?_token=` because a browser's EventSource cannot set headers.
+        case eventStream
+    }
 
     /// Wraps a handler with the token check for its face.
     func route(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResponse) -> Router.Handler {
@@ -51,7 +84,7 @@ public final class Gateway: Sendable {
     func routeResult(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResult) -> Router.Handler {
         return { [authentication] request, parameters in
             if face != .open {
-                let outcome = authentication.check(request, allowQueryToken: face == .command)
+                let outcome = authentication.check(request, allowQueryToken: face == .command || face == .eventStream)
                 if outcome != .allowed {
                     let detail = outcome == .missing ? "missing bearer token" : "invalid token"
                     if face == .command {

@@ -32,6 +32,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle keep-alive connection is closed.")
     var idleTimeout: Int = 300
 
+    @Option(name: .customLong("max-streams"), help: "Most Server-Sent Event streams (subscribers) open at once; more get 503.")
+    var maxStreams: Int = 10_000
+
+    @Option(name: .customLong("notify-keyspace-events"), help: "Keyspace notification classes, as Redis's notify-keyspace-events (e.g. KEA); empty = off.")
+    var notifyKeyspaceEvents: String = ""
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -45,6 +51,10 @@ struct Serve: ParsableCommand {
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard maxStreams > 0 else { throw ValidationError("--max-streams must be positive") }
+        guard KeyspaceEventFlags(notifyKeyspaceEvents) != nil else {
+            throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
+        }
     }
 
     var effectiveToken: String? {
@@ -88,7 +98,8 @@ struct Serve: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
 
         let engine = Engine()
-        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken))
+        engine.withDatabase { db, _ in db.notifyKeyspaceEvents = KeyspaceEventFlags(notifyKeyspaceEvents) ?? [] }
+        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: maxStreams))
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
         configuration.port = port
@@ -109,6 +120,7 @@ struct Serve: ParsableCommand {
                 [
                     ("connected_clients", String(server.openConnections)),
                     ("blocked_clients", String(server.parkedCount)),
+                    ("pubsub_clients", String(server.streamCount)),
                 ]
             }
         }

@@ -1,0 +1,58 @@
+/// CONFIG GET / SET / RESETSTAT over a table of the parameters that can be
+/// read and changed while running.
+enum ConfigCommands {
+    static let commands: [CommandSpec] = [
+        CommandSpec("config", arity: -2, flags: [.admin, .noScript], keys: (0, 0, 0), handler: config),
+    ]
+
+    /// One live parameter: how to show it and how to change it.
+    struct Parameter: Sendable {
+        let name: String
+        let get: @Sendable (Database, ServerState) -> String
+        /// Validates and applies a new value; nil for read-only parameters.
+        let set: (@Sendable (Database, ServerState, Bytes) throws(CommandError) -> Void)?
+    }
+
+    static let parameters: [Parameter] = [
+        Parameter(name: "notify-keyspace-events", get: { db, _ in db.notifyKeyspaceEvents.description }) { db, _, value throws(CommandError) in
+            guard let flags = KeyspaceEventFlags(value.text) else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmn'.")
+            }
+            db.notifyKeyspaceEvents = flags
+        },
+        Parameter(name: "hz", get: { _, server in String(server.hz) }, set: nil),
+        Parameter(name: "databases", get: { _, _ in "1" }, set: nil),
+    ]
+
+    static func config(_ c: CommandContext) throws(CommandError) -> Reply {
+        let sub = c[1]
+        if sub.equalsIgnoringCase("get") && c.argumentCount >= 3 {
+            var pairs: [Reply] = []
+            for parameter in parameters where c.arguments.dropFirst(2).contains(where: { GlobPattern.matches($0, Bytes(parameter.name), ignoreCase: true) }) {
+                pairs += [.bulk(parameter.name), .bulk(parameter.get(c.db, c.server))]
+            }
+            return .map(pairs)
+        }
+        if sub.equalsIgnoringCase("set") && c.argumentCount >= 4 && c.argumentCount % 2 == 0 {
+            // Validate every name first so a bad one changes nothing.
+            var changes: [(Parameter, Bytes)] = []
+            for i in stride(from: 2, to: c.argumentCount, by: 2) {
+                let name = c[i].lowercasedASCII
+                guard let parameter = parameters.first(where: { $0.name == name }) else {
+                    throw CommandError(.generic, "ERR Unknown option or number of arguments for CONFIG SET - '\(c[i].text)'")
+                }
+                guard parameter.set != nil else {
+                    throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+                }
+                changes.append((parameter, c[i + 1]))
+            }
+            for (parameter, value) in changes { try parameter.set!(c.db, c.server, value) }
+            return .ok
+        }
+        if sub.equalsIgnoringCase("resetstat") && c.argumentCount == 2 {
+            c.db.stats = EngineStats()
+            return .ok
+        }
+        throw CommandError(.syntax, "ERR unknown subcommand or wrong number of arguments for '\(sub.text)'. Try CONFIG HELP.")
+    }
+}

@@ -1,0 +1,125 @@
+/// A message as a subscriber receives it.
+public struct PubSubMessage: Sendable, Equatable {
+    public let channel: Bytes
+    /// The pattern that matched, for pattern subscriptions.
+    public let pattern: Bytes?
+    public let payload: Bytes
+}
+
+/// Something that receives published messages: an SSE stream in the gateway.
+public protocol MessageSubscriber: AnyObject, Sendable {
+    /// Called under the engine lock, in publish order; must only enqueue.
+    func receive(_ message: PubSubMessage)
+}
+
+/// Withdraws a subscription (the client went away).
+public final class Subscription: Sendable {
+    private let cancelAction: @Sendable () -> Void
+    init(cancel: @escaping @Sendable () -> Void) { cancelAction = cancel }
+    public func cancel() { cancelAction() }
+}
+
+/// Channel and pattern subscriptions. Publishing is O(subscribers of the
+/// channel + number of patterns), as in Redis. Lives under the engine lock.
+final class PubSubRegistry {
+    private var channels: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
+    private var patterns: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
+
+    var isEmpty: Bool { channels.isEmpty && patterns.isEmpty }
+
+    func subscribe(_ subscriber: any MessageSubscriber, channel: Bytes) {
+        channels[channel, default: [:]][ObjectIdentifier(subscriber)] = subscriber
+    }
+
+    func subscribe(_ subscriber: any MessageSubscriber, pattern: Bytes) {
+        patterns[pattern, default: [:]][ObjectIdentifier(subscriber)] = subscriber
+    }
+
+    func unsubscribe(_ id: ObjectIdentifier, channels names: [Bytes], patterns patternNames: [Bytes]) {
+        for name in names {
+            channels[name]?.removeValue(forKey: id)
+            if channels[name]?.isEmpty == true { channels.removeValue(forKey: name) }
+        }
+        for name in patternNames {
+            patterns[name]?.removeValue(forKey: id)
+            if patterns[name]?.isEmpty == true { patterns.removeValue(forKey: name) }
+        }
+    }
+
+    /// Delivers to channel subscribers, then to each matching pattern's
+    /// subscribers; returns how many deliveries were made (PUBLISH's reply).
+    @discardableResult
+    func publish(channel: Bytes, payload: Bytes) -> Int {
+        var receivers = 0
+        if let subscribers = channels[channel] {
+            let message = PubSubMessage(channel: channel, pattern: nil, payload: payload)
+            for subscriber in subscribers.values { subscriber.receive(message) }
+            receivers += subscribers.count
+        }
+        for (pattern, subscribers) in patterns where GlobPattern.matches(pattern, channel) {
+            let message = PubSubMessage(channel: channel, pattern: pattern, payload: payload)
+            for subscriber in subscribers.values { subscriber.receive(message) }
+            receivers += subscribers.count
+        }
+        return receivers
+    }
+
+    /// Channels with at least one subscriber, optionally filtered by a glob.
+    func activeChannels(matching pattern: Bytes?) -> [Bytes] {
+        channels.keys.filter { pattern == nil || GlobPattern.matches(pattern!, $0) }.sorted()
+    }
+
+    func subscriberCount(channel: Bytes) -> Int { channels[channel]?.count ?? 0 }
+
+    var patternCount: Int { patterns.count }
+}
+
+extension Engine {
+    /// Subscribes `subscriber` to channels and glob patterns. Messages arrive
+    /// through `receive` until the returned subscription is cancelled.
+    public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
+        withDatabase { db, _ in
+            for channel in channels { db.pubsub.subscribe(subscriber, channel: channel) }
+            for pattern in patterns { db.pubsub.subscribe(subscriber, pattern: pattern) }
+        }
+        let id = ObjectIdentifier(subscriber)
+        return Subscription { [weak self] in
+            self?.withDatabase { db, _ in db.pubsub.unsubscribe(id, channels: channels, patterns: patterns) }
+        }
+    }
+}
+
+/// PUBLISH and PUBSUB. Subscribing needs a connection that stays open, so it
+/// happens through the SSE routes rather than as a command.
+enum PubSubCommands {
+    static let commands: [CommandSpec] = [
+        CommandSpec("publish", arity: 3, flags: [.fast], keys: (0, 0, 0), handler: publish),
+        CommandSpec("pubsub", arity: -2, flags: [], keys: (0, 0, 0), handler: pubsub),
+    ] + ["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"].map { name in
+        CommandSpec(name, arity: -1, flags: [.noMulti, .noScript], keys: (0, 0, 0)) { _ throws(CommandError) in
+            throw CommandError(.notSupported, "ERR \(name.uppercased()) needs a streaming connection: use GET /v1/subscribe?channel=... (Server-Sent Events)")
+        }
+    }
+
+    static func publish(_ c: CommandContext) throws(CommandError) -> Reply {
+        .integer(Int64(c.db.pubsub.publish(channel: c[1], payload: c[2])))
+    }
+
+    /// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT.
+    static func pubsub(_ c: CommandContext) throws(CommandError) -> Reply {
+        let sub = c[1]
+        if sub.equalsIgnoringCase("channels") && c.argumentCount <= 3 {
+            let pattern = c.argumentCount == 3 ? c[2] : nil
+            return .array(c.db.pubsub.activeChannels(matching: pattern).map(Reply.bulk))
+        }
+        if sub.equalsIgnoringCase("numsub") {
+            return .array(c.arguments.dropFirst(2).flatMap { channel in
+                [Reply.bulk(channel), .integer(Int64(c.db.pubsub.subscriberCount(channel: channel)))]
+            })
+        }
+        if sub.equalsIgnoringCase("numpat") && c.argumentCount == 2 {
+            return .integer(Int64(c.db.pubsub.patternCount))
+        }
+        throw CommandError(.syntax, "ERR unknown subcommand or wrong number of arguments for '\(sub.text)'. Try PUBSUB HELP.")
+    }
+}
