@@ -98,6 +98,30 @@ public final class TestHTTPClient {
         return Response(status: status, headers: headers, body: body)
     }
 
+    /// Reads the next chunk of a chunked (streaming) body; nil at its end.
+    public func readChunk() throws -> [UInt8]? {
+        let lineEnd = try readUntil([13, 10])
+        let sizeLine = String(decoding: buffer[..<lineEnd], as: UTF8.self)
+        buffer.removeFirst(lineEnd + 2)
+        guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else {
+            throw ClientError.malformed("chunk size '\(sizeLine)'")
+        }
+        try fill(size + 2)
+        let chunk = Array(buffer[..<size])
+        buffer.removeFirst(size + 2)
+        return size == 0 ? nil : chunk
+    }
+
+    /// Reads chunks until the text read so far contains `marker`; returns all of it.
+    public func readStream(until marker: String) throws -> String {
+        var text = ""
+        while !text.contains(marker) {
+            guard let chunk = try readChunk() else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        return text
+    }
+
     /// Reads whatever arrives until the peer closes or `limit` bytes.
     public func readAvailable(timeoutMilliseconds: Int32) -> [UInt8] {
         var pollDescriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
