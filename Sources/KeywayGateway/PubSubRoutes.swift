@@ -92,7 +92,7 @@ enum PubSubRoutes {
     ) -> HTTPResult {
         guard let stream = gateway.openEventStream() else { return .response(Gateway.tooManyStreams(gateway.maxEventStreams)) }
         var json = JSONWriter()
-        stream.send(ServerSentEvents.retry + greeting(&json))
+        stream.send(ServerSentEvents.retryField + greeting(&json))
         let subscription = gateway.executor.subscribe(StreamSubscriber(stream: stream, format: format), channels: channels, patterns: patterns)
         stream.setCloseHandler {
             subscription.cancel()

@@ -16,6 +16,7 @@ enum ServerSentEvents {
         return out
     }
 
-    /// The reconnection delay hint sent first.
-    static let retry = Array("retry: 2000\n\n".utf8)
+    /// The reconnection delay hint, sent as a field of the first event
+    /// (a block with no data would reach some clients as an empty event).
+    static let retryField = Array("retry: 2000\n".utf8)
 }
