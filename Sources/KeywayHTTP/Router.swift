@@ -1,10 +1,12 @@
-/// Routes requests by method and decoded path segments.
+/// Routes requests by method and decoded path segments, over a trie of
+/// segments so a lookup costs the path's depth, not the number of routes.
 ///
 /// Patterns are written OpenAPI-style: `/v1/keys/{key}` binds one segment,
-/// `/{command}/{args...}` binds one or more trailing segments. Literal
-/// segments win over parameters, and a literal first segment is a namespace:
-/// once any route starts with `v1`, a path starting with `v1` only matches
-/// routes that start with `v1`, so `/v1/nothing` is a 404, never a command.
+/// `/{command}/{args...}` binds one or more trailing segments. At each level
+/// a literal segment is tried before a parameter, and a parameter before a
+/// rest. The first level is stricter: a literal first segment is a
+/// namespace, so once any route starts with `v1`, a path starting with `v1`
+/// never falls back to `/{command}` — `/v1/nothing` is a 404, not a command.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RouteParameters) -> HTTPResult
 
@@ -14,16 +16,17 @@ public struct Router: Sendable {
         case rest(String)
     }
 
-    struct Route: Sendable {
-        let method: String
-        let pattern: String
-        let segments: [Segment]
-        let handler: Handler
+    /// One level of the trie.
+    final class Node: @unchecked Sendable {
+        var literals: [[UInt8]: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var rest: (name: String, node: Node)?
+        /// Handlers of the routes that end here, by method, in insertion order.
+        var handlers: [(method: String, handler: Handler)] = []
     }
 
-    private var routes: [Route] = []
-    /// First segments that some route spells literally.
-    private var namespaces: Set<[UInt8]> = []
+    private let root = Node()
+    private var patterns: [(method: String, segments: [Segment])] = []
 
     public init() {}
 
@@ -36,26 +39,24 @@ public struct Router: Sendable {
             }
             return .literal(Array(part.utf8))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: parts, handler: handler))
-        if case .literal(let first)? = parts.first { namespaces.insert(first) }
-        // Most specific first: at the first segment where two patterns
-        // differ in kind, a literal beats a parameter beats a rest.
-        routes.sort { Router.precedes($0.segments, $1.segments) }
-    }
-
-    private static func rank(_ segment: Segment) -> Int {
-        switch segment {
-        case .literal: return 3
-        case .parameter: return 2
-        case .rest: return 1
+        patterns.append((method, parts))
+        var node = root
+        for part in parts {
+            switch part {
+            case .literal(let text):
+                if node.literals[text] == nil { node.literals[text] = Node() }
+                node = node.literals[text]!
+            case .parameter(let name):
+                if node.parameter == nil { node.parameter = (name, Node()) }
+                precondition(node.parameter!.name == name, "conflicting parameter names at \(pattern)")
+                node = node.parameter!.node
+            case .rest(let name):
+                if node.rest == nil { node.rest = (name, Node()) }
+                node = node.rest!.node
+            }
         }
-    }
-
-    private static func precedes(_ a: [Segment], _ b: [Segment]) -> Bool {
-        for (x, y) in zip(a, b) where rank(x) != rank(y) {
-            return rank(x) > rank(y)
-        }
-        return a.count > b.count
+        precondition(!node.handlers.contains { $0.method == method }, "\(method) \(pattern) declared twice")
+        node.handlers.append((method, handler))
     }
 
     public enum Match {
@@ -66,44 +67,42 @@ public struct Router: Sendable {
     }
 
     public func match(method: String, segments: [[UInt8]]) -> Match {
-        var allowed: [String] = []
-        let namespaced = segments.first.map { namespaces.contains($0) } ?? false
-        for route in routes {
-            if namespaced, case .literal? = route.segments.first {} else if namespaced { continue }
-            guard let parameters = bind(route.segments, segments) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route.handler, parameters)
-            }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+        var parameters = RouteParameters()
+        guard let node = find(root, segments[...], &parameters, namespace: true) else { return .notFound }
+        if let handler = node.handlers.first(where: { $0.method == method || (method == "HEAD" && $0.method == "GET") }) {
+            return .found(handler.handler, parameters)
         }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+        return .methodNotAllowed(node.handlers.map(\.method))
     }
 
-    private func bind(_ pattern: [Segment], _ path: [[UInt8]]) -> RouteParameters? {
-        var parameters = RouteParameters()
-        var index = 0
-        for segment in pattern {
-            switch segment {
-            case .literal(let text):
-                guard index < path.count, path[index] == text else { return nil }
-                index += 1
-            case .parameter(let name):
-                guard index < path.count else { return nil }
-                parameters.values[name] = path[index]
-                index += 1
-            case .rest(let name):
-                guard index < path.count else { return nil }
-                parameters.rest[name] = Array(path[index...])
-                index = path.count
+    /// The node the whole path leads to, trying literal, then parameter,
+    /// then rest at each level (backtracking), with parameters bound.
+    private func find(_ node: Node, _ path: ArraySlice<[UInt8]>, _ parameters: inout RouteParameters, namespace: Bool) -> Node? {
+        guard let segment = path.first else { return node.handlers.isEmpty ? nil : node }
+        let remainder = path.dropFirst()
+        if let child = node.literals[segment] {
+            if let found = find(child, remainder, &parameters, namespace: false) { return found }
+            if namespace { return nil }
+        }
+        if let (name, child) = node.parameter {
+            var attempt = parameters
+            attempt.values[name] = segment
+            if let found = find(child, remainder, &attempt, namespace: false) {
+                parameters = attempt
+                return found
             }
         }
-        return index == path.count ? parameters : nil
+        if let (name, child) = node.rest, !child.handlers.isEmpty {
+            parameters.rest[name] = Array(path)
+            return child
+        }
+        return nil
     }
 
     /// Every route as `METHOD /pattern`, rest parameters shown as `{name}`
     /// the way openapi.yaml writes them.
     public var routeList: [String] {
-        routes.map { route in
+        patterns.map { route in
             "\(route.method) /" + route.segments.map { segment in
                 switch segment {
                 case .literal(let text): return String(decoding: text, as: UTF8.self)
