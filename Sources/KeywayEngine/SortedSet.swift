@@ -80,12 +80,12 @@ public struct SortedSetValue: CollectionValue {
             nodes[Int(node)].left = Self.none
             nodes[Int(node)].right = Self.none
             nodes[Int(node)].size = 1
-            root = attach(node, to: root)
+            root = attach(node, score: score, member: member, to: root)
             return .updated
         }
         let node = allocate(Node(member: member, score: score, left: Self.none, right: Self.none, size: 1))
         nodeOf[member] = node
-        root = attach(node, to: root)
+        root = attach(node, score: score, member: member, to: root)
         return .added
     }
 
@@ -115,23 +115,26 @@ public struct SortedSetValue: CollectionValue {
     // MARK: - Rank questions
 
     /// The 0-based ascending rank of `member`, nil when absent.
+    ///
+    /// The walk reads only scores and links; member bytes are touched only
+    /// on equal scores, so a deep walk in a large set does not drag every
+    /// member's storage into the cache.
     public func rank(of member: Bytes) -> Int? {
         guard let node = nodeOf[member] else { return nil }
-        let score = nodes[Int(node)].score
         return nodes.withUnsafeBufferPointer { nodes -> Int? in
+            let score = nodes[Int(node)].score
             var t = root
             var rank = 0
             while t >= 0 {
-                let n = nodes[Int(t)]
-                let order = Self.order(score, member, n)
-                let leftSize = n.left >= 0 ? Int(nodes[Int(n.left)].size) : 0
+                let left = nodes[Int(t)].left
+                let leftSize = left >= 0 ? Int(nodes[Int(left)].size) : 0
+                if t == node { return rank + leftSize }
+                let order = Self.order(score, member, nodes[Int(t)].score, t, nodes)
                 if order < 0 {
-                    t = n.left
-                } else if order > 0 {
-                    rank += leftSize + 1
-                    t = n.right
+                    t = left
                 } else {
-                    return rank + leftSize
+                    rank += leftSize + 1
+                    t = nodes[Int(t)].right
                 }
             }
             return nil
@@ -144,15 +147,15 @@ public struct SortedSetValue: CollectionValue {
         var t = root
         var r = rank
         while true {
-            let n = nodes[Int(t)]
-            let leftSize = size(n.left)
+            let left = nodes[Int(t)].left
+            let leftSize = size(left)
             if r < leftSize {
-                t = n.left
+                t = left
             } else if r == leftSize {
-                return (n.member, n.score)
+                return (nodes[Int(t)].member, nodes[Int(t)].score)
             } else {
                 r -= leftSize + 1
-                t = n.right
+                t = nodes[Int(t)].right
             }
         }
     }
@@ -164,12 +167,11 @@ public struct SortedSetValue: CollectionValue {
         var t = root
         var count = 0
         while t >= 0 {
-            let n = nodes[Int(t)]
-            if isBefore(n.score, n.member) {
-                count += size(n.left) + 1
-                t = n.right
+            if isBefore(nodes[Int(t)].score, nodes[Int(t)].member) {
+                count += size(nodes[Int(t)].left) + 1
+                t = nodes[Int(t)].right
             } else {
-                t = n.left
+                t = nodes[Int(t)].left
             }
         }
         return count
@@ -268,6 +270,25 @@ public struct SortedSetValue: CollectionValue {
         return member.threeWayCompare(node.member)
     }
 
+    /// The same order against node `t` whose score is already loaded; the
+    /// member is read only on a tie.
+    @inline(__always)
+    static func order(_ score: Double, _ member: Bytes, _ nodeScore: Double, _ t: Int32, _ nodes: UnsafeBufferPointer<Node>) -> Int {
+        if score < nodeScore { return -1 }
+        if score > nodeScore { return 1 }
+        return member.threeWayCompare(nodes[Int(t)].member)
+    }
+
+    /// The order against node `t` in the stored array, reading the member
+    /// only on a tie.
+    @inline(__always)
+    private func order(_ score: Double, _ member: Bytes, at t: Int32) -> Int {
+        let nodeScore = nodes[Int(t)].score
+        if score < nodeScore { return -1 }
+        if score > nodeScore { return 1 }
+        return member.threeWayCompare(nodes[Int(t)].member)
+    }
+
     @inline(__always)
     private func size(_ t: Int32) -> Int { t >= 0 ? Int(nodes[Int(t)].size) : 0 }
 
@@ -296,14 +317,13 @@ public struct SortedSetValue: CollectionValue {
 
     /// Inserts the detached node `node` into the subtree `t`; returns the
     /// subtree's new root.
-    private mutating func attach(_ node: Int32, to t: Int32) -> Int32 {
+    private mutating func attach(_ node: Int32, score: Double, member: Bytes, to t: Int32) -> Int32 {
         guard t >= 0 else { return node }
-        let n = nodes[Int(node)]
-        if Self.order(n.score, n.member, nodes[Int(t)]) < 0 {
-            let left = attach(node, to: nodes[Int(t)].left)
+        if order(score, member, at: t) < 0 {
+            let left = attach(node, score: score, member: member, to: nodes[Int(t)].left)
             nodes[Int(t)].left = left
         } else {
-            let right = attach(node, to: nodes[Int(t)].right)
+            let right = attach(node, score: score, member: member, to: nodes[Int(t)].right)
             nodes[Int(t)].right = right
         }
         nodes[Int(t)].size += 1
@@ -314,11 +334,11 @@ public struct SortedSetValue: CollectionValue {
     /// its slot untouched; returns the subtree's new root.
     private mutating func detach(score: Double, member: Bytes, from t: Int32) -> Int32 {
         precondition(t >= 0, "sorted set tree out of step with its member map")
-        let order = Self.order(score, member, nodes[Int(t)])
-        if order < 0 {
+        let direction = order(score, member, at: t)
+        if direction < 0 {
             let left = detach(score: score, member: member, from: nodes[Int(t)].left)
             nodes[Int(t)].left = left
-        } else if order > 0 {
+        } else if direction > 0 {
             let right = detach(score: score, member: member, from: nodes[Int(t)].right)
             nodes[Int(t)].right = right
         } else {
