@@ -59,6 +59,13 @@ def test_expected_paths_are_documented(openapi_spec):
         ("PUT", "/v1/keys/{key}/ttl"),
         ("DELETE", "/v1/keys/{key}/ttl"),
         ("POST", "/v1/keys/{key}/incr"),
+        ("GET", "/v1/leaderboards/{key}"),
+        ("POST", "/v1/leaderboards/{key}"),
+        ("DELETE", "/v1/leaderboards/{key}"),
+        ("GET", "/v1/leaderboards/{key}/members/{member}"),
+        ("PUT", "/v1/leaderboards/{key}/members/{member}"),
+        ("DELETE", "/v1/leaderboards/{key}/members/{member}"),
+        ("POST", "/v1/leaderboards/{key}/members/{member}/incr"),
         ("GET", "/v1/info"),
         ("GET", "/healthz"),
     }
