@@ -34,6 +34,9 @@ struct SplitMix: RandomNumberGenerator {
 
 struct Result {
     let size: Int
+    let structureRankNanos: Double
+    let structureScoreNanos: Double
+    let averagePath: Double
     let fillNanos: Double
     let updateNanos: Double
     let rankNanos: Double
@@ -47,15 +50,24 @@ func measure(size: Int, operations: Int, generator: inout SplitMix) -> Result {
     let fill = (0..<size).map { i in
         Command([Bytes("ZADD"), key, Bytes(String(Int.random(in: 0..<1_000_000, using: &generator))), member(i)])
     }
-    var start = nanoseconds()
+    let start = nanoseconds()
     for command in fill { _ = engine.execute(command) }
     let fillNanos = Double(nanoseconds() - start) / Double(size)
+
     guard engine.execute(Command([Bytes("ZCARD"), key])) == .integer(Int64(size)) else { fatalError("fill failed") }
 
-    let updates = (0..<operations).map { _ in
-        Command([Bytes("ZADD"), key, Bytes(String(Int.random(in: 0..<1_000_000, using: &generator))), member(Int.random(in: 0..<size, using: &generator))])
+    // Each round moves members to fresh scores: repeating one batch would
+    // make every round after the first a no-op.
+    let updateRounds = (0..<rounds).map { _ in
+        (0..<operations).map { _ in
+            Command([Bytes("ZADD"), key, Bytes(String(Int.random(in: 0..<1_000_000, using: &generator))), member(Int.random(in: 0..<size, using: &generator))])
+        }
     }
-    let updateNanos = fastestRound { for command in updates { _ = engine.execute(command) } } / Double(operations)
+    var round = 0
+    let updateNanos = fastestRound {
+        for command in updateRounds[round] { _ = engine.execute(command) }
+        round += 1
+    } / Double(operations)
 
     let ranks = (0..<operations).map { _ in
         Command([Bytes("ZRANK"), key, member(Int.random(in: 0..<size, using: &generator))])
@@ -66,8 +78,20 @@ func measure(size: Int, operations: Int, generator: inout SplitMix) -> Result {
             if case .integer(let rank) = engine.execute(command) { checksum &+= rank }
         }
     } / Double(operations)
+    // The same ranks asked of the structure directly, without the command
+    // path (lock, key lookup, argument handling, reply).
+    let set = engine.withDatabase { db, _ in try! db.read(SortedSetValue.self, key)! }
+    let members = ranks.map { $0.arguments[2] }
+    let structureRankNanos = fastestRound {
+        for member in members { checksum &+= Int64(set.rank(of: member)!) }
+    } / Double(operations)
+    // The O(1) member lookup every rank starts with: the memory-latency floor.
+    let structureScoreNanos = fastestRound {
+        for member in members { checksum &+= Int64(set.score(of: member)!) }
+    } / Double(operations)
+    let averagePath = Double(members.reduce(0) { $0 + set.pathLength(to: $1)! }) / Double(members.count)
     if checksum < 0 { print("impossible") }
-    return Result(size: size, fillNanos: fillNanos, updateNanos: updateNanos, rankNanos: rankNanos)
+    return Result(size: size, structureRankNanos: structureRankNanos, structureScoreNanos: structureScoreNanos, averagePath: averagePath, fillNanos: fillNanos, updateNanos: updateNanos, rankNanos: rankNanos)
 }
 
 /// The machine is shared: each timed batch runs `rounds` times and the
@@ -101,16 +125,19 @@ let results = [1_000, 100_000, 1_000_000].map { measure(size: $0, operations: op
 
 print("Sorted sets through Engine.execute, ns per operation (build: one pass; others: fastest of \(rounds) rounds of \(operations))")
 print("")
-print("| members | ZADD (build, new member) | ZADD (existing member, new score) | ZRANK |")
-print("| ---: | ---: | ---: | ---: |")
+print("| members | ZADD (build, new member) | ZADD (existing member, new score) | ZRANK | rank(of:) alone | score(of:) alone | nodes visited per rank |")
+print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for result in results {
-    print("| \(pad(String(result.size), 9)) | \(pad(format(result.fillNanos), 8)) | \(pad(format(result.updateNanos), 8)) | \(pad(format(result.rankNanos), 8)) |")
+    print("| \(pad(String(result.size), 9)) | \(pad(format(result.fillNanos), 8)) | \(pad(format(result.updateNanos), 8)) | \(pad(format(result.rankNanos), 8)) | \(pad(format(result.structureRankNanos), 8)) | \(pad(format(result.structureScoreNanos), 8)) | \(pad(format(result.averagePath), 5)) |")
 }
 let ratio = results[2].rankNanos / results[0].rankNanos
 let updateRatio = results[2].updateNanos / results[0].updateNanos
 print("")
 print("ZRANK 10^6 / 10^3: \(String(format: ratio))")
 print("ZADD (update) 10^6 / 10^3: \(String(format: updateRatio))")
+print("rank(of:) alone 10^6 / 10^3: \(String(format: results[2].structureRankNanos / results[0].structureRankNanos))")
+print("score(of:) alone 10^6 / 10^3: \(String(format: results[2].structureScoreNanos / results[0].structureScoreNanos)) (an O(1) hash lookup: memory latency only)")
+print("nodes visited per rank 10^6 / 10^3: \(String(format: results[2].averagePath / results[0].averagePath))")
 
 extension String {
     init(format value: Double) {

@@ -20,7 +20,7 @@ import Darwin
 ///
 /// Why this tree rather than Redis's skip list with spans:
 /// - every node has the same fixed size (a member reference, the score, two
-///   Int32 links and the subtree size: 32 bytes), so all nodes live in one
+///   Int32 links and two Int32 counts: 32 bytes), so all nodes live in one
 ///   array; a skip-list node carries a variable number of (forward, span)
 ///   levels, which means either a heap allocation per node or a level array
 ///   sized for the tallest tower;
@@ -36,16 +36,32 @@ import Darwin
 /// Counts are Int32, so a set holds at most 2^31 - 1 members.
 public struct SortedSetValue: CollectionValue {
     /// One member in the tree. `size` is the number of nodes in the subtree
-    /// rooted here; 0 marks a free node.
+    /// rooted here (0 marks a free node) and `leftSize` the number in its
+    /// left subtree. Keeping both (they fill what would be padding) means a
+    /// walk down the tree, and the balance check on the way back up, never
+    /// load a sibling node just to learn its size: in a large set each node
+    /// loaded is likely a cache miss.
     struct Node {
         var member: Bytes
         var score: Double
         var left: Int32
         var right: Int32
         var size: Int32
+        var leftSize: Int32
+
+        init(member: Bytes, score: Double) {
+            self.member = member
+            self.score = score
+            left = SortedSetValue.none
+            right = SortedSetValue.none
+            size = 1
+            leftSize = 0
+        }
+
+        var rightSize: Int32 { size - leftSize - 1 }
     }
 
-    private static let none: Int32 = -1
+    fileprivate static let none: Int32 = -1
 
     private var nodes: [Node] = []
     private var freeNodes: [Int32] = []
@@ -76,14 +92,11 @@ public struct SortedSetValue: CollectionValue {
             // As in Redis, -0 and 0 are the same score: no update.
             if old == score { return .unchanged }
             root = detach(score: old, member: member, from: root)
-            nodes[Int(node)].score = score
-            nodes[Int(node)].left = Self.none
-            nodes[Int(node)].right = Self.none
-            nodes[Int(node)].size = 1
+            nodes[Int(node)] = Node(member: nodes[Int(node)].member, score: score)
             root = attach(node, score: score, member: member, to: root)
             return .updated
         }
-        let node = allocate(Node(member: member, score: score, left: Self.none, right: Self.none, size: 1))
+        let node = allocate(Node(member: member, score: score))
         nodeOf[member] = node
         root = attach(node, score: score, member: member, to: root)
         return .added
@@ -116,9 +129,9 @@ public struct SortedSetValue: CollectionValue {
 
     /// The 0-based ascending rank of `member`, nil when absent.
     ///
-    /// The walk reads only scores and links; member bytes are touched only
-    /// on equal scores, so a deep walk in a large set does not drag every
-    /// member's storage into the cache.
+    /// One walk from the root that loads only the nodes on the path (each
+    /// node knows its left subtree's size); member bytes are read only on
+    /// equal scores.
     public func rank(of member: Bytes) -> Int? {
         guard let node = nodeOf[member] else { return nil }
         return nodes.withUnsafeBufferPointer { nodes -> Int? in
@@ -126,12 +139,10 @@ public struct SortedSetValue: CollectionValue {
             var t = root
             var rank = 0
             while t >= 0 {
-                let left = nodes[Int(t)].left
-                let leftSize = left >= 0 ? Int(nodes[Int(left)].size) : 0
+                let leftSize = Int(nodes[Int(t)].leftSize)
                 if t == node { return rank + leftSize }
-                let order = Self.order(score, member, nodes[Int(t)].score, t, nodes)
-                if order < 0 {
-                    t = left
+                if Self.order(score, member, nodes[Int(t)].score, t, nodes) < 0 {
+                    t = nodes[Int(t)].left
                 } else {
                     rank += leftSize + 1
                     t = nodes[Int(t)].right
@@ -147,10 +158,9 @@ public struct SortedSetValue: CollectionValue {
         var t = root
         var r = rank
         while true {
-            let left = nodes[Int(t)].left
-            let leftSize = size(left)
+            let leftSize = Int(nodes[Int(t)].leftSize)
             if r < leftSize {
-                t = left
+                t = nodes[Int(t)].left
             } else if r == leftSize {
                 return (nodes[Int(t)].member, nodes[Int(t)].score)
             } else {
@@ -168,7 +178,7 @@ public struct SortedSetValue: CollectionValue {
         var count = 0
         while t >= 0 {
             if isBefore(nodes[Int(t)].score, nodes[Int(t)].member) {
-                count += size(nodes[Int(t)].left) + 1
+                count += Int(nodes[Int(t)].leftSize) + 1
                 t = nodes[Int(t)].right
             } else {
                 t = nodes[Int(t)].left
@@ -197,7 +207,7 @@ public struct SortedSetValue: CollectionValue {
         var r = start
         while t >= 0 {
             let n = nodes[Int(t)]
-            let nearSize = size(near(n))
+            let nearSize = Int(reversed ? n.rightSize : n.leftSize)
             if r < nearSize {
                 pending.append(t)
                 t = near(n)
@@ -305,7 +315,8 @@ public struct SortedSetValue: CollectionValue {
     }
 
     private mutating func release(_ node: Int32) {
-        nodes[Int(node)] = Node(member: Bytes(), score: 0, left: Self.none, right: Self.none, size: 0)
+        nodes[Int(node)] = Node(member: Bytes(), score: 0)
+        nodes[Int(node)].size = 0
         if Int(node) == nodes.count - 1 {
             nodes.removeLast()
             while let last = nodes.last, last.size == 0 { nodes.removeLast() }
@@ -322,6 +333,7 @@ public struct SortedSetValue: CollectionValue {
         if order(score, member, at: t) < 0 {
             let left = attach(node, score: score, member: member, to: nodes[Int(t)].left)
             nodes[Int(t)].left = left
+            nodes[Int(t)].leftSize += 1
         } else {
             let right = attach(node, score: score, member: member, to: nodes[Int(t)].right)
             nodes[Int(t)].right = right
@@ -338,6 +350,7 @@ public struct SortedSetValue: CollectionValue {
         if direction < 0 {
             let left = detach(score: score, member: member, from: nodes[Int(t)].left)
             nodes[Int(t)].left = left
+            nodes[Int(t)].leftSize -= 1
         } else if direction > 0 {
             let right = detach(score: score, member: member, from: nodes[Int(t)].right)
             nodes[Int(t)].right = right
@@ -374,6 +387,7 @@ public struct SortedSetValue: CollectionValue {
         if left < 0 { return (t, nodes[Int(t)].right) }
         let (first, rest) = detachFirst(left)
         nodes[Int(t)].left = rest
+        nodes[Int(t)].leftSize -= 1
         nodes[Int(t)].size -= 1
         return (first, rebalance(t))
     }
@@ -389,7 +403,9 @@ public struct SortedSetValue: CollectionValue {
 
     @inline(__always)
     private mutating func updateSize(_ t: Int32) {
-        nodes[Int(t)].size = Int32(size(nodes[Int(t)].left) + size(nodes[Int(t)].right) + 1)
+        let leftSize = Int32(size(nodes[Int(t)].left))
+        nodes[Int(t)].leftSize = leftSize
+        nodes[Int(t)].size = leftSize + Int32(size(nodes[Int(t)].right)) + 1
     }
 
     /// Weight-balance rule: neither side may hold more than three times the
@@ -397,17 +413,18 @@ public struct SortedSetValue: CollectionValue {
     /// at least twice the outer one (`ratio` 2), then double. One call per
     /// level restores balance after a single insert or delete.
     private mutating func rebalance(_ t: Int32) -> Int32 {
-        let left = nodes[Int(t)].left, right = nodes[Int(t)].right
-        let leftSize = size(left), rightSize = size(right)
+        let leftSize = nodes[Int(t)].leftSize, rightSize = nodes[Int(t)].rightSize
         if leftSize + rightSize <= 1 { return t }
         if rightSize > 3 * leftSize {
-            if size(nodes[Int(right)].left) >= 2 * size(nodes[Int(right)].right) {
+            let right = nodes[Int(t)].right
+            if nodes[Int(right)].leftSize >= 2 * nodes[Int(right)].rightSize {
                 nodes[Int(t)].right = rotateRight(right)
             }
             return rotateLeft(t)
         }
         if leftSize > 3 * rightSize {
-            if size(nodes[Int(left)].right) >= 2 * size(nodes[Int(left)].left) {
+            let left = nodes[Int(t)].left
+            if nodes[Int(left)].rightSize >= 2 * nodes[Int(left)].leftSize {
                 nodes[Int(t)].left = rotateLeft(left)
             }
             return rotateRight(t)
@@ -435,6 +452,22 @@ public struct SortedSetValue: CollectionValue {
         return l
     }
 
+    /// How many nodes a rank walk for `member` visits (its depth + 1), nil
+    /// when absent: the operation count behind ZRANK, for tests and the
+    /// engine benchmark.
+    public func pathLength(to member: Bytes) -> Int? {
+        guard let node = nodeOf[member] else { return nil }
+        let score = nodes[Int(node)].score
+        var t = root
+        var visited = 0
+        while t >= 0 {
+            visited += 1
+            if t == node { return visited }
+            t = order(score, member, at: t) < 0 ? nodes[Int(t)].left : nodes[Int(t)].right
+        }
+        return nil
+    }
+
     /// Checks the tree's invariants (order, sizes, balance, map agreement).
     /// For tests; O(n).
     public func verifyInvariants() -> Bool {
@@ -443,7 +476,7 @@ public struct SortedSetValue: CollectionValue {
             guard t >= 0 else { return 0 }
             let n = nodes[Int(t)]
             let l = check(n.left), r = check(n.right)
-            if Int(n.size) != l + r + 1 { ok = false }
+            if Int(n.size) != l + r + 1 || Int(n.leftSize) != l { ok = false }
             if l + r > 1 && (l > 3 * r || r > 3 * l) { ok = false }
             if n.left >= 0 && Self.order(nodes[Int(n.left)].score, nodes[Int(n.left)].member, n) >= 0 { ok = false }
             if n.right >= 0 && Self.order(nodes[Int(n.right)].score, nodes[Int(n.right)].member, n) <= 0 { ok = false }

@@ -97,6 +97,12 @@ import Testing
         #expect(set.verifyInvariants())
         #expect(set.rank(of: "k99999") == 99_999)
         #expect(set.rank(of: "k0") == 0)
+        // Balanced: the average rank walk stays near log2(n) ≈ 16.6 nodes.
+        var totalPath = 0
+        for i in stride(from: 0, to: 100_000, by: 7) { totalPath += set.pathLength(to: Bytes("k\(i)")) ?? 1_000 }
+        let averagePath = Double(totalPath) / Double((100_000 + 6) / 7)
+        #expect(averagePath < 1.25 * 16.61 + 1)
+        #expect(set.pathLength(to: "absent") == nil)
         for i in stride(from: 0, to: 100_000, by: 2) { set.remove(Bytes("k\(i)")) }
         #expect(set.verifyInvariants())
         #expect(set.count == 50_000)
