@@ -3,7 +3,9 @@
 ///
 /// Scores are multiplied by WEIGHTS and merged by AGGREGATE SUM|MIN|MAX. As
 /// in Redis, a weighted score or a sum that comes out NaN (inf × 0,
-/// inf + -inf) counts as 0. Plain sets join as members with score 1.
+/// inf + -inf) counts as 0. In Redis plain sets may be inputs too, each
+/// member scored 1: `Operand.unscored` is that input; `operand(_:_:)` maps
+/// a key's value to an operand.
 extension SortedSetCommands {
     enum Combination { case union, intersection, difference }
     enum Aggregate { case sum, min, max }
@@ -40,7 +42,8 @@ extension SortedSetCommands {
         }
     }
 
-    /// The operand under `key`: a sorted set, nothing, or WRONGTYPE.
+    /// The operand under `key`: a sorted set, nothing, or WRONGTYPE for
+    /// types that cannot take part.
     static func operand(_ c: CommandContext, _ key: Bytes) throws(CommandError) -> Operand {
         guard let entry = c.db.lookupRead(key) else { return .missing }
         switch entry.value {

@@ -13,6 +13,7 @@ struct ZEngine {
         engine.execute(Command(words.map { Bytes($0) }))
     }
 
+    @discardableResult
     func run(_ words: [String]) -> Reply {
         engine.execute(Command(words.map { Bytes($0) }))
     }

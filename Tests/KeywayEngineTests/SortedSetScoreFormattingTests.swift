@@ -15,7 +15,7 @@ import Testing
         (0.000001, "0.000001"), (0.0000001, "1e-7"), (1.5e-7, "1.5e-7"), (1.25e-10, "1.25e-10"),
         (0.0012345678, "0.0012345678"), (0.00012345678, "1.2345678e-4"),
         (12345.678, "12345.678"), (1234567.5, "1234567.5"),
-        (5e-324, "5e-324"), (Double.greatestFiniteMagnitude, "1.7976931348623157e+308"),
+        (Double.leastNonzeroMagnitude, "5e-324"), (Double.greatestFiniteMagnitude, "1.7976931348623157e+308"),
         (1e100, "1e+100"), (1e-100, "1e-100"), (3.14159, "3.14159"),
     ])
     func formatsLikeRedis(value: Double, expected: String) {
