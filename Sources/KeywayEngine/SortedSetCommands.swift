@@ -280,7 +280,9 @@ enum SortedSetCommands {
         } else if c.argumentCount > 3 {
             throw .syntax
         }
-        if withScores && requested < -(Int64.max / 2) { throw CommandError(.generic, "ERR value is out of range") }
+        if withScores && (requested < -(Int64.max / 2) || requested > Int64.max / 2) {
+            throw CommandError(.generic, "ERR value is out of range")
+        }
         guard let set = try c.db.read(SortedSetValue.self, c[1]), requested != 0 else { return .array([]) }
         var picked: [(member: Bytes, score: Double)] = []
         if requested < 0 {
@@ -305,8 +307,13 @@ enum SortedSetCommands {
     }
 
     /// ZSCAN key cursor [MATCH pattern] [COUNT count]
+    /// As in Redis, the options are read after the key: a missing key
+    /// answers an empty, finished scan whatever follows.
     static func zscan(_ c: CommandContext) throws(CommandError) -> Reply {
         guard c[2].count <= 20, let cursor = UInt64(c[2].text) else { throw .invalidCursor }
+        guard let set = try c.db.read(SortedSetValue.self, c[1]) else {
+            return .array([.bulk("0"), .array([])])
+        }
         var count = 10
         var pattern: Bytes? = nil
         var i = 3
@@ -322,9 +329,6 @@ enum SortedSetCommands {
                 throw .syntax
             }
             i += 2
-        }
-        guard let set = try c.db.read(SortedSetValue.self, c[1]) else {
-            return .array([.bulk("0"), .array([])])
         }
         var found: [Reply] = []
         let start = cursor > UInt64(set.cursorCapacity) ? set.cursorCapacity : Int(cursor)

@@ -312,6 +312,8 @@ let lexInvalid = "ERR min or max not valid string range item"
             #expect(z("ZSCORE", "z", member.text) == scored[pair + 1])
         }
         #expect(z("ZRANDMEMBER", "z", "x").errorMessage == notInteger)
+        #expect(z("ZRANDMEMBER", "z", "-9223372036854775807", "WITHSCORES").errorMessage == "ERR value is out of range")
+        #expect(z("ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES").errorMessage == "ERR value is out of range")
         #expect(z("ZRANDMEMBER", "z", "1", "WITHSCORE").errorMessage == syntaxError)
         #expect(z("ZRANDMEMBER", "z", "1", "WITHSCORES", "x").errorMessage == syntaxError)
     }
@@ -349,6 +351,8 @@ let lexInvalid = "ERR min or max not valid string range item"
               case .array(let flat) = matched[1] else { Issue.record("bad reply"); return }
         #expect(flat.count == 22)  // m99, m990 ... m999: 11 members with scores
         #expect(z("ZSCAN", "none", "0") == .array([.bulk("0"), .array([])]))
+        #expect(z("ZSCAN", "none", "0", "COUNT", "0") == .array([.bulk("0"), .array([])]))
+        #expect(z("ZSCAN", "none", "x").errorMessage == "ERR invalid cursor")
         #expect(z("ZSCAN", "big", "x").errorMessage == "ERR invalid cursor")
         #expect(z("ZSCAN", "big", "0", "COUNT", "0").errorMessage == syntaxError)
         #expect(z("ZSCAN", "big", "0", "TYPE", "zset").errorMessage == syntaxError)
