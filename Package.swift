@@ -51,6 +51,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "EngineBench", dependencies: ["KeywayEngine"], path: "Benchmarks/EngineBench"),
         .target(name: "KeywayTestSupport", path: "Tests/KeywayTestSupport"),
         .testTarget(name: "KeywayEngineTests", dependencies: ["KeywayEngine"]),
         .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),

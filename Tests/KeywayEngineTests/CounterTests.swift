@@ -214,15 +214,3 @@ import KeywayEngine
         #expect(engine.ttl("k") == 100)
     }
 }
-
-/// Collects write events from `Database.writeObservers` (run under the engine lock).
-final class EventLog: @unchecked Sendable {
-    struct Entry: Equatable {
-        let key: Bytes
-        let event: String
-    }
-
-    private(set) var entries: [Entry] = []
-
-    func append(_ key: Bytes, _ event: String) { entries.append(Entry(key: key, event: event)) }
-}

@@ -43,7 +43,6 @@ private func strings(_ reply: Reply) -> [String]? {
     return elements.compactMap { if case .bulk(let b) = $0 { return b.text } else { return nil } }
 }
 
-private let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 @Suite struct HashCommandsTests {
     // MARK: - HSET / HGET family

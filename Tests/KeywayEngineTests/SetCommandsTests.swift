@@ -63,7 +63,6 @@ private func errorText(_ reply: Reply) -> String? {
     return nil
 }
 
-private let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 private func numbered(_ prefix: String, _ range: Range<Int>) -> [String] { range.map { "\(prefix)\($0)" } }
 

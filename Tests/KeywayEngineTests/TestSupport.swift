@@ -60,6 +60,12 @@ extension Reply {
     }
 }
 
+/// Redis's most common error texts, as plain constants.
+let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+let notFloat = "ERR value is not a valid float"
+let notInteger = "ERR value is not an integer or out of range"
+let syntaxError = "ERR syntax error"
+
 /// Redis's shared error texts, spelled once.
 enum RedisError {
     static let syntax = "ERR syntax error"
@@ -71,4 +77,16 @@ enum RedisError {
     static let nanOrInfinity = "ERR increment would produce NaN or Infinity"
     static func invalidExpire(_ command: String) -> String { "ERR invalid expire time in '\(command)' command" }
     static func arity(_ command: String) -> String { "ERR wrong number of arguments for '\(command)' command" }
+}
+
+/// Collects write events from `Database.writeObservers` (run under the engine lock).
+final class EventLog: @unchecked Sendable {
+    struct Entry: Equatable {
+        let key: Bytes
+        let event: String
+    }
+
+    private(set) var entries: [Entry] = []
+
+    func append(_ key: Bytes, _ event: String) { entries.append(Entry(key: key, event: event)) }
 }

@@ -72,6 +72,13 @@ def test_core_paths_are_documented(openapi_spec):
         ("GET", "/v1/hashes/{key}/fields/{field}/ttl"),
         ("PUT", "/v1/hashes/{key}/fields/{field}/ttl"),
         ("DELETE", "/v1/hashes/{key}/fields/{field}/ttl"),
+        ("GET", "/v1/leaderboards/{key}"),
+        ("POST", "/v1/leaderboards/{key}"),
+        ("DELETE", "/v1/leaderboards/{key}"),
+        ("GET", "/v1/leaderboards/{key}/members/{member}"),
+        ("PUT", "/v1/leaderboards/{key}/members/{member}"),
+        ("DELETE", "/v1/leaderboards/{key}/members/{member}"),
+        ("POST", "/v1/leaderboards/{key}/members/{member}/incr"),
         ("GET", "/v1/info"),
         ("GET", "/healthz"),
     }
