@@ -36,8 +36,10 @@ RUN export DEBIAN_FRONTEND=noninteractive \
 
 WORKDIR /src
 
-# Resolve dependencies in their own layer: it only changes with the manifest.
-# (Package.resolved is deliberately not copied, see .dockerignore.)
+# Fetch dependencies before copying the sources, into a BuildKit cache mount
+# that later builds reuse (a source change doesn't fetch again). Package.resolved
+# is not copied (see .dockerignore): pins made against a local package mirror
+# name commits GitHub doesn't have.
 COPY Package.swift ./
 RUN --mount=type=cache,target=/src/.build,id=keyway-swiftpm,sharing=locked \
     swift package resolve
@@ -77,7 +79,7 @@ RUN export DEBIAN_FRONTEND=noninteractive \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 keyway \
-    && useradd --system --uid 10001 --gid keyway --home-dir /data \
+    && useradd --uid 10001 --gid keyway --home-dir /data \
        --no-create-home --shell /usr/sbin/nologin keyway \
     && mkdir -p /data \
     && chown keyway:keyway /data \
@@ -90,7 +92,7 @@ COPY --from=build /staging/swift-backtrace-static /usr/libexec/swift/linux/swift
 # runtime at the copy above (non-interactive, secrets sanitized).
 ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=mentioned,interactive=no,swift-backtrace=/usr/libexec/swift/linux/swift-backtrace-static
 
-# Data (snapshots, AOF) lives here; relative paths resolve here too.
+# For persistence files (snapshots, AOF); relative paths resolve here too.
 VOLUME ["/data"]
 WORKDIR /data
 # Numeric, so `runAsNonRoot` checks (Kubernetes) can verify it without /etc/passwd.

@@ -219,6 +219,8 @@ EOF
 }
 
 # --------------------------------------------------------------- run -------
+loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
+load_before=$(loadavg)
 start_server
 echo "bench: $bin on $base, wrk -t$threads -c$conns -d${duration}s per scenario" >&2
 
@@ -232,6 +234,7 @@ for name in "${SCENARIOS[@]}"; do
 done
 
 # ------------------------------------------------------------- report ------
+load_after=$(loadavg)
 floor=$(printf '%s\n' "${results[0]}" | cut -f2)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
 if [[ -n $(git status --porcelain -- Sources Package.swift 2>/dev/null) ]]; then commit+=" (uncommitted changes)"; fi
@@ -265,6 +268,7 @@ mkdir -p "$(dirname "$out")"
     echo "- commit: $commit${version:+, \`$version\`}"
     echo "- binary: \`${bin#"$repo"/}\`"
     echo "- load: \`wrk -t$threads -c$conns -d${duration}s\`, keep-alive, loopback, $cpus CPUs shared by server and wrk"
+    echo "- load average (1/5/15 min) before: $load_before, after: $load_after (other work on the machine skews the figures)"
     echo "- ratios are to \`GET /healthz\` measured in the same run; absolute req/s vary between machines and runs"
     echo
     echo "| route | req/s | vs /healthz | p50 ms | p99 ms | errors |"

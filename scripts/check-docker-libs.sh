@@ -15,6 +15,13 @@
 # Packages that bookworm-slim merely happens to contain today (libstdc++6,
 # GnuTLS, via apt) are NOT counted: name them in the Dockerfile.
 #
+# Swift runtime libraries (libswiftCore.so, libFoundation.so, ... from the
+# toolchain's lib/swift/linux) count as covered only when the Dockerfile
+# builds with --static-swift-stdlib and the toolchain has the matching static
+# archive (lib/swift_static/linux/*.a): then the image links them in, and a
+# binary built here without the flag can still be checked (their own system
+# dependencies, listed by ldd as well, are still checked).
+#
 # Dependency data comes from this machine's dpkg database, so run it on the
 # same Debian release as the image (bookworm here) after building BINARY.
 # Limits: ldd sees DT_NEEDED libraries only, not dlopen()ed ones.
@@ -83,6 +90,10 @@ mapfile -t requested < <(awk '
             }
         }
     }' "$dockerfile" | sort -u)
+
+# Does the build link the Swift runtime statically? (any non-comment line)
+static_stdlib=no
+if grep -v '^[[:space:]]*#' "$dockerfile" | grep -q -- '--static-swift-stdlib'; then static_stdlib=yes; fi
 
 # --- 2. dependency closures from the dpkg database -------------------------
 declare -A deps=() essential=() provider=() installed=()
@@ -158,6 +169,7 @@ owner_of() {
 # --- 4. check each binary ----------------------------------------------------
 echo "Dockerfile:  $dockerfile"
 echo "final stage installs: ${requested[*]:-(nothing)}"
+echo "Swift runtime linked statically (--static-swift-stdlib): $static_stdlib"
 status=0
 for bin in "${binaries[@]}"; do
     echo
@@ -185,9 +197,18 @@ for bin in "${binaries[@]}"; do
         pkg='' via=''
         if [[ $path == "NOT FOUND" ]]; then
             pkg="?"; via="MISSING: ldd cannot find it"
+        elif [[ $path == */lib/swift/linux/*.so* ]]; then
+            pkg="swift toolchain"
+            archive="${path%/lib/swift/linux/*}/lib/swift_static/linux/${lib%%.so*}.a"
+            if [[ $static_stdlib == yes && -f $archive ]]; then
+                via="linked statically (--static-swift-stdlib)"
+            elif [[ $static_stdlib == yes ]]; then
+                via="MISSING: no static archive ${archive##*/} in the toolchain"
+            else
+                via="MISSING: Swift runtime; build with --static-swift-stdlib"
+            fi
         elif ! pkg=$(owner_of "$path"); then
             pkg="?"; via="MISSING: no package owns $path"
-            if [[ $path == */swift/linux/* ]]; then via+=" (Swift runtime: build with --static-swift-stdlib)"; fi
         else
             via=
             for p in $pkg; do
