@@ -40,9 +40,18 @@ public struct HTTPRequest: Sendable {
         query.filter { $0.name == name }.map(\.value)
     }
 
-    /// The media type of the body without parameters, lowercased.
+    /// The media type of the body without parameters, lowercased
+    /// (`Application/JSON; charset=utf-8` → `application/json`).
     public var contentType: String? {
-        headers["content-type"].map { $0.split(separator: ";").first.map { $0.trimmingSpaces.lowercased() } ?? "" }
+        guard let header = headers["content-type"] else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(header.utf8.count)
+        for byte in header.utf8 {
+            if byte == UInt8(ascii: ";") { break }
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") { continue }
+            bytes.append(byte >= 65 && byte <= 90 ? byte + 32 : byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

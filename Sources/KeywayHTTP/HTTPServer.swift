@@ -99,7 +99,7 @@ public final class HTTPServer: Sendable {
                     UInt32(max(1, configuration.threads)),
                     UInt32(configuration.connectionLimit),
                     UInt32(configuration.connectionTimeoutSeconds),
-                    64 * 1024,
+                    32 * 1024,  // per-connection buffer pool; libmicrohttpd zeroes it per request
                     httpAccessHandler, context,
                     httpRequestCompleted, context)
             }
@@ -423,8 +423,20 @@ private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_Valu
                            _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
     guard let context, let key else { return MHD_Result(rawValue: 1)! }
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
-    collector.pointee.headers[String(cString: key).lowercased()] = value.map { String(cString: $0) } ?? ""
+    collector.pointee.headers[lowercasedASCII(key)] = value.map { String(cString: $0) } ?? ""
     return MHD_Result(rawValue: 1)!
+}
+
+/// A header name lowercased without going through Unicode case mapping.
+private func lowercasedASCII(_ name: UnsafePointer<CChar>) -> String {
+    let length = strlen(name)
+    return String(unsafeUninitializedCapacity: length) { buffer in
+        for index in 0..<length {
+            let byte = UInt8(bitPattern: name[index])
+            buffer[index] = byte >= 65 && byte <= 90 ? byte + 32 : byte
+        }
+        return length
+    }
 }
 
 private func collectQueryArgument(_ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
