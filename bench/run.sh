@@ -47,6 +47,13 @@ SCENARIOS=(
     command_get
     command_set
     path_get
+    list_push
+    list_pop
+    hash_set
+    hash_get
+    set_add
+    zset_add
+    zset_rank
 )
 
 # Shared fixture for the string scenarios.
@@ -83,10 +90,47 @@ scenario_path_get() {
     bench_case "GET /get/$BENCH_KEY" GET "/get/$BENCH_KEY"
 }
 
-# Later, e.g.:
-# scenario_list_push() {
-#     bench_case "POST / [\"LPUSH\",\"bench:list\",\"x\"]" POST / '["LPUSH","bench:list","x"]' application/json
-# }
+# Collections. LPUSH fills the list the RPOP scenario then drains.
+scenario_list_push() {
+    bench_case 'POST / ["LPUSH","bench:list","job"]' POST / '["LPUSH","bench:list","job"]'
+}
+
+scenario_list_pop() {
+    bench_case 'POST / ["RPOP","bench:list"]' POST / '["RPOP","bench:list"]'
+}
+
+scenario_hash_set() {
+    bench_case 'POST / ["HSET","bench:hash","name","Alice"]' POST / '["HSET","bench:hash","name","Alice"]'
+}
+
+scenario_hash_get() {
+    kw_call POST / '["HSET","bench:hash","name","Alice"]' application/json
+    bench_case 'POST / ["HGET","bench:hash","name"]' POST / '["HGET","bench:hash","name"]'
+}
+
+# A new member on every request (each wrk connection counts on its own).
+scenario_set_add() {
+    bench_case 'POST / ["SADD","bench:set",<new member>]' POST / '["SADD","bench:set","m0"]' application/json \
+        'n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, string.format([=[["SADD","bench:set","m%d-%d"]]=], math.random(1, 1000000000), n))
+end'
+}
+
+scenario_zset_add() {
+    bench_case 'POST / ["ZADD","bench:zset",<score>,<new member>]' POST / '["ZADD","bench:zset","1","p0"]' application/json \
+        'n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, string.format([=[["ZADD","bench:zset","%d","p%d-%d"]]=], math.random(1, 1000000), math.random(1, 1000000000), n))
+end'
+}
+
+# Ranks in the set ZADD just grew (hundreds of thousands of members).
+scenario_zset_rank() {
+    bench_case 'POST / ["ZRANK","bench:zset","p0"]' POST / '["ZRANK","bench:zset","p0"]'
+}
 
 # ---------------------------------------------------------- machinery ------
 die() { echo "bench: $*" >&2; exit 1; }
@@ -179,7 +223,7 @@ results=()   # label \t rps \t p50_us \t p99_us \t non2xx \t socket_errors
 
 # bench_case LABEL METHOD PATH [BODY [CONTENT_TYPE]]
 bench_case() {
-    local label=$1 method=$2 path=$3 body=${4-} ctype=${5:-application/json}
+    local label=$1 method=$2 path=$3 body=${4-} ctype=${5:-application/json} request_lua=${6-}
     local script=$work/case.lua log=$work/wrk.out
     # Check the route answers 2xx once before loading it: a fast 404 is no result.
     kw_call "$method" "$path" "$body" "$ctype"
@@ -189,6 +233,8 @@ bench_case() {
             echo "wrk.body = $(lua_quote "$body")"
             echo "wrk.headers[\"Content-Type\"] = $(lua_quote "$ctype")"
         fi
+        # An optional `request` function varies each request (new members).
+        [[ -n $request_lua ]] && printf '%s\n' "$request_lua"
         cat <<'EOF'
 done = function(summary, latency, requests)
   local e = summary.errors
