@@ -1,0 +1,77 @@
+"""The `keyway` command line: help text, flag validation, protected mode,
+and a clean exit on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import free_port, require_keyway_bin, start_server
+
+
+def run(*args: str, timeout: float = 15) -> subprocess.CompletedProcess:
+    return subprocess.run([str(require_keyway_bin()), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_describes_the_server_and_its_flags():
+    top = run("--help")
+    assert top.returncode == 0
+    assert "Redis-style data store" in top.stdout
+    assert "serve" in top.stdout and "routes" in top.stdout
+    serve = run("serve", "--help")
+    assert serve.returncode == 0
+    for flag in ["--bind", "--port", "--token", "--max-body", "--threads", "--log-level", "--unprotected",
+                 "--max-streams", "--notify-keyspace-events"]:
+        assert flag in serve.stdout, flag
+    assert "KEYWAY_TOKEN" in serve.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--log-level", "loud"], "unknown log level"),
+        (["--max-body", "0"], "--max-body must be positive"),
+        (["--threads", "0"], "--threads must be positive"),
+        (["--notify-keyspace-events", "KQ"], "--notify-keyspace-events"),
+        (["--port", "70000"], "port"),
+        (["--bind", "not-an-address", "--port", "0"], "not-an-address"),
+    ],
+)
+def test_bad_flags_are_refused_with_a_reason(args, message):
+    result = run("serve", *args)
+    assert result.returncode != 0
+    assert message in (result.stderr + result.stdout)
+
+
+def test_protected_mode_refuses_an_open_public_bind():
+    result = run("serve", "--bind", "0.0.0.0", "--port", str(free_port()))
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "protected mode" in output
+    assert "--token" in output and "KEYWAY_TOKEN" in output and "--unprotected" in output
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_stops_cleanly_on_signal(stop_signal):
+    server = start_server()
+    try:
+        assert requests.post(server.url + "/", json=["SET", "k", "v"], headers=server.auth, timeout=5).json() == {"result": "OK"}
+        server.process.send_signal(stop_signal)
+        assert server.process.wait(timeout=10) == 0
+        assert "shutting down" in server.log_tail()
+    finally:
+        server.cleanup()
+
+
+def test_a_second_server_on_a_busy_port_fails():
+    first = start_server()
+    try:
+        result = run("serve", "--port", str(first.port))
+        assert result.returncode != 0
+        assert "could not listen" in (result.stderr + result.stdout)
+    finally:
+        first.cleanup()
