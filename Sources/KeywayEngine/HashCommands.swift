@@ -265,38 +265,16 @@ enum HashCommands {
     /// is a slot position, so fields present for the whole walk come back
     /// exactly once.
     static func hscan(_ c: CommandContext) throws(CommandError) -> Reply {
-        guard c[2].count <= 20, let cursor = UInt64(c[2].text) else { throw .invalidCursor }
-        guard let hash = try readHash(c, c[1]) else { return .array([.bulk("0"), .array([])]) }
-        var count = 10
-        var pattern: Bytes? = nil
-        var noValues = false
-        var i = 3
-        while i < c.argumentCount {
-            if c[i].equalsIgnoringCase("novalues") {
-                noValues = true
-                i += 1
-                continue
-            }
-            guard i + 1 < c.argumentCount else { throw .syntax }
-            if c[i].equalsIgnoringCase("count") {
-                let n = try c.integer(at: i + 1)
-                if n < 1 { throw .syntax }
-                count = Int(min(n, Int64(Int32.max)))
-            } else if c[i].equalsIgnoringCase("match") {
-                pattern = c[i + 1] == Bytes("*") ? nil : c[i + 1]
-            } else {
-                throw .syntax
-            }
-            i += 2
-        }
+        guard ScanOptions.cursor(c[2]) != nil else { throw .invalidCursor }
+        guard let hash = try readHash(c, c[1]) else { return ScanOptions.empty }
+        let options = try ScanOptions(c, cursorAt: 2, optionsFrom: 3, allowNoValues: true)
         var items: [Reply] = []
-        let start = cursor > UInt64(hash.fields.slotCapacity) ? hash.fields.slotCapacity : Int(cursor)
-        let next = hash.fields.scan(from: start, count: count) { field, value in
-            if let pattern, !GlobPattern.matches(pattern, field) { return }
+        let next = hash.fields.scan(from: options.start(capacity: hash.fields.slotCapacity), count: options.count) { field, value in
+            guard options.matches(field) else { return }
             items.append(.bulk(field))
-            if !noValues { items.append(.bulk(value)) }
+            if !options.noValues { items.append(.bulk(value)) }
         }
-        return .array([.bulk(Bytes(String(next))), .array(items)])
+        return ScanOptions.reply(next: next, items)
     }
 
     // MARK: - Field TTLs

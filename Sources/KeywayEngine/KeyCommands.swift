@@ -98,35 +98,15 @@ enum KeyCommands {
     /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is a
     /// slot position: keys present for the whole iteration come back exactly once.
     static func scan(_ c: CommandContext) throws(CommandError) -> Reply {
-        guard let cursor = UInt64(c[1].text), c[1].count <= 20 else { throw .invalidCursor }
-        var count = 10
-        var pattern: Bytes? = nil
-        var typeFilter: String? = nil
-        var i = 2
-        while i < c.argumentCount {
-            guard i + 1 < c.argumentCount else { throw .syntax }
-            if c[i].equalsIgnoringCase("count") {
-                let n = try c.integer(at: i + 1)
-                if n < 1 { throw .syntax }
-                count = Int(min(n, Int64(Int32.max)))
-            } else if c[i].equalsIgnoringCase("match") {
-                pattern = c[i + 1] == Bytes("*") ? nil : c[i + 1]
-            } else if c[i].equalsIgnoringCase("type") {
-                typeFilter = c[i + 1].lowercasedASCII
-            } else {
-                throw .syntax
-            }
-            i += 2
+        let options = try ScanOptions(c, cursorAt: 1, optionsFrom: 2, allowType: true)
+        var found: [Reply] = []
+        let next = c.db.keyspace.scan(from: options.start(capacity: c.db.keyspace.slotCapacity), count: options.count) { entry in
+            if entry.hasExpiry && entry.expiresAt <= c.db.now { return }
+            if !options.matches(entry.key) { return }
+            if let type = options.type, entry.value.typeName != type { return }
+            found.append(.bulk(entry.key))
         }
-        var found: [Bytes] = []
-        let start = cursor > UInt64(c.db.keyspace.slotCapacity) ? c.db.keyspace.slotCapacity : Int(cursor)
-        let next = c.db.keyspace.scan(from: start, count: count) { entry in
-            if c.db.isExpired(entry) { return }
-            if let pattern, !GlobPattern.matches(pattern, entry.key) { return }
-            if let typeFilter, entry.value.typeName != typeFilter { return }
-            found.append(entry.key)
-        }
-        return .array([.bulk(Bytes(String(next))), .array(found.map(Reply.bulk))])
+        return ScanOptions.reply(next: next, found)
     }
 
     static func randomkey(_ c: CommandContext) throws(CommandError) -> Reply {

@@ -310,33 +310,15 @@ enum SortedSetCommands {
     /// As in Redis, the options are read after the key: a missing key
     /// answers an empty, finished scan whatever follows.
     static func zscan(_ c: CommandContext) throws(CommandError) -> Reply {
-        guard c[2].count <= 20, let cursor = UInt64(c[2].text) else { throw .invalidCursor }
-        guard let set = try c.db.read(SortedSetValue.self, c[1]) else {
-            return .array([.bulk("0"), .array([])])
-        }
-        var count = 10
-        var pattern: Bytes? = nil
-        var i = 3
-        while i < c.argumentCount {
-            guard i + 1 < c.argumentCount else { throw .syntax }
-            if c[i].equalsIgnoringCase("count") {
-                let n = try c.integer(at: i + 1)
-                if n < 1 { throw .syntax }
-                count = Int(min(n, Int64(Int32.max)))
-            } else if c[i].equalsIgnoringCase("match") {
-                pattern = c[i + 1] == Bytes("*") ? nil : c[i + 1]
-            } else {
-                throw .syntax
-            }
-            i += 2
-        }
+        guard ScanOptions.cursor(c[2]) != nil else { throw .invalidCursor }
+        guard let set = try c.db.read(SortedSetValue.self, c[1]) else { return ScanOptions.empty }
+        let options = try ScanOptions(c, cursorAt: 2, optionsFrom: 3)
         var found: [Reply] = []
-        let start = cursor > UInt64(set.cursorCapacity) ? set.cursorCapacity : Int(cursor)
-        let next = set.scan(from: start, count: count) { member, score in
-            if let pattern, !GlobPattern.matches(pattern, member) { return }
+        let next = set.scan(from: options.start(capacity: set.cursorCapacity), count: options.count) { member, score in
+            guard options.matches(member) else { return }
             found.append(.bulk(member))
             found.append(scoreReply(score))
         }
-        return .array([.bulk(Bytes(String(next))), .array(found)])
+        return ScanOptions.reply(next: next, found)
     }
 }

@@ -304,39 +304,13 @@ enum HashRoutes {
     /// the new TTL, 204 when a deadline already past deleted the field, 404,
     /// 412 when the condition was not met.
     static func putTTL(_ request: HTTPRequest, _ key: Bytes, _ field: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue
-        switch RequestBody.read(request, allowRaw: false) {
+        let expiry: ExpiryRequest
+        switch ExpiryRequest.read(request) {
         case .failure(let problem): return problem
-        case .success(.json(let value)): object = value
-        case .success: return Problem.badRequest("send {\"ttl\": seconds}, {\"pttl\": milliseconds} or {\"expiresAt\": unix-milliseconds}")
+        case .success(let parsed): expiry = parsed
         }
-        let fields = Fields(json: object, request: request)
-        var expire: Command
-        do throws(FieldError) {
-            if let ttl = try fields.number("ttl") {
-                guard let seconds = Double(ttl), seconds > 0, seconds.isFinite else {
-                    return Problem.response(400, code: "INVALID_EXPIRE", detail: "'ttl' must be a positive number of seconds")
-                }
-                expire = Command("HPEXPIRE", [key, Bytes(String(max(1, clampedMilliseconds(seconds))))])
-            } else if let pttl = try fields.number("pttl") {
-                guard let ms = Int64(pttl), ms > 0 else {
-                    return Problem.response(400, code: "INVALID_EXPIRE", detail: "'pttl' must be a positive integer")
-                }
-                expire = Command("HPEXPIRE", [key, Bytes(String(ms))])
-            } else if let at = try fields.number("expiresAt") {
-                expire = Command("HPEXPIREAT", [key, Bytes(at)])
-            } else {
-                return Problem.badRequest("one of 'ttl', 'pttl' or 'expiresAt' is required")
-            }
-            if let condition = try fields.string("condition") {
-                guard ["nx", "xx", "gt", "lt"].contains(condition.lowercased()) else {
-                    return Problem.badRequest("'condition' must be nx, xx, gt or lt")
-                }
-                expire.arguments.append(Bytes(condition))
-            }
-        } catch {
-            return Problem.badRequest(error.message)
-        }
+        var expire = Command(expiry.absolute ? "HPEXPIREAT" : "HPEXPIRE", [key, expiry.milliseconds])
+        if let condition = expiry.condition { expire.arguments.append(condition) }
         expire.arguments += ["FIELDS", "1", field]
         switch gateway.runAtomically([expire] + ttlQueries(key, field)) {
         case .failure(let problem): return problem

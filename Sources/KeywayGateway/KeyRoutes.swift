@@ -188,37 +188,13 @@ enum KeyRoutes {
     /// `"condition": "nx"|"xx"|"gt"|"lt"`. A deadline in the past deletes
     /// the key, as EXPIRE does (204).
     static func putTTL(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        guard case .success(.json(let object)) = RequestBody.read(request, allowRaw: false) else {
-            if case .failure(let problem) = RequestBody.read(request, allowRaw: false) { return problem }
-            return Problem.badRequest("send {\"ttl\": seconds}, {\"pttl\": milliseconds} or {\"expiresAt\": unix-milliseconds}")
+        let expiry: ExpiryRequest
+        switch ExpiryRequest.read(request) {
+        case .failure(let problem): return problem
+        case .success(let parsed): expiry = parsed
         }
-        let fields = Fields(json: object, request: request)
-        var expire: Command
-        do throws(FieldError) {
-            if let ttl = try fields.number("ttl") {
-                guard let seconds = Double(ttl), seconds > 0, seconds.isFinite else {
-                    return Problem.response(400, code: "INVALID_EXPIRE", detail: "'ttl' must be a positive number of seconds")
-                }
-                expire = Command("PEXPIRE", [key, Bytes(String(max(1, clampedMilliseconds(seconds))))])
-            } else if let pttl = try fields.number("pttl") {
-                guard let ms = Int64(pttl), ms > 0 else {
-                    return Problem.response(400, code: "INVALID_EXPIRE", detail: "'pttl' must be a positive integer")
-                }
-                expire = Command("PEXPIRE", [key, Bytes(String(ms))])
-            } else if let at = try fields.number("expiresAt") {
-                expire = Command("PEXPIREAT", [key, Bytes(at)])
-            } else {
-                return Problem.badRequest("one of 'ttl', 'pttl' or 'expiresAt' is required")
-            }
-            if let condition = try fields.string("condition") {
-                guard ["nx", "xx", "gt", "lt"].contains(condition.lowercased()) else {
-                    return Problem.badRequest("'condition' must be nx, xx, gt or lt")
-                }
-                expire.arguments.append(Bytes(condition))
-            }
-        } catch {
-            return Problem.badRequest(error.message)
-        }
+        var expire = Command(expiry.absolute ? "PEXPIREAT" : "PEXPIRE", [key, expiry.milliseconds])
+        if let condition = expiry.condition { expire.arguments.append(condition) }
         switch gateway.runAtomically([Command("EXISTS", [key]), expire, Command("PTTL", [key]), Command("PEXPIRETIME", [key])]) {
         case .failure(let problem): return problem
         case .success(let replies):

@@ -10,8 +10,9 @@ import Glibc
 /// Blocking list pops over HTTP: parked connections served by pushes,
 /// deadlines, fairness, vanished clients, and scale without a thread each.
 @Suite struct BlockingTests {
+    /// Waits (up to 20 s on a loaded machine) until `count` requests are parked.
     func waitForBlocked(_ server: TestServer, _ count: Int) -> Bool {
-        for _ in 0..<1000 {
+        for _ in 0..<4000 {
             if server.engine.blockedClientCount == count { return true }
             usleep(5_000)
         }
