@@ -35,7 +35,8 @@ enum Problem {
     static func status(for code: ErrorCode) -> Int {
         switch code {
         case .wrongType: return 409
-        case .noSuchKey: return 404
+        case .noSuchKey, .noGroup: return 404
+        case .busyGroup: return 409
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
              .wrongArity, .unknownCommand, .execAbort, .notSupported:
             return 400
