@@ -62,6 +62,7 @@ public final class Gateway: Sendable {
         SetRoutes.register(on: &router, gateway: self)
         LeaderboardRoutes.register(on: &router, gateway: self)
         StreamRoutes.register(on: &router, gateway: self)
+        StreamEventRoutes.register(on: &router, gateway: self)
         PubSubRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.usefixtures("flush")
 class Subscriber:
     """Reads an SSE stream on a thread and hands events to the test."""
 
-    def __init__(self, url: str, headers: dict | None = None):
+    def __init__(self, url: str, headers: dict | None = None, ready_on: str | None = "subscribe"):
+        # ready_on: the first event that says the subscription is live; None
+        # means the response headers are enough (stream tails).
+        self._ready_on = ready_on
         self.events: queue.Queue = queue.Queue()
         self.status: int | None = None
         self.ready = threading.Event()
@@ -42,6 +45,8 @@ class Subscriber:
                 if self.status != 200:
                     self.ready.set()
                     return
+                if self._ready_on is None:
+                    self.ready.set()
                 for event in source.iter_sse():
                     if event.event == "subscribe" or event.data.startswith(("subscribe,", "psubscribe,")):
                         self.ready.set()
