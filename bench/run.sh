@@ -54,6 +54,8 @@ SCENARIOS=(
     set_add
     zset_add
     zset_rank
+    stream_add
+    stream_readgroup
 )
 
 # Shared fixture for the string scenarios.
@@ -130,6 +132,19 @@ end'
 # Ranks in the set ZADD just grew (hundreds of thousands of members).
 scenario_zset_rank() {
     bench_case 'POST / ["ZRANK","bench:zset","p0"]' POST / '["ZRANK","bench:zset","p0"]'
+}
+
+# Streams: XADD (capped near 1M entries), then a consumer group reading
+# what XADD wrote, one entry per request.
+scenario_stream_add() {
+    bench_case 'POST / ["XADD","bench:stream","MAXLEN","~","1000000","*","type","order.created"]' POST / \
+        '["XADD","bench:stream","MAXLEN","~","1000000","*","type","order.created"]'
+}
+
+scenario_stream_readgroup() {
+    kw_call POST / '["XGROUP","CREATE","bench:stream","bench-group","0","MKSTREAM"]' application/json
+    bench_case 'POST / ["XREADGROUP","GROUP","bench-group","c1","COUNT","1","STREAMS","bench:stream",">"]' POST / \
+        '["XREADGROUP","GROUP","bench-group","c1","COUNT","1","STREAMS","bench:stream",">"]'
 }
 
 # ---------------------------------------------------------- machinery ------

@@ -62,6 +62,8 @@ public struct KeyspaceEventFlags: OptionSet, Sendable {
     /// The class of a write event name, as Redis files each event.
     static func eventClass(_ event: String) -> KeyspaceEventFlags {
         switch event {
+        // Writes Redis does not announce (consumer-group bookkeeping).
+        case "xack", "xreadgroup", "xclaim", "xautoclaim": return []
         case "expired": return .expired
         case "evicted": return .evicted
         case "del", "expire", "rename_from", "rename_to", "copy_to", "persist", "restore", "new": return .generic
@@ -83,7 +85,8 @@ extension Database {
     /// Publishes the keyspace and keyevent notifications of one write.
     func notifyKeyspaceEvent(_ event: String, key: Bytes) {
         let flags = notifyKeyspaceEvents
-        guard flags.contains(KeyspaceEventFlags.eventClass(event)), !pubsub.isEmpty else { return }
+        let eventClass = KeyspaceEventFlags.eventClass(event)
+        guard !eventClass.isEmpty, flags.contains(eventClass), !pubsub.isEmpty else { return }
         let eventBytes = Bytes(event)
         if flags.contains(.keyspace) {
             pubsub.publish(channel: Bytes(Array("__keyspace@0__:".utf8) + key.storage), payload: eventBytes)
