@@ -19,17 +19,11 @@ public struct Bytes: Hashable, Comparable, Sendable {
 
     /// The bytes as a `String` when they are valid UTF-8, else nil.
     public var utf8String: String? {
-        var iterator = storage.makeIterator()
-        var decoder = UTF8()
-        loop: while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue: continue
-            case .emptyInput: break loop
-            case .error: return nil
-            }
-        }
-        return String(decoding: storage, as: UTF8.self)
+        isValidUTF8 ? String(decoding: storage, as: UTF8.self) : nil
     }
+
+    /// Whether the bytes are valid UTF-8, checked without building a String.
+    public var isValidUTF8: Bool { UTF8Validation.isValid(storage) }
 
     /// ASCII-lowercased copy, for matching command names and options.
     public var lowercasedASCII: String {
@@ -66,6 +60,23 @@ public struct Bytes: Hashable, Comparable, Sendable {
                     if order != 0 { return order < 0 }
                 }
                 return a.count < b.count
+            }
+        }
+    }
+}
+
+/// UTF-8 validation for byte buffers, with an ASCII fast path: values are
+/// checked on every JSON reply, and most are plain ASCII.
+public enum UTF8Validation {
+    public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return true }
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
             }
         }
     }

@@ -2,7 +2,7 @@
 ///
 /// Adding a command is one `CommandSpec` in its family's `commands` list,
 /// one handler, and tests.
-public struct CommandSpec: Sendable {
+public final class CommandSpec: Sendable {
     public let name: String
     /// Redis arity: positive = exact argument count (name included),
     /// negative = at least that many.
@@ -88,16 +88,21 @@ public struct CommandContext {
 /// All commands by lowercase name.
 public struct CommandTable: Sendable {
     private var byName: [String: CommandSpec] = [:]
+    /// The same specs under their lowercase and uppercase spellings as
+    /// bytes, so the usual `GET`/`get` needs no String built to look up.
+    private var bySpelling: [Bytes: CommandSpec] = [:]
 
     public init(_ specs: [CommandSpec]) {
         for spec in specs {
             precondition(byName[spec.name] == nil, "command \(spec.name) declared twice")
             byName[spec.name] = spec
+            bySpelling[Bytes(spec.name)] = spec
+            bySpelling[Bytes(spec.name.uppercased())] = spec
         }
     }
 
     public func lookup(_ name: Bytes) -> CommandSpec? {
-        byName[name.lowercasedASCII]
+        bySpelling[name] ?? byName[name.lowercasedASCII]
     }
 
     public var all: [CommandSpec] { byName.values.sorted { $0.name < $1.name } }

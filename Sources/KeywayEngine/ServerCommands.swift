@@ -7,6 +7,7 @@ enum ServerCommands {
         CommandSpec("time", arity: 1, flags: [.fast], keys: (0, 0, 0), handler: time),
         CommandSpec("info", arity: -1, flags: [], keys: (0, 0, 0), handler: info),
         CommandSpec("select", arity: 2, flags: [.fast], keys: (0, 0, 0), handler: select),
+        CommandSpec("command", arity: -1, flags: [], keys: (0, 0, 0), handler: command),
     ] + ["multi", "exec", "discard", "watch", "unwatch"].map { name in
         CommandSpec(name, arity: -1, flags: [.noMulti, .noScript], keys: (0, 0, 0)) { _ throws(CommandError) in
             throw CommandError(.notSupported, "ERR \(name.uppercased()) is not available over stateless HTTP; send the commands to /multi-exec")
@@ -31,6 +32,36 @@ enum ServerCommands {
         let index = try c.integer(at: 1)
         guard index == 0 else { throw CommandError(.generic, "ERR DB index is out of range") }
         return .ok
+    }
+
+    /// COMMAND COUNT | LIST | INFO name...: what the server implements, with
+    /// Redis's arity and key positions (flags named as Redis names them).
+    static func command(_ c: CommandContext) throws(CommandError) -> Reply {
+        let table = c.server.commands
+        if c.argumentCount == 1 || c[1].equalsIgnoringCase("info") {
+            let specs = c.argumentCount <= 2 ? table.all : c.arguments.dropFirst(2).map { table.lookup($0) }
+            return .array(specs.map { spec in spec.map(describe) ?? .null })
+        }
+        if c[1].equalsIgnoringCase("count") && c.argumentCount == 2 {
+            return .integer(Int64(table.all.count))
+        }
+        if c[1].equalsIgnoringCase("list") && c.argumentCount == 2 {
+            return .array(table.all.map { .bulk(Bytes($0.name)) })
+        }
+        throw CommandError(.syntax, "ERR unknown subcommand or wrong number of arguments for '\(c[1].text)'. Try COMMAND HELP.")
+    }
+
+    static func describe(_ spec: CommandSpec) -> Reply {
+        var flags: [Reply] = []
+        if spec.flags.contains(.write) { flags.append(.status("write")) }
+        if spec.flags.contains(.readonly) { flags.append(.status("readonly")) }
+        if spec.flags.contains(.denyOOM) { flags.append(.status("denyoom")) }
+        if spec.flags.contains(.admin) { flags.append(.status("admin")) }
+        if spec.flags.contains(.blocking) { flags.append(.status("blocking")) }
+        if spec.flags.contains(.noScript) { flags.append(.status("noscript")) }
+        if spec.flags.contains(.fast) { flags.append(.status("fast")) }
+        return .array([.bulk(Bytes(spec.name)), .integer(Int64(spec.arity)), .array(flags),
+                       .integer(Int64(spec.firstKey)), .integer(Int64(spec.lastKey)), .integer(Int64(spec.keyStep))])
     }
 
     /// INFO [section ...] in Redis's text format.

@@ -43,7 +43,7 @@ enum HashRoutes {
         if base64 { json.string(Data(bytes.storage).base64EncodedString()) } else { json.string(bytes: bytes.storage) }
     }
 
-    static func isUTF8(_ bytes: Bytes) -> Bool { String(validating: bytes.storage, as: UTF8.self) != nil }
+    static func isUTF8(_ bytes: Bytes) -> Bool { bytes.isValidUTF8 }
 
     /// The key member, base64 when it is not UTF-8 (as `/v1/keys` does).
     static func writeKey(_ key: Bytes, into o: inout ObjectWriter) {

@@ -1,3 +1,4 @@
+import KeywayEngine
 /// A small JSON reader and writer over bytes.
 ///
 /// Hand-written because the hot path (`POST /` with `["GET","k"]`) must not
@@ -289,9 +290,14 @@ public struct JSONWriter {
         text.withUTF8 { escapeUTF8($0) }
     }
 
+    /// Writes bytes already known to be valid UTF-8 as a JSON string.
+    public mutating func string(validUTF8 value: [UInt8]) {
+        value.withUnsafeBufferPointer { escapeUTF8($0) }
+    }
+
     /// Writes bytes as a JSON string; invalid UTF-8 is replaced by U+FFFD.
     public mutating func string(bytes value: [UInt8]) {
-        if String(validating: value, as: UTF8.self) != nil {
+        if UTF8Validation.isValid(value) {
             value.withUnsafeBufferPointer { escapeUTF8($0) }
         } else {
             string(String(decoding: value, as: UTF8.self))

@@ -24,8 +24,8 @@ enum KeyRoutes {
     }
 
     static func writeKey(_ key: Bytes, base64: Bool, into o: inout ObjectWriter) {
-        if !base64, key.utf8String != nil {
-            o.member("key") { $0.string(bytes: key.storage) }
+        if !base64, key.isValidUTF8 {
+            o.member("key") { $0.string(validUTF8: key.storage) }
         } else {
             o.member("key") { $0.string(Data(key.storage).base64EncodedString()) }
         }

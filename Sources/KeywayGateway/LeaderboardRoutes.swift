@@ -33,7 +33,7 @@ enum LeaderboardRoutes {
     /// `"member": "p1"`, or base64 with `"encoding": "base64"` when the
     /// bytes are not UTF-8 or base64 was asked for.
     static func writeMember(_ member: Bytes, base64: Bool, into o: inout ObjectWriter) {
-        if !base64, member.utf8String != nil {
+        if !base64, member.isValidUTF8 {
             o.member("member") { $0.string(bytes: member.storage) }
         } else {
             o.member("member") { $0.string(Data(member.storage).base64EncodedString()) }

@@ -18,7 +18,7 @@ enum ListRoutes {
     static func key(_ parameters: RouteParameters) -> Bytes { Bytes(parameters["key"] ?? []) }
 
     static func writeValues(_ values: [Bytes], base64: Bool, into o: inout ObjectWriter) {
-        let encodeAll = base64 || values.contains { $0.utf8String == nil }
+        let encodeAll = base64 || values.contains { !$0.isValidUTF8 }
         o.member("values") { json in
             json.array(values) { json, value in
                 if encodeAll { json.string(Data(value.storage).base64EncodedString()) } else { json.string(bytes: value.storage) }

@@ -1,3 +1,4 @@
+import KeywayEngine
 import Foundation
 import KeywayHTTP
 
@@ -94,8 +95,8 @@ enum ValueEncoding {
 
     /// Writes `"value": ..., "encoding": ...` members.
     static func writeValue(_ bytes: [UInt8], forceBase64: Bool, into o: inout ObjectWriter, name: String = "value") {
-        if !forceBase64, String(validating: bytes, as: UTF8.self) != nil {
-            o.member(name) { $0.string(bytes: bytes) }
+        if !forceBase64, UTF8Validation.isValid(bytes) {
+            o.member(name) { $0.string(validUTF8: bytes) }
             o.member("encoding") { $0.string("utf-8") }
         } else {
             o.member(name) { $0.string(Data(bytes).base64EncodedString()) }

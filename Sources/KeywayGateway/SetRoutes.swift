@@ -39,7 +39,7 @@ enum SetRoutes {
     /// `"members": [...], "encoding": "utf-8"|"base64"`: one encoding for the
     /// whole list, base64 when asked for or when any member is not UTF-8.
     static func writeMembers(_ members: [Bytes], forceBase64: Bool, into o: inout ObjectWriter) {
-        let base64 = forceBase64 || members.contains { String(validating: $0.storage, as: UTF8.self) == nil }
+        let base64 = forceBase64 || members.contains { !$0.isValidUTF8 }
         o.member("members") { json in
             json.array(members) { json, member in
                 if base64 { json.string(Data(member.storage).base64EncodedString()) } else { json.string(bytes: member.storage) }

@@ -63,7 +63,7 @@ enum StreamRoutes {
     static func needsBase64(_ replies: [Reply]) -> Bool {
         func check(_ reply: Reply) -> Bool {
             switch reply {
-            case .bulk(let bytes): return bytes.utf8String == nil
+            case .bulk(let bytes): return !bytes.isValidUTF8
             case .array(let items), .map(let items): return items.contains(where: check)
             default: return false
             }
@@ -100,7 +100,7 @@ enum StreamRoutes {
         case .array(let items):
             json.array(items) { json, item in writeInfo(item, base64: base64, into: &json) }
         case .bulk(let bytes):
-            writeBytes(bytes, base64: base64 && bytes.utf8String == nil, into: &json)
+            writeBytes(bytes, base64: base64 && !bytes.isValidUTF8, into: &json)
         case .integer(let value): json.integer(value)
         case .double(let value): json.double(value)
         case .status(let text): json.string(text)

@@ -158,3 +158,21 @@ import KeywayEngine
         #expect(engine.run("SELECT").errorMessage == RedisError.arity("select"))
     }
 }
+
+/// COMMAND introspection, which some client libraries call on connect.
+@Suite struct CommandIntrospectionTests {
+    @Test func countListAndInfo() {
+        let (engine, _) = makeEngine()
+        guard case .array(let names) = engine.run("COMMAND", "LIST") else {
+            Issue.record("COMMAND LIST should answer an array")
+            return
+        }
+        #expect(engine.run("COMMAND", "COUNT").integerValue == Int64(names.count))
+        #expect(names.contains(.bulk("blpop")))
+        #expect(engine.run("COMMAND", "INFO", "get", "nope") == .array([
+            .array([.bulk("get"), .integer(2), .array([.status("readonly"), .status("fast")]), .integer(1), .integer(1), .integer(1)]),
+            .null,
+        ]))
+        #expect(engine.run("COMMAND", "FOO").errorMessage?.hasPrefix("ERR unknown subcommand") == true)
+    }
+}
