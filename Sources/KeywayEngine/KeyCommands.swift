@@ -101,7 +101,7 @@ enum KeyCommands {
         let options = try ScanOptions(c, cursorAt: 1, optionsFrom: 2, allowType: true)
         var found: [Reply] = []
         let next = c.db.keyspace.scan(from: options.start(capacity: c.db.keyspace.slotCapacity), count: options.count) { entry in
-            if entry.hasExpiry && entry.expiresAt <= c.db.now { return }
+            if c.db.isExpired(entry) { return }
             if !options.matches(entry.key) { return }
             if let type = options.type, entry.value.typeName != type { return }
             found.append(.bulk(entry.key))

@@ -212,7 +212,13 @@ import KeywayEngine
         #expect(engine.run("GET", "k") == .bulk("v"))
         #expect(engine.pttl("k") == 0)
         #expect(engine.ttl("k") == 0)
+        #expect(engine.run("EXISTS", "k") == .integer(1))
+        #expect(engine.run("KEYS", "*") == .array([.bulk("k")]))
+        #expect(engine.run("SCAN", "0") == .array([.bulk("0"), .array([.bulk("k")])]))
+        #expect(engine.runActiveExpiryCycle() == 0)
         clock.advance(milliseconds: 1)
+        #expect(engine.run("KEYS", "*") == .array([]))
+        #expect(engine.run("SCAN", "0") == .array([.bulk("0"), .array([])]))
         #expect(engine.run("GET", "k") == .null)
         #expect(engine.pttl("k") == -2)
     }

@@ -52,6 +52,10 @@ import KeywayEngine
         let step = scan("0", ["COUNT", "1000"])
         #expect(step?.cursor == "0")
         #expect(step?.keys.count == 100)
+        // Any positive 64-bit COUNT is accepted.
+        let huge = scan("0", ["COUNT", "9223372036854775807"])
+        #expect(huge?.cursor == "0")
+        #expect(huge?.keys.count == 100)
     }
 
     @Test func smallCountsStillCoverEverything() {
