@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeywayEngine
 import KeywayGateway
 import KeywayHTTP
@@ -11,68 +12,93 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server (the default command).")
 
-    @Option(help: "Address to listen on (IPv4 or IPv6; 'localhost' means 127.0.0.1).")
-    var bind: String = "127.0.0.1"
+    @Option(help: "A redis.conf-style configuration file; flags given here override it.")
+    var config: String?
 
-    @Option(help: "TCP port to listen on; 0 picks a free one and logs it.")
-    var port: UInt16 = 7379
+    @Option(help: "Address to listen on (IPv4 or IPv6; 'localhost' means 127.0.0.1). Default 127.0.0.1.")
+    var bind: String?
 
-    @Option(help: "Bearer token clients must send (also read from KEYWAY_TOKEN).")
+    @Option(help: "TCP port to listen on; 0 picks a free one and logs it. Default 7379.")
+    var port: UInt16?
+
+    @Option(help: "Bearer token clients must send (also read from KEYWAY_TOKEN, or requirepass in the config file).")
     var token: String?
 
-    @Option(name: .customLong("max-body"), help: "Largest request body in bytes; larger requests get 413.")
-    var maxBody: Int = 64 * 1024 * 1024
+    @Option(name: .customLong("max-body"), help: "Largest request body in bytes; larger requests get 413. Default 64 MiB.")
+    var maxBody: Int?
 
-    @Option(help: "HTTP worker threads (default: one per core).")
-    var threads: Int = System.coreCount
+    @Option(help: "HTTP worker threads. Default: one per core.")
+    var threads: Int?
 
-    @Option(name: .customLong("max-connections"), help: "Most simultaneous client connections.")
-    var maxConnections: Int = 10_000
+    @Option(name: .customLong("max-connections"), help: "Most simultaneous client connections. Default 10000.")
+    var maxConnections: Int?
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle keep-alive connection is closed.")
-    var idleTimeout: Int = 300
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle keep-alive connection is closed. Default 300.")
+    var idleTimeout: Int?
 
-    @Option(name: .customLong("max-streams"), help: "Most Server-Sent Event streams (subscribers) open at once; more get 503.")
-    var maxStreams: Int = 10_000
+    @Option(name: .customLong("max-streams"), help: "Most Server-Sent Event streams (subscribers) open at once; more get 503. Default 10000.")
+    var maxStreams: Int?
 
-    @Option(name: .customLong("notify-keyspace-events"), help: "Keyspace notification classes, as Redis's notify-keyspace-events (e.g. KEA); empty = off.")
-    var notifyKeyspaceEvents: String = ""
+    @Option(name: .customLong("notify-keyspace-events"), help: "Keyspace notification classes, as Redis's notify-keyspace-events (e.g. KEA). Default off.")
+    var notifyKeyspaceEvents: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
+    var logLevel: String?
 
     @Flag(help: "Allow listening beyond loopback without a token (like Redis's protected-mode no).")
     var unprotected = false
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("unknown log level '\(logLevel)'")
-        }
-        guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
-        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
-        guard maxStreams > 0 else { throw ValidationError("--max-streams must be positive") }
-        guard KeyspaceEventFlags(notifyKeyspaceEvents) != nil else {
+        if let logLevel, ServerSettings.logLevel(logLevel) == nil { throw ValidationError("unknown log level '\(logLevel)'") }
+        if let maxBody, maxBody <= 0 { throw ValidationError("--max-body must be positive") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if let maxConnections, maxConnections <= 0 { throw ValidationError("--max-connections must be positive") }
+        if let maxStreams, maxStreams <= 0 { throw ValidationError("--max-streams must be positive") }
+        if let idleTimeout, idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+        if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
         }
     }
 
-    var effectiveToken: String? {
-        if let token, !token.isEmpty { return token }
-        if let environment = getenv("KEYWAY_TOKEN"), environment.pointee != 0 {
-            return String(cString: environment)
+    /// Defaults, then the config file, then KEYWAY_TOKEN, then the flags.
+    func resolveSettings() throws -> ServerSettings {
+        var settings = ServerSettings()
+        if let config {
+            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                throw ValidationError("cannot read the config file '\(config)'")
+            }
+            do {
+                try settings.apply(ConfigFile(parsing: text))
+            } catch let error as ConfigFile.ParseError {
+                throw ValidationError("config file \(error)")
+            }
         }
-        return nil
+        if let environment = getenv("KEYWAY_TOKEN"), environment.pointee != 0 {
+            settings.token = String(cString: environment)
+        }
+        if let bind { settings.bind = bind }
+        if let port { settings.port = port }
+        if let token, !token.isEmpty { settings.token = token }
+        if let maxBody { settings.maxBody = maxBody }
+        if let threads { settings.threads = threads }
+        if let maxConnections { settings.maxConnections = maxConnections }
+        if let idleTimeout { settings.idleTimeout = idleTimeout }
+        if let maxStreams { settings.maxStreams = maxStreams }
+        if let notifyKeyspaceEvents { settings.notifyKeyspaceEvents = KeyspaceEventFlags(notifyKeyspaceEvents) ?? [] }
+        if let logLevel { settings.logLevel = ServerSettings.logLevel(logLevel)! }
+        if unprotected { settings.unprotected = true }
+        return settings
     }
-
-    var bindAddress: String { bind == "localhost" ? "127.0.0.1" : bind }
 
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1"
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel)!
+        let settings = try resolveSettings()
+        let level = settings.logLevel
+        let bindAddress = settings.bindAddress
+        let effectiveToken = settings.token
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -81,7 +107,10 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "keyway")
 
         // Protected mode: refuse to expose an open store to the network.
-        if !Self.isLoopback(bindAddress) && effectiveToken == nil && !unprotected {
+        if !settings.notYetEffective.isEmpty {
+            logger.warning("config directives accepted but not yet effective in Keyway: \(settings.notYetEffective.joined(separator: ", "))")
+        }
+        if !Self.isLoopback(bindAddress) && effectiveToken == nil && !settings.unprotected {
             throw ValidationError("""
                 refusing to listen on \(bindAddress) without a token (protected mode).
                 Set one with --token <secret> or KEYWAY_TOKEN=<secret>, bind to 127.0.0.1,
@@ -98,15 +127,18 @@ struct Serve: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
 
         let engine = Engine()
-        engine.withDatabase { db, _ in db.notifyKeyspaceEvents = KeyspaceEventFlags(notifyKeyspaceEvents) ?? [] }
-        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: maxStreams))
+        engine.withDatabase { db, server in
+            db.notifyKeyspaceEvents = settings.notifyKeyspaceEvents
+            server.hz = settings.hz
+        }
+        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams))
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
-        configuration.port = port
-        configuration.threads = threads
-        configuration.maxBodyBytes = maxBody
-        configuration.connectionLimit = maxConnections
-        configuration.connectionTimeoutSeconds = idleTimeout
+        configuration.port = settings.port
+        configuration.threads = settings.threads
+        configuration.maxBodyBytes = settings.maxBody
+        configuration.connectionLimit = settings.maxConnections
+        configuration.connectionTimeoutSeconds = settings.idleTimeout
         let server = HTTPServer(configuration: configuration, router: gateway.makeRouter(), logger: logger)
         do {
             try server.start()

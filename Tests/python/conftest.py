@@ -93,11 +93,14 @@ class KeywayServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_server(*extra_args: str, token: str = TOKEN) -> KeywayServer:
-    """Start ``keyway serve`` on a free port and wait for ``GET /healthz`` to answer 200."""
+def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True) -> KeywayServer:
+    """Start ``keyway serve`` on a free port and wait for ``GET /healthz`` to answer 200.
+
+    ``token_flag=False`` leaves ``--token`` out (the token then comes from a
+    config file among ``extra_args``; ``token`` is what the tests send)."""
     binary = require_keyway_bin()
     port = free_port()
-    args = [str(binary), "serve", "--port", str(port), "--token", token, *extra_args]
+    args = [str(binary), "serve", "--port", str(port), *(["--token", token] if token_flag else []), *extra_args]
     log_fd, log_name = tempfile.mkstemp(prefix="keyway-test-", suffix=".log")
     log_path = Path(log_name)
     workdir = Path(tempfile.mkdtemp(prefix="keyway-test-cwd-"))  # keeps any dump/AOF files out of the repo

@@ -24,7 +24,7 @@ def test_help_describes_the_server_and_its_flags():
     assert "serve" in top.stdout and "routes" in top.stdout
     serve = run("serve", "--help")
     assert serve.returncode == 0
-    for flag in ["--bind", "--port", "--token", "--max-body", "--threads", "--log-level", "--unprotected",
+    for flag in ["--config", "--bind", "--port", "--token", "--max-body", "--threads", "--log-level", "--unprotected",
                  "--max-streams", "--notify-keyspace-events"]:
         assert flag in serve.stdout, flag
     assert "KEYWAY_TOKEN" in serve.stdout
@@ -75,3 +75,62 @@ def test_a_second_server_on_a_busy_port_fails():
         assert "could not listen" in (result.stderr + result.stdout)
     finally:
         first.cleanup()
+
+
+def write_config(tmp_path, text: str):
+    path = tmp_path / "keyway.conf"
+    path.write_text(text)
+    return path
+
+
+def test_config_file_sets_token_and_notifications(tmp_path):
+    # The file's port loses to the --port flag start_server passes.
+    config = write_config(tmp_path, f"""
+# a redis.conf-style file
+port {free_port()}
+requirepass "file token"
+notify-keyspace-events Ex
+save 3600 1 300 100
+""")
+    server = start_server("--config", str(config), token="file token", token_flag=False)
+    try:
+        r = requests.post(server.url + "/", json=["CONFIG", "GET", "notify-keyspace-events"], headers=server.auth, timeout=5)
+        assert r.json() == {"result": ["notify-keyspace-events", "xE"]}
+        assert requests.post(server.url + "/", json=["PING"], timeout=5).status_code == 401
+        assert "not yet effective in Keyway: save" in server.log_tail()
+    finally:
+        server.cleanup()
+
+
+def test_flags_override_the_config_file(tmp_path):
+    config = write_config(tmp_path, "requirepass from-file\nmaxclients 5\n")
+    server = start_server("--config", str(config), token="from-flag")
+    try:
+        assert requests.post(server.url + "/", json=["PING"], headers=server.auth, timeout=5).json() == {"result": "PONG"}
+        bad = requests.post(server.url + "/", json=["PING"], headers={"Authorization": "Bearer from-file"}, timeout=5)
+        assert bad.status_code == 401
+    finally:
+        server.cleanup()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("port 7379\nfrobnicate yes\n", "line 2: Bad directive"),
+        ("port seventy\n", "line 1: expected a port number"),
+        ('requirepass "unterminated\n', "line 1: unbalanced quotes"),
+        ("protected-mode maybe\n", "expected yes or no"),
+        ("notify-keyspace-events KQ\n", "invalid event class"),
+    ],
+)
+def test_bad_config_files_are_refused_with_the_line(tmp_path, text, message):
+    config = write_config(tmp_path, text)
+    result = run("serve", "--config", str(config), "--port", str(free_port()))
+    assert result.returncode != 0
+    assert message in (result.stderr + result.stdout)
+
+
+def test_a_missing_config_file_is_refused():
+    result = run("serve", "--config", "/nonexistent/keyway.conf")
+    assert result.returncode != 0
+    assert "cannot read the config file" in result.stderr + result.stdout

@@ -1,0 +1,111 @@
+import ArgumentParser
+import KeywayEngine
+import KeywayHTTP
+import Logging
+
+/// Everything `keyway serve` runs with, resolved in order: built-in
+/// defaults, then the config file (`--config`, redis.conf style), then the
+/// environment (`KEYWAY_TOKEN`), then command-line flags.
+struct ServerSettings {
+    var bind = "127.0.0.1"
+    var port: UInt16 = 7379
+    var token: String?
+    var maxBody = 64 * 1024 * 1024
+    var threads = System.coreCount
+    var maxConnections = 10_000
+    var idleTimeout = 300
+    var maxStreams = 10_000
+    var notifyKeyspaceEvents = KeyspaceEventFlags()
+    var logLevel = Logger.Level.info
+    var unprotected = false
+    var hz = 10
+    /// Directives Keyway knows from redis.conf but does not act on yet.
+    var notYetEffective: [String] = []
+
+    var bindAddress: String { bind == "localhost" ? "127.0.0.1" : bind }
+
+    /// redis.conf directives Keyway recognises but does not implement yet:
+    /// accepted so a Redis config file loads, and reported at start-up.
+    static let recognisedButInactive: Set<String> = [
+        "dir", "dbfilename", "save", "appendonly", "appendfilename", "appenddirname", "appendfsync",
+        "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "rdbcompression",
+        "rdbchecksum", "stop-writes-on-bgsave-error", "maxmemory", "maxmemory-policy", "maxmemory-samples",
+        "lfu-log-factor", "lfu-decay-time", "slowlog-log-slower-than", "slowlog-max-len", "lua-time-limit",
+        "busy-reply-threshold", "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
+        "tcp-keepalive",
+    ]
+
+    /// Applies a config file's directives, failing on the first bad one
+    /// with its line number, as Redis refuses a bad config.
+    mutating func apply(_ file: ConfigFile) throws {
+        for directive in file.directives {
+            let args = directive.arguments
+            func fail(_ reason: String) -> ValidationError {
+                ValidationError("config file line \(directive.line): \(reason) ('\(directive.name) \(args.joined(separator: " "))')")
+            }
+            func single() throws -> String {
+                guard args.count == 1 else { throw fail("expected exactly one argument") }
+                return args[0]
+            }
+            func positive(_ text: String) throws -> Int {
+                guard let value = Int(text), value > 0 else { throw fail("expected a positive integer") }
+                return value
+            }
+            func yesNo() throws -> Bool {
+                switch try single().lowercased() {
+                case "yes": return true
+                case "no": return false
+                default: throw fail("expected yes or no")
+                }
+            }
+            switch directive.name {
+            case "bind":
+                guard let first = args.first else { throw fail("expected an address") }
+                // One listening address: the first of Redis's list.
+                bind = first
+            case "port":
+                guard let value = UInt16(try single()) else { throw fail("expected a port number") }
+                port = value
+            case "requirepass", "token":
+                token = try single()
+            case "protected-mode":
+                unprotected = !(try yesNo())
+            case "maxclients", "max-connections":
+                maxConnections = try positive(try single())
+            case "timeout", "idle-timeout":
+                guard let seconds = Int(try single()), seconds >= 0 else { throw fail("expected seconds (0 = never)") }
+                // Redis's 0 means never: the longest wait libmicrohttpd takes.
+                idleTimeout = seconds == 0 ? Int(Int32.max) : seconds
+            case "notify-keyspace-events":
+                guard let flags = KeyspaceEventFlags(args.first ?? "") , args.count <= 1 else { throw fail("invalid event class characters") }
+                notifyKeyspaceEvents = flags
+            case "loglevel", "log-level":
+                guard let level = Self.logLevel(try single()) else { throw fail("unknown log level") }
+                logLevel = level
+            case "hz":
+                guard let value = Int(try single()), (1...500).contains(value) else { throw fail("hz must be 1..500") }
+                hz = value
+            case "max-body":
+                maxBody = try positive(try single())
+            case "threads", "io-threads":
+                threads = try positive(try single())
+            case "max-streams":
+                maxStreams = try positive(try single())
+            default:
+                guard Self.recognisedButInactive.contains(directive.name) else {
+                    throw fail("Bad directive or wrong number of arguments")
+                }
+                notYetEffective.append(directive.name)
+            }
+        }
+    }
+
+    /// Redis's level names and swift-log's.
+    static func logLevel(_ name: String) -> Logger.Level? {
+        switch name.lowercased() {
+        case "verbose": return .info
+        case "nothing": return .critical
+        default: return Logger.Level(rawValue: name.lowercased())
+        }
+    }
+}
