@@ -163,8 +163,9 @@ public final class Database: @unchecked Sendable {
     }
 
     /// One active expiry cycle as Redis runs it: sample keys with a TTL,
-    /// delete the expired ones, repeat while more than a quarter of a sample
-    /// was expired, and stop when the time budget is spent. Then the same for
+    /// delete the expired ones, repeat while more than a tenth of a sample
+    /// was expired (Redis 7's acceptable share of stale keys), and stop when
+    /// the time budget is spent. Then the same for
     /// hash fields with TTLs (`activeExpireHashFields`, in Hash.swift).
     /// Returns the number of keys removed.
     @discardableResult
@@ -184,7 +185,7 @@ public final class Database: @unchecked Sendable {
                 }
             }
             removed += expiredInSample
-            if expiredInSample * 4 <= samples { break }
+            if expiredInSample * 10 <= samples { break }
             if monotonicMicroseconds() - start >= budgetMicroseconds { break }
         }
         _ = activeExpireHashFields(startedAt: start, budgetMicroseconds: budgetMicroseconds, sampleSize: sampleSize)
