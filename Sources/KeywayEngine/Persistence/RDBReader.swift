@@ -108,12 +108,9 @@ public enum RDBReader {
                 case RDBFormat.Opcode.selectDB:
                     database = Int(try decoder.length())
                 case RDBFormat.Opcode.resizeDB:
-                    let size = try decoder.length()
+                    // Key and expiry counts: sizing hints only.
                     _ = try decoder.length()
-                    if database == 0 && size < 1 << 26 {
-                        // A hint only; nothing to pre-size in Keyspace's API.
-                        _ = size
-                    }
+                    _ = try decoder.length()
                 case RDBFormat.Opcode.aux:
                     let key = try decoder.bytesValue()
                     let value = try decoder.bytesValue()
