@@ -6,7 +6,7 @@ VENV         := .venv
 RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config
+APT_PACKAGES := libmicrohttpd-dev pkg-config redis-server redis-tools
 
 .PHONY: all deps build release run test test-swift test-python check-docker bench clean
 
@@ -16,6 +16,7 @@ all: build
 deps:
 	@missing=""; \
 	pkg-config --exists libmicrohttpd 2>/dev/null || missing="$(APT_PACKAGES)"; \
+	command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null || missing="$(APT_PACKAGES)"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -12,9 +12,13 @@ struct Keyway: ParsableCommand {
 
               curl -X PUT localhost:7379/v1/keys/greeting -d '{"value":"hello","ttl":60}'
               curl localhost:7379/get/greeting
+
+            `keyway rdb-tool` is a diagnostic tool for RDB snapshot files: `export`
+            writes one from a JSON list of commands, `inspect` prints one (Keyway's or
+            a Redis dump.rdb) as JSON.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Routes.self],
+        subcommands: [Serve.self, Routes.self, RDBTool.self],
         defaultSubcommand: Serve.self
     )
 }

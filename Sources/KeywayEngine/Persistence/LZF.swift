@@ -1,0 +1,96 @@
+/// LZF, the compression Redis applies to long strings in RDB files
+/// (`lzf_c.c`/`lzf_d.c`). The stream is a sequence of:
+/// - a literal run: control byte `000LLLLL`, then L+1 bytes;
+/// - a back reference: `LLLOOOOO OOOOOOOO` (length L+2, offset O+1 back),
+///   or when L is 7, `111OOOOO` + one more length byte + the offset low byte.
+public enum LZF {
+    /// Decompresses `input`; nil unless it decodes to exactly `expectedLength` bytes.
+    public static func decompress<C: Collection>(_ input: C, expectedLength: Int) -> [UInt8]? where C.Element == UInt8 {
+        let data = Array(input)
+        var output = [UInt8]()
+        output.reserveCapacity(expectedLength)
+        var ip = 0
+        while ip < data.count {
+            let control = Int(data[ip])
+            ip += 1
+            if control < 32 {
+                let run = control + 1
+                guard ip + run <= data.count, output.count + run <= expectedLength else { return nil }
+                output.append(contentsOf: data[ip..<(ip + run)])
+                ip += run
+            } else {
+                var length = control >> 5
+                if length == 7 {
+                    guard ip < data.count else { return nil }
+                    length += Int(data[ip])
+                    ip += 1
+                }
+                length += 2
+                guard ip < data.count else { return nil }
+                let distance = ((control & 0x1F) << 8) + Int(data[ip]) + 1
+                ip += 1
+                guard distance <= output.count, output.count + length <= expectedLength else { return nil }
+                var from = output.count - distance
+                for _ in 0..<length {
+                    output.append(output[from])
+                    from += 1
+                }
+            }
+        }
+        return output.count == expectedLength ? output : nil
+    }
+
+    /// Compresses `input`; nil when the result would exceed `limit` bytes
+    /// (Redis then stores the string uncompressed).
+    public static func compress<C: Collection>(_ input: C, limit: Int) -> [UInt8]? where C.Element == UInt8 {
+        let data = Array(input)
+        let count = data.count
+        guard count > 0, limit > 0 else { return nil }
+        var output = [UInt8]()
+        output.reserveCapacity(min(limit, count))
+        let hashBits = 14
+        var table = [Int](repeating: -1, count: 1 << hashBits)
+        var literalStart = 0
+
+        func flushLiterals(upTo end: Int) {
+            var start = literalStart
+            while start < end {
+                let run = min(32, end - start)
+                output.append(UInt8(run - 1))
+                output.append(contentsOf: data[start..<(start + run)])
+                start += run
+            }
+        }
+
+        var ip = 0
+        while ip + 2 < count {
+            let triple = Int(data[ip]) << 16 | Int(data[ip + 1]) << 8 | Int(data[ip + 2])
+            let hash = ((triple &* 2_654_435_761) >> 18) & ((1 << hashBits) - 1)
+            let candidate = table[hash]
+            table[hash] = ip
+            if candidate >= 0, ip - candidate - 1 < 8192,
+               data[candidate] == data[ip], data[candidate + 1] == data[ip + 1], data[candidate + 2] == data[ip + 2] {
+                var length = 3
+                let maxLength = min(264, count - ip)
+                while length < maxLength && data[candidate + length] == data[ip + length] { length += 1 }
+                flushLiterals(upTo: ip)
+                let offset = ip - candidate - 1
+                let code = length - 2
+                if code < 7 {
+                    output.append(UInt8(code << 5 | offset >> 8))
+                } else {
+                    output.append(UInt8(7 << 5 | offset >> 8))
+                    output.append(UInt8(code - 7))
+                }
+                output.append(UInt8(offset & 0xFF))
+                ip += length
+                literalStart = ip
+                if output.count > limit { return nil }
+                continue
+            }
+            ip += 1
+        }
+        flushLiterals(upTo: count)
+        return output.count <= limit ? output : nil
+    }
+}
