@@ -71,6 +71,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case noSuchKey = "NO_SUCH_KEY"
     case execAbort = "EXECABORT"
     case notSupported = "NOT_SUPPORTED"
+    case loading = "LOADING"
     /// A stream consumer group that should not exist does (XGROUP CREATE).
     case busyGroup = "BUSYGROUP"
     /// No such stream consumer group (or no such stream key).

@@ -60,6 +60,8 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let fast = CommandFlags(rawValue: 1 << 6)
     /// Not allowed in a transaction or a pipeline over HTTP.
     public static let noMulti = CommandFlags(rawValue: 1 << 7)
+    /// Answers even while a snapshot is loading (INFO, PING, ...).
+    public static let loading = CommandFlags(rawValue: 1 << 8)
 }
 
 /// The command being run: its argv and the database it runs against.
@@ -120,5 +122,6 @@ public struct CommandTable: Sendable {
             + StreamCommands.commands
             + PubSubCommands.commands
             + ConfigCommands.commands
+            + SnapshotCommands.commands
     )
 }

@@ -1,8 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// CONFIG GET / SET / RESETSTAT over a table of the parameters that can be
 /// read and changed while running.
 enum ConfigCommands {
     static let commands: [CommandSpec] = [
-        CommandSpec("config", arity: -2, flags: [.admin, .noScript], keys: (0, 0, 0), handler: config),
+        CommandSpec("config", arity: -2, flags: [.admin, .noScript, .loading], keys: (0, 0, 0), handler: config),
     ]
 
     /// One live parameter: how to show it and how to change it.
@@ -21,6 +25,25 @@ enum ConfigCommands {
             db.notifyKeyspaceEvents = flags
         },
         Parameter(name: "hz", get: { _, server in String(server.hz) }, set: nil),
+        Parameter(name: "save", get: { _, server in server.snapshots.rulesDescription }) { _, server, value throws(CommandError) in
+            guard let rules = SnapshotState.parseRules(value.text.split(separator: " ").map(String.init)) else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters")
+            }
+            server.snapshots.rules = rules
+        },
+        Parameter(name: "dir", get: { _, server in server.snapshots.directory }) { _, server, value throws(CommandError) in
+            var info = stat()
+            guard stat(value.text, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory")
+            }
+            server.snapshots.directory = value.text
+        },
+        Parameter(name: "dbfilename", get: { _, server in server.snapshots.fileName }) { _, server, value throws(CommandError) in
+            guard !value.isEmpty, !value.text.contains("/") else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - dbfilename can't be a path, just a filename")
+            }
+            server.snapshots.fileName = value.text
+        },
         Parameter(name: "databases", get: { _, _ in "1" }, set: nil),
     ]
 

@@ -16,6 +16,19 @@ public final class Database: @unchecked Sendable {
     /// Writes since the last save; bumped by `didWrite`.
     public private(set) var dirty: Int64 = 0
 
+    /// True while a snapshot is being loaded: commands answer LOADING.
+    public internal(set) var loading = false
+
+    /// A save covered `count` of the writes counted so far.
+    func resetDirty(by count: Int64) {
+        dirty = max(0, dirty - count)
+    }
+
+    /// Replaces the keyspace with a loaded one.
+    func install(_ loaded: Keyspace) {
+        keyspace = loaded
+    }
+
     /// Grows with every write; readable without the lock.
     let writeCounter: WriteCounter
 

@@ -12,6 +12,8 @@ public final class ServerState: @unchecked Sendable {
     public var infoSections: [String: @Sendable () -> [(String, String)]] = [:]
     /// Fields added to INFO's server section (e.g. tcp_port from the HTTP layer).
     public var serverFields: [(String, String)] = []
+    /// RDB snapshot settings and status.
+    public let snapshots = SnapshotState()
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -121,6 +123,8 @@ public final class Engine: CommandExecutor {
         self.commands = commands
         let db = Database(clock: clock, writeCounter: writes)
         let server = ServerState(startedAt: clock.nowMilliseconds(), commands: commands)
+        // Save rules count time from start-up until a first save.
+        server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
         state = Mutex(EngineState(db: db, server: server))
     }
 
@@ -130,6 +134,7 @@ public final class Engine: CommandExecutor {
         let (reply, deliveries) = state.withLock { state in
             state.db.beginCommand()
             let reply = state.run(command)
+            if state.server.snapshots.startRequested { startBackgroundSave(state) }
             return (reply, state.serveReadyKeys())
         }
         deliver(deliveries)
@@ -225,6 +230,7 @@ public final class Engine: CommandExecutor {
             }
             state.db.beginCommand()
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }
+            if state.server.snapshots.startRequested { startBackgroundSave(state) }
             return (.success(replies), state.serveReadyKeys())
         }
         deliver(deliveries)
@@ -234,6 +240,11 @@ public final class Engine: CommandExecutor {
     private func refuseInBatch(_ command: Command) -> CommandError? {
         guard let spec = commands.lookup(command.name), spec.flags.contains(.noMulti) else { return nil }
         return CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not allowed in a pipeline")
+    }
+
+    /// Runs `body` under the engine lock with the whole engine state.
+    func withEngineState<R>(_ body: (EngineState) throws -> R) rethrows -> R {
+        try state.withLock { state in try body(state) }
     }
 
     /// Runs `body` under the engine lock. For tests and for layers that must
@@ -274,7 +285,10 @@ public final class Engine: CommandExecutor {
             let removed = state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds)
             // Once a second, drop parked clients whose connection closed.
             state.expiryTicks += 1
-            if state.expiryTicks % max(1, state.server.hz) == 0 { _ = state.db.blocking.removeDisconnected() }
+            if state.expiryTicks % max(1, state.server.hz) == 0 {
+                _ = state.db.blocking.removeDisconnected()
+                applySaveRules(state)
+            }
             return (removed, state.serveReadyKeys())
         }
         deliver(deliveries)

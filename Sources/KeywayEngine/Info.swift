@@ -7,7 +7,7 @@ public enum Info {
     public static let redisCompatibleVersion = "7.2.0"
     public static let keywayVersion = "0.1.0"
 
-    static let defaultSections = ["server", "clients", "stats", "keyspace"]
+    static let defaultSections = ["server", "clients", "persistence", "stats", "keyspace"]
 
     /// Sections named in `requested` (empty, "default", "all" or "everything"
     /// mean all of them), in Redis's order.
@@ -40,6 +40,16 @@ public enum Info {
                 ("keyspace_hits", String(db.stats.keyspaceHits)),
                 ("keyspace_misses", String(db.stats.keyspaceMisses)),
             ] + (server.infoSections["stats"]?() ?? [])
+        case "persistence":
+            let snapshots = server.snapshots
+            return [
+                ("loading", db.loading ? "1" : "0"),
+                ("rdb_changes_since_last_save", String(db.dirty)),
+                ("rdb_bgsave_in_progress", snapshots.inProgress ? "1" : "0"),
+                ("rdb_last_save_time", String(snapshots.lastSaveTime)),
+                ("rdb_last_bgsave_status", snapshots.lastSaveSucceeded ? "ok" : "err"),
+                ("rdb_last_bgsave_time_sec", String(snapshots.lastDurationSeconds)),
+            ] + (server.infoSections["persistence"]?() ?? [("aof_enabled", "0"), ("aof_rewrite_in_progress", "0")])
         case "keyspace":
             let keys = db.keyspace.count
             guard keys > 0 else { return [] }

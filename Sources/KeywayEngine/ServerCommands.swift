@@ -2,12 +2,12 @@
 /// stateful-connection commands that have no meaning over stateless HTTP.
 enum ServerCommands {
     static let commands: [CommandSpec] = [
-        CommandSpec("ping", arity: -1, flags: [.fast], keys: (0, 0, 0), handler: ping),
-        CommandSpec("echo", arity: 2, flags: [.fast], keys: (0, 0, 0), handler: { c throws(CommandError) in .bulk(c[1]) }),
-        CommandSpec("time", arity: 1, flags: [.fast], keys: (0, 0, 0), handler: time),
-        CommandSpec("info", arity: -1, flags: [], keys: (0, 0, 0), handler: info),
-        CommandSpec("select", arity: 2, flags: [.fast], keys: (0, 0, 0), handler: select),
-        CommandSpec("command", arity: -1, flags: [], keys: (0, 0, 0), handler: command),
+        CommandSpec("ping", arity: -1, flags: [.fast, .loading], keys: (0, 0, 0), handler: ping),
+        CommandSpec("echo", arity: 2, flags: [.fast, .loading], keys: (0, 0, 0), handler: { c throws(CommandError) in .bulk(c[1]) }),
+        CommandSpec("time", arity: 1, flags: [.fast, .loading], keys: (0, 0, 0), handler: time),
+        CommandSpec("info", arity: -1, flags: [.loading], keys: (0, 0, 0), handler: info),
+        CommandSpec("select", arity: 2, flags: [.fast, .loading], keys: (0, 0, 0), handler: select),
+        CommandSpec("command", arity: -1, flags: [.loading], keys: (0, 0, 0), handler: command),
     ] + ["multi", "exec", "discard", "watch", "unwatch"].map { name in
         CommandSpec(name, arity: -1, flags: [.noMulti, .noScript], keys: (0, 0, 0)) { _ throws(CommandError) in
             throw CommandError(.notSupported, "ERR \(name.uppercased()) is not available over stateless HTTP; send the commands to /multi-exec")

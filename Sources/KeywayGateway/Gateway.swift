@@ -64,6 +64,7 @@ public final class Gateway: Sendable {
         StreamRoutes.register(on: &router, gateway: self)
         StreamEventRoutes.register(on: &router, gateway: self)
         PubSubRoutes.register(on: &router, gateway: self)
+        AdminRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }

@@ -42,6 +42,15 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("notify-keyspace-events"), help: "Keyspace notification classes, as Redis's notify-keyspace-events (e.g. KEA). Default off.")
     var notifyKeyspaceEvents: String?
 
+    @Option(help: "Directory for the snapshot file. Default: the working directory.")
+    var dir: String?
+
+    @Option(help: "Snapshot file name. Default dump.rdb.")
+    var dbfilename: String?
+
+    @Option(help: "Save rules as in redis.conf: \"3600 1 300 100\" saves after 3600 s and 1 change or 300 s and 100 changes; \"\" disables. Default \"3600 1 300 100 60 10000\".")
+    var save: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
@@ -55,6 +64,12 @@ struct Serve: ParsableCommand {
         if let maxConnections, maxConnections <= 0 { throw ValidationError("--max-connections must be positive") }
         if let maxStreams, maxStreams <= 0 { throw ValidationError("--max-streams must be positive") }
         if let idleTimeout, idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+        if let save, SnapshotState.parseRules(save.split(separator: " ").map(String.init)) == nil {
+            throw ValidationError("--save: expected pairs of seconds and changes, e.g. \"3600 1 300 100\", or \"\"")
+        }
+        if let dbfilename, dbfilename.isEmpty || dbfilename.contains("/") {
+            throw ValidationError("--dbfilename can't be a path, just a filename")
+        }
         if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
         }
@@ -86,6 +101,9 @@ struct Serve: ParsableCommand {
         if let maxStreams { settings.maxStreams = maxStreams }
         if let notifyKeyspaceEvents { settings.notifyKeyspaceEvents = KeyspaceEventFlags(notifyKeyspaceEvents) ?? [] }
         if let logLevel { settings.logLevel = ServerSettings.logLevel(logLevel)! }
+        if let dir { settings.directory = dir }
+        if let dbfilename { settings.dbFileName = dbfilename }
+        if let save { settings.saveRules = SnapshotState.parseRules(save.split(separator: " ").map(String.init)) ?? [] }
         if unprotected { settings.unprotected = true }
         return settings
     }
@@ -130,6 +148,9 @@ struct Serve: ParsableCommand {
         engine.withDatabase { db, server in
             db.notifyKeyspaceEvents = settings.notifyKeyspaceEvents
             server.hz = settings.hz
+            server.snapshots.directory = settings.directory
+            server.snapshots.fileName = settings.dbFileName
+            server.snapshots.rules = settings.saveRules
         }
         let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams))
         var configuration = HTTPServerConfiguration()
@@ -156,6 +177,24 @@ struct Serve: ParsableCommand {
                 ]
             }
         }
+        // Load the snapshot while already listening: requests meanwhile get
+        // 503 LOADING instead of connection refused.
+        let snapshotPath = engine.withSnapshotState { $0.path }
+        if FileManager.default.fileExists(atPath: snapshotPath) {
+            logger.info("loading snapshot", metadata: ["path": "\(snapshotPath)"])
+            let started = Date()
+            do {
+                let loaded = try engine.loadSnapshot(path: snapshotPath)
+                logger.info("snapshot loaded", metadata: [
+                    "keys": "\(loaded.keyspace.count)", "expired_skipped": "\(loaded.expiredKeysSkipped)",
+                    "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+                ])
+            } catch {
+                logger.critical("cannot load the snapshot \(snapshotPath): \(error)")
+                server.stop()
+                throw ExitCode.failure
+            }
+        }
         engine.startBackgroundTasks()
         logger.info("ready to accept requests", metadata: [
             "port": "\(server.port)", "auth": "\(effectiveToken == nil ? "off" : "bearer token")",
@@ -164,7 +203,14 @@ struct Serve: ParsableCommand {
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.info("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
-        engine.stopBackgroundTasks()
         server.stop()
+        engine.stopBackgroundTasks()
+        // A clean shutdown saves when save rules are set, as Redis does.
+        if !engine.withSnapshotState({ $0.rules.isEmpty }) {
+            switch engine.saveSnapshot() {
+            case .error(let error): logger.error("saving on shutdown failed: \(error.message)")
+            default: logger.info("saved the snapshot on shutdown", metadata: ["path": "\(snapshotPath)"])
+            }
+        }
     }
 }

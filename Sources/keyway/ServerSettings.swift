@@ -19,6 +19,9 @@ struct ServerSettings {
     var logLevel = Logger.Level.info
     var unprotected = false
     var hz = 10
+    var directory = "."
+    var dbFileName = "dump.rdb"
+    var saveRules = SnapshotState.defaultRules
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -27,7 +30,7 @@ struct ServerSettings {
     /// redis.conf directives Keyway recognises but does not implement yet:
     /// accepted so a Redis config file loads, and reported at start-up.
     static let recognisedButInactive: Set<String> = [
-        "dir", "dbfilename", "save", "appendonly", "appendfilename", "appenddirname", "appendfsync",
+        "appendonly", "appendfilename", "appenddirname", "appendfsync",
         "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "rdbcompression",
         "rdbchecksum", "stop-writes-on-bgsave-error", "maxmemory", "maxmemory-policy", "maxmemory-samples",
         "lfu-log-factor", "lfu-decay-time", "slowlog-log-slower-than", "slowlog-max-len", "lua-time-limit",
@@ -38,6 +41,7 @@ struct ServerSettings {
     /// Applies a config file's directives, failing on the first bad one
     /// with its line number, as Redis refuses a bad config.
     mutating func apply(_ file: ConfigFile) throws {
+        var sawSaveDirective = false
         for directive in file.directives {
             let args = directive.arguments
             func fail(_ reason: String) -> ValidationError {
@@ -85,6 +89,22 @@ struct ServerSettings {
             case "hz":
                 guard let value = Int(try single()), (1...500).contains(value) else { throw fail("hz must be 1..500") }
                 hz = value
+            case "dir":
+                directory = try single()
+            case "dbfilename":
+                let name = try single()
+                guard !name.isEmpty, !name.contains("/") else { throw fail("dbfilename can't be a path, just a filename") }
+                dbFileName = name
+            case "save":
+                // Several `save` lines add up, as in Redis; `save ""` clears.
+                guard let rules = SnapshotState.parseRules(args) else { throw fail("Invalid save parameters") }
+                if rules.isEmpty {
+                    saveRules = []
+                } else {
+                    if !sawSaveDirective { saveRules = [] }
+                    saveRules += rules
+                }
+                sawSaveDirective = true
             case "max-body":
                 maxBody = try positive(try single())
             case "threads", "io-threads":

@@ -1,0 +1,115 @@
+import Foundation
+import KeywayEngine
+import Testing
+
+/// SAVE, BGSAVE, LASTSAVE, save rules, loading, and the persistence INFO.
+@Suite struct SnapshotCommandTests {
+    func engineInTemporaryDirectory() throws -> (Engine, ManualClock, String) {
+        let directory = NSTemporaryDirectory() + "keyway-snap-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (engine, clock) = makeEngine()
+        #expect(engine.run("CONFIG", "SET", "dir", Bytes(directory)) == .ok)
+        return (engine, clock, directory)
+    }
+
+    func waitUntil(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    @Test func saveWritesALoadableSnapshotAndResetsTheChangeCount() throws {
+        let (engine, clock, directory) = try engineInTemporaryDirectory()
+        engine.run("SET", "a", "1")
+        engine.run("RPUSH", "list", "x", "y")
+        engine.run("SET", "ttl", "v", "PX", "5000")
+        #expect(engine.infoFields("persistence")["rdb_changes_since_last_save"] == "4")
+        clock.advance(milliseconds: 2000)
+        #expect(engine.run("SAVE") == .ok)
+        #expect(engine.run("LASTSAVE").integerValue == clock.nowMilliseconds() / 1000)
+        #expect(engine.infoFields("persistence")["rdb_changes_since_last_save"] == "0")
+        #expect(engine.infoFields("persistence")["rdb_last_bgsave_status"] == "ok")
+
+        let restored = Engine(clock: clock)
+        let snapshot = try restored.loadSnapshot(path: directory + "/dump.rdb")
+        #expect(snapshot.keyspace.count == 3)
+        #expect(restored.run("LRANGE", "list", "0", "-1") == .array([.bulk("x"), .bulk("y")]))
+        #expect(restored.run("PTTL", "ttl").integerValue == 3000)
+    }
+
+    @Test func bgsaveWritesInTheBackgroundWhileWritesGoOn() throws {
+        let (engine, _, directory) = try engineInTemporaryDirectory()
+        for i in 0..<10_000 { engine.run("SET", Bytes("key:\(i)"), "value") }
+        #expect(engine.run("BGSAVE") == .status("Background saving started"))
+        // Writes after the copy don't reach this snapshot and stay unsaved.
+        engine.run("SET", "late", "x")
+        #expect(waitUntil { engine.infoFields("persistence")["rdb_bgsave_in_progress"] == "0" })
+        #expect(engine.infoFields("persistence")["rdb_changes_since_last_save"] == "1")
+        let restored = Engine()
+        let snapshot = try restored.loadSnapshot(path: directory + "/dump.rdb")
+        #expect(snapshot.keyspace.count == 10_000)
+        #expect(restored.run("EXISTS", "late").integerValue == 0)
+    }
+
+    @Test func bgsaveScheduleAndErrors() throws {
+        let (engine, _, _) = try engineInTemporaryDirectory()
+        #expect(engine.run("BGSAVE", "NOW").errorMessage == RedisError.syntax)
+        #expect(engine.run("BGSAVE", "SCHEDULE") == .status("Background saving started"))
+        #expect(waitUntil { engine.infoFields("persistence")["rdb_bgsave_in_progress"] == "0" })
+    }
+
+    @Test func aFailedSaveIsReportedAndTheOldFileKept() throws {
+        let (engine, _, directory) = try engineInTemporaryDirectory()
+        engine.run("SET", "a", "1")
+        #expect(engine.run("SAVE") == .ok)
+        let before = try Data(contentsOf: URL(fileURLWithPath: directory + "/dump.rdb"))
+        engine.run("SET", "b", "2")
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: directory)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory) }
+        if getuid() != 0 {  // root writes anyway
+            #expect(engine.run("SAVE").errorMessage?.hasPrefix("ERR") == true)
+            #expect(engine.infoFields("persistence")["rdb_last_bgsave_status"] == "err")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/dump.rdb")) == before)
+        }
+    }
+
+    @Test func saveRulesRunOnTheBackgroundTick() throws {
+        let (engine, clock, directory) = try engineInTemporaryDirectory()
+        #expect(engine.run("CONFIG", "SET", "save", "10 2") == .ok)
+        #expect(engine.run("CONFIG", "GET", "save") == .map([.bulk("save"), .bulk("10 2")]))
+        engine.run("SET", "a", "1")
+        clock.advance(milliseconds: 11_000)
+        for _ in 0..<20 { engine.runActiveExpiryCycle() }  // one change: not enough
+        #expect(!FileManager.default.fileExists(atPath: directory + "/dump.rdb"))
+        engine.run("SET", "b", "2")
+        for _ in 0..<20 { engine.runActiveExpiryCycle() }
+        #expect(waitUntil { FileManager.default.fileExists(atPath: directory + "/dump.rdb") })
+        #expect(engine.run("CONFIG", "SET", "save", "10") .errorMessage?.contains("Invalid save parameters") == true)
+        #expect(engine.run("CONFIG", "SET", "save", "") == .ok)
+        #expect(engine.run("CONFIG", "GET", "save") == .map([.bulk("save"), .bulk("")]))
+    }
+
+    @Test func configRefusesBadPaths() {
+        let (engine, _) = makeEngine()
+        #expect(engine.run("CONFIG", "SET", "dir", "/nonexistent/dir").errorMessage?.contains("No such file or directory") == true)
+        #expect(engine.run("CONFIG", "SET", "dbfilename", "a/b.rdb").errorMessage?.contains("just a filename") == true)
+        #expect(engine.run("CONFIG", "SET", "dbfilename", "snap.rdb") == .ok)
+        #expect(engine.run("CONFIG", "GET", "dbfilename") == .map([.bulk("dbfilename"), .bulk("snap.rdb")]))
+    }
+
+    @Test func aCorruptSnapshotIsRefusedAndNothingIsLoaded() throws {
+        let (engine, _, directory) = try engineInTemporaryDirectory()
+        engine.run("SET", "a", "1")
+        #expect(engine.run("SAVE") == .ok)
+        let path = directory + "/dump.rdb"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let restored = Engine()
+        #expect(throws: RDBError.self) { try restored.loadSnapshot(path: path) }
+        #expect(restored.run("DBSIZE").integerValue == 0)
+        #expect(restored.run("PING") == .status("PONG"), "not stuck in LOADING after a failure")
+    }
+}
