@@ -51,9 +51,11 @@ enum ExpireCommands {
         if when <= c.db.now {
             c.db.deleteKey(key)
             c.db.didWrite(key, event: "del")
+            c.propagate(argv("DEL", key))
         } else {
             c.db.keyspace.setExpiry(when, atSlot: slot)
             c.db.didWrite(key, event: "expire")
+            c.propagate(argv("PEXPIREAT", key, when))
         }
         return .integer(1)
     }
