@@ -48,7 +48,7 @@ enum ExpireCommands {
         // A key without expiry counts as an infinite TTL for GT and LT.
         if gt && (!entry.hasExpiry || when <= entry.expiresAt) { return .integer(0) }
         if lt && entry.hasExpiry && when >= entry.expiresAt { return .integer(0) }
-        if when <= c.db.now {
+        if c.db.isAlreadyExpired(when) {
             c.db.deleteKey(key)
             c.db.didWrite(key, event: "del")
             c.propagate(argv("DEL", key))

@@ -79,7 +79,7 @@ enum HashCommands {
         let now = c.db.now
         var expired = 0
         let result = try c.db.modify(HashValue.self, key, create: create) { hash throws(CommandError) -> R in
-            expired = hash.removeExpiredFields(now: now)
+            expired = c.db.loading ? 0 : hash.removeExpiredFields(now: now)
             return try body(&hash)
         }
         if expired > 0 { c.db.didWrite(key, event: "hexpired") }
@@ -343,7 +343,7 @@ enum HashCommands {
                 case .lt: allowed = current.map { deadline < $0 } ?? true
                 }
                 guard allowed else { return .integer(ExpireOutcome.conditionNotMet.rawValue) }
-                if deadline <= now {
+                if c.db.isAlreadyExpired(deadline) {
                     hash.remove(field)
                     deleted += 1
                     return .integer(ExpireOutcome.deleted.rawValue)
@@ -530,7 +530,7 @@ enum HashCommands {
                 let field = pairs[index]
                 hash.set(field, pairs[index + 1], keepTTL: keepTTL || deadline != nil)
                 guard let deadline else { continue }
-                if deadline <= now {
+                if c.db.isAlreadyExpired(deadline) {
                     hash.remove(field)
                     deleted += 1
                 } else {

@@ -114,7 +114,7 @@ enum StringCommands {
     /// Writes a string, honouring an expiry already in the past by deleting
     /// the key, as Redis does.
     static func store(_ c: CommandContext, _ key: Bytes, _ value: Bytes, expiresAt: Int64?, keepTTL: Bool = false) {
-        if let expiresAt, expiresAt <= c.db.now {
+        if let expiresAt, c.db.isAlreadyExpired(expiresAt) {
             if c.db.deleteKey(key) { c.db.didWrite(key, event: "del") }
             return
         }

@@ -67,6 +67,11 @@ public enum AOFLoader {
         var info = stat()
         let totalBytes = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
 
+        // Nothing expires while the log is replayed (Redis's `server.loading`).
+        let engine = executor as? Engine
+        engine?.withDatabase { db, _ in db.loading = true }
+        defer { engine?.withDatabase { db, _ in db.loading = false } }
+
         var report = AOFLoadReport()
         var parser = RESPCommandParser()
         var chunk = [UInt8](repeating: 0, count: 1 << 16)

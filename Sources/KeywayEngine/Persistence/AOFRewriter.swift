@@ -125,6 +125,8 @@ public enum AOFRewriter {
             var claims: [[Bytes]] = []
             var claimed: Set<Bytes> = []
             try? group.pending.forEach { id, pending in
+                // XCLAIM ignores entries gone from the stream: so does the rewrite.
+                guard stream.entries.contains(id) else { return true }
                 claims.append(argv("XCLAIM", key, name, pending.consumer, "0", id, "TIME", pending.deliveryTime,
                                    "RETRYCOUNT", pending.deliveryCount, "JUSTID", "FORCE"))
                 claimed.insert(pending.consumer)
