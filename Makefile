@@ -6,7 +6,7 @@ VENV         := .venv
 RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config
+APT_PACKAGES := libmicrohttpd-dev pkg-config redis-server redis-tools
 
 .PHONY: all deps build release run test test-swift test-python check-docker bench clean
 

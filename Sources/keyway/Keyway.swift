@@ -14,7 +14,7 @@ struct Keyway: ParsableCommand {
               curl localhost:7379/get/greeting
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Routes.self],
+        subcommands: [Serve.self, Routes.self, AOFTool.self],
         defaultSubcommand: Serve.self
     )
 }
