@@ -6,9 +6,11 @@ VENV         := .venv
 RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config redis-server redis-tools
+APT_PACKAGES := libmicrohttpd-dev pkg-config
+# Tests also check snapshot and AOF compatibility with Redis's own tools.
+TEST_PACKAGES := redis-server redis-tools
 
-.PHONY: all deps build release run test test-swift test-python check-docker bench clean
+.PHONY: all deps test-deps build release run test test-swift test-python check-docker bench clean
 
 all: build
 
@@ -16,7 +18,16 @@ all: build
 deps:
 	@missing=""; \
 	pkg-config --exists libmicrohttpd 2>/dev/null || missing="$(APT_PACKAGES)"; \
-	command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null || missing="$(APT_PACKAGES)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## What the tests need beyond the build: Redis's tools and Python's venv.
+test-deps: deps
+	@missing=""; \
+	command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null && command -v redis-check-aof >/dev/null \
+	  || missing="$(TEST_PACKAGES)"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -36,17 +47,17 @@ run: release
 ## Every test: Swift unit and HTTP tests, then the Python suite (OpenAPI, Upstash SDK, HTTP API, Docker libs).
 test: test-swift test-python check-docker
 
-test-swift: deps
+test-swift: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-$(VENV)/.installed: Tests/python/requirements.txt
+$(VENV)/.installed: Tests/python/requirements.txt | test-deps
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r Tests/python/requirements.txt
 	touch $@
 
-test-python: deps $(VENV)/.installed
+test-python: test-deps $(VENV)/.installed
 	$(SWIFT) build
 	KEYWAY_BIN=$(abspath $(DEBUG_BIN)) $(VENV)/bin/pytest -q Tests/python
 

@@ -176,6 +176,8 @@ public final class ExecutionState {
     /// wait (not inside a pipeline, transaction or script).
     var mayBlock = false
     var blockRequest: BlockRequest?
+    /// Effects being recorded for the AOF; nil when no sink is attached.
+    var propagation: PropagationRecorder?
 }
 
 extension CommandContext {

@@ -49,6 +49,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// until the returned subscription is cancelled.
     func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription
 
+    /// True while the dataset is still loading at start-up: clients should
+    /// get Redis's LOADING answer (HTTP 503).
+    var isLoading: Bool { get }
+
     /// A number that grows with every write: the gateway's sync token.
     var writeSequence: Int64 { get }
 }

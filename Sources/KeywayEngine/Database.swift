@@ -16,8 +16,9 @@ public final class Database: @unchecked Sendable {
     /// Writes since the last save; bumped by `didWrite`.
     public private(set) var dirty: Int64 = 0
 
-    /// True while a snapshot is being loaded: commands answer LOADING.
-    public internal(set) var loading = false
+    /// True while the dataset is being loaded at start-up (INFO's
+    /// `loading`); the gateway answers clients 503 LOADING meanwhile.
+    public internal(set) var datasetLoading = false
 
     /// A save covered `count` of the writes counted so far.
     func resetDirty(by count: Int64) {
@@ -71,7 +72,18 @@ public final class Database: @unchecked Sendable {
     /// (Commands that *set* a deadline delete the key when `when <= now`,
     /// Redis's `checkAlreadyExpired`; that is a different rule.)
     public func isExpired(_ entry: Keyspace.Entry) -> Bool {
-        entry.hasExpiry && entry.expiresAt < now
+        entry.hasExpiry && entry.expiresAt < now && !loading
+    }
+
+    /// True while an append-only file is replayed: as in Redis, nothing
+    /// counts as expired then (keys, hash fields, deadlines already past),
+    /// so the log rebuilds exactly what it recorded; expiry resumes after.
+    public var loading = false
+
+    /// Redis's `checkAlreadyExpired`: a deadline set by a command that is not
+    /// in the future deletes instead, except while loading.
+    public func isAlreadyExpired(_ deadline: Int64) -> Bool {
+        deadline <= now && !loading
     }
 
     /// The slot of a live key, deleting it first if it has expired.

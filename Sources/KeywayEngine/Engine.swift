@@ -32,6 +32,7 @@ final class EngineState: @unchecked Sendable {
     var deadlineTimer: DispatchSourceTimer?
     var scheduledDeadline: Int64?
     var expiryTicks = 0
+    var propagationObserverInstalled = false
 
     init(db: Database, server: ServerState) {
         self.db = db
@@ -65,12 +66,36 @@ final class EngineState: @unchecked Sendable {
         // not count itself, and commands refused before running never count.
         defer { db.stats.totalCommands += 1 }
         let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution)
+        guard let recorder = execution.propagation else {
+            do {
+                return try spec.handler(context)
+            } catch {
+                db.stats.totalErrors += 1
+                return .error(error)
+            }
+        }
+        let dirtyBefore = db.dirty, expiredBefore = recorder.expirations
+        recorder.override = nil
+        let reply: Reply
         do {
-            return try spec.handler(context)
+            reply = try spec.handler(context)
         } catch {
             db.stats.totalErrors += 1
-            return .error(error)
+            reply = .error(error)
         }
+        if let override = recorder.override {
+            recorder.pending.append(contentsOf: override)
+            recorder.override = nil
+        } else if spec.flags.contains(.write), db.dirty - dirtyBefore > recorder.expirations - expiredBefore {
+            recorder.pending.append(command.arguments)
+        }
+        return reply
+    }
+
+    /// Hands the effects recorded in this locked section to the sink.
+    func flushPropagation() -> DurabilityTicket? {
+        guard let recorder = execution.propagation else { return nil }
+        return recorder.flush()
     }
 }
 
@@ -117,6 +142,8 @@ public final class Engine: CommandExecutor {
     private let state: Mutex<EngineState>
     private let writes: WriteCounter
     private let commands: CommandTable
+    /// Set while the dataset loads at start-up; read without the lock.
+    let loadingDataset = Atomic<Bool>(false)
 
     public init(clock: any EngineClock = SystemClock(), commands: CommandTable = .standard) {
         writes = WriteCounter()
@@ -130,15 +157,45 @@ public final class Engine: CommandExecutor {
 
     public var writeSequence: Int64 { writes.value }
 
+    public var isLoading: Bool { loadingDataset.load(ordering: .relaxed) }
+
     public func execute(_ command: Command) -> Reply {
-        let (reply, deliveries) = state.withLock { state in
+        executeReportingDurability(command).reply
+    }
+
+    /// Runs a command and returns, with its reply, the ticket to wait on
+    /// before releasing the reply when the attached sink asks for durable
+    /// writes (AOF `appendfsync always`); nil when there is nothing to wait for.
+    public func executeReportingDurability(_ command: Command) -> (reply: Reply, durability: DurabilityTicket?) {
+        let (reply, deliveries, ticket) = state.withLock { state in
             state.db.beginCommand()
             let reply = state.run(command)
             if state.server.snapshots.startRequested { startBackgroundSave(state) }
-            return (reply, state.serveReadyKeys())
+            let deliveries = state.serveReadyKeys()
+            return (reply, deliveries, state.flushPropagation())
         }
         deliver(deliveries)
-        return reply
+        return (reply, ticket)
+    }
+
+    /// Attaches the sink that receives every write's effect commands (the
+    /// AOF writer), or detaches it with nil. See Propagation.swift.
+    public func attachPropagationSink(_ sink: (any PropagationSink)?) {
+        state.withLock { state in
+            _ = state.flushPropagation()
+            guard let sink else {
+                state.execution.propagation = nil
+                return
+            }
+            state.execution.propagation = PropagationRecorder(sink: sink)
+            if !state.propagationObserverInstalled {
+                state.propagationObserverInstalled = true
+                let execution = state.execution
+                state.db.writeObservers.append { key, event in
+                    execution.propagation?.observe(key, event)
+                }
+            }
+        }
     }
 
     public func mayBlock(_ command: Command) -> Bool {
@@ -156,9 +213,12 @@ public final class Engine: CommandExecutor {
                 state.execution.blockRequest = nil
                 let id = state.db.blocking.register(command, client: client, request: request)
                 if let deadline = request.deadline { armDeadlineTimer(state, for: deadline) }
+                _ = state.flushPropagation()
                 return (.blocked(BlockedHandle(id: id) { [weak self] id in self?.cancelWaiter(id) }), [])
             }
-            return (.reply(reply), state.serveReadyKeys())
+            let deliveries = state.serveReadyKeys()
+            _ = state.flushPropagation()
+            return (.reply(reply), deliveries)
         }
         deliver(deliveries)
         return submission
@@ -214,16 +274,23 @@ public final class Engine: CommandExecutor {
     }
 
     public func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError> {
-        let (result, deliveries) = state.withLock { state -> (Result<[Reply], CommandError>, [Delivery]) in
+        executeTransactionReportingDurability(commands).result
+    }
+
+    /// A transaction, with the ticket to wait on before releasing its replies
+    /// (see `executeReportingDurability`). Its effects are logged inside
+    /// MULTI ... EXEC.
+    public func executeTransactionReportingDurability(_ commands: [Command]) -> (result: Result<[Reply], CommandError>, durability: DurabilityTicket?) {
+        let (result, deliveries, ticket) = state.withLock { state -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) in
             var specs: [CommandSpec] = []
             specs.reserveCapacity(commands.count)
             for command in commands {
                 switch state.resolve(command) {
                 case .failure:
-                    return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [])
+                    return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
                 case .success(let spec):
                     if spec.flags.contains(.noMulti) {
-                        return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [])
+                        return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
                     }
                     specs.append(spec)
                 }
@@ -231,10 +298,15 @@ public final class Engine: CommandExecutor {
             state.db.beginCommand()
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }
             if state.server.snapshots.startRequested { startBackgroundSave(state) }
-            return (.success(replies), state.serveReadyKeys())
+            if let recorder = state.execution.propagation, !recorder.pending.isEmpty {
+                recorder.pending.insert([Bytes("MULTI")], at: 0)
+                recorder.pending.append([Bytes("EXEC")])
+            }
+            let deliveries = state.serveReadyKeys()
+            return (.success(replies), deliveries, state.flushPropagation())
         }
         deliver(deliveries)
-        return result
+        return (result, ticket)
     }
 
     private func refuseInBatch(_ command: Command) -> CommandError? {
@@ -289,7 +361,9 @@ public final class Engine: CommandExecutor {
                 _ = state.db.blocking.removeDisconnected()
                 applySaveRules(state)
             }
-            return (removed, state.serveReadyKeys())
+            let deliveries = state.serveReadyKeys()
+            _ = state.flushPropagation()
+            return (removed, deliveries)
         }
         deliver(deliveries)
         return removed

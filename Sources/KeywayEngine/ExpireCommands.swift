@@ -48,12 +48,14 @@ enum ExpireCommands {
         // A key without expiry counts as an infinite TTL for GT and LT.
         if gt && (!entry.hasExpiry || when <= entry.expiresAt) { return .integer(0) }
         if lt && entry.hasExpiry && when >= entry.expiresAt { return .integer(0) }
-        if when <= c.db.now {
+        if c.db.isAlreadyExpired(when) {
             c.db.deleteKey(key)
             c.db.didWrite(key, event: "del")
+            c.propagate(argv("DEL", key))
         } else {
             c.db.keyspace.setExpiry(when, atSlot: slot)
             c.db.didWrite(key, event: "expire")
+            c.propagate(argv("PEXPIREAT", key, when))
         }
         return .integer(1)
     }

@@ -182,7 +182,7 @@ extension Database {
     /// number of fields removed; 0 at O(1) cost when none is due.
     @discardableResult
     public func expireHashFields(_ key: Bytes, limit: Int = .max) -> Int {
-        guard let slot = liveSlot(key), hashHasDueFields(atSlot: slot) else { return 0 }
+        guard !loading, let slot = liveSlot(key), hashHasDueFields(atSlot: slot) else { return 0 }
         let now = self.now
         var removed = 0, isEmpty = false, stillVolatile = true
         try? keyspace.modifyValue(atSlot: slot) { value throws(CommandError) in

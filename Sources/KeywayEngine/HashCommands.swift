@@ -79,7 +79,7 @@ enum HashCommands {
         let now = c.db.now
         var expired = 0
         let result = try c.db.modify(HashValue.self, key, create: create) { hash throws(CommandError) -> R in
-            expired = hash.removeExpiredFields(now: now)
+            expired = c.db.loading ? 0 : hash.removeExpiredFields(now: now)
             return try body(&hash)
         }
         if expired > 0 { c.db.didWrite(key, event: "hexpired") }
@@ -190,6 +190,7 @@ enum HashCommands {
         guard let increment = Parse.strictLongDouble(c[3]) else { throw .notFloat }
         if increment.isNaN || increment.isInfinite { throw incrementNotFinite }
         let field = c[2]
+        var fieldHasTTL = false
         let text = try modifyHash(c, c[1], create: true) { hash throws(CommandError) -> Bytes in
             var current: Parse.LongDouble = 0
             if let value = hash[field] {
@@ -200,9 +201,11 @@ enum HashCommands {
             if result.isNaN || result.isInfinite { throw .nanOrInfinity }
             let text = Bytes(Parse.formatLongDouble(result))
             hash.set(field, text, keepTTL: true)
+            fieldHasTTL = hash.expiry(of: field) != nil
             return text
         }!
         c.db.didWrite(c[1], event: "hincrbyfloat")
+        c.propagate(fieldHasTTL ? argv("HSETEX", c[1], "KEEPTTL", "FIELDS", "1", field, text) : argv("HSET", c[1], field, text))
         return .bulk(text)
     }
 
@@ -340,7 +343,7 @@ enum HashCommands {
                 case .lt: allowed = current.map { deadline < $0 } ?? true
                 }
                 guard allowed else { return .integer(ExpireOutcome.conditionNotMet.rawValue) }
-                if deadline <= now {
+                if c.db.isAlreadyExpired(deadline) {
                     hash.remove(field)
                     deleted += 1
                     return .integer(ExpireOutcome.deleted.rawValue)
@@ -358,7 +361,25 @@ enum HashCommands {
             c.db.didWrite(key, event: "hexpire")
         }
         if deleted > 0 { c.db.didWrite(key, event: "hdel") }
+        if c.isPropagating {
+            let outcomeOf = Array(zip(fields, outcomes))
+            propagateFieldChanges(c, key, deadline: deadline,
+                                  timed: outcomeOf.filter { $0.1 == .integer(ExpireOutcome.set.rawValue) }.map(\.0),
+                                  removed: outcomeOf.filter { $0.1 == .integer(ExpireOutcome.deleted.rawValue) }.map(\.0))
+        }
         return .array(outcomes)
+    }
+
+    /// Logs field TTL changes with absolute deadlines: `HPEXPIREAT` for the
+    /// fields given a deadline, `HDEL` for those it deleted.
+    static func propagateFieldChanges(_ c: CommandContext, _ key: Bytes, deadline: Int64?, timed: [Bytes], removed: [Bytes], persisted: [Bytes] = []) {
+        var effects: [[Bytes]] = []
+        if let deadline, !timed.isEmpty {
+            effects.append(argv("HPEXPIREAT", key, deadline, "FIELDS", timed.count) + timed)
+        }
+        if !persisted.isEmpty { effects.append(argv("HPERSIST", key, "FIELDS", persisted.count) + persisted) }
+        if !removed.isEmpty { effects.append([Bytes("HDEL"), key] + removed) }
+        c.propagate(effects)
     }
 
     /// HTTL/HPTTL/HEXPIRETIME/HPEXPIRETIME key FIELDS numfields field ... →
@@ -438,6 +459,14 @@ enum HashCommands {
             c.db.didWrite(key, event: persist ? "hpersist" : "hexpire")
         }
         if deleted > 0 { c.db.didWrite(key, event: "hdel") }
+        if c.isPropagating && (persist || deadline != nil) {
+            let present = zip(fields, values).filter { $0.1 != .null }.map(\.0)
+            if persist {
+                propagateFieldChanges(c, key, deadline: nil, timed: [], removed: [], persisted: present)
+            } else if let deadline {
+                propagateFieldChanges(c, key, deadline: deadline, timed: deadline > now ? present : [], removed: deadline > now ? [] : present)
+            }
+        }
         return .array(values)
     }
 
@@ -501,7 +530,7 @@ enum HashCommands {
                 let field = pairs[index]
                 hash.set(field, pairs[index + 1], keepTTL: keepTTL || deadline != nil)
                 guard let deadline else { continue }
-                if deadline <= now {
+                if c.db.isAlreadyExpired(deadline) {
                     hash.remove(field)
                     deleted += 1
                 } else {
@@ -512,6 +541,13 @@ enum HashCommands {
             return true
         } ?? false
         guard applied else { return .integer(0) }
+        if let deadline, c.isPropagating {
+            if deadline > now {
+                c.propagate(argv("HSETEX", key, "PXAT", deadline, "FIELDS", fields.count) + Array(pairs))
+            } else {
+                c.propagate([Bytes("HDEL"), key] + fields)
+            }
+        }
         c.db.didWrite(key, event: "hset")
         if updated > 0 {
             c.db.trackVolatileFields(key)

@@ -43,7 +43,7 @@ public enum Info {
         case "persistence":
             let snapshots = server.snapshots
             return [
-                ("loading", db.loading ? "1" : "0"),
+                ("loading", db.datasetLoading ? "1" : "0"),
                 ("rdb_changes_since_last_save", String(db.dirty)),
                 ("rdb_bgsave_in_progress", snapshots.inProgress ? "1" : "0"),
                 ("rdb_last_save_time", String(snapshots.lastSaveTime)),

@@ -248,6 +248,7 @@ enum ListCommands {
             let element = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) in list.pop(from: end) } ?? nil
             guard let element else { continue }
             c.db.didWrite(key, event: end == .left ? "lpop" : "rpop")
+            c.propagate(argv(end == .left ? "LPOP" : "RPOP", key))
             return .array([.bulk(key), .bulk(element)])
         }
         return c.block(on: keys, timeoutMilliseconds: timeout)
@@ -257,14 +258,20 @@ enum ListCommands {
         let (from, to) = try ends(c, 3)
         let timeout = try c.timeout(at: 5)
         let reply = try move(c, c[1], c[2], from: from, to: to)
-        if reply != .null { return reply }
+        if reply != .null {
+            c.propagate(argv("LMOVE", c[1], c[2], from == .left ? "LEFT" : "RIGHT", to == .left ? "LEFT" : "RIGHT"))
+            return reply
+        }
         return c.block(on: [c[1]], timeoutMilliseconds: timeout)
     }
 
     static func brpoplpush(_ c: CommandContext) throws(CommandError) -> Reply {
         let timeout = try c.timeout(at: 3)
         let reply = try move(c, c[1], c[2], from: .right, to: .left)
-        if reply != .null { return reply }
+        if reply != .null {
+            c.propagate(argv("RPOPLPUSH", c[1], c[2]))
+            return reply
+        }
         return c.block(on: [c[1]], timeoutMilliseconds: timeout)
     }
 
@@ -300,6 +307,7 @@ enum ListCommands {
                 return taken
             } ?? []
             c.db.didWrite(key, event: end == .left ? "lpop" : "rpop")
+            c.propagate(argv(end == .left ? "LPOP" : "RPOP", key, Int64(popped.count)))
             return .array([.bulk(key), .array(popped.map(Reply.bulk))])
         }
         return blocking ? c.block(on: keys, timeoutMilliseconds: timeout) : .null

@@ -121,6 +121,7 @@ enum SetCommands {
             } ?? nil
             guard let popped else { return .null }
             finishRemoval(c, key, event: "spop", emptied: emptied)
+            c.propagate(argv("SREM", key, popped))
             return .bulk(popped)
         }
         guard let requested = Parse.strictInt64(c[2]) else { throw .notInteger }
@@ -138,7 +139,10 @@ enum SetCommands {
             }
             return popped
         } ?? []
-        if !popped.isEmpty { finishRemoval(c, key, event: "spop", emptied: emptied) }
+        if !popped.isEmpty {
+            finishRemoval(c, key, event: "spop", emptied: emptied)
+            c.propagate(emptied ? argv("DEL", key) : [Bytes("SREM"), key] + popped)
+        }
         return memberArray(popped)
     }
 

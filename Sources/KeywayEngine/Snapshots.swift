@@ -168,11 +168,16 @@ extension Engine {
         }
     }
 
-    /// Loads a snapshot file into the (empty) keyspace. Commands answer
-    /// `LOADING` meanwhile; the file is parsed outside the lock.
+    /// Loads a snapshot file into the (empty) keyspace. `isLoading` is true
+    /// meanwhile (the gateway answers 503 LOADING); the file is parsed
+    /// outside the lock.
     public func loadSnapshot(path: String) throws(RDBError) -> RDBSnapshot {
-        withEngineState { $0.db.loading = true }
-        defer { withEngineState { $0.db.loading = false } }
+        loadingDataset.store(true, ordering: .relaxed)
+        withEngineState { $0.db.datasetLoading = true }
+        defer {
+            withEngineState { $0.db.datasetLoading = false }
+            loadingDataset.store(false, ordering: .relaxed)
+        }
         let now = withEngineState { $0.db.clock.nowMilliseconds() }
         let snapshot = try RDBFile.load(path: path, now: now)
         withEngineState { state in

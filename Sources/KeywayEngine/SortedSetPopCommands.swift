@@ -50,6 +50,7 @@ extension SortedSetCommands {
             return c.block(on: Array(keys), timeoutMilliseconds: timeout)
         }
         let popped = try pop(c, key, end: end, count: 1)
+        c.propagate(argv(end == .min ? "ZPOPMIN" : "ZPOPMAX", key))
         return .array([.bulk(key), .bulk(popped[0].member), scoreReply(popped[0].score)])
     }
 
@@ -83,6 +84,7 @@ extension SortedSetCommands {
             return blocking ? c.block(on: Array(keys), timeoutMilliseconds: timeout) : .null
         }
         let popped = try pop(c, key, end: end, count: Int(min(max(count, 1), Int64(Int32.max))))
+        c.propagate(argv(end == .min ? "ZPOPMIN" : "ZPOPMAX", key, Int64(popped.count)))
         return .array([.bulk(key), .array(popped.map { .array([.bulk($0.member), scoreReply($0.score)]) })])
     }
 }

@@ -121,6 +121,12 @@ enum StreamCommands {
         guard let added else { return .null }
         // One event per write: "xadd" (it is what wakes XREAD/XREADGROUP waiters).
         c.db.didWrite(key, event: "xadd")
+        if c.isPropagating && (requested == nil || !sequenceGiven) {
+            // `*` and `ms-*` are logged as the ID they produced.
+            var logged = c.arguments
+            logged[fieldStart - 1] = added.bytes
+            c.propagate(logged)
+        }
         return reply(added)
     }
 

@@ -289,10 +289,18 @@ enum StreamGroupCommands {
         if time < 0 || time > now { time = now }
 
         var changed = false
+        // Logged as XCLAIMs with explicit TIME and RETRYCOUNT, XACK for
+        // pending entries whose stream entry is gone, and XGROUP SETID for
+        // a LASTID that moved the group.
+        let propagating = c.isPropagating
+        var effects: [[Bytes]] = []
         let replies = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> [Reply] in
             if let lastID, lastID > stream.groups[name]!.lastID {
                 stream.groups[name]!.lastID = lastID
                 changed = true
+                if propagating {
+                    effects.append(argv("XGROUP", "SETID", key, name, lastID, "ENTRIESREAD", stream.groups[name]!.entriesRead ?? -1))
+                }
             }
             var replies: [Reply] = []
             for id in ids {
@@ -302,6 +310,7 @@ enum StreamGroupCommands {
                     if existing != nil {
                         stream.groups[name]!.acknowledge(id)
                         changed = true
+                        if propagating { effects.append(argv("XACK", key, name, id)) }
                     }
                     continue
                 }
@@ -313,6 +322,9 @@ enum StreamGroupCommands {
                 stream.groups[name]!.deliver(id, to: consumer, now: time, count: count)
                 stream.groups[name]!.consumers[consumer]!.activeTime = now
                 changed = true
+                if propagating {
+                    effects.append(argv("XCLAIM", key, name, consumer, "0", id, "TIME", time, "RETRYCOUNT", count, "FORCE", "JUSTID"))
+                }
                 replies.append(justID ? StreamCommands.reply(id) : StreamCommands.reply(entry))
             }
             if stream.groups[name]!.consumers[consumer] != nil {
@@ -321,6 +333,7 @@ enum StreamGroupCommands {
             return replies
         } ?? []
         if changed { c.db.didWrite(key, event: "xclaim") }
+        if propagating { c.propagate(effects) }
         return .array(replies)
     }
 
@@ -356,6 +369,10 @@ enum StreamGroupCommands {
         let now = c.db.now
         let attempts = count.multipliedReportingOverflow(by: 10).overflow ? Int.max - 1 : count * 10
         var changed = false
+        // Logged as XCLAIMs with explicit TIME and RETRYCOUNT, and XACK for
+        // pending entries whose stream entry is gone.
+        let propagating = c.isPropagating
+        var effects: [[Bytes]] = []
         let reply = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Reply in
             let candidates = stream.groups[name]!.pending.ids(from: start, limit: attempts + 1)
             var claimed: [Reply] = []
@@ -369,6 +386,7 @@ enum StreamGroupCommands {
                     stream.groups[name]!.acknowledge(id)
                     deleted.append(StreamCommands.reply(id))
                     changed = true
+                    if propagating { effects.append(argv("XACK", key, name, id)) }
                     continue
                 }
                 let pending = stream.groups[name]!.pending[id]!
@@ -377,6 +395,10 @@ enum StreamGroupCommands {
                 stream.groups[name]!.deliver(id, to: consumer, now: now, count: pending.deliveryCount + (justID ? 0 : 1))
                 stream.groups[name]!.consumers[consumer]!.activeTime = now
                 changed = true
+                if propagating {
+                    effects.append(argv("XCLAIM", key, name, consumer, "0", id, "TIME", now,
+                                        "RETRYCOUNT", pending.deliveryCount + (justID ? 0 : 1), "FORCE", "JUSTID"))
+                }
                 claimed.append(justID ? StreamCommands.reply(id) : StreamCommands.reply(entry))
                 remaining -= 1
             }
@@ -387,6 +409,7 @@ enum StreamGroupCommands {
             return .array([StreamCommands.reply(cursor), .array(claimed), .array(deleted)])
         } ?? .null
         if changed { c.db.didWrite(key, event: "xautoclaim") }
+        if propagating { c.propagate(effects) }
         return reply
     }
 }

@@ -154,8 +154,20 @@ enum StreamReadCommands {
                            start: Start, options: Options) throws(CommandError) -> [Reply]? {
         let now = c.db.now
         var event: String?
+        // Logged as effects: consumer creation, XCLAIMs with explicit delivery
+        // time and count, and the group's new last ID (Redis's propagation).
+        let propagating = c.isPropagating
+        var effects: [[Bytes]] = []
+        func claim(_ stream: StreamValue, _ id: StreamID) {
+            guard propagating, let pending = stream.groups[group.name]!.pending[id] else { return }
+            effects.append(argv("XCLAIM", key, group.name, group.consumer, "0", id, "TIME", pending.deliveryTime,
+                                "RETRYCOUNT", pending.deliveryCount, "FORCE", "JUSTID"))
+        }
         let served = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> [Reply]? in
-            if stream.groups[group.name]!.ensureConsumer(group.consumer, now: now) { event = "xgroup-createconsumer" }
+            if stream.groups[group.name]!.ensureConsumer(group.consumer, now: now) {
+                event = "xgroup-createconsumer"
+                if propagating { effects.append(argv("XGROUP", "CREATECONSUMER", key, group.name, group.consumer)) }
+            }
             stream.groups[group.name]!.consumers[group.consumer]!.seenTime = now
             switch start {
             case .undelivered:
@@ -165,6 +177,11 @@ enum StreamReadCommands {
                 for entry in entries {
                     stream.markDelivered(entry.id, group: group.name)
                     if !options.noAck { stream.groups[group.name]!.deliver(entry.id, to: group.consumer, now: now) }
+                    claim(stream, entry.id)
+                }
+                if propagating {
+                    let updated = stream.groups[group.name]!
+                    effects.append(argv("XGROUP", "SETID", key, group.name, updated.lastID, "ENTRIESREAD", updated.entriesRead ?? -1))
                 }
                 stream.groups[group.name]!.consumers[group.consumer]!.activeTime = now
                 event = event ?? "xreadgroup"
@@ -177,6 +194,7 @@ enum StreamReadCommands {
                     if let entry = stream.entries.entry(id) {
                         stream.groups[group.name]!.pending[id]!.deliveryTime = now
                         stream.groups[group.name]!.pending[id]!.deliveryCount += 1
+                        claim(stream, id)
                         replies.append(StreamCommands.reply(entry))
                     } else {
                         replies.append(.array([StreamCommands.reply(id), .null]))
@@ -192,6 +210,7 @@ enum StreamReadCommands {
             }
         } ?? nil
         if let event { c.db.didWrite(key, event: event) }
+        if propagating { c.propagate(effects) }
         return served
     }
 }

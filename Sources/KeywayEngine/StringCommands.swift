@@ -94,15 +94,27 @@ enum StringCommands {
         let blocked = (options.condition == .ifAbsent && exists) || (options.condition == .ifPresent && !exists)
         if !blocked {
             store(c, key, c[2], expiresAt: expiresAt, keepTTL: options.keepTTL)
+            if let expiresAt { propagateSet(c, key, c[2], expiresAt: expiresAt, existed: exists) }
         }
         if options.returnOld { return old.map(Reply.bulk) ?? .null }
         return blocked ? .null : .ok
     }
 
+    /// Logs a SET with an expiry as `SET key value PXAT <abs>`, or as `DEL`
+    /// when the deadline had already passed (Redis's propagation).
+    static func propagateSet(_ c: CommandContext, _ key: Bytes, _ value: Bytes, expiresAt: Int64, existed: Bool) {
+        guard c.isPropagating else { return }
+        if expiresAt <= c.db.now {
+            if existed { c.propagate(argv("DEL", key)) } else { c.propagateNothing() }
+        } else {
+            c.propagate(argv("SET", key, value, "PXAT", expiresAt))
+        }
+    }
+
     /// Writes a string, honouring an expiry already in the past by deleting
     /// the key, as Redis does.
     static func store(_ c: CommandContext, _ key: Bytes, _ value: Bytes, expiresAt: Int64?, keepTTL: Bool = false) {
-        if let expiresAt, expiresAt <= c.db.now {
+        if let expiresAt, c.db.isAlreadyExpired(expiresAt) {
             if c.db.deleteKey(key) { c.db.didWrite(key, event: "del") }
             return
         }
@@ -138,12 +150,15 @@ enum StringCommands {
             if expiresAt <= c.db.now {
                 c.db.deleteKey(key)
                 c.db.didWrite(key, event: "del")
+                c.propagate(argv("DEL", key))
             } else {
                 c.db.setExpiry(key, at: expiresAt)
                 c.db.didWrite(key, event: "expire")
+                c.propagate(argv("PEXPIREAT", key, expiresAt))
             }
         } else if options.persist, c.db.persist(key) {
             c.db.didWrite(key, event: "persist")
+            c.propagate(argv("PERSIST", key))
         }
         return .bulk(value)
     }
@@ -156,7 +171,9 @@ enum StringCommands {
 
     static func setWithExpiry(_ c: CommandContext, unit: ExpiryUnit) throws(CommandError) -> Reply {
         let expiresAt = try ExpiryUnit.deadline(c[2], unit: unit, now: c.db.now, command: c.name)
+        let existed = c.isPropagating && c.db.exists(c[1])
         store(c, c[1], c[3], expiresAt: expiresAt)
+        propagateSet(c, c[1], c[3], expiresAt: expiresAt, existed: existed)
         return .ok
     }
 
@@ -222,6 +239,7 @@ enum StringCommands {
         let text = Bytes(Parse.formatLongDouble(result))
         c.db.setKey(key, .string(text), keepTTL: true)
         c.db.didWrite(key, event: "incrbyfloat")
+        c.propagate(argv("SET", key, text, "KEEPTTL"))
         return .bulk(text)
     }
 

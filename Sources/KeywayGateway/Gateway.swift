@@ -84,7 +84,7 @@ public final class Gateway: Sendable {
 
     /// Like `route`, for handlers that may park the request (blocking commands).
     func routeResult(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResult) -> Router.Handler {
-        return { [authentication] request, parameters in
+        return { [authentication, gateway = self] request, parameters in
             if face != .open {
                 let outcome = authentication.check(request, allowQueryToken: face == .command || face == .eventStream)
                 if outcome != .allowed {
@@ -95,8 +95,21 @@ public final class Gateway: Sendable {
                     return .response(Problem.response(401, code: "UNAUTHORIZED", detail: detail, headers: [Authentication.challenge]))
                 }
             }
+            if face != .open && gateway.executor.isLoading {
+                return .response(Gateway.loadingResponse(face: face))
+            }
             return handler(request, parameters)
         }
+    }
+
+    static let loadingMessage = "LOADING Redis is loading the dataset in memory"
+
+    /// Redis's LOADING answer while a snapshot loads: retry shortly.
+    static func loadingResponse(face: Face) -> HTTPResponse {
+        if face == .command {
+            return CommandReplyEncoding.errorResponse(loadingMessage, status: 503, headers: [("Retry-After", "1")])
+        }
+        return Problem.response(503, code: "LOADING", detail: loadingMessage, headers: [("Retry-After", "1")])
     }
 
     /// Submits a command that may block. If it does, the request is parked

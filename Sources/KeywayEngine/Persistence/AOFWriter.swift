@@ -1,0 +1,400 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// When the AOF's bytes are forced to stable storage (`appendfsync`).
+public enum AOFFsyncPolicy: String, Sendable, CaseIterable {
+    /// Every write is fsynced before its reply is released (group commit).
+    case always
+    /// A background fsync once a second: at most about a second lost.
+    case everysec
+    /// The OS decides when to flush.
+    case no
+}
+
+/// Errors of the AOF files.
+public struct AOFIOError: Error, CustomStringConvertible {
+    public let operation: String
+    public let path: String
+    public let code: Int32
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// A pthread mutex and condition variable: the flusher waits on it with a
+/// timeout, which `Synchronization.Mutex` cannot do.
+final class AOFMonitor: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if os(Linux)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    func wait() { pthread_cond_wait(condition, mutex) }
+    func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// Waits at most `microseconds` (monotonic clock).
+    func wait(microseconds: Int64) {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        let total = Int64(spec.tv_nsec) + (microseconds % 1_000_000) * 1000
+        spec.tv_sec += Int(microseconds / 1_000_000) + Int(total / 1_000_000_000)
+        spec.tv_nsec = Int(total % 1_000_000_000)
+        pthread_cond_timedwait(condition, mutex, &spec)
+    }
+
+    @inline(__always)
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
+
+/// Appends propagated commands to the append-only file.
+///
+/// The engine calls `append` (through `PropagationSink.propagate`) under its
+/// lock; that only encodes and appends to a memory buffer. A dedicated
+/// flusher thread does the write(2) and fsync(2):
+/// - `always`: it takes everything buffered so far, writes and fsyncs it in
+///   one go, then marks those records durable. Writers that arrive while an
+///   fsync runs are batched into the next one: group commit. Each `append`
+///   returns a `DurabilityTicket` to park the reply on.
+/// - `everysec`: buffered records are written as they come and the file is
+///   fsynced once per interval (1 s; tests pass a shorter one).
+/// - `no`: records are written as they come, never fsynced (the OS flushes).
+///
+/// A rewrite (`AOFRewriter`) asks the writer to also copy new records into a
+/// rewrite buffer, and at the end swaps the rewritten file in.
+public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sendable {
+    public let path: String
+    public let policy: AOFFsyncPolicy
+    let fsyncIntervalMicroseconds: Int64
+
+    /// Guards everything below but the file itself; never held during I/O
+    /// except for the final step of a rewrite.
+    private let state = AOFMonitor()
+    /// Held while the descriptor is written or swapped (order: io, then state).
+    private let io = AOFMonitor()
+
+    private var fd: Int32
+    private var pending: [UInt8] = []
+    private var spare: [UInt8] = []
+    private var appended: UInt64 = 0
+    private var written: UInt64 = 0
+    private var durable: UInt64 = 0
+    private var unsyncedWrites = false
+    private var lastFsync: Int64
+    private var callbacks: [(sequence: UInt64, callback: @Sendable (Bool) -> Void)] = []
+    private var rewriteBuffer: [UInt8]?
+    private var closing = false
+    private var stopped = false
+    /// errno of the first failed write or fsync; the file is then unusable.
+    public private(set) var failure: Int32?
+
+    private var bytesWrittenTotal: Int64 = 0
+    private var fsyncCount: Int64 = 0
+
+    /// Opens (creating if needed) the file at `path` for appending and starts
+    /// the flusher thread.
+    public init(path: String, policy: AOFFsyncPolicy, fsyncIntervalMilliseconds: Int = 1000) throws {
+        self.path = path
+        self.policy = policy
+        self.fsyncIntervalMicroseconds = Int64(max(1, fsyncIntervalMilliseconds)) * 1000
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if fd < 0 { throw AOFIOError(operation: "open", path: path, code: errno) }
+        lastFsync = monotonicMicroseconds()
+        startFlusher()
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    // MARK: - Appending (under the engine lock)
+
+    public func propagate(_ commands: [[Bytes]]) -> DurabilityTicket? {
+        append(commands)
+    }
+
+    /// Buffers `commands` (encoded as RESP) and returns the ticket that
+    /// becomes durable once they are fsynced (`always`; nil otherwise).
+    @discardableResult
+    public func append(_ commands: [[Bytes]]) -> DurabilityTicket? {
+        var encoded: [UInt8] = []
+        for command in commands { RESPCommandEncoding.encode(command, into: &encoded) }
+        return appendEncoded(encoded)
+    }
+
+    @discardableResult
+    public func appendEncoded(_ encoded: [UInt8]) -> DurabilityTicket? {
+        let sequence: UInt64 = state.withLock {
+            let wasEmpty = pending.isEmpty
+            pending.append(contentsOf: encoded)
+            if rewriteBuffer != nil { rewriteBuffer!.append(contentsOf: encoded) }
+            appended += 1
+            if wasEmpty { state.broadcast() }
+            return appended
+        }
+        return policy == .always ? DurabilityTicket(sequence: sequence, tracker: self) : nil
+    }
+
+    // MARK: - Durability
+
+    public func isDurable(_ sequence: UInt64) -> Bool {
+        state.withLock { durable >= sequence }
+    }
+
+    public func waitDurable(_ sequence: UInt64) -> Bool {
+        state.withLock {
+            while durable < sequence && failure == nil && !stopped { state.wait() }
+            return durable >= sequence
+        }
+    }
+
+    public func onDurable(_ sequence: UInt64, _ callback: @escaping @Sendable (Bool) -> Void) {
+        let now: Bool? = state.withLock {
+            if durable >= sequence { return true }
+            if failure != nil || stopped { return false }
+            callbacks.append((sequence, callback))
+            return nil
+        }
+        if let now { callback(now) }
+    }
+
+    /// Writes and fsyncs everything appended so far, whatever the policy;
+    /// returns false if the file could not be written.
+    @discardableResult
+    public func flush() -> Bool {
+        let target: UInt64 = state.withLock {
+            state.broadcast()
+            return appended
+        }
+        let ok: Bool = state.withLock {
+            while written < target && failure == nil && !stopped { state.wait() }
+            return failure == nil
+        }
+        guard ok else { return false }
+        return io.withLock {
+            let synced = fsync(fd) == 0
+            state.withLock {
+                if synced {
+                    durable = max(durable, target)
+                    unsyncedWrites = false
+                    fsyncCount += 1
+                } else if failure == nil {
+                    failure = errno
+                }
+                state.broadcast()
+            }
+            return synced
+        }
+    }
+
+    /// Flushes, stops the flusher and closes the file.
+    public func close() {
+        flush()
+        state.withLock {
+            closing = true
+            state.broadcast()
+            while !stopped { state.wait() }
+        }
+        io.withLock {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
+        }
+    }
+
+    /// Bytes written to the file and fsyncs done, for INFO and tests.
+    public var statistics: (bytesWritten: Int64, fsyncs: Int64, pendingBytes: Int) {
+        state.withLock { (bytesWrittenTotal, fsyncCount, pending.count) }
+    }
+
+    // MARK: - Flusher
+
+    private func startFlusher() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            let writer = Unmanaged<AOFWriter>.fromOpaque(context!).takeRetainedValue()
+            writer.flusherLoop()
+            return nil
+        }, context)
+        precondition(result == 0, "cannot start the AOF flusher thread")
+        pthread_detach(thread)
+    }
+
+    private func fsyncDue(_ now: Int64) -> Bool {
+        policy == .everysec && unsyncedWrites && now - lastFsync >= fsyncIntervalMicroseconds
+    }
+
+    private func flusherLoop() {
+        while true {
+            // Wait for records, a due fsync, or the end.
+            state.lock()
+            while pending.isEmpty && !closing && failure == nil {
+                let now = monotonicMicroseconds()
+                if fsyncDue(now) { break }
+                if policy == .everysec && unsyncedWrites {
+                    state.wait(microseconds: lastFsync + fsyncIntervalMicroseconds - now)
+                } else {
+                    state.wait()
+                }
+            }
+            if (closing && pending.isEmpty) || failure != nil {
+                stopped = true
+                let failed = callbacks
+                callbacks = []
+                state.broadcast()
+                state.unlock()
+                for entry in failed { entry.callback(false) }
+                return
+            }
+            state.unlock()
+
+            io.lock()
+            state.lock()
+            swap(&pending, &spare)
+            let sequence = appended
+            let descriptor = fd
+            state.unlock()
+
+            var error: Int32? = nil
+            if !spare.isEmpty {
+                error = writeAll(descriptor, spare)
+            }
+            let batchBytes = spare.count
+            spare.removeAll(keepingCapacity: true)
+            let now = monotonicMicroseconds()
+            var synced = false
+            if error == nil && (policy == .always || (policy == .everysec && (unsyncedWrites || batchBytes > 0) && now - lastFsync >= fsyncIntervalMicroseconds)) {
+                if fsync(descriptor) == 0 { synced = true } else { error = errno }
+            }
+            io.unlock()
+
+            state.lock()
+            var ready: [@Sendable (Bool) -> Void] = []
+            if let error {
+                failure = error
+            } else {
+                bytesWrittenTotal += Int64(batchBytes)
+                written = max(written, sequence)
+                if synced {
+                    durable = max(durable, sequence)
+                    fsyncCount += 1
+                    lastFsync = now
+                    unsyncedWrites = false
+                } else if batchBytes > 0 {
+                    unsyncedWrites = true
+                }
+                if !callbacks.isEmpty {
+                    let durableNow = durable
+                    ready = callbacks.filter { $0.sequence <= durableNow }.map(\.callback)
+                    callbacks.removeAll { $0.sequence <= durableNow }
+                }
+            }
+            state.broadcast()
+            state.unlock()
+            for callback in ready { callback(true) }
+        }
+    }
+
+    // MARK: - Rewrite support (see AOFRewriter)
+
+    /// Starts copying new records into the rewrite buffer. Call under the
+    /// engine lock, in the same critical section that snapshots the keyspace.
+    public func beginRewrite() {
+        state.withLock { rewriteBuffer = [] }
+    }
+
+    /// Takes what the rewrite buffer holds so far.
+    func drainRewriteBuffer() -> [UInt8] {
+        state.withLock {
+            guard rewriteBuffer != nil else { return [] }
+            let taken = rewriteBuffer!
+            rewriteBuffer!.removeAll(keepingCapacity: true)
+            return taken
+        }
+    }
+
+    public func abortRewrite() {
+        state.withLock { rewriteBuffer = nil }
+    }
+
+    public var isRewriting: Bool { state.withLock { rewriteBuffer != nil } }
+
+    /// The last step of a rewrite: with appends and the flusher paused,
+    /// writes the rest of the rewrite buffer to `temporaryFD`, fsyncs it,
+    /// renames `temporaryPath` over the AOF, fsyncs the directory, and makes
+    /// the new file the one appended to. Records still waiting to be written
+    /// are already in the new file (through the snapshot or the buffer), so
+    /// they are dropped from the queue and count as durable.
+    func completeRewrite(temporaryFD: Int32, temporaryPath: String) throws {
+        io.lock()
+        state.lock()
+        var ready: [@Sendable (Bool) -> Void] = []
+        defer {
+            state.broadcast()
+            state.unlock()
+            io.unlock()
+            for callback in ready { callback(true) }
+        }
+        let rest = rewriteBuffer ?? []
+        rewriteBuffer = nil
+        if let code = writeAll(temporaryFD, rest) { throw AOFIOError(operation: "write", path: temporaryPath, code: code) }
+        if fsync(temporaryFD) != 0 { throw AOFIOError(operation: "fsync", path: temporaryPath, code: errno) }
+        if rename(temporaryPath, path) != 0 { throw AOFIOError(operation: "rename", path: temporaryPath, code: errno) }
+        fsyncDirectory(of: path)
+        Glibc.close(fd)
+        fd = temporaryFD
+        pending.removeAll(keepingCapacity: true)
+        written = appended
+        durable = appended
+        unsyncedWrites = false
+        let durableNow = durable
+        ready = callbacks.filter { $0.sequence <= durableNow }.map(\.callback)
+        callbacks.removeAll { $0.sequence <= durableNow }
+    }
+}
+
+/// Writes all of `bytes`, retrying short writes and EINTR; errno on failure.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+    bytes.withUnsafeBytes { buffer -> Int32? in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += n
+        }
+        return nil
+    }
+}
+
+/// fsyncs the directory holding `path`, so a rename in it is durable.
+func fsyncDirectory(of path: String) {
+    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+    guard dirFD >= 0 else { return }
+    _ = fsync(dirFD)
+    Glibc.close(dirFD)
+}
