@@ -49,6 +49,11 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// until the returned subscription is cancelled.
     func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription
 
+    /// With `appendfsync always`, a ticket that is durable once every write
+    /// made so far is on disk: the gateway holds a write's reply until then.
+    /// Nil when replies need not wait.
+    func durabilityBarrier() -> DurabilityTicket?
+
     /// True while the dataset is still loading at start-up: clients should
     /// get Redis's LOADING answer (HTTP 503).
     var isLoading: Bool { get }

@@ -123,5 +123,6 @@ public struct CommandTable: Sendable {
             + PubSubCommands.commands
             + ConfigCommands.commands
             + SnapshotCommands.commands
+            + AppendOnlyCommands.commands
     )
 }

@@ -31,6 +31,28 @@ enum ConfigCommands {
             }
             server.snapshots.rules = rules
         },
+        Parameter(name: "appendonly", get: { _, server in server.appendOnly.enabled ? "yes" : "no" }) { _, server, value throws(CommandError) in
+            switch value.lowercasedASCII {
+            case "yes": server.appendOnly.switchRequested = true
+            case "no": server.appendOnly.switchRequested = false
+            default: throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'")
+            }
+        },
+        Parameter(name: "appendfilename", get: { _, server in server.appendOnly.fileName }, set: nil),
+        Parameter(name: "appendfsync", get: { _, server in server.appendOnly.fsync.rawValue }, set: nil),
+        Parameter(name: "aof-load-truncated", get: { _, server in server.appendOnly.loadTruncated ? "yes" : "no" }, set: nil),
+        Parameter(name: "auto-aof-rewrite-percentage", get: { _, server in String(server.appendOnly.autoRewritePercentage) }) { _, server, value throws(CommandError) in
+            guard let percent = Parse.strictInt64(value), percent >= 0 else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'auto-aof-rewrite-percentage') - argument must be a non-negative integer")
+            }
+            server.appendOnly.autoRewritePercentage = percent
+        },
+        Parameter(name: "auto-aof-rewrite-min-size", get: { _, server in String(server.appendOnly.autoRewriteMinSize) }) { _, server, value throws(CommandError) in
+            guard let size = Parse.strictInt64(value), size >= 0 else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'auto-aof-rewrite-min-size') - argument must be a non-negative integer")
+            }
+            server.appendOnly.autoRewriteMinSize = size
+        },
         Parameter(name: "dir", get: { _, server in server.snapshots.directory }) { _, server, value throws(CommandError) in
             var info = stat()
             guard stat(value.text, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {

@@ -14,6 +14,8 @@ public final class ServerState: @unchecked Sendable {
     public var serverFields: [(String, String)] = []
     /// RDB snapshot settings and status.
     public let snapshots = SnapshotState()
+    /// Append-only file settings and status.
+    public let appendOnly = AppendOnlyState()
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -170,7 +172,7 @@ public final class Engine: CommandExecutor {
         let (reply, deliveries, ticket) = state.withLock { state in
             state.db.beginCommand()
             let reply = state.run(command)
-            if state.server.snapshots.startRequested { startBackgroundSave(state) }
+            runDeferredActions(state)
             let deliveries = state.serveReadyKeys()
             return (reply, deliveries, state.flushPropagation())
         }
@@ -181,21 +183,36 @@ public final class Engine: CommandExecutor {
     /// Attaches the sink that receives every write's effect commands (the
     /// AOF writer), or detaches it with nil. See Propagation.swift.
     public func attachPropagationSink(_ sink: (any PropagationSink)?) {
-        state.withLock { state in
-            _ = state.flushPropagation()
-            guard let sink else {
-                state.execution.propagation = nil
-                return
-            }
-            state.execution.propagation = PropagationRecorder(sink: sink)
-            if !state.propagationObserverInstalled {
-                state.propagationObserverInstalled = true
-                let execution = state.execution
-                state.db.writeObservers.append { key, event in
-                    execution.propagation?.observe(key, event)
-                }
+        state.withLock { state in attachPropagationSink(sink, in: state) }
+    }
+
+    /// The same, under the lock already held.
+    func attachPropagationSink(_ sink: (any PropagationSink)?, in state: EngineState) {
+        _ = state.flushPropagation()
+        guard let sink else {
+            state.execution.propagation = nil
+            return
+        }
+        state.execution.propagation = PropagationRecorder(sink: sink)
+        if !state.propagationObserverInstalled {
+            state.propagationObserverInstalled = true
+            let execution = state.execution
+            state.db.writeObservers.append { key, event in
+                execution.propagation?.observe(key, event)
             }
         }
+    }
+
+    /// Work a command asked for that needs the engine itself (BGSAVE,
+    /// BGREWRITEAOF, turning the AOF on or off). Under the lock.
+    func runDeferredActions(_ state: EngineState) {
+        if state.server.snapshots.startRequested { startBackgroundSave(state) }
+        let appendOnly = state.server.appendOnly
+        if let enable = appendOnly.switchRequested {
+            appendOnly.switchRequested = nil
+            switchAppendOnly(enable, state)
+        }
+        if appendOnly.rewriteRequested { startAppendOnlyRewrite(state) }
     }
 
     public func mayBlock(_ command: Command) -> Bool {
@@ -297,7 +314,7 @@ public final class Engine: CommandExecutor {
             }
             state.db.beginCommand()
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }
-            if state.server.snapshots.startRequested { startBackgroundSave(state) }
+            runDeferredActions(state)
             if let recorder = state.execution.propagation, !recorder.pending.isEmpty {
                 recorder.pending.insert([Bytes("MULTI")], at: 0)
                 recorder.pending.append([Bytes("EXEC")])
@@ -360,6 +377,7 @@ public final class Engine: CommandExecutor {
             if state.expiryTicks % max(1, state.server.hz) == 0 {
                 _ = state.db.blocking.removeDisconnected()
                 applySaveRules(state)
+                applyAutomaticRewrite(state)
             }
             let deliveries = state.serveReadyKeys()
             _ = state.flushPropagation()

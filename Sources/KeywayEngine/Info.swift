@@ -49,7 +49,15 @@ public enum Info {
                 ("rdb_last_save_time", String(snapshots.lastSaveTime)),
                 ("rdb_last_bgsave_status", snapshots.lastSaveSucceeded ? "ok" : "err"),
                 ("rdb_last_bgsave_time_sec", String(snapshots.lastDurationSeconds)),
-            ] + (server.infoSections["persistence"]?() ?? [("aof_enabled", "0"), ("aof_rewrite_in_progress", "0")])
+                ("aof_enabled", server.appendOnly.enabled ? "1" : "0"),
+                ("aof_rewrite_in_progress", server.appendOnly.rewriteInProgress ? "1" : "0"),
+                ("aof_rewrite_scheduled", server.appendOnly.rewriteRequested ? "1" : "0"),
+                ("aof_last_bgrewrite_status", server.appendOnly.lastRewriteSucceeded ? "ok" : "err"),
+                ("aof_last_write_status", (server.appendOnly.writer?.failure != nil || server.appendOnly.lastWriteFailed) ? "err" : "ok"),
+            ] + (server.appendOnly.enabled ? [
+                ("aof_current_size", String(AppendOnlyState.fileSize(server.appendOnly.path(in: server.snapshots.directory)))),
+                ("aof_base_size", String(server.appendOnly.baseSize)),
+            ] : [])
         case "keyspace":
             let keys = db.keyspace.count
             guard keys > 0 else { return [] }

@@ -98,7 +98,18 @@ public final class Gateway: Sendable {
             if face != .open && gateway.executor.isLoading {
                 return .response(Gateway.loadingResponse(face: face))
             }
-            return handler(request, parameters)
+            let writesBefore = gateway.executor.writeSequence
+            let result = handler(request, parameters)
+            // appendfsync always: a request that wrote answers only once its
+            // writes are fsynced (group commit), without holding a thread.
+            guard case .response(let response) = result, gateway.executor.writeSequence != writesBefore,
+                  let ticket = gateway.executor.durabilityBarrier(), !ticket.isDurable else { return result }
+            let parked = ParkedResponse()
+            ticket.onDurable { durable in
+                parked.resolve(durable ? response : Problem.response(500, code: "AOF_WRITE_FAILED",
+                                                                      detail: "the append-only file could not be written; the write is not durable"))
+            }
+            return .parked(parked)
         }
     }
 

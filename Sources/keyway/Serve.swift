@@ -51,6 +51,15 @@ struct Serve: ParsableCommand {
     @Option(help: "Save rules as in redis.conf: \"3600 1 300 100\" saves after 3600 s and 1 change or 300 s and 100 changes; \"\" disables. Default \"3600 1 300 100 60 10000\".")
     var save: String?
 
+    @Option(help: "Keep an append-only file (yes/no), as Redis's appendonly. Default no.")
+    var appendonly: String?
+
+    @Option(help: "When to fsync the append-only file: always (a write answers once on disk), everysec, or no. Default everysec.")
+    var appendfsync: String?
+
+    @Option(help: "Append-only file name, in --dir. Default appendonly.aof.")
+    var appendfilename: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
@@ -66,6 +75,13 @@ struct Serve: ParsableCommand {
         if let idleTimeout, idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
         if let save, SnapshotState.parseRules(save.split(separator: " ").map(String.init)) == nil {
             throw ValidationError("--save: expected pairs of seconds and changes, e.g. \"3600 1 300 100\", or \"\"")
+        }
+        if let appendonly, !["yes", "no"].contains(appendonly.lowercased()) { throw ValidationError("--appendonly must be yes or no") }
+        if let appendfsync, AOFFsyncPolicy(rawValue: appendfsync.lowercased()) == nil {
+            throw ValidationError("--appendfsync must be always, everysec or no")
+        }
+        if let appendfilename, appendfilename.isEmpty || appendfilename.contains("/") {
+            throw ValidationError("--appendfilename can't be a path, just a filename")
         }
         if let dbfilename, dbfilename.isEmpty || dbfilename.contains("/") {
             throw ValidationError("--dbfilename can't be a path, just a filename")
@@ -104,6 +120,9 @@ struct Serve: ParsableCommand {
         if let dir { settings.directory = dir }
         if let dbfilename { settings.dbFileName = dbfilename }
         if let save { settings.saveRules = SnapshotState.parseRules(save.split(separator: " ").map(String.init)) ?? [] }
+        if let appendonly { settings.appendOnly = appendonly.lowercased() == "yes" }
+        if let appendfsync { settings.appendFsync = AOFFsyncPolicy(rawValue: appendfsync.lowercased())! }
+        if let appendfilename { settings.appendFileName = appendfilename }
         if unprotected { settings.unprotected = true }
         return settings
     }
@@ -151,6 +170,11 @@ struct Serve: ParsableCommand {
             server.snapshots.directory = settings.directory
             server.snapshots.fileName = settings.dbFileName
             server.snapshots.rules = settings.saveRules
+            server.appendOnly.fileName = settings.appendFileName
+            server.appendOnly.fsync = settings.appendFsync
+            server.appendOnly.loadTruncated = settings.aofLoadTruncated
+            server.appendOnly.autoRewritePercentage = settings.autoRewritePercentage
+            server.appendOnly.autoRewriteMinSize = settings.autoRewriteMinSize
         }
         let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams))
         var configuration = HTTPServerConfiguration()
@@ -177,23 +201,16 @@ struct Serve: ParsableCommand {
                 ]
             }
         }
-        // Load the snapshot while already listening: requests meanwhile get
-        // 503 LOADING instead of connection refused.
+        // Load the data while already listening: requests meanwhile get
+        // 503 LOADING instead of connection refused. With the append-only
+        // file on, it is the source of truth; otherwise the snapshot.
         let snapshotPath = engine.withSnapshotState { $0.path }
-        if FileManager.default.fileExists(atPath: snapshotPath) {
-            logger.info("loading snapshot", metadata: ["path": "\(snapshotPath)"])
-            let started = Date()
-            do {
-                let loaded = try engine.loadSnapshot(path: snapshotPath)
-                logger.info("snapshot loaded", metadata: [
-                    "keys": "\(loaded.keyspace.count)", "expired_skipped": "\(loaded.expiredKeysSkipped)",
-                    "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
-                ])
-            } catch {
-                logger.critical("cannot load the snapshot \(snapshotPath): \(error)")
-                server.stop()
-                throw ExitCode.failure
-            }
+        do {
+            try loadData(engine: engine, settings: settings, snapshotPath: snapshotPath, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            server.stop()
+            throw ExitCode.failure
         }
         engine.startBackgroundTasks()
         logger.info("ready to accept requests", metadata: [
@@ -205,12 +222,52 @@ struct Serve: ParsableCommand {
         logger.info("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
         server.stop()
         engine.stopBackgroundTasks()
+        engine.closeAppendOnlyFile()
         // A clean shutdown saves when save rules are set, as Redis does.
         if !engine.withSnapshotState({ $0.rules.isEmpty }) {
             switch engine.saveSnapshot() {
             case .error(let error): logger.error("saving on shutdown failed: \(error.message)")
             default: logger.info("saved the snapshot on shutdown", metadata: ["path": "\(snapshotPath)"])
             }
+        }
+    }
+
+    /// Start-up loading. AOF on: replay it (a torn last command is dropped
+    /// under aof-load-truncated; corruption in the middle stops the start
+    /// with its offset), or, when there is none yet, load the snapshot and
+    /// write a first AOF from it. AOF off: load the snapshot.
+    func loadData(engine: Engine, settings: ServerSettings, snapshotPath: String, logger: Logger) throws {
+        let started = Date()
+        let seconds = { String(format: "%.3f", Date().timeIntervalSince(started)) }
+        if settings.appendOnly {
+            let report = try engine.loadAppendOnlyFile(
+                progress: { progress in
+                    logger.info("loading the append-only file", metadata: [
+                        "commands": "\(progress.commands)", "bytes": "\(progress.bytes)/\(progress.totalBytes)",
+                    ])
+                },
+                warning: { logger.warning("\($0)") })
+            if let report {
+                logger.info("append-only file loaded", metadata: ["commands": "\(report.commands)", "seconds": "\(seconds())"])
+                try engine.openAppendOnlyFile()
+                return
+            }
+        }
+        if FileManager.default.fileExists(atPath: snapshotPath) {
+            logger.info("loading snapshot", metadata: ["path": "\(snapshotPath)"])
+            do {
+                let loaded = try engine.loadSnapshot(path: snapshotPath)
+                logger.info("snapshot loaded", metadata: [
+                    "keys": "\(loaded.keyspace.count)", "expired_skipped": "\(loaded.expiredKeysSkipped)", "seconds": "\(seconds())",
+                ])
+            } catch {
+                throw ValidationError("cannot load the snapshot \(snapshotPath): \(error)")
+            }
+        }
+        if settings.appendOnly {
+            try engine.openAppendOnlyFile()
+            // The new file must hold the data loaded so far: write it whole.
+            if engine.execute(Command("DBSIZE")) != .integer(0) { _ = engine.execute(Command("BGREWRITEAOF")) }
         }
     }
 }

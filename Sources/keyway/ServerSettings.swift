@@ -22,6 +22,12 @@ struct ServerSettings {
     var directory = "."
     var dbFileName = "dump.rdb"
     var saveRules = SnapshotState.defaultRules
+    var appendOnly = false
+    var appendFileName = "appendonly.aof"
+    var appendFsync = AOFFsyncPolicy.everysec
+    var aofLoadTruncated = true
+    var autoRewritePercentage: Int64 = 100
+    var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -30,8 +36,7 @@ struct ServerSettings {
     /// redis.conf directives Keyway recognises but does not implement yet:
     /// accepted so a Redis config file loads, and reported at start-up.
     static let recognisedButInactive: Set<String> = [
-        "appendonly", "appendfilename", "appenddirname", "appendfsync",
-        "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "rdbcompression",
+        "appenddirname", "rdbcompression",
         "rdbchecksum", "stop-writes-on-bgsave-error", "maxmemory", "maxmemory-policy", "maxmemory-samples",
         "lfu-log-factor", "lfu-decay-time", "slowlog-log-slower-than", "slowlog-max-len", "lua-time-limit",
         "busy-reply-threshold", "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
@@ -105,6 +110,23 @@ struct ServerSettings {
                     saveRules += rules
                 }
                 sawSaveDirective = true
+            case "appendonly":
+                appendOnly = try yesNo()
+            case "appendfilename":
+                let name = try single()
+                guard !name.isEmpty, !name.contains("/") else { throw fail("appendfilename can't be a path, just a filename") }
+                appendFileName = name
+            case "appendfsync":
+                guard let policy = AOFFsyncPolicy(rawValue: try single().lowercased()) else { throw fail("expected always, everysec or no") }
+                appendFsync = policy
+            case "aof-load-truncated":
+                aofLoadTruncated = try yesNo()
+            case "auto-aof-rewrite-percentage":
+                guard let percent = Int64(try single()), percent >= 0 else { throw fail("expected a non-negative integer") }
+                autoRewritePercentage = percent
+            case "auto-aof-rewrite-min-size":
+                guard let size = Self.memorySize(try single()) else { throw fail("expected a size such as 64mb") }
+                autoRewriteMinSize = size
             case "max-body":
                 maxBody = try positive(try single())
             case "threads", "io-threads":
@@ -118,6 +140,17 @@ struct ServerSettings {
                 notYetEffective.append(directive.name)
             }
         }
+    }
+
+    /// Redis's memory units: `64mb`, `1gb`, `100k`, plain bytes.
+    static func memorySize(_ text: String) -> Int64? {
+        let lower = text.lowercased()
+        let units: [(String, Int64)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let value = Int64(lower.dropLast(suffix.count)), value >= 0 else { return nil }
+            return value * factor
+        }
+        return Int64(lower).flatMap { $0 >= 0 ? $0 : nil }
     }
 
     /// Redis's level names and swift-log's.

@@ -157,6 +157,21 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
         return policy == .always ? DurabilityTicket(sequence: sequence, tracker: self) : nil
     }
 
+    /// A ticket for everything appended so far (`always` only): waiting on
+    /// it makes every write that came before durable.
+    public func tailTicket() -> DurabilityTicket? {
+        guard policy == .always else { return nil }
+        let sequence = state.withLock { appended }
+        return DurabilityTicket(sequence: sequence, tracker: self)
+    }
+
+    /// Bytes in the file plus those still buffered: the AOF's size for the
+    /// automatic rewrite rule.
+    public var approximateSize: Int64 {
+        let stats = statistics
+        return stats.bytesWritten + Int64(stats.pendingBytes)
+    }
+
     // MARK: - Durability
 
     public func isDurable(_ sequence: UInt64) -> Bool {
