@@ -14,6 +14,7 @@ import Testing
         let engine = Engine()
         let loading = Atomic<Bool>(true)
         var isLoading: Bool { loading.load(ordering: .relaxed) }
+        func durabilityBarrier() -> DurabilityTicket? { nil }
         var writeSequence: Int64 { engine.writeSequence }
         func execute(_ command: Command) -> Reply { engine.execute(command) }
         func executePipeline(_ commands: [Command]) -> [Reply] { engine.executePipeline(commands) }

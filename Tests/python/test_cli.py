@@ -90,14 +90,14 @@ def test_config_file_sets_token_and_notifications(tmp_path):
 port {free_port()}
 requirepass "file token"
 notify-keyspace-events Ex
-appendonly yes
+maxmemory 100mb
 """)
     server = start_server("--config", str(config), token="file token", token_flag=False)
     try:
         r = requests.post(server.url + "/", json=["CONFIG", "GET", "notify-keyspace-events"], headers=server.auth, timeout=5)
         assert r.json() == {"result": ["notify-keyspace-events", "xE"]}
         assert requests.post(server.url + "/", json=["PING"], timeout=5).status_code == 401
-        assert "not yet effective in Keyway: appendonly" in server.log_tail()
+        assert "not yet effective in Keyway: maxmemory" in server.log_tail()
     finally:
         server.cleanup()
 
