@@ -16,6 +16,8 @@ public final class ServerState: @unchecked Sendable {
     public let snapshots = SnapshotState()
     /// Append-only file settings and status.
     public let appendOnly = AppendOnlyState()
+    /// The file `--config` named, which CONFIG REWRITE writes back.
+    public var configFilePath: String?
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt

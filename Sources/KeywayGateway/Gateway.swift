@@ -65,6 +65,7 @@ public final class Gateway: Sendable {
         StreamEventRoutes.register(on: &router, gateway: self)
         PubSubRoutes.register(on: &router, gateway: self)
         AdminRoutes.register(on: &router, gateway: self)
+        ConfigRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }

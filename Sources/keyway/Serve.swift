@@ -170,6 +170,7 @@ struct Serve: ParsableCommand {
             server.snapshots.directory = settings.directory
             server.snapshots.fileName = settings.dbFileName
             server.snapshots.rules = settings.saveRules
+            server.configFilePath = config.map { path in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
             server.appendOnly.fileName = settings.appendFileName
             server.appendOnly.fsync = settings.appendFsync
             server.appendOnly.loadTruncated = settings.aofLoadTruncated

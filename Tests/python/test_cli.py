@@ -134,3 +134,32 @@ def test_a_missing_config_file_is_refused():
     result = run("serve", "--config", "/nonexistent/keyway.conf")
     assert result.returncode != 0
     assert "cannot read the config file" in result.stderr + result.stdout
+
+
+def test_config_rewrite_and_the_config_resource(tmp_path):
+    config = write_config(tmp_path, "# kept comment\nsave 900 1\nsave 300 10\n")
+    server = start_server("--config", str(config))
+    try:
+        r = requests.get(server.url + "/v1/config?name=save&name=notify-*", headers=server.auth, timeout=5)
+        assert r.status_code == 200
+        assert r.json() == {"config": {"notify-keyspace-events": "", "save": "900 1 300 10"}}
+        r = requests.patch(server.url + "/v1/config", json={"save": "60 5", "notify-keyspace-events": "Ex"},
+                           headers=server.auth, timeout=5)
+        assert r.status_code == 200
+        assert r.json()["config"] == {"save": "60 5", "notify-keyspace-events": "xE"}
+        bad = requests.patch(server.url + "/v1/config", json={"nope": "1"}, headers=server.auth, timeout=5)
+        assert bad.status_code == 400 and "Unknown option" in bad.json()["detail"]
+        assert requests.post(server.url + "/", json=["CONFIG", "REWRITE"], headers=server.auth, timeout=5).json() == {"result": "OK"}
+        text = config.read_text()
+        assert text.startswith("# kept comment\nsave 60 5\n")
+        assert "save 300 10" not in text
+        assert "notify-keyspace-events xE" in text
+    finally:
+        server.cleanup()
+    # The rewritten file starts a server with the same settings.
+    again = start_server("--config", str(config))
+    try:
+        r = requests.get(again.url + "/v1/config?name=save", headers=again.auth, timeout=5)
+        assert r.json() == {"config": {"save": "60 5"}}
+    finally:
+        again.cleanup()
