@@ -178,7 +178,7 @@ public final class Engine: CommandExecutor {
             let deliveries = state.serveReadyKeys()
             return (reply, deliveries, state.flushPropagation())
         }
-        deliver(deliveries)
+        deliver(deliveries, after: ticket)
         return (reply, ticket)
     }
 
@@ -223,7 +223,7 @@ public final class Engine: CommandExecutor {
 
     /// Runs a command that may park the client until data arrives.
     public func submit(_ command: Command, client: any BlockedClient) -> Submission {
-        let (submission, deliveries) = state.withLock { state -> (Submission, [Delivery]) in
+        let (submission, deliveries, ticket) = state.withLock { state -> (Submission, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
             state.execution.mayBlock = true
             let reply = state.run(command)
@@ -233,13 +233,12 @@ public final class Engine: CommandExecutor {
                 let id = state.db.blocking.register(command, client: client, request: request)
                 if let deadline = request.deadline { armDeadlineTimer(state, for: deadline) }
                 _ = state.flushPropagation()
-                return (.blocked(BlockedHandle(id: id) { [weak self] id in self?.cancelWaiter(id) }), [])
+                return (.blocked(BlockedHandle(id: id) { [weak self] id in self?.cancelWaiter(id) }), [], nil)
             }
             let deliveries = state.serveReadyKeys()
-            _ = state.flushPropagation()
-            return (.reply(reply), deliveries)
+            return (.reply(reply), deliveries, state.flushPropagation())
         }
-        deliver(deliveries)
+        deliver(deliveries, after: ticket)
         return submission
     }
 
@@ -247,8 +246,17 @@ public final class Engine: CommandExecutor {
         state.withLock { state in _ = state.db.blocking.remove(id) }
     }
 
-    private func deliver(_ deliveries: [Delivery]) {
-        for delivery in deliveries { delivery.client.deliver(delivery.reply) }
+    /// Hands replies to parked clients; under `appendfsync always` only once
+    /// the writes that served them (their pops) are on disk.
+    private func deliver(_ deliveries: [Delivery], after ticket: DurabilityTicket? = nil) {
+        guard !deliveries.isEmpty else { return }
+        guard let ticket, !ticket.isDurable else {
+            for delivery in deliveries { delivery.client.deliver(delivery.reply) }
+            return
+        }
+        ticket.onDurable { _ in
+            for delivery in deliveries { delivery.client.deliver(delivery.reply) }
+        }
     }
 
     /// Ends the waits whose deadline has passed with their nil reply.
@@ -324,7 +332,7 @@ public final class Engine: CommandExecutor {
             let deliveries = state.serveReadyKeys()
             return (.success(replies), deliveries, state.flushPropagation())
         }
-        deliver(deliveries)
+        deliver(deliveries, after: ticket)
         return (result, ticket)
     }
 
@@ -372,7 +380,7 @@ public final class Engine: CommandExecutor {
     /// One active expiry pass; public so tests can drive it under a manual clock.
     @discardableResult
     public func runActiveExpiryCycle(budgetMicroseconds: Int64 = 25_000) -> Int {
-        let (removed, deliveries) = state.withLock { state in
+        let (removed, deliveries, ticket) = state.withLock { state in
             let removed = state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds)
             // Once a second, drop parked clients whose connection closed.
             state.expiryTicks += 1
@@ -382,10 +390,9 @@ public final class Engine: CommandExecutor {
                 applyAutomaticRewrite(state)
             }
             let deliveries = state.serveReadyKeys()
-            _ = state.flushPropagation()
-            return (removed, deliveries)
+            return (removed, deliveries, state.flushPropagation())
         }
-        deliver(deliveries)
+        deliver(deliveries, after: ticket)
         return removed
     }
 

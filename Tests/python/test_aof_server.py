@@ -191,3 +191,30 @@ def test_torn_tail_is_dropped_and_middle_corruption_refused():
         assert "offset" in output, output[-2000:]
     finally:
         server.cleanup()
+
+
+def test_a_served_blocking_pop_is_durable_before_its_reply():
+    server = start_server("--appendonly", "yes", "--appendfsync", "always", "--save", "")
+    try:
+        result = {}
+
+        def worker():
+            result["reply"] = cmd(server, "BRPOP", "jobs", "10")
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        time.sleep(0.3)
+        assert cmd(server, "LPUSH", "jobs", "job-1", "job-2") == {"result": 2}
+        thread.join(timeout=10)
+        assert result["reply"] == {"result": ["jobs", "job-1"]}
+        # The worker has its reply: the pop is on disk, so a crash now
+        # must not give job-1 out twice.
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+        again = restart(server, "--appendonly", "yes")
+        try:
+            assert cmd(again, "LRANGE", "jobs", "0", "-1") == {"result": ["job-2"]}
+        finally:
+            again.cleanup()
+    finally:
+        server.cleanup()
