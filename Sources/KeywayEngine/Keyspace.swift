@@ -1,5 +1,5 @@
-/// The table of keys: a slot array indexed by a hash map, plus the set of
-/// keys that carry an expiry.
+/// The table of keys: slots indexed by a hash map, plus the set of keys that
+/// carry an expiry.
 ///
 /// Why slots: SCAN needs a cursor that stays valid while keys come and go,
 /// and active expiry (later eviction too) needs to pick random keys in O(1).
@@ -7,6 +7,13 @@
 /// returns every key present for the whole scan exactly once; deleted slots
 /// are reused by later inserts. Expiring keys are also kept in a dense array
 /// so sampling them costs O(1), as Redis samples its `expires` dict.
+///
+/// Why chunks and shards: a snapshot (BGSAVE, AOF rewrite) copies the
+/// keyspace in O(1) under the lock, copy-on-write. Were the slots one array
+/// and the index one dictionary, the first write after a snapshot would copy
+/// all of them (about 100 ms at a million keys) while holding the lock. Split
+/// into chunks of 4,096 slots and 256 index shards, a write copies only the
+/// chunk and the shard it touches.
 ///
 /// This is a plain data structure: it knows nothing of time, stats or events.
 /// `Database` applies those policies on top.
@@ -23,38 +30,58 @@ public struct Keyspace: Sendable {
         public var hasExpiry: Bool { expiresAt != Entry.persistent }
     }
 
-    private var slots: [Entry?] = []
-    private var index: [Bytes: Int32] = [:]
+    static let chunkShift = 12
+    static let chunkSize = 1 << chunkShift
+    static let shardCount = 256
+
+    private var chunks: [[Entry?]] = []
+    /// Slot positions in use or free: the bound of a SCAN cursor.
+    private var slotCount = 0
+    private var shards: [[Bytes: Int32]] = Array(repeating: [:], count: Keyspace.shardCount)
+    private var keyCount = 0
     private var freeSlots: [Int32] = []
     private var volatileSlots: [Int32] = []
 
     public init() {}
 
-    public var count: Int { index.count }
+    public var count: Int { keyCount }
     public var volatileCount: Int { volatileSlots.count }
     /// Number of slot positions, live or free: the bound of a SCAN cursor.
-    public var slotCapacity: Int { slots.count }
+    public var slotCapacity: Int { slotCount }
+
+    @inline(__always)
+    private static func shard(of key: Bytes) -> Int {
+        Int(UInt(bitPattern: key.hashValue) % UInt(shardCount))
+    }
 
     public func slot(of key: Bytes) -> Int? {
-        index[key].map(Int.init)
+        shards[Self.shard(of: key)][key].map(Int.init)
     }
 
     public subscript(slot slot: Int) -> Entry {
-        get { slots[slot]! }
+        get { chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]! }
     }
 
     public func entry(at slot: Int) -> Entry? {
-        slot < slots.count ? slots[slot] : nil
+        slot < slotCount ? chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)] : nil
     }
 
     /// Replaces the value in place, keeping the expiry.
     public mutating func setValue(_ value: Value, atSlot slot: Int) {
-        slots[slot]!.value = value
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value = value
     }
 
     /// Mutates a value in place (no copy of a uniquely referenced collection).
     public mutating func modifyValue<R>(atSlot slot: Int, _ body: (inout Value) throws(CommandError) -> R) throws(CommandError) -> R {
-        try body(&slots[slot]!.value)
+        try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
+    }
+
+    private mutating func setSlot(_ slot: Int, _ entry: Entry?) {
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)] = entry
+    }
+
+    private mutating func modifyEntry(_ slot: Int, _ body: (inout Entry) -> Void) {
+        body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!)
     }
 
     /// Inserts a new key; the caller ensures it is absent.
@@ -62,28 +89,46 @@ public struct Keyspace: Sendable {
     public mutating func insert(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int {
         let entry = Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1)
         let slot: Int
-        if let free = freeSlots.popLast() {
+        if let free = popFreeSlot() {
             slot = Int(free)
-            slots[slot] = entry
+            setSlot(slot, entry)
         } else {
-            slot = slots.count
-            slots.append(entry)
+            slot = slotCount
+            if slot & (Self.chunkSize - 1) == 0 {
+                var chunk: [Entry?] = []
+                chunk.reserveCapacity(Self.chunkSize)
+                chunks.append(chunk)
+            }
+            chunks[chunks.count - 1].append(entry)
+            slotCount += 1
         }
-        index[key] = Int32(slot)
+        shards[Self.shard(of: key)][key] = Int32(slot)
+        keyCount += 1
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
         return slot
+    }
+
+    /// A reusable hole; entries left stale by trimming the end are skipped.
+    private mutating func popFreeSlot() -> Int32? {
+        while let candidate = freeSlots.popLast() {
+            if Int(candidate) < slotCount && entry(at: Int(candidate)) == nil { return candidate }
+        }
+        return nil
     }
 
     /// Removes the key in `slot` and returns its entry.
     @discardableResult
     public mutating func remove(atSlot slot: Int) -> Entry {
-        let entry = slots[slot]!
+        let entry = self[slot: slot]
         if entry.hasExpiry { removeFromVolatile(entry.volatilePosition) }
-        index.removeValue(forKey: entry.key)
-        slots[slot] = nil
-        if slot == slots.count - 1 {
-            slots.removeLast()
+        shards[Self.shard(of: entry.key)].removeValue(forKey: entry.key)
+        keyCount -= 1
+        if slot == slotCount - 1 {
+            chunks[chunks.count - 1].removeLast()
+            slotCount -= 1
+            if chunks[chunks.count - 1].isEmpty { chunks.removeLast() }
         } else {
+            setSlot(slot, nil)
             freeSlots.append(Int32(slot))
         }
         return entry
@@ -91,20 +136,23 @@ public struct Keyspace: Sendable {
 
     public mutating func setExpiry(_ expiresAt: Int64, atSlot slot: Int) {
         precondition(expiresAt != Entry.persistent)
-        if !slots[slot]!.hasExpiry {
-            slots[slot]!.volatilePosition = Int32(volatileSlots.count)
+        if !self[slot: slot].hasExpiry {
+            let position = Int32(volatileSlots.count)
+            modifyEntry(slot) { $0.volatilePosition = position }
             volatileSlots.append(Int32(slot))
         }
-        slots[slot]!.expiresAt = expiresAt
+        modifyEntry(slot) { $0.expiresAt = expiresAt }
     }
 
     /// Makes the key persistent; returns whether it had an expiry.
     @discardableResult
     public mutating func removeExpiry(atSlot slot: Int) -> Bool {
-        guard slots[slot]!.hasExpiry else { return false }
-        removeFromVolatile(slots[slot]!.volatilePosition)
-        slots[slot]!.expiresAt = Entry.persistent
-        slots[slot]!.volatilePosition = -1
+        guard self[slot: slot].hasExpiry else { return false }
+        removeFromVolatile(self[slot: slot].volatilePosition)
+        modifyEntry(slot) {
+            $0.expiresAt = Entry.persistent
+            $0.volatilePosition = -1
+        }
         return true
     }
 
@@ -112,7 +160,7 @@ public struct Keyspace: Sendable {
         let last = volatileSlots.removeLast()
         if Int(position) < volatileSlots.count {
             volatileSlots[Int(position)] = last
-            slots[Int(last)]!.volatilePosition = position
+            modifyEntry(Int(last)) { $0.volatilePosition = position }
         }
     }
 
@@ -124,13 +172,18 @@ public struct Keyspace: Sendable {
 
     /// A random live key. Slots freed by deletes are skipped by retrying.
     public func randomSlot<G: RandomNumberGenerator>(using generator: inout G) -> Int? {
-        guard !index.isEmpty else { return nil }
+        guard keyCount > 0 else { return nil }
         for _ in 0..<64 {
-            let slot = Int.random(in: 0..<slots.count, using: &generator)
-            if slots[slot] != nil { return slot }
+            let slot = Int.random(in: 0..<slotCount, using: &generator)
+            if entry(at: slot) != nil { return slot }
         }
-        // Very sparse table: fall back to the hash map, still correct.
-        return index.randomElement(using: &generator).map { Int($0.value) }
+        // Very sparse table: pick among the live keys, still correct.
+        var skip = Int.random(in: 0..<keyCount, using: &generator)
+        for shard in shards {
+            if skip < shard.count { return Int(shard[shard.index(shard.startIndex, offsetBy: skip)].value) }
+            skip -= shard.count
+        }
+        return nil
     }
 
     /// Visits live entries from `cursor` on, stopping after `count` live
@@ -140,19 +193,19 @@ public struct Keyspace: Sendable {
         var found = 0
         var examined = 0
         let budget = max(count, 1) * 10
-        while position < slots.count && found < count && examined < budget {
-            if let entry = slots[position] {
+        while position < slotCount && found < count && examined < budget {
+            if let entry = entry(at: position) {
                 visit(entry)
                 found += 1
             }
             position += 1
             examined += 1
         }
-        return position >= slots.count ? 0 : position
+        return position >= slotCount ? 0 : position
     }
 
     /// Every live entry, in slot order.
-    public var entries: some Sequence<Entry> { slots.lazy.compactMap { $0 } }
+    public var entries: some Sequence<Entry> { chunks.lazy.joined().compactMap { $0 } }
 
     public mutating func removeAll() {
         self = Keyspace()

@@ -113,3 +113,43 @@ import Testing
         #expect(restored.run("PING") == .status("PONG"), "not stuck in LOADING after a failure")
     }
 }
+
+/// The keyspace copy a snapshot takes stays cheap to write after: a write
+/// copies one chunk and one index shard, not the table.
+@Suite struct KeyspaceCopyOnWriteTests {
+    @Test func aCopyIsIndependentOfLaterWrites() {
+        var keyspace = Keyspace()
+        for i in 0..<20_000 { keyspace.insert(Bytes("key:\(i)"), .string(Bytes("v\(i)"))) }
+        let snapshot = keyspace
+        keyspace.setValue(.string("changed"), atSlot: keyspace.slot(of: "key:5")!)
+        keyspace.remove(atSlot: keyspace.slot(of: "key:19999")!)
+        keyspace.insert("new", .string("n"), expiresAt: 1000)
+        #expect(snapshot.count == 20_000)
+        #expect(keyspace.count == 20_000)
+        guard case .string(let old) = snapshot[slot: snapshot.slot(of: "key:5")!].value,
+              case .string(let new) = keyspace[slot: keyspace.slot(of: "key:5")!].value else {
+            Issue.record("strings expected")
+            return
+        }
+        #expect(old == "v5")
+        #expect(new == "changed")
+        #expect(snapshot.slot(of: "new") == nil)
+        #expect(snapshot.volatileCount == 0 && keyspace.volatileCount == 1)
+        #expect(Set(snapshot.entries.map(\.key)).count == 20_000)
+    }
+
+    @Test func slotsSpanChunksAndScanSeesEveryKeyOnce() {
+        var keyspace = Keyspace()
+        for i in 0..<10_000 { keyspace.insert(Bytes("k\(i)"), .string("v")) }
+        for i in stride(from: 0, to: 10_000, by: 3) { keyspace.remove(atSlot: keyspace.slot(of: Bytes("k\(i)"))!) }
+        var seen: [Bytes] = []
+        var cursor = 0
+        repeat {
+            cursor = keyspace.scan(from: cursor, count: 500) { seen.append($0.key) }
+        } while cursor != 0
+        #expect(seen.count == keyspace.count)
+        #expect(Set(seen).count == seen.count)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 { #expect(keyspace.randomSlot(using: &generator).map { keyspace.entry(at: $0) != nil } == true) }
+    }
+}
