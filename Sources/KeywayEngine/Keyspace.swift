@@ -84,16 +84,38 @@ public struct Keyspace: Sendable {
         body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!)
     }
 
-    /// Inserts a new key; the caller ensures it is absent.
+    /// Makes room for `keys` keys up front (loading a snapshot), so the
+    /// index does not rehash as it grows.
+    public mutating func reserveCapacity(_ keys: Int) {
+        let perShard = keys / Self.shardCount + keys / (Self.shardCount * 8) + 16
+        for index in shards.indices { shards[index].reserveCapacity(perShard) }
+        chunks.reserveCapacity(keys / Self.chunkSize + 1)
+    }
+
+    /// Inserts a key that must be new, hashing it once: nil (and no change)
+    /// when it already exists.
     @discardableResult
-    public mutating func insert(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int {
-        let entry = Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1)
-        let slot: Int
-        if let free = popFreeSlot() {
-            slot = Int(free)
-            setSlot(slot, entry)
-        } else {
-            slot = slotCount
+    public mutating func insertNew(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int? {
+        let shard = Self.shard(of: key)
+        let slot = nextSlot()
+        if let existing = shards[shard].updateValue(Int32(slot), forKey: key) {
+            shards[shard][key] = existing
+            if slot < slotCount { freeSlots.append(Int32(slot)) }
+            return nil
+        }
+        place(Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1), at: slot)
+        if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
+        return slot
+    }
+
+    /// The slot the next insert uses: a reused hole, or one past the end.
+    private mutating func nextSlot() -> Int {
+        popFreeSlot().map(Int.init) ?? slotCount
+    }
+
+    /// Stores `entry` at `slot` (a hole or the end) and counts the key.
+    private mutating func place(_ entry: Entry, at slot: Int) {
+        if slot == slotCount {
             if slot & (Self.chunkSize - 1) == 0 {
                 var chunk: [Entry?] = []
                 chunk.reserveCapacity(Self.chunkSize)
@@ -101,9 +123,19 @@ public struct Keyspace: Sendable {
             }
             chunks[chunks.count - 1].append(entry)
             slotCount += 1
+        } else {
+            setSlot(slot, entry)
         }
-        shards[Self.shard(of: key)][key] = Int32(slot)
         keyCount += 1
+    }
+
+    /// Inserts a new key; the caller ensures it is absent.
+    @discardableResult
+    public mutating func insert(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int {
+        let entry = Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1)
+        let slot = nextSlot()
+        place(entry, at: slot)
+        shards[Self.shard(of: key)][key] = Int32(slot)
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
         return slot
     }

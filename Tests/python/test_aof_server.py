@@ -142,7 +142,8 @@ def test_every_type_and_ttl_survives_restart_and_rewrite():
 
 
 def test_config_set_appendonly_writes_the_existing_data():
-    server = start_server("--save", "")
+    # always: the write right before the kill must be on disk when acknowledged.
+    server = start_server("--save", "", "--appendfsync", "always")
     try:
         populate(server)
         assert cmd(server, "CONFIG", "SET", "appendonly", "yes") == {"result": "OK"}

@@ -151,7 +151,11 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
             pending.append(contentsOf: encoded)
             if rewriteBuffer != nil { rewriteBuffer!.append(contentsOf: encoded) }
             appended += 1
-            if wasEmpty { state.broadcast() }
+            // `always` writers wait for their fsync: wake the flusher now.
+            // Otherwise let records gather (the flusher writes every couple
+            // of milliseconds, as Redis writes once per event-loop pass),
+            // unless a lot has piled up: one wake-up per batch, not per write.
+            if (wasEmpty && policy == .always) || pending.count >= Self.eagerWriteBytes { state.broadcast() }
             return appended
         }
         return policy == .always ? DurabilityTicket(sequence: sequence, tracker: self) : nil
@@ -260,6 +264,11 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
         policy == .everysec && unsyncedWrites && now - lastFsync >= fsyncIntervalMicroseconds
     }
 
+    /// Buffered bytes that wake the flusher at once under everysec/no.
+    static let eagerWriteBytes = 64 * 1024
+    /// How long records may sit in memory under everysec/no before written.
+    static let writeDelayMicroseconds: Int64 = 2000
+
     private func flusherLoop() {
         while true {
             // Wait for records, a due fsync, or the end.
@@ -268,10 +277,16 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
                 let now = monotonicMicroseconds()
                 if fsyncDue(now) { break }
                 if policy == .everysec && unsyncedWrites {
-                    state.wait(microseconds: lastFsync + fsyncIntervalMicroseconds - now)
-                } else {
+                    state.wait(microseconds: min(lastFsync + fsyncIntervalMicroseconds - now, Self.writeDelayMicroseconds))
+                } else if policy == .always {
                     state.wait()
+                } else {
+                    state.wait(microseconds: Self.writeDelayMicroseconds)
                 }
+            }
+            // everysec/no: let a few more records join the batch.
+            if policy != .always && !pending.isEmpty && pending.count < Self.eagerWriteBytes && !closing {
+                state.wait(microseconds: Self.writeDelayMicroseconds)
             }
             if (closing && pending.isEmpty) || failure != nil {
                 stopped = true

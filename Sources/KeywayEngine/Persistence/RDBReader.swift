@@ -108,9 +108,10 @@ public enum RDBReader {
                 case RDBFormat.Opcode.selectDB:
                     database = Int(try decoder.length())
                 case RDBFormat.Opcode.resizeDB:
-                    // Key and expiry counts: sizing hints only.
+                    // Key and expiry counts: hints, used to size the index once.
+                    let keys = try decoder.length()
                     _ = try decoder.length()
-                    _ = try decoder.length()
+                    if database == 0 && keys < 1 << 32 { snapshot.keyspace.reserveCapacity(Int(keys)) }
                 case RDBFormat.Opcode.aux:
                     let key = try decoder.bytesValue()
                     let value = try decoder.bytesValue()
@@ -150,10 +151,9 @@ public enum RDBReader {
                         snapshot.expiredKeysSkipped += 1 // every field had expired
                         continue
                     }
-                    guard snapshot.keyspace.slot(of: key) == nil else {
+                    guard snapshot.keyspace.insertNew(key, value, expiresAt: deadline) != nil else {
                         throw RDBError("duplicate key '\(key.text)'", offset: opcodeOffset)
                     }
-                    snapshot.keyspace.insert(key, value, expiresAt: deadline)
                 }
             }
         }
