@@ -88,20 +88,9 @@ enum KeyRoutes {
     static func put(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
         let value: [UInt8]
         let fields: Fields
-        switch RequestBody.read(request, allowRaw: true) {
+        switch RequestBody.value(request) {
         case .failure(let problem): return problem
-        case .success(.empty): return Problem.badRequest("a value is required: a JSON body {\"value\": ...} or an application/octet-stream body")
-        case .success(.raw(let bytes)):
-            value = bytes
-            fields = Fields(json: nil, request: request)
-        case .success(.json(let object)):
-            fields = Fields(json: object, request: request)
-            do throws(FieldError) {
-                guard let text = try fields.string("value") else { return Problem.badRequest("'value' (a string) is required") }
-                value = try ValueEncoding.decode(text, encoding: fields.string("encoding"))
-            } catch {
-                return Problem.badRequest(error.message)
-            }
+        case .success(let body): (value, fields) = body
         }
         var set: [Bytes] = [key, Bytes(value)]
         let nx: Bool, xx: Bool, get: Bool

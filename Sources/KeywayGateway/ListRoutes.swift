@@ -213,18 +213,9 @@ enum ListRoutes {
     static func setItem(_ request: HTTPRequest, _ key: Bytes, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResponse {
         guard let index = index(parameters) else { return Problem.badRequest("the index must be an integer") }
         let value: [UInt8]
-        switch RequestBody.read(request, allowRaw: true) {
+        switch RequestBody.value(request) {
         case .failure(let problem): return problem
-        case .success(.raw(let bytes)): value = bytes
-        case .success(.json(let object)):
-            let fields = Fields(json: object, request: request)
-            do throws(FieldError) {
-                guard let text = try fields.string("value") else { throw FieldError("'value' (a string) is required") }
-                value = try ValueEncoding.decode(text, encoding: fields.string("encoding"))
-            } catch {
-                return Problem.badRequest(error.message)
-            }
-        case .success(.empty): return Problem.badRequest("'value' is required")
+        case .success(let body): value = body.value
         }
         let reply = gateway.executor.execute(Command("LSET", [key, index, Bytes(value)]))
         switch reply {

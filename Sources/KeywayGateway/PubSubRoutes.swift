@@ -105,18 +105,9 @@ enum PubSubRoutes {
     static func publish(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResponse {
         let channel = Bytes(parameters["channel"] ?? [])
         let payload: [UInt8]
-        switch RequestBody.read(request, allowRaw: true) {
+        switch RequestBody.value(request, field: "message") {
         case .failure(let problem): return problem
-        case .success(.raw(let bytes)): payload = bytes
-        case .success(.empty): return Problem.badRequest("send {\"message\": \"...\"} or an application/octet-stream body")
-        case .success(.json(let object)):
-            let fields = Fields(json: object, request: request)
-            do throws(FieldError) {
-                guard let text = try fields.string("message") else { throw FieldError("'message' (a string) is required") }
-                payload = try ValueEncoding.decode(text, encoding: fields.string("encoding"))
-            } catch {
-                return Problem.badRequest(error.message)
-            }
+        case .success(let body): payload = body.value
         }
         let reply = gateway.executor.execute(Command("PUBLISH", [channel, Bytes(payload)]))
         guard case .integer(let receivers) = reply else {

@@ -30,6 +30,30 @@ struct RequestBody {
     }
 }
 
+extension RequestBody {
+    /// A value sent either as a JSON body `{"<field>": "...", "encoding": "base64"?}`
+    /// or as a raw `application/octet-stream` body, with the other fields
+    /// (from the JSON, or the query string for a raw body).
+    static func value(_ request: HTTPRequest, field: String = "value") -> Result<(value: [UInt8], fields: Fields), HTTPResponse> {
+        switch read(request, allowRaw: true) {
+        case .failure(let problem):
+            return .failure(problem)
+        case .success(.empty):
+            return .failure(Problem.badRequest("a \(field) is required: a JSON body {\"\(field)\": ...} or an application/octet-stream body"))
+        case .success(.raw(let bytes)):
+            return .success((bytes, Fields(json: nil, request: request)))
+        case .success(.json(let object)):
+            let fields = Fields(json: object, request: request)
+            do throws(FieldError) {
+                guard let text = try fields.string(field) else { throw FieldError("'\(field)' (a string) is required") }
+                return .success((try ValueEncoding.decode(text, encoding: fields.string("encoding")), fields))
+            } catch {
+                return .failure(Problem.badRequest(error.message))
+            }
+        }
+    }
+}
+
 /// Typed access to the fields of a JSON object body or of query parameters.
 struct Fields {
     let json: JSONValue?
