@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from resp_client import RespClient
 from conftest import free_port, require_keyway_bin
 
 pytestmark = pytest.mark.skipif(
@@ -81,46 +82,6 @@ COMMANDS = [
 ]
 
 
-class Redis:
-    """A minimal RESP2 client: enough to read a server's state."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.file = self.sock.makefile("rb")
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
-    def __call__(self, *args):
-        parts = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        self.sock.sendall(b"".join(parts))
-        return self._read()
-
-    def _read(self):
-        line = self.file.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.file.read(n + 2)[:-2]
-            return data.decode()
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError(f"bad reply {line!r}")
-
-
 def start_redis(directory: Path):
     port = free_port()
     log = directory / "redis.log"
@@ -135,7 +96,7 @@ def start_redis(directory: Path):
     deadline = time.time() + 20
     while True:
         try:
-            client = Redis(port)
+            client = RespClient(port)
             if client("PING") == "PONG":
                 # PING answers LOADING errors while the AOF loads.
                 return process, client, log

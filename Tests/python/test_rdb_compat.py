@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from resp_client import RespClient, RespError
 from conftest import free_port, require_keyway_bin
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -35,50 +36,6 @@ pytestmark = pytest.mark.skipif(
 
 
 # --- a minimal RESP2 client ---------------------------------------------------
-
-
-class RespError(Exception):
-    pass
-
-
-class Resp:
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.reader = self.sock.makefile("rb")
-
-    def close(self):
-        self.reader.close()
-        self.sock.close()
-
-    def __call__(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        self.sock.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.reader.readline()
-        if not line:
-            raise ConnectionError("redis closed the connection")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RespError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.reader.read(n + 2)[:-2]
-            return data.decode("utf-8", "surrogateescape")
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RespError(f"unexpected reply {line!r}")
 
 
 class RedisServer:
@@ -95,7 +52,7 @@ class RedisServer:
         deadline = time.time() + 20
         while True:
             try:
-                self.client = Resp(self.port)
+                self.client = RespClient(self.port)
                 self.client("PING")
                 break
             except (OSError, RespError):
@@ -140,7 +97,7 @@ def pairs(flat):
     return dict(zip(flat[0::2], flat[1::2]))
 
 
-def from_redis(r: Resp) -> dict:
+def from_redis(r: RespClient) -> dict:
     """Every key of a running Redis, normalised."""
     keys = {}
     for key in r("KEYS", "*"):
