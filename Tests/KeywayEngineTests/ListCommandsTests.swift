@@ -194,36 +194,18 @@ import Testing
 /// Blocking pops at the engine level, with a test client standing in for a
 /// parked HTTP request.
 @Suite struct BlockingPopEngineTests {
-    final class RecordingClient: BlockedClient, @unchecked Sendable {
-        var replies: [Reply] = []
-        var connected = true
-        var isConnected: Bool { connected }
-        func deliver(_ reply: Reply) { replies.append(reply) }
-    }
-
-    func park(_ engine: Engine, _ arguments: Bytes...) -> (RecordingClient, BlockedHandle?) {
-        let client = RecordingClient()
-        switch engine.submit(Command(arguments), client: client) {
-        case .reply(let reply):
-            client.replies.append(reply)
-            return (client, nil)
-        case .blocked(let handle):
-            return (client, handle)
-        }
-    }
-
     @Test func servesImmediatelyWhenDataIsThere() {
         let (engine, _) = makeEngine()
         engine.run("RPUSH", "q", "a")
-        let (client, handle) = park(engine, "BLPOP", "q", "0")
+        let (client, handle) = engine.park("BLPOP", "q", "0")
         #expect(handle == nil)
         #expect(client.replies == [.array([.bulk("q"), .bulk("a")])])
     }
 
     @Test func aPushWakesTheWaiterAndWaitersAreFIFO() {
         let (engine, _) = makeEngine()
-        let (first, _) = park(engine, "BRPOP", "q", "0")
-        let (second, _) = park(engine, "BRPOP", "other", "q", "0")
+        let (first, _) = engine.park("BRPOP", "q", "0")
+        let (second, _) = engine.park("BRPOP", "other", "q", "0")
         #expect(engine.blockedClientCount == 2)
         engine.run("RPUSH", "q", "x")
         #expect(first.replies == [.array([.bulk("q"), .bulk("x")])])
@@ -236,7 +218,7 @@ import Testing
 
     @Test func deadlinesUseTheEngineClock() {
         let (engine, clock) = makeEngine()
-        let (client, _) = park(engine, "BLPOP", "q", "0.25")
+        let (client, _) = engine.park("BLPOP", "q", "0.25")
         clock.advance(milliseconds: 249)
         engine.expireBlockedClients()
         #expect(client.replies.isEmpty)
@@ -250,10 +232,10 @@ import Testing
 
     @Test func disconnectedAndCancelledWaitersAreSkipped() {
         let (engine, _) = makeEngine()
-        let (gone, _) = park(engine, "BLPOP", "q", "0")
-        let (cancelled, handle) = park(engine, "BLPOP", "q", "0")
-        let (alive, _) = park(engine, "BLPOP", "q", "0")
-        gone.connected = false
+        let (gone, _) = engine.park("BLPOP", "q", "0")
+        let (cancelled, handle) = engine.park("BLPOP", "q", "0")
+        let (alive, _) = engine.park("BLPOP", "q", "0")
+        gone.disconnect()
         handle?.cancel()
         engine.run("RPUSH", "q", "only")
         #expect(gone.replies.isEmpty)
@@ -263,7 +245,7 @@ import Testing
 
     @Test func blmoveWaitsOnItsSourceAndMovesOnWake() {
         let (engine, _) = makeEngine()
-        let (client, _) = park(engine, "BLMOVE", "src", "dst", "RIGHT", "LEFT", "0")
+        let (client, _) = engine.park("BLMOVE", "src", "dst", "RIGHT", "LEFT", "0")
         engine.run("RPUSH", "src", "a", "b")
         #expect(client.replies == [.bulk("b")])
         #expect(engine.run("LRANGE", "dst", "0", "-1") == .array([.bulk("b")]))
@@ -272,7 +254,7 @@ import Testing
 
     @Test func blmpopWakesWithCount() {
         let (engine, _) = makeEngine()
-        let (client, _) = park(engine, "BLMPOP", "0", "2", "a", "b", "LEFT", "COUNT", "2")
+        let (client, _) = engine.park("BLMPOP", "0", "2", "a", "b", "LEFT", "COUNT", "2")
         engine.run("RPUSH", "b", "1", "2", "3")
         #expect(client.replies == [.array([.bulk("b"), .array([.bulk("1"), .bulk("2")])])])
     }
@@ -280,8 +262,8 @@ import Testing
     @Test func oneWriteCanServeAChainOfWaiters() {
         let (engine, _) = makeEngine()
         // The first waiter's move feeds the second waiter's list.
-        let (mover, _) = park(engine, "BRPOPLPUSH", "stage1", "stage2", "0")
-        let (finisher, _) = park(engine, "BLPOP", "stage2", "0")
+        let (mover, _) = engine.park("BRPOPLPUSH", "stage1", "stage2", "0")
+        let (finisher, _) = engine.park("BLPOP", "stage2", "0")
         engine.run("LPUSH", "stage1", "job")
         #expect(mover.replies == [.bulk("job")])
         #expect(finisher.replies == [.array([.bulk("stage2"), .bulk("job")])])

@@ -2,15 +2,6 @@ import KeywayEngine
 import Synchronization
 import Testing
 
-/// A parked client that records what it is handed.
-final class RecordingClient: BlockedClient {
-    private let state = Mutex<(connected: Bool, replies: [Reply])>((true, []))
-    var isConnected: Bool { state.withLock { $0.connected } }
-    func deliver(_ reply: Reply) { state.withLock { $0.replies.append(reply) } }
-    var replies: [Reply] { state.withLock { $0.replies } }
-    func disconnect() { state.withLock { $0.connected = false } }
-}
-
 /// ZPOPMIN/ZPOPMAX, ZMPOP, and the blocking pops under a manual clock.
 @Suite struct SortedSetPopTests {
     @Test func zpopminAndMax() {

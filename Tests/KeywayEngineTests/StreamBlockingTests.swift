@@ -4,28 +4,10 @@ import Testing
 /// XREAD BLOCK and XREADGROUP BLOCK at engine level: parked through
 /// `Engine.submit`, woken by XADD, deadlines on the manual clock.
 @Suite struct StreamBlockingTests {
-    final class RecordingClient: BlockedClient, @unchecked Sendable {
-        var replies: [Reply] = []
-        var connected = true
-        var isConnected: Bool { connected }
-        func deliver(_ reply: Reply) { replies.append(reply) }
-    }
-
-    func park(_ engine: Engine, _ arguments: Bytes...) -> (RecordingClient, BlockedHandle?) {
-        let client = RecordingClient()
-        switch engine.submit(Command(arguments), client: client) {
-        case .reply(let reply):
-            client.replies.append(reply)
-            return (client, nil)
-        case .blocked(let handle):
-            return (client, handle)
-        }
-    }
-
     @Test func xreadDollarWaitsForTheNextEntry() {
         let (engine, _) = makeEngine()
         engine.run("XADD", "s", "1-0", "old", "1")
-        let (client, handle) = park(engine, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        let (client, handle) = engine.park("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
         #expect(handle != nil)
         #expect(client.replies.isEmpty)
         engine.run("XADD", "s", "2-0", "new", "1")
@@ -36,11 +18,11 @@ import Testing
 
     @Test func xreadDollarOnAMissingKeyAndOnAnEmptiedStream() {
         let (engine, _) = makeEngine()
-        let (missing, _) = park(engine, "XREAD", "BLOCK", "0", "STREAMS", "nokey", "$")
+        let (missing, _) = engine.park("XREAD", "BLOCK", "0", "STREAMS", "nokey", "$")
         engine.run("XADD", "nokey", "5-0", "a", "b")
         #expect(readIDs(missing.replies.first ?? .null) == ["5-0"])
         engine.run("XDEL", "nokey", "5-0")
-        let (emptied, _) = park(engine, "XREAD", "BLOCK", "0", "STREAMS", "nokey", "+")
+        let (emptied, _) = engine.park("XREAD", "BLOCK", "0", "STREAMS", "nokey", "+")
         #expect(emptied.replies.isEmpty)
         engine.run("XADD", "nokey", "6-0", "c", "d")
         #expect(readIDs(emptied.replies.first ?? .null) == ["6-0"])
@@ -50,7 +32,7 @@ import Testing
         let (engine, _) = makeEngine()
         engine.run("XADD", "s", "1-0", "a", "b")
         engine.run("XADD", "s", "2-0", "a", "b")
-        let (client, _) = park(engine, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        let (client, _) = engine.park("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
         engine.run("XDEL", "s", "1-0")
         engine.run("XTRIM", "s", "MAXLEN", "0")
         #expect(client.replies.isEmpty)
@@ -61,7 +43,7 @@ import Testing
 
     @Test func xreadDeadlineUsesTheEngineClock() {
         let (engine, clock) = makeEngine()
-        let (client, _) = park(engine, "XREAD", "COUNT", "1", "BLOCK", "1500", "STREAMS", "s", "0")
+        let (client, _) = engine.park("XREAD", "COUNT", "1", "BLOCK", "1500", "STREAMS", "s", "0")
         clock.advance(milliseconds: 1499)
         engine.expireBlockedClients()
         #expect(client.replies.isEmpty)
@@ -74,10 +56,10 @@ import Testing
     @Test func servedAtOnceWhenDataIsThereAndNeverBlocksWithoutBLOCK() throws {
         let (engine, _) = makeEngine()
         engine.run("XADD", "s", "1-0", "a", "b")
-        let (now, handle) = park(engine, "XREAD", "BLOCK", "0", "STREAMS", "s", "0")
+        let (now, handle) = engine.park("XREAD", "BLOCK", "0", "STREAMS", "s", "0")
         #expect(handle == nil)
         #expect(readIDs(now.replies.first ?? .null) == ["1-0"])
-        let (noBlock, noHandle) = park(engine, "XREAD", "STREAMS", "s", "$")
+        let (noBlock, noHandle) = engine.park("XREAD", "STREAMS", "s", "$")
         #expect(noHandle == nil)
         #expect(noBlock.replies == [.null])
         // Inside a transaction BLOCK answers nil at once.
@@ -87,8 +69,8 @@ import Testing
     @Test func xreadgroupWaitersShareNewEntriesInArrivalOrder() {
         let (engine, _) = makeEngine()
         engine.run("XGROUP", "CREATE", "events", "mygroup", "$", "MKSTREAM")
-        let (first, _) = park(engine, "XREADGROUP", "GROUP", "mygroup", "consumer1", "COUNT", "1", "BLOCK", "5000", "STREAMS", "events", ">")
-        let (second, _) = park(engine, "XREADGROUP", "GROUP", "mygroup", "consumer2", "COUNT", "1", "BLOCK", "5000", "STREAMS", "events", ">")
+        let (first, _) = engine.park("XREADGROUP", "GROUP", "mygroup", "consumer1", "COUNT", "1", "BLOCK", "5000", "STREAMS", "events", ">")
+        let (second, _) = engine.park("XREADGROUP", "GROUP", "mygroup", "consumer2", "COUNT", "1", "BLOCK", "5000", "STREAMS", "events", ">")
         #expect(engine.blockedClientCount == 2)
         engine.run("XADD", "events", "1-0", "type", "order.created")
         #expect(readIDs(first.replies.first ?? .null) == ["1-0"])
@@ -102,13 +84,13 @@ import Testing
     @Test func xreadgroupTimesOutAndSeesGroupDestruction() {
         let (engine, clock) = makeEngine()
         engine.run("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
-        let (timed, _) = park(engine, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "100", "STREAMS", "s", ">")
+        let (timed, _) = engine.park("XREADGROUP", "GROUP", "g", "c", "BLOCK", "100", "STREAMS", "s", ">")
         // The consumer exists from the first attempt on, as in Redis.
         #expect(engine.run("XINFO", "CONSUMERS", "s", "g").arrayValue?.count == 1)
         clock.advance(milliseconds: 100)
         engine.expireBlockedClients()
         #expect(timed.replies == [.null])
-        let (waiting, _) = park(engine, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+        let (waiting, _) = engine.park("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
         engine.run("XGROUP", "DESTROY", "s", "g")
         #expect(waiting.replies.first?.errorMessage == "NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option")
     }
@@ -116,10 +98,10 @@ import Testing
     @Test func cancelledAndDisconnectedReadersAreSkipped() {
         let (engine, _) = makeEngine()
         engine.run("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
-        let (gone, _) = park(engine, "XREADGROUP", "GROUP", "g", "a", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
-        let (cancelled, handle) = park(engine, "XREADGROUP", "GROUP", "g", "b", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
-        let (alive, _) = park(engine, "XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
-        gone.connected = false
+        let (gone, _) = engine.park("XREADGROUP", "GROUP", "g", "a", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
+        let (cancelled, handle) = engine.park("XREADGROUP", "GROUP", "g", "b", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
+        let (alive, _) = engine.park("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
+        gone.disconnect()
         handle?.cancel()
         engine.run("XADD", "s", "1-0", "a", "b")
         #expect(gone.replies.isEmpty && cancelled.replies.isEmpty)

@@ -1,5 +1,6 @@
 import Testing
 import KeywayEngine
+import Synchronization
 
 /// 2023-11-14T22:13:20Z: every suite starts its manual clock here.
 let startMilliseconds: Int64 = 1_700_000_000_000
@@ -89,4 +90,28 @@ final class EventLog: @unchecked Sendable {
     private(set) var entries: [Entry] = []
 
     func append(_ key: Bytes, _ event: String) { entries.append(Entry(key: key, event: event)) }
+}
+
+/// A parked client that records what it is handed (blocking-command tests).
+final class RecordingClient: BlockedClient {
+    private let state = Mutex<(connected: Bool, replies: [Reply])>((true, []))
+    var isConnected: Bool { state.withLock { $0.connected } }
+    func deliver(_ reply: Reply) { state.withLock { $0.replies.append(reply) } }
+    var replies: [Reply] { state.withLock { $0.replies } }
+    func disconnect() { state.withLock { $0.connected = false } }
+}
+
+extension Engine {
+    /// Submits a possibly blocking command for a recording client: an
+    /// immediate reply is recorded at once, a parked one yields its handle.
+    func park(_ arguments: Bytes...) -> (RecordingClient, BlockedHandle?) {
+        let client = RecordingClient()
+        switch submit(Command(arguments), client: client) {
+        case .reply(let reply):
+            client.deliver(reply)
+            return (client, nil)
+        case .blocked(let handle):
+            return (client, handle)
+        }
+    }
 }
