@@ -172,6 +172,8 @@ struct DeadlineHeap {
 /// Per-execution facts a handler may read or set: whether it may block,
 /// and the block it asked for. One instance reused under the engine lock.
 public final class ExecutionState {
+    /// Counters and the slow log every command updates.
+    let statistics = CommandStatistics()
     /// True only for a command submitted on its own by a client that can
     /// wait (not inside a pipeline, transaction or script).
     var mayBlock = false

@@ -124,5 +124,6 @@ public struct CommandTable: Sendable {
             + ConfigCommands.commands
             + SnapshotCommands.commands
             + AppendOnlyCommands.commands
+            + SlowLogCommands.commands
     )
 }

@@ -25,6 +25,19 @@ public enum ConfigCommands {
             db.notifyKeyspaceEvents = flags
         },
         Parameter(name: "hz", get: { _, server in String(server.hz) }, set: nil),
+        Parameter(name: "slowlog-log-slower-than", get: { _, server in String(server.statistics?.slowerThanMicroseconds ?? 10_000) }) { _, server, value throws(CommandError) in
+            guard let micros = Parse.strictInt64(value) else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - argument couldn't be parsed into an integer")
+            }
+            server.statistics?.slowerThanMicroseconds = micros
+        },
+        Parameter(name: "slowlog-max-len", get: { _, server in String(server.statistics?.slowLogMaxLength ?? 128) }) { _, server, value throws(CommandError) in
+            guard let length = Parse.strictInt64(value), length >= 0, length <= Int64(Int32.max) else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'slowlog-max-len') - argument must be between 0 and 2147483647 inclusive")
+            }
+            server.statistics?.slowLogMaxLength = Int(length)
+            server.statistics?.trimSlowLog()
+        },
         Parameter(name: "save", get: { _, server in server.snapshots.rulesDescription }) { _, server, value throws(CommandError) in
             guard let rules = SnapshotState.parseRules(value.text.split(separator: " ").map(String.init)) else {
                 throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters")
@@ -99,6 +112,7 @@ public enum ConfigCommands {
         }
         if sub.equalsIgnoringCase("resetstat") && c.argumentCount == 2 {
             c.db.stats = EngineStats()
+            c.execution.statistics.reset()
             return .ok
         }
         throw CommandError(.syntax, "ERR unknown subcommand or wrong number of arguments for '\(sub.text)'. Try CONFIG HELP.")

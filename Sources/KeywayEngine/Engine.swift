@@ -18,6 +18,8 @@ public final class ServerState: @unchecked Sendable {
     public let appendOnly = AppendOnlyState()
     /// The file `--config` named, which CONFIG REWRITE writes back.
     public var configFilePath: String?
+    /// The command counters and slow log (owned by the execution state).
+    public internal(set) var statistics: CommandStatistics?
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -59,6 +61,7 @@ final class EngineState: @unchecked Sendable {
         switch resolve(command) {
         case .failure(let error):
             db.stats.totalErrors += 1
+            execution.statistics.recordError(error)
             return .error(error)
         case .success(let spec):
             return run(command, spec: spec)
@@ -66,9 +69,19 @@ final class EngineState: @unchecked Sendable {
     }
 
     func run(_ command: Command, spec: CommandSpec) -> Reply {
+        let started = monotonicMicroseconds()
+        let reply = runHandler(command, spec: spec)
         // Counted once the command has run, as Redis's call() does: INFO does
         // not count itself, and commands refused before running never count.
-        defer { db.stats.totalCommands += 1 }
+        db.stats.totalCommands += 1
+        var failure: CommandError? = nil
+        if case .error(let error) = reply { failure = error }
+        execution.statistics.record(spec, arguments: command.arguments, microseconds: monotonicMicroseconds() - started,
+                                    error: failure, nowMilliseconds: db.now)
+        return reply
+    }
+
+    private func runHandler(_ command: Command, spec: CommandSpec) -> Reply {
         let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution)
         guard let recorder = execution.propagation else {
             do {
@@ -156,7 +169,9 @@ public final class Engine: CommandExecutor {
         let server = ServerState(startedAt: clock.nowMilliseconds(), commands: commands)
         // Save rules count time from start-up until a first save.
         server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
-        state = Mutex(EngineState(db: db, server: server))
+        let engineState = EngineState(db: db, server: server)
+        server.statistics = engineState.execution.statistics
+        state = Mutex(engineState)
     }
 
     public var writeSequence: Int64 { writes.value }
@@ -384,6 +399,7 @@ public final class Engine: CommandExecutor {
             let removed = state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds)
             // Once a second, drop parked clients whose connection closed.
             state.expiryTicks += 1
+            state.execution.statistics.sample(nowMilliseconds: state.db.clock.nowMilliseconds(), totalCommands: state.db.stats.totalCommands)
             if state.expiryTicks % max(1, state.server.hz) == 0 {
                 _ = state.db.blocking.removeDisconnected()
                 applySaveRules(state)

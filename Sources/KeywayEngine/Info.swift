@@ -1,3 +1,4 @@
+import Foundation
 /// INFO's sections, gathered as ordered name/value pairs so the gateway can
 /// render them as JSON and the command API as Redis's text.
 public enum Info {
@@ -8,16 +9,19 @@ public enum Info {
     public static let keywayVersion = "0.1.0"
 
     static let defaultSections = ["server", "clients", "persistence", "stats", "keyspace"]
+    /// `INFO all` / `everything` adds the per-command and per-error counters.
+    static let allSections = ["server", "clients", "persistence", "stats", "commandstats", "errorstats", "keyspace"]
 
     /// Sections named in `requested` (empty, "default", "all" or "everything"
     /// mean all of them), in Redis's order.
-    public static func collect(db: Database, server: ServerState, requested: [String]) -> [Section] {
-        let all = Set(requested).isDisjoint(with: ["all", "everything", "default"]) == false || requested.isEmpty
-        let wanted = all ? defaultSections : defaultSections.filter(requested.contains)
-        return wanted.map { name in (name, fields(of: name, db: db, server: server)) }
+    public static func collect(db: Database, server: ServerState, statistics: CommandStatistics, requested: [String]) -> [Section] {
+        let everything = !Set(requested).isDisjoint(with: ["all", "everything"])
+        let defaults = requested.isEmpty || requested.contains("default")
+        let wanted = everything ? allSections : allSections.filter { requested.contains($0) || (defaults && defaultSections.contains($0)) }
+        return wanted.map { name in (name, fields(of: name, db: db, server: server, statistics: statistics)) }
     }
 
-    static func fields(of section: String, db: Database, server: ServerState) -> [(String, String)] {
+    static func fields(of section: String, db: Database, server: ServerState, statistics: CommandStatistics) -> [(String, String)] {
         let uptimeSeconds = max(0, (db.clock.nowMilliseconds() - server.startedAt) / 1000)
         switch section {
         case "server":
@@ -35,6 +39,7 @@ public enum Info {
         case "stats":
             return [
                 ("total_commands_processed", String(db.stats.totalCommands)),
+                ("instantaneous_ops_per_sec", String(statistics.instantaneousOpsPerSecond)),
                 ("total_error_replies", String(db.stats.totalErrors)),
                 ("expired_keys", String(db.stats.expiredKeys)),
                 ("keyspace_hits", String(db.stats.keyspaceHits)),
@@ -58,6 +63,13 @@ public enum Info {
                 ("aof_current_size", String(AppendOnlyState.fileSize(server.appendOnly.path(in: server.snapshots.directory)))),
                 ("aof_base_size", String(server.appendOnly.baseSize)),
             ] : [])
+        case "commandstats":
+            return statistics.byCommand.sorted { $0.key < $1.key }.map { name, counters in
+                let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0
+                return ("cmdstat_\(name)", "calls=\(counters.calls),usec=\(counters.microseconds),usec_per_call=\(String(format: "%.2f", perCall)),rejected_calls=0,failed_calls=\(counters.failedCalls)")
+            }
+        case "errorstats":
+            return statistics.byError.sorted { $0.key < $1.key }.map { ("errorstat_\($0.key)", "count=\($0.value)") }
         case "keyspace":
             let keys = db.keyspace.count
             guard keys > 0 else { return [] }

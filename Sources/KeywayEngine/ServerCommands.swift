@@ -67,7 +67,7 @@ enum ServerCommands {
     /// INFO [section ...] in Redis's text format.
     static func info(_ c: CommandContext) throws(CommandError) -> Reply {
         let requested = c.arguments.dropFirst().map { $0.lowercasedASCII }
-        let sections = Info.collect(db: c.db, server: c.server, requested: requested)
+        let sections = Info.collect(db: c.db, server: c.server, statistics: c.execution.statistics, requested: requested)
         return .bulk(Bytes(Info.render(sections)))
     }
 }

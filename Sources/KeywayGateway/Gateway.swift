@@ -66,6 +66,7 @@ public final class Gateway: Sendable {
         PubSubRoutes.register(on: &router, gateway: self)
         AdminRoutes.register(on: &router, gateway: self)
         ConfigRoutes.register(on: &router, gateway: self)
+        ObservabilityRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }

@@ -171,6 +171,8 @@ struct Serve: ParsableCommand {
             server.snapshots.fileName = settings.dbFileName
             server.snapshots.rules = settings.saveRules
             server.configFilePath = config.map { path in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
+            server.statistics?.slowerThanMicroseconds = settings.slowerThanMicroseconds
+            server.statistics?.slowLogMaxLength = settings.slowLogMaxLength
             server.appendOnly.fileName = settings.appendFileName
             server.appendOnly.fsync = settings.appendFsync
             server.appendOnly.loadTruncated = settings.aofLoadTruncated

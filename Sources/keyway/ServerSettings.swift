@@ -23,6 +23,8 @@ struct ServerSettings {
     var dbFileName = "dump.rdb"
     var saveRules = SnapshotState.defaultRules
     var appendOnly = false
+    var slowerThanMicroseconds: Int64 = 10_000
+    var slowLogMaxLength = 128
     var appendFileName = "appendonly.aof"
     var appendFsync = AOFFsyncPolicy.everysec
     var aofLoadTruncated = true
@@ -38,7 +40,7 @@ struct ServerSettings {
     static let recognisedButInactive: Set<String> = [
         "appenddirname", "rdbcompression",
         "rdbchecksum", "stop-writes-on-bgsave-error", "maxmemory", "maxmemory-policy", "maxmemory-samples",
-        "lfu-log-factor", "lfu-decay-time", "slowlog-log-slower-than", "slowlog-max-len", "lua-time-limit",
+        "lfu-log-factor", "lfu-decay-time", "lua-time-limit",
         "busy-reply-threshold", "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
         "tcp-keepalive",
     ]
@@ -127,6 +129,12 @@ struct ServerSettings {
             case "auto-aof-rewrite-min-size":
                 guard let size = Self.memorySize(try single()) else { throw fail("expected a size such as 64mb") }
                 autoRewriteMinSize = size
+            case "slowlog-log-slower-than":
+                guard let micros = Int64(try single()) else { throw fail("expected microseconds (negative disables)") }
+                slowerThanMicroseconds = micros
+            case "slowlog-max-len":
+                guard let length = Int(try single()), length >= 0 else { throw fail("expected a non-negative integer") }
+                slowLogMaxLength = length
             case "max-body":
                 maxBody = try positive(try single())
             case "threads", "io-threads":

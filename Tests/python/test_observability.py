@@ -1,0 +1,30 @@
+"""Slow log over HTTP, per-command INFO statistics as JSON, readiness."""
+
+from __future__ import annotations
+
+import requests
+
+from conftest import start_server
+
+
+def test_slowlog_commandstats_and_readyz():
+    server = start_server("--save", "")
+    try:
+        post = lambda *words: requests.post(server.url + "/", json=list(words), headers=server.auth, timeout=5).json()
+        assert post("CONFIG", "SET", "slowlog-log-slower-than", "0") == {"result": "OK"}
+        assert requests.delete(server.url + "/v1/slowlog", headers=server.auth, timeout=5).status_code == 204
+        post("SET", "user:1", "Alice")
+        r = requests.get(server.url + "/v1/slowlog?count=-1", headers=server.auth, timeout=5)
+        assert r.status_code == 200
+        body = r.json()
+        commands = [entry["command"] for entry in body["entries"]]
+        assert ["SET", "user:1", "Alice"] in commands
+        assert all(entry["durationMicros"] >= 0 and entry["time"] > 0 for entry in body["entries"])
+        assert body["length"] >= len(body["entries"])  # the GET itself may be logged by then
+        info = requests.get(server.url + "/v1/info?section=commandstats&section=errorstats", headers=server.auth, timeout=5).json()
+        assert info["commandstats"]["cmdstat_set"]["calls"] == 1
+        assert "usec_per_call" in info["commandstats"]["cmdstat_set"]
+        assert requests.get(server.url + "/readyz", timeout=5).json() == {"status": "ready"}
+        assert requests.get(server.url + "/v1/slowlog?count=x", headers=server.auth, timeout=5).status_code == 400
+    finally:
+        server.cleanup()
