@@ -4,6 +4,8 @@
 public struct Command: Sendable, Equatable {
     /// `arguments[0]` is the command name, as in Redis's argv.
     public var arguments: [Bytes]
+    /// Who sent it (`address:port`), for MONITOR; nil when not known.
+    public var client: String?
 
     public init(_ arguments: [Bytes]) {
         precondition(!arguments.isEmpty, "a command needs a name")
@@ -44,6 +46,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// Runs a command that may block (BLPOP, ...): either replies now or
     /// parks `client`, which later receives the reply through `deliver`.
     func submit(_ command: Command, client: any BlockedClient) -> Submission
+
+    /// Streams every executed command to `watcher` (MONITOR) until the
+    /// returned subscription is cancelled.
+    func monitor(_ watcher: any CommandWatcher) -> Subscription
 
     /// Subscribes to channels and glob patterns (pub/sub, keyspace events)
     /// until the returned subscription is cancelled.

@@ -34,6 +34,7 @@ final class EngineState: @unchecked Sendable {
     let db: Database
     let server: ServerState
     let execution = ExecutionState()
+    let monitors = MonitorRegistry()
     var expiryTimer: DispatchSourceTimer?
     var deadlineTimer: DispatchSourceTimer?
     var scheduledDeadline: Int64?
@@ -69,6 +70,10 @@ final class EngineState: @unchecked Sendable {
     }
 
     func run(_ command: Command, spec: CommandSpec) -> Reply {
+        // MONITOR sees commands as they are executed, as in Redis.
+        if !monitors.isEmpty && !spec.flags.contains(.admin) {
+            monitors.feed(MonitoredCommand(microseconds: db.clock.nowMicroseconds(), client: command.client, arguments: command.arguments))
+        }
         let started = monotonicMicroseconds()
         let reply = runHandler(command, spec: spec)
         // Counted once the command has run, as Redis's call() does: INFO does

@@ -8,6 +8,9 @@ enum ServerCommands {
         CommandSpec("info", arity: -1, flags: [.loading], keys: (0, 0, 0), handler: info),
         CommandSpec("select", arity: 2, flags: [.fast, .loading], keys: (0, 0, 0), handler: select),
         CommandSpec("command", arity: -1, flags: [.loading], keys: (0, 0, 0), handler: command),
+        CommandSpec("monitor", arity: 1, flags: [.admin, .noMulti, .noScript], keys: (0, 0, 0)) { _ throws(CommandError) in
+            throw CommandError(.notSupported, "ERR MONITOR needs a streaming connection: use GET /v1/monitor (Server-Sent Events)")
+        },
     ] + ["multi", "exec", "discard", "watch", "unwatch"].map { name in
         CommandSpec(name, arity: -1, flags: [.noMulti, .noScript], keys: (0, 0, 0)) { _ throws(CommandError) in
             throw CommandError(.notSupported, "ERR \(name.uppercased()) is not available over stateless HTTP; send the commands to /multi-exec")

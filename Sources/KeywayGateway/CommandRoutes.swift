@@ -24,7 +24,9 @@ enum CommandRoutes {
     static func single(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
         switch parseJSON(request.body).flatMap(command(from:)) {
         case .failure(let failure): return .response(CommandReplyEncoding.errorResponse(failure.message))
-        case .success(let command): return run(command, request, gateway)
+        case .success(var command):
+            command.client = request.remoteAddress
+            return run(command, request, gateway)
         }
     }
 
@@ -54,7 +56,9 @@ enum CommandRoutes {
             for element in elements {
                 switch command(from: element) {
                 case .failure(let failure): return CommandReplyEncoding.errorResponse(failure.message)
-                case .success(let command): parsed.append(command)
+                case .success(var command):
+                    command.client = request.remoteAddress
+                    parsed.append(command)
                 }
             }
             commands = parsed
@@ -76,7 +80,9 @@ enum CommandRoutes {
         var arguments = [Bytes(parameters["command"] ?? [])]
         for segment in parameters.rest["args"] ?? [] { arguments.append(Bytes(segment)) }
         if request.method == "POST" && !request.body.isEmpty { arguments.append(Bytes(request.body)) }
-        return run(Command(arguments), request, gateway)
+        var command = Command(arguments)
+        command.client = request.remoteAddress
+        return run(command, request, gateway)
     }
 
     static func parseJSON(_ body: [UInt8]) -> Result<JSONValue, CommandRequestError> {

@@ -67,6 +67,7 @@ public final class Gateway: Sendable {
         AdminRoutes.register(on: &router, gateway: self)
         ConfigRoutes.register(on: &router, gateway: self)
         ObservabilityRoutes.register(on: &router, gateway: self)
+        MonitorRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         return router
     }

@@ -63,3 +63,29 @@ import Testing
         #expect(engine.infoFields("stats")["instantaneous_ops_per_sec"] == "500")
     }
 }
+
+/// MONITOR at the engine: every command, in order, with its client.
+@Suite struct MonitorTests {
+    final class Watcher: CommandWatcher, @unchecked Sendable {
+        var seen: [MonitoredCommand] = []
+        func observe(_ command: MonitoredCommand) { seen.append(command) }
+    }
+
+    @Test func watchersSeeCommandsUntilCancelled() {
+        let (engine, clock) = makeEngine()
+        let watcher = Watcher()
+        let subscription = engine.monitor(watcher)
+        var command = Command("SET", ["k", "v"])
+        command.client = "127.0.0.1"
+        _ = engine.execute(command)
+        engine.run("GET", "k")
+        engine.run("CONFIG", "GET", "hz")  // admin commands are not shown
+        #expect(watcher.seen.map { $0.arguments } == [["SET", "k", "v"], ["GET", "k"]])
+        #expect(watcher.seen.first?.client == "127.0.0.1")
+        #expect(watcher.seen.first?.microseconds == clock.nowMicroseconds())
+        subscription.cancel()
+        engine.run("GET", "k")
+        #expect(watcher.seen.count == 2)
+        #expect(engine.run("MONITOR").errorMessage?.contains("/v1/monitor") == true)
+    }
+}

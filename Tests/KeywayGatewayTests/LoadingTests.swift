@@ -21,6 +21,7 @@ import Testing
         func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError> { engine.executeTransaction(commands) }
         func mayBlock(_ command: Command) -> Bool { engine.mayBlock(command) }
         func submit(_ command: Command, client: any BlockedClient) -> Submission { engine.submit(command, client: client) }
+        func monitor(_ watcher: any CommandWatcher) -> Subscription { engine.monitor(watcher) }
         func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
             engine.subscribe(subscriber, channels: channels, patterns: patterns)
         }

@@ -28,3 +28,21 @@ def test_slowlog_commandstats_and_readyz():
         assert requests.get(server.url + "/v1/slowlog?count=x", headers=server.auth, timeout=5).status_code == 400
     finally:
         server.cleanup()
+
+
+def test_monitor_streams_every_command_with_its_client(server):
+    from test_sse_pubsub import Subscriber
+    import json
+
+    watcher = Subscriber(f"{server.url}/v1/monitor", server.auth, ready_on="monitor")
+    try:
+        requests.post(server.url + "/", json=["SET", "watched", "1"], headers=server.auth, timeout=5)
+        requests.get(server.url + "/v1/keys/watched", headers=server.auth, timeout=5)
+        first = json.loads(watcher.next("command").data)
+        assert first["command"] == ["SET", "watched", "1"]
+        assert first["client"] == "127.0.0.1"
+        assert float(first["time"]) > 1.7e9
+        second = json.loads(watcher.next("command").data)
+        assert second["command"][0] in ("GET", "PTTL")
+    finally:
+        watcher.close()

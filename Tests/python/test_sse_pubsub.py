@@ -48,7 +48,7 @@ class Subscriber:
                 if self._ready_on is None:
                     self.ready.set()
                 for event in source.iter_sse():
-                    if event.event == "subscribe" or event.data.startswith(("subscribe,", "psubscribe,")):
+                    if event.event == self._ready_on or event.data.startswith(("subscribe,", "psubscribe,")):
                         self.ready.set()
                     self.events.put(event)
         except Exception as exc:  # the test closed the client
