@@ -186,6 +186,7 @@ public final class HTTPServer: Sendable {
         let result = MHD_queue_response(connection, 200, response)
         MHD_destroy_response(response)
         counters.countStatus(200)
+        (request.statistics ?? router.unmatched).count(status: 200)
         return result
     }
 
@@ -203,7 +204,7 @@ public final class HTTPServer: Sendable {
             counters.requests.add(1, ordering: .relaxed)
             if let length = lookupHeader(connection, "Content-Length").flatMap({ Int($0) }), length > configuration.maxBodyBytes {
                 request.answered = true
-                return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection)
+                return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
             }
             return MHD_Result(rawValue: 1)!
         }
@@ -216,7 +217,7 @@ public final class HTTPServer: Sendable {
                 return MHD_Result(rawValue: parkedResponse.isDone ? 0 : 1)!
             }
             unregisterParked(parkedResponse)
-            return queue(response, on: connection)
+            return queue(response, on: connection, for: request)
         }
         if request.answered {
             uploadSize.pointee = 0
@@ -244,13 +245,14 @@ public final class HTTPServer: Sendable {
 
         // Final call: route and answer.
         if request.tooLarge {
-            return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection)
+            return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
         let httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
         request.body = []
         let result: HTTPResult
         switch router.match(method: httpRequest.method, segments: httpRequest.segments) {
-        case .found(let handler, let parameters):
+        case .found(let handler, let parameters, let statistics):
+            request.statistics = statistics
             result = handler(httpRequest, parameters)
         case .methodNotAllowed(let allowed):
             result = .response(Self.problem(405, "METHOD_NOT_ALLOWED", "Method Not Allowed",
@@ -262,21 +264,21 @@ public final class HTTPServer: Sendable {
         switch result {
         case .response(var response):
             if httpRequest.method == "HEAD" { response.body = [] }
-            return queue(response, on: connection)
+            return queue(response, on: connection, for: request)
         case .parked(let parkedResponse):
             if stopping.load(ordering: .relaxed) {
                 parkedResponse.requestCompleted()
-                return queue(HTTPResponse(status: 503), on: connection)
+                return queue(HTTPResponse(status: 503), on: connection, for: request)
             }
             request.parked = parkedResponse
             if let immediate = parkedResponse.suspendOrTake(connection: connection, server: self) {
-                return queue(immediate, on: connection)
+                return queue(immediate, on: connection, for: request)
             }
             return MHD_Result(rawValue: 1)!
         case .stream(let stream, let headers):
             if stopping.load(ordering: .relaxed) {
                 stream.completed()
-                return queue(HTTPResponse(status: 503), on: connection)
+                return queue(HTTPResponse(status: 503), on: connection, for: request)
             }
             return startStream(stream, headers: headers, on: connection, request: request)
         }
@@ -296,7 +298,8 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+    private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for request: RequestState) -> MHD_Result {
+        (request.statistics ?? router.unmatched).count(status: response.status)
         let mhdResponse = response.body.withUnsafeBytes { raw in
             MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
                                             MHD_ResponseMemoryMode(rawValue: 2)!)  // MHD_RESPMEM_MUST_COPY
@@ -400,6 +403,8 @@ private final class RequestState {
     var tooLarge = false
     var parked: ParkedResponse?
     var stream: EventStream?
+    /// The matched route's counters; nil until routed.
+    var statistics: RouteStatistics?
 }
 
 /// A C handle (daemon or connection) that libmicrohttpd lets any thread use.

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Routes requests by method and decoded path segments, over a trie of
 /// segments so a lookup costs the path's depth, not the number of routes.
 ///
@@ -22,11 +24,15 @@ public struct Router: Sendable {
         var parameter: (name: String, node: Node)?
         var rest: (name: String, node: Node)?
         /// Handlers of the routes that end here, by method, in insertion order.
-        var handlers: [(method: String, handler: Handler)] = []
+        var handlers: [(method: String, handler: Handler, statistics: RouteStatistics)] = []
     }
 
     private let root = Node()
     private var patterns: [(method: String, segments: [Segment])] = []
+    /// Per-route response counters, in registration order (for /metrics).
+    public private(set) var statistics: [RouteStatistics] = []
+    /// Responses to requests that matched no route.
+    public let unmatched = RouteStatistics(method: "", pattern: "unmatched")
 
     public init() {}
 
@@ -56,11 +62,13 @@ public struct Router: Sendable {
             }
         }
         precondition(!node.handlers.contains { $0.method == method }, "\(method) \(pattern) declared twice")
-        node.handlers.append((method, handler))
+        let routeStatistics = RouteStatistics(method: method, pattern: Router.template(parts))
+        statistics.append(routeStatistics)
+        node.handlers.append((method, handler, routeStatistics))
     }
 
     public enum Match {
-        case found(Handler, RouteParameters)
+        case found(Handler, RouteParameters, RouteStatistics)
         /// The path exists under other methods.
         case methodNotAllowed([String])
         case notFound
@@ -70,7 +78,7 @@ public struct Router: Sendable {
         var parameters = RouteParameters()
         guard let node = find(root, segments[...], &parameters, namespace: true) else { return .notFound }
         if let handler = node.handlers.first(where: { $0.method == method || (method == "HEAD" && $0.method == "GET") }) {
-            return .found(handler.handler, parameters)
+            return .found(handler.handler, parameters, handler.statistics)
         }
         return .methodNotAllowed(node.handlers.map(\.method))
     }
@@ -102,14 +110,17 @@ public struct Router: Sendable {
     /// Every route as `METHOD /pattern`, rest parameters shown as `{name}`
     /// the way openapi.yaml writes them.
     public var routeList: [String] {
-        patterns.map { route in
-            "\(route.method) /" + route.segments.map { segment in
-                switch segment {
-                case .literal(let text): return String(decoding: text, as: UTF8.self)
-                case .parameter(let name), .rest(let name): return "{\(name)}"
-                }
-            }.joined(separator: "/")
-        }.sorted()
+        patterns.map { "\($0.method) " + Router.template($0.segments) }.sorted()
+    }
+
+    /// `/v1/keys/{key}`: a pattern as openapi.yaml writes it.
+    static func template(_ segments: [Segment]) -> String {
+        "/" + segments.map { segment in
+            switch segment {
+            case .literal(let text): return String(decoding: text, as: UTF8.self)
+            case .parameter(let name), .rest(let name): return "{\(name)}"
+            }
+        }.joined(separator: "/")
     }
 }
 
@@ -121,4 +132,41 @@ public struct RouteParameters: Sendable {
     public init() {}
 
     public subscript(_ name: String) -> [UInt8]? { values[name] }
+}
+
+/// Responses of one route by status class, counted without a lock.
+public final class RouteStatistics: Sendable {
+    public let method: String
+    public let pattern: String
+    private let informational = Atomic<Int64>(0)
+    private let success = Atomic<Int64>(0)
+    private let redirection = Atomic<Int64>(0)
+    private let clientError = Atomic<Int64>(0)
+    private let serverError = Atomic<Int64>(0)
+
+    init(method: String, pattern: String) {
+        self.method = method
+        self.pattern = pattern
+    }
+
+    func count(status: Int) {
+        switch status / 100 {
+        case 1: informational.add(1, ordering: .relaxed)
+        case 2: success.add(1, ordering: .relaxed)
+        case 3: redirection.add(1, ordering: .relaxed)
+        case 4: clientError.add(1, ordering: .relaxed)
+        default: serverError.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Responses with status `class`xx (1...5).
+    public func responses(statusClass: Int) -> Int64 {
+        switch statusClass {
+        case 1: return informational.load(ordering: .relaxed)
+        case 2: return success.load(ordering: .relaxed)
+        case 3: return redirection.load(ordering: .relaxed)
+        case 4: return clientError.load(ordering: .relaxed)
+        default: return serverError.load(ordering: .relaxed)
+        }
+    }
 }

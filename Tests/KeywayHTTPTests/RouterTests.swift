@@ -13,7 +13,7 @@ import Testing
     }
 
     func body(_ match: Router.Match, _ request: HTTPRequest = HTTPRequest(method: "GET", rawPath: "/")) -> String? {
-        guard case .found(let handler, let parameters) = match,
+        guard case .found(let handler, let parameters, _) = match,
               case .response(let response) = handler(request, parameters) else { return nil }
         return text(response.body)
     }

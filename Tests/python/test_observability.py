@@ -46,3 +46,34 @@ def test_monitor_streams_every_command_with_its_client(server):
         assert second["command"][0] in ("GET", "PTTL")
     finally:
         watcher.close()
+
+
+def test_metrics_parse_as_prometheus_text(server):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    requests.post(server.url + "/", json=["SET", "m", "1"], headers=server.auth, timeout=5)
+    requests.post(server.url + "/", json=["INCR", "m"], headers=server.auth, timeout=5)
+    requests.post(server.url + "/", json=["RPUSH", "m", "x"], headers=server.auth, timeout=5)  # WRONGTYPE
+    requests.get(server.url + "/v1/nothing-here", headers=server.auth, timeout=5)
+    r = requests.get(server.url + "/metrics", headers=server.auth, timeout=5)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {family.name: family for family in text_string_to_metric_families(r.text)}
+
+    def value(family, **labels):
+        for sample in families[family].samples:
+            if all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+        return None
+
+    assert value("keyway_commands", command="incr") >= 1
+    assert value("keyway_command_failures", command="rpush") >= 1
+    assert value("keyway_errors", prefix="WRONGTYPE") >= 1
+    assert value("keyway_http_responses", method="POST", route="/", status="2xx") >= 2
+    assert value("keyway_http_responses", method="POST", route="/", status="4xx") >= 1
+    assert value("keyway_http_responses", route="unmatched", status="4xx") >= 1
+    assert value("keyway_keys") >= 1
+    assert value("keyway_resident_memory_bytes") > 1_000_000
+    assert value("keyway_connections") >= 1
+    assert families["keyway_keys"].type == "gauge"
+    assert requests.get(server.url + "/metrics", timeout=5).status_code == 401
