@@ -134,13 +134,7 @@ enum Listpack {
         func need(_ n: Int) throws(RDBError) {
             guard p + n <= data.count - 1 else { throw fail("element runs past the end", p) }
         }
-        func littleEndian(_ from: Int, _ width: Int) -> Int64 {
-            var bits: UInt64 = 0
-            for i in 0..<width { bits |= UInt64(data[from + i]) << UInt64(8 * i) }
-            // Sign-extend from `width` bytes.
-            let shift = UInt64(64 - 8 * width)
-            return Int64(bitPattern: bits << shift) >> Int64(shift)
-        }
+        func littleEndian(_ from: Int, _ width: Int) -> Int64 { signedLittleEndian(data, from, width) }
         while true {
             guard p < data.count else { throw fail("missing terminator", p) }
             let start = p
@@ -191,4 +185,13 @@ enum Listpack {
         }
         return elements
     }
+}
+
+/// A `width`-byte little-endian signed integer at `from`, sign-extended:
+/// how listpacks and ziplists store their integer entries.
+func signedLittleEndian(_ data: [UInt8], _ from: Int, _ width: Int) -> Int64 {
+    var bits: UInt64 = 0
+    for i in 0..<width { bits |= UInt64(data[from + i]) << UInt64(8 * i) }
+    let shift = UInt64(64 - 8 * width)
+    return Int64(bitPattern: bits << shift) >> Int64(shift)
 }

@@ -15,12 +15,7 @@ enum Ziplist {
         func need(_ n: Int) throws(RDBError) {
             guard p + n <= data.count - 1 else { throw fail("entry runs past the end", p) }
         }
-        func littleEndian(_ from: Int, _ width: Int) -> Int64 {
-            var bits: UInt64 = 0
-            for i in 0..<width { bits |= UInt64(data[from + i]) << UInt64(8 * i) }
-            let shift = UInt64(64 - 8 * width)
-            return Int64(bitPattern: bits << shift) >> Int64(shift)
-        }
+        func littleEndian(_ from: Int, _ width: Int) -> Int64 { signedLittleEndian(data, from, width) }
         while true {
             guard p < data.count else { throw fail("missing terminator", p) }
             if data[p] == 0xFF { break }
