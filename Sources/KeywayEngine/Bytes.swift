@@ -23,7 +23,7 @@ public struct Bytes: Hashable, Comparable, Sendable {
     }
 
     /// Whether the bytes are valid UTF-8, checked without building a String.
-    public var isValidUTF8: Bool { UTF8Validation.isValid(storage) }
+    @inlinable public var isValidUTF8: Bool { UTF8Validation.isValid(storage) }
 
     /// ASCII-lowercased copy, for matching command names and options.
     public var lowercasedASCII: String {
@@ -68,6 +68,7 @@ public struct Bytes: Hashable, Comparable, Sendable {
 /// UTF-8 validation for byte buffers, with an ASCII fast path: values are
 /// checked on every JSON reply, and most are plain ASCII.
 public enum UTF8Validation {
+    @inlinable
     public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         if bytes.allSatisfy({ $0 < 0x80 }) { return true }
         var iterator = bytes.makeIterator()

@@ -13,7 +13,11 @@ public struct Command: Sendable, Equatable {
     }
 
     public init(_ name: String, _ rest: [Bytes]) {
-        self.arguments = [Bytes(name)] + rest
+        var arguments: [Bytes] = []
+        arguments.reserveCapacity(rest.count + 1)
+        arguments.append(Bytes(name))
+        arguments.append(contentsOf: rest)
+        self.arguments = arguments
     }
 
     public init(_ words: String...) {

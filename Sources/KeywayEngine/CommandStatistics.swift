@@ -22,7 +22,14 @@ public final class CommandStatistics {
         public let arguments: [Bytes]
     }
 
-    public private(set) var byCommand: [String: Counters] = [:]
+    /// Keyed by the spec's identity: hashing an address is much cheaper
+    /// than hashing the command's name on every call.
+    private var counters: [ObjectIdentifier: (name: String, counters: Counters)] = [:]
+
+    /// Counters by command name.
+    public var byCommand: [String: Counters] {
+        Dictionary(counters.values.map { ($0.name, $0.counters) }, uniquingKeysWith: { first, _ in first })
+    }
     /// Error replies by their first word (`ERR`, `WRONGTYPE`, ...).
     public private(set) var byError: [String: Int64] = [:]
 
@@ -37,7 +44,7 @@ public final class CommandStatistics {
     private var samples: [(Int64, Int64)] = []
 
     func record(_ spec: CommandSpec, arguments: [Bytes], microseconds: Int64, error: CommandError?, nowMilliseconds: Int64) {
-        byCommand[spec.name, default: Counters()].add(microseconds: microseconds, failed: error != nil)
+        counters[ObjectIdentifier(spec), default: (spec.name, Counters())].counters.add(microseconds: microseconds, failed: error != nil)
         if let error { recordError(error) }
         if slowerThanMicroseconds >= 0 && microseconds >= slowerThanMicroseconds {
             addSlowEntry(arguments, microseconds: microseconds, nowMilliseconds: nowMilliseconds)
@@ -78,7 +85,7 @@ public final class CommandStatistics {
 
     /// CONFIG RESETSTAT.
     func reset() {
-        byCommand.removeAll()
+        counters.removeAll()
         byError.removeAll()
         samples.removeAll()
     }
