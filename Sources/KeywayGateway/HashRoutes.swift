@@ -261,15 +261,7 @@ enum HashRoutes {
         KeyRoutes.json(200) { o in
             writeKey(key, into: &o)
             o.member("field") { writeBytes(field, base64: !isUTF8(field), into: &$0) }
-            if pttl >= 0 {
-                o.member("ttl") { $0.double(Double(pttl) / 1000) }
-                o.member("pttl") { $0.integer(pttl) }
-                o.member("expiresAt") { $0.integer(expiresAt) }
-            } else {
-                o.member("ttl") { $0.null() }
-                o.member("pttl") { $0.null() }
-                o.member("expiresAt") { $0.null() }
-            }
+            KeyRoutes.writeTTL(pttl: pttl, expiresAt: expiresAt, into: &o)
         }
     }
 

@@ -147,18 +147,19 @@ enum KeyRoutes {
 
     // MARK: - TTL
 
+    /// `"ttl"` (seconds), `"pttl"` and `"expiresAt"` (Unix ms), all null
+    /// without an expiry (`pttl` < 0): the TTL body of keys and hash fields.
+    static func writeTTL(pttl: Int64, expiresAt: Int64, into o: inout ObjectWriter) {
+        let hasExpiry = pttl >= 0
+        o.member("ttl") { hasExpiry ? $0.double(Double(pttl) / 1000) : $0.null() }
+        o.member("pttl") { hasExpiry ? $0.integer(pttl) : $0.null() }
+        o.member("expiresAt") { hasExpiry ? $0.integer(expiresAt) : $0.null() }
+    }
+
     static func ttlBody(_ key: Bytes, pttl: Int64, expiresAt: Int64) -> HTTPResponse {
         json(200) { o in
             writeKey(key, base64: false, into: &o)
-            if pttl >= 0 {
-                o.member("ttl") { $0.double(Double(pttl) / 1000) }
-                o.member("pttl") { $0.integer(pttl) }
-                o.member("expiresAt") { $0.integer(expiresAt) }
-            } else {
-                o.member("ttl") { $0.null() }
-                o.member("pttl") { $0.null() }
-                o.member("expiresAt") { $0.null() }
-            }
+            KeyRoutes.writeTTL(pttl: pttl, expiresAt: expiresAt, into: &o)
         }
     }
 
