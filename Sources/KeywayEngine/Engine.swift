@@ -268,6 +268,7 @@ public final class Engine: CommandExecutor {
     /// Serves ready keys, then points the timer at the earliest wake-up,
     /// which a waiter that parked again may have brought forward.
     private func serveReadyKeys(_ state: EngineState) -> [Delivery] {
+        guard state.db.blocking.hasWaiters else { return [] }
         let deliveries = state.serveReadyKeys()
         if let wakeUp = state.db.blocking.nextWakeUp() { armDeadlineTimer(state, for: wakeUp) }
         return deliveries

@@ -12,16 +12,19 @@ import KeywayHTTP
 enum LockRoutes {
     static func register(on router: inout Router, gateway: Gateway) {
         router.add("POST", "/v1/locks/{name}", gateway.routeResult(.resource) { request, p in
-            withName(p) { acquire(request, $0, gateway) }
+            switch name(p) {
+            case .failure(let problem): return .response(problem)
+            case .success(let name): return acquire(request, name, gateway)
+            }
         })
         router.add("GET", "/v1/locks/{name}", gateway.route(.resource) { _, p in
-            withName(p) { .response(status($0, gateway)) }.response
+            withName(p) { status($0, gateway) }
         })
         router.add("PATCH", "/v1/locks/{name}", gateway.route(.resource) { request, p in
-            withName(p) { .response(extend(request, $0, gateway)) }.response
+            withName(p) { extend(request, $0, gateway) }
         })
         router.add("DELETE", "/v1/locks/{name}", gateway.route(.resource) { request, p in
-            withName(p) { .response(release(request, $0, gateway)) }.response
+            withName(p) { release(request, $0, gateway) }
         })
     }
 
@@ -33,15 +36,22 @@ enum LockRoutes {
     static func lockKey(_ name: String) -> Bytes { Bytes("lock:" + name) }
     static func fencingKey(_ name: String) -> Bytes { Bytes("lock:" + name + ":fencing") }
 
-    /// Runs `body` with the decoded name once it is valid: 1-256 bytes of
-    /// UTF-8 text with no `/` (even as `%2F`) and no control characters.
-    static func withName(_ parameters: RouteParameters, _ body: (String) -> HTTPResult) -> HTTPResult {
+    /// The decoded name once it is valid: 1-256 bytes of UTF-8 text with
+    /// no `/` (even as `%2F`) and no control characters.
+    static func name(_ parameters: RouteParameters) -> Result<String, HTTPResponse> {
         let raw = parameters["name"] ?? []
         guard !raw.isEmpty, raw.count <= maxNameLength, raw.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "/") }),
               let name = String(validating: raw, as: UTF8.self) else {
-            return .response(Problem.badRequest("a lock name is 1-\(maxNameLength) bytes of UTF-8 text without '/' or control characters"))
+            return .failure(Problem.badRequest("a lock name is 1-\(maxNameLength) bytes of UTF-8 text without '/' or control characters"))
         }
-        return body(name)
+        return .success(name)
+    }
+
+    static func withName(_ parameters: RouteParameters, _ body: (String) -> HTTPResponse) -> HTTPResponse {
+        switch name(parameters) {
+        case .failure(let problem): return problem
+        case .success(let name): return body(name)
+        }
     }
 
     static func notHeld(_ name: String) -> HTTPResponse {
@@ -223,13 +233,5 @@ enum LockRoutes {
         case .integer(0): return notOwner(name)
         default: return notHeld(name)
         }
-    }
-}
-
-extension HTTPResult {
-    /// The immediate response (handlers that never park).
-    var response: HTTPResponse {
-        if case .response(let response) = self { return response }
-        preconditionFailure("a parked result where a response was expected")
     }
 }
