@@ -91,19 +91,20 @@ final class BlockingRegistry {
         rechecks.push(time, id)
     }
 
-    /// Keys to look at now: those of waiters whose recheck time came, and of
-    /// waiters about to time out (a key that expired unnoticed must be handed
-    /// on before they are told they timed out). Due rechecks are consumed.
-    func keysDueForRecheck(now: Int64) -> [Bytes] {
-        var keys: [Bytes] = []
+    /// The (waiter, key) pairs whose recheck time has come, consumed.
+    func takeDueRechecks(now: Int64) -> [(id: UInt64, key: Bytes)] {
+        var due: [(id: UInt64, key: Bytes)] = []
         while let (time, id) = rechecks.peek(), time <= now {
             rechecks.pop()
-            if let waiter = waiters[id] { keys.append(contentsOf: waiter.keys) }
+            if let waiter = waiters[id] { due += waiter.keys.map { (id, $0) } }
         }
-        for id in deadlines.ids(dueBy: now) {
-            if let waiter = waiters[id] { keys.append(contentsOf: waiter.keys) }
-        }
-        return keys
+        return due
+    }
+
+    /// Keys of waiters about to time out: a key that expired unnoticed must
+    /// be handed on before they are told they timed out.
+    func keysOfWaitersDue(now: Int64) -> [Bytes] {
+        deadlines.ids(dueBy: now).flatMap { waiters[$0]?.keys ?? [] }
     }
 
     @discardableResult

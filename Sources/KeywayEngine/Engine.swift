@@ -299,7 +299,14 @@ public final class Engine: CommandExecutor {
     public func expireBlockedClients() {
         let (expired, deliveries, ticket) = state.withLock { state -> ([BlockingRegistry.Waiter], [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
-            for key in state.db.blocking.keysDueForRecheck(now: state.db.now) { _ = state.db.liveSlot(key) }
+            let blocking = state.db.blocking
+            for (id, key) in blocking.takeDueRechecks(now: state.db.now) {
+                // Still there (extended, or the timer ran early): look again at its new expiry.
+                if let slot = state.db.liveSlot(key), case let entry = state.db.keyspace[slot: slot], entry.hasExpiry {
+                    blocking.scheduleRecheck(id, at: entry.expiresAt + 1)
+                }
+            }
+            for key in blocking.keysOfWaitersDue(now: state.db.now) { _ = state.db.liveSlot(key) }
             let deliveries = state.serveReadyKeys()
             let expired = state.db.blocking.expire(now: state.db.now)
             state.scheduledDeadline = nil
