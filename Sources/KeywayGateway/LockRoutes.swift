@@ -37,12 +37,17 @@ enum LockRoutes {
     static func fencingKey(_ name: String) -> Bytes { Bytes("lock:" + name + ":fencing") }
 
     /// The decoded name once it is valid: 1-256 bytes of UTF-8 text with
-    /// no `/` (even as `%2F`) and no control characters.
+    /// no `/` (even as `%2F`) and no control characters, not ending in
+    /// `:fencing` (that lock's key would be another lock's counter, which a
+    /// release could then delete).
     static func name(_ parameters: RouteParameters) -> Result<String, HTTPResponse> {
         let raw = parameters["name"] ?? []
         guard !raw.isEmpty, raw.count <= maxNameLength, raw.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "/") }),
               let name = String(validating: raw, as: UTF8.self) else {
             return .failure(Problem.badRequest("a lock name is 1-\(maxNameLength) bytes of UTF-8 text without '/' or control characters"))
+        }
+        guard !name.hasSuffix(":fencing") else {
+            return .failure(Problem.badRequest("a lock name can't end in ':fencing' (lock:{name}:fencing is a lock's counter)"))
         }
         return .success(name)
     }

@@ -159,7 +159,7 @@ import Glibc
             #expect(response.status == 400, "body \(body)")
             #expect(response.header("Content-Type") == "application/problem+json")
         }
-        for name in ["a%2Fb", "a%00b", "%FF%FE", "a%0Ab", String(repeating: "x", count: 257)] {
+        for name in ["a%2Fb", "a%00b", "%FF%FE", "a%0Ab", String(repeating: "x", count: 257), "orders:fencing"] {
             #expect(try client.request("POST", "/v1/locks/\(name)", json: "{}").status == 400, "name \(name)")
             #expect(try client.request("GET", "/v1/locks/\(name)").status == 400, "name \(name)")
         }

@@ -237,7 +237,7 @@ def test_bad_lock_bodies(flush, body):
     assert r.json()["code"] == "BAD_REQUEST"
 
 
-@pytest.mark.parametrize("name", ["a%2Fb", "a%00b", "%FF%FE", "tab%09", "x" * 300])
+@pytest.mark.parametrize("name", ["a%2Fb", "a%00b", "%FF%FE", "tab%09", "x" * 300, "job:fencing"])
 def test_bad_lock_names(flush, name):
     assert post(flush, f"/v1/locks/{name}", {}).status_code == 400
     assert call(flush, "GET", f"/v1/locks/{name}").status_code == 400
