@@ -104,6 +104,20 @@ import Testing
         #expect(engine.pttl("lock:job") == 30_000)
     }
 
+    @Test func aRecheckThatFindsTheLockAliveLooksAgainAtItsNewExpiry() {
+        let (engine, clock) = makeEngine()
+        _ = lock(engine, "a", ttl: 100)
+        let (b, _) = lock(engine, "b", wait: 5000)
+        // Moved without a write notice (as if the timer had fired early).
+        engine.withDatabase { db, _ in db.setExpiry("lock:job", at: startMilliseconds + 300) }
+        clock.advance(milliseconds: 101)
+        engine.expireBlockedClients()
+        #expect(b.replies.isEmpty)
+        clock.advance(milliseconds: 200)
+        engine.expireBlockedClients()
+        #expect(fencing(b.replies.first) == 2)
+    }
+
     @Test func activeExpiryAlsoHandsTheLockOn() {
         let (engine, clock) = makeEngine()
         _ = lock(engine, "a", ttl: 100)
