@@ -8,6 +8,8 @@ public struct GatewayConfiguration: Sendable {
     public var token: String?
     /// Most Server-Sent Event streams open at once; more get 503.
     public var maxEventStreams: Int
+    /// Session lifetime, sliding expiry and cookie settings.
+    public var sessions = SessionConfiguration()
 
     public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
@@ -26,11 +28,13 @@ public final class Gateway: Sendable {
     let maxEventStreams: Int
     /// Event streams open now.
     let openEventStreams = Atomic<Int>(0)
+    let sessions: SessionConfiguration
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
         self.authentication = Authentication(token: configuration.token)
         self.maxEventStreams = configuration.maxEventStreams
+        self.sessions = configuration.sessions
     }
 
     /// Opens an event stream if under the limit; the slot is given back when
@@ -68,6 +72,8 @@ public final class Gateway: Sendable {
         ConfigRoutes.register(on: &router, gateway: self)
         ObservabilityRoutes.register(on: &router, gateway: self)
         MonitorRoutes.register(on: &router, gateway: self)
+        SessionRoutes.register(on: &router, gateway: self)
+        LockRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         let routes = router.statistics + [router.unmatched]

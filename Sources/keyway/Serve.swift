@@ -179,7 +179,9 @@ struct Serve: ParsableCommand {
             server.appendOnly.autoRewritePercentage = settings.autoRewritePercentage
             server.appendOnly.autoRewriteMinSize = settings.autoRewriteMinSize
         }
-        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams))
+        var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
+        gatewayConfiguration.sessions = settings.sessions
+        let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
         configuration.port = settings.port

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeywayEngine
+import KeywayGateway
 import KeywayHTTP
 import Logging
 
@@ -30,6 +31,8 @@ struct ServerSettings {
     var aofLoadTruncated = true
     var autoRewritePercentage: Int64 = 100
     var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
+    /// `session-ttl`, `session-sliding`, `session-cookie`, `session-cookie-secure`.
+    var sessions = SessionConfiguration()
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -141,6 +144,19 @@ struct ServerSettings {
                 threads = try positive(try single())
             case "max-streams":
                 maxStreams = try positive(try single())
+            case "session-ttl":
+                guard let seconds = Int64(try single()), seconds > 0, seconds <= SessionConfiguration.maxTTLSeconds else {
+                    throw fail("expected seconds, 1 to \(SessionConfiguration.maxTTLSeconds)")
+                }
+                sessions.ttlSeconds = seconds
+            case "session-sliding":
+                sessions.sliding = try yesNo()
+            case "session-cookie":
+                let name = try single()
+                guard SessionConfiguration.isValidCookieName(name) else { throw fail("expected a cookie name (letters, digits, - _ . and similar)") }
+                sessions.cookieName = name
+            case "session-cookie-secure":
+                sessions.cookieSecure = try yesNo()
             default:
                 guard Self.recognisedButInactive.contains(directive.name) else {
                     throw fail("Bad directive or wrong number of arguments")
