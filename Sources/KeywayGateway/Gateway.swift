@@ -68,6 +68,7 @@ public final class Gateway: Sendable {
         ConfigRoutes.register(on: &router, gateway: self)
         ObservabilityRoutes.register(on: &router, gateway: self)
         MonitorRoutes.register(on: &router, gateway: self)
+        ClientRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         let routes = router.statistics + [router.unmatched]

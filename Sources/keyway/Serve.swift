@@ -198,12 +198,14 @@ struct Serve: ParsableCommand {
             state.serverFields.append(("tcp_port", String(server.port)))
             state.infoSections["clients"] = { [server] in
                 [
-                    ("connected_clients", String(server.openConnections)),
+                    ("connected_clients", String(server.connections.count)),
                     ("blocked_clients", String(server.parkedCount)),
                     ("pubsub_clients", String(server.streamCount)),
+                    ("maxclients", String(server.configuration.connectionLimit)),
                 ]
             }
         }
+        HTTPClientDirectory.install(server, on: engine)
         // Load the data while already listening: requests meanwhile get
         // 503 LOADING instead of connection refused. With the append-only
         // file on, it is the source of truth; otherwise the snapshot.
