@@ -11,10 +11,21 @@ public final class HTTPClientDirectory: ClientDirectory {
         self.connections = connections
     }
 
-    /// Lets the engine's CLIENT command see `server`'s connections.
+    /// Lets the engine's CLIENT command and INFO's clients section see
+    /// `server`'s connections. SSE streams count as pub/sub clients.
     public static func install(_ server: HTTPServer, on engine: Engine) {
         let directory = HTTPClientDirectory(server.connections)
-        engine.withDatabase { _, state in state.clients = directory }
+        engine.withDatabase { _, state in
+            state.clients = directory
+            state.infoSections["clients"] = { [server] in
+                [
+                    ("connected_clients", String(server.connections.count)),
+                    ("blocked_clients", String(server.parkedCount)),
+                    ("pubsub_clients", String(server.streamCount)),
+                    ("maxclients", String(server.configuration.connectionLimit)),
+                ]
+            }
+        }
     }
 
     public func clients() -> [ClientInfo] {

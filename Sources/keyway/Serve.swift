@@ -196,15 +196,8 @@ struct Serve: ParsableCommand {
         }
         engine.withDatabase { _, state in
             state.serverFields.append(("tcp_port", String(server.port)))
-            state.infoSections["clients"] = { [server] in
-                [
-                    ("connected_clients", String(server.connections.count)),
-                    ("blocked_clients", String(server.parkedCount)),
-                    ("pubsub_clients", String(server.streamCount)),
-                    ("maxclients", String(server.configuration.connectionLimit)),
-                ]
-            }
         }
+        // CLIENT and INFO's clients section read the server's connections.
         HTTPClientDirectory.install(server, on: engine)
         // Load the data while already listening: requests meanwhile get
         // 503 LOADING instead of connection refused. With the append-only
