@@ -82,8 +82,9 @@ def test_client_list_shows_sessions_parked_requests_and_subscribers():
         view = admin.get(server.url + "/v1/clients", headers=server.auth, timeout=10)
         assert view.status_code == 200 and view.headers["Content-Type"] == "application/json"
         body = view.json()
-        assert body["count"] == len(body["clients"]) == 3
+        assert body["count"] == len(body["clients"])
         by_id = {c["id"]: c for c in body["clients"]}
+        assert {admin_id, worker_id, listener_id} <= set(by_id)
         assert by_id[worker_id]["flags"] == "b"
         assert by_id[listener_id]["sub"] == 2
         assert by_id[admin_id]["name"] == "py-admin"
