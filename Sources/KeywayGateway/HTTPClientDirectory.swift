@@ -79,10 +79,25 @@ enum CommandLabels {
         return table
     }()
 
+    /// CLIENT's subcommands as Redis names them in `cmd=` (`client|list`).
+    static let clientSubcommands: [Bytes: ActivityLabel] = {
+        var table: [Bytes: ActivityLabel] = [:]
+        for name in ["id", "info", "list", "setname", "getname", "kill", "help"] {
+            let label = ActivityLabel("client|\(name)")
+            table[Bytes(name)] = label
+            table[Bytes(name.uppercased())] = label
+        }
+        return table
+    }()
+
     /// Notes `command` as the connection's last command; an unknown name
     /// leaves the route's label.
     static func note(_ command: Command, on connection: ClientConnection?) {
-        guard let connection, let label = byName[command.name] ?? byName[Bytes(command.name.lowercasedASCII)] else { return }
+        guard let connection, var label = byName[command.name] ?? byName[Bytes(command.name.lowercasedASCII)] else { return }
+        if label.text == "client", command.arguments.count > 1 {
+            let subcommand = command.arguments[1]
+            label = clientSubcommands[subcommand] ?? clientSubcommands[Bytes(subcommand.lowercasedASCII)] ?? label
+        }
         connection.noteCommand(label)
     }
 }

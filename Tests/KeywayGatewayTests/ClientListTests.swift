@@ -76,7 +76,7 @@ import Glibc
         let clients = try list(caller)
         #expect(Set(clients.keys) == Set([callerID, idleID, workerID, listenerID, watcherID]))
         #expect(clients[callerID]?["flags"] == "N")
-        #expect(clients[callerID]?["cmd"] == "client")
+        #expect(clients[callerID]?["cmd"] == "client|list")
         #expect(clients[callerID]?["laddr"] == "127.0.0.1:\(server.port)")
         #expect(clients[callerID]?["addr"]?.hasPrefix("127.0.0.1:") == true)
         #expect(clients[callerID]?["db"] == "0")
@@ -110,7 +110,7 @@ import Glibc
         let info = try command(first, "CLIENT", "INFO").json?["result"]?.stringValue ?? ""
         #expect(info.hasPrefix("id=\(firstID) addr=127.0.0.1:"))
         #expect(info.hasSuffix("\n"))
-        #expect(info.contains(" cmd=client "))
+        #expect(info.contains(" cmd=client|info "))
     }
 
     @Test func aNameSticksToItsKeepAliveConnection() throws {

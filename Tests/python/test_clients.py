@@ -68,7 +68,7 @@ def test_client_list_shows_sessions_parked_requests_and_subscribers():
         clients = listed()
         assert clients[admin_id]["name"] == "py-admin"
         assert clients[admin_id]["flags"] == "N"
-        assert clients[admin_id]["cmd"] == "client"
+        assert clients[admin_id]["cmd"] == "client|list"
         assert clients[admin_id]["laddr"] == f"127.0.0.1:{server.port}"
         assert clients[worker_id]["cmd"] == "blpop"
         assert clients[listener_id]["flags"] == "P"
