@@ -71,6 +71,8 @@ public struct CommandContext {
     public let server: ServerState
     public let spec: CommandSpec
     public let execution: ExecutionState
+    /// The connection that sent the command (CLIENT ID); nil when internal.
+    public var clientID: Int64? = nil
 
     public var argumentCount: Int { arguments.count }
     public subscript(_ position: Int) -> Bytes { arguments[position] }
@@ -127,5 +129,6 @@ public struct CommandTable: Sendable {
             + SlowLogCommands.commands
             + LockCommands.commands
             + SessionCommands.commands
+            + ClientCommands.commands
     )
 }

@@ -20,6 +20,8 @@ public final class ServerState: @unchecked Sendable {
     public var configFilePath: String?
     /// The command counters and slow log (owned by the execution state).
     public internal(set) var statistics: CommandStatistics?
+    /// The open connections, for CLIENT; set by the server layer.
+    public var clients: (any ClientDirectory)?
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -87,7 +89,8 @@ final class EngineState: @unchecked Sendable {
     }
 
     private func runHandler(_ command: Command, spec: CommandSpec) -> Reply {
-        let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution)
+        let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution,
+                                     clientID: command.clientID)
         guard let recorder = execution.propagation else {
             do {
                 return try spec.handler(context)

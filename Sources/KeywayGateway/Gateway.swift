@@ -74,6 +74,7 @@ public final class Gateway: Sendable {
         MonitorRoutes.register(on: &router, gateway: self)
         SessionRoutes.register(on: &router, gateway: self)
         LockRoutes.register(on: &router, gateway: self)
+        ClientRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         let routes = router.statistics + [router.unmatched]
