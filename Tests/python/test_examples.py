@@ -91,3 +91,19 @@ def test_example_runs_and_checks_its_answers(example_server, script: Path):
         assert result.returncode == 0, f"{example_id(script)} run {run} exited {result.returncode}\n{output}"
         assert "all checks passed" in result.stdout, output
         assert example_keys(example_server) == [], f"{example_id(script)} left keys behind\n{output}"
+
+
+@pytest.mark.parametrize("script", ["curl/counters.sh", "python/counters.py"])
+def test_examples_work_without_a_token(script: str):
+    """`make run` serves without a token; KEYWAY_TOKEN then stays unset."""
+    srv = start_server(token_flag=False)
+    try:
+        path = EXAMPLES / script
+        interpreter = ["bash"] if path.suffix == ".sh" else [sys.executable]
+        env = {k: v for k, v in os.environ.items() if k != "KEYWAY_TOKEN"} | {"KEYWAY_URL": srv.url}
+        result = subprocess.run(
+            [*interpreter, str(path)], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT
+        )
+        assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    finally:
+        srv.cleanup()

@@ -1,5 +1,5 @@
 # Shared by the curl examples: where the server is, how to send a command, how to check a reply.
-# Point it elsewhere with KEYWAY_URL=http://host:port and KEYWAY_TOKEN=secret.
+# Point them elsewhere with KEYWAY_URL=http://host:port and KEYWAY_TOKEN=secret.
 
 KEYWAY_URL=${KEYWAY_URL:-http://127.0.0.1:7379}
 AUTH=()
@@ -8,30 +8,46 @@ if [ -n "${KEYWAY_TOKEN:-}" ]; then AUTH=(-H "Authorization: Bearer $KEYWAY_TOKE
 # Every run uses fresh keys, so examples can run again and side by side.
 P="example:$(basename "$0" .sh):$$$RANDOM"
 
-# call ARG... : POST / with ["ARG", ...] as JSON; prints the raw reply, e.g. {"result":"OK"}.
+# json_args ARG... : prints the arguments as a JSON array of strings, ["SET","k","v"].
+json_args() {
+    local out="" arg
+    for arg in "$@"; do
+        arg=${arg//\\/\\\\}; arg=${arg//\"/\\\"}
+        arg=${arg//$'\n'/\\n}; arg=${arg//$'\t'/\\t}; arg=${arg//$'\r'/\\r}
+        out+="${out:+,}\"$arg\""
+    done
+    echo "[$out]"
+}
+
+# call ARG... : one command through POST / ; prints the reply: {"result":...} or {"error":"..."}.
 call() {
-    local body
-    body=$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@")
-    curl -sS --max-time 40 "${AUTH[@]}" -X POST "$KEYWAY_URL/" -d "$body"
+    curl -sS --max-time 40 "${AUTH[@]}" -X POST "$KEYWAY_URL/" -d "$(json_args "$@")"
 }
 
-# result ARG... : runs the command and prints only its result: a string as-is, anything else as
-# compact JSON (null, 42, ["a","b"]). A Redis error goes to stderr and the function fails.
+# result ARG... : only the result, as JSON (2, "OK", null, ["a","b"]); a Redis error fails.
 result() {
-    call "$@" | python3 -c '
-import json, sys
-reply = json.load(sys.stdin)
-if "error" in reply:
-    sys.exit("error: " + reply["error"])
-value = reply["result"]
-print(value if isinstance(value, str) else json.dumps(value, separators=(",", ":")))'
+    local reply
+    reply=$(call "$@")
+    case $reply in
+        '{"result":'*) reply=${reply#'{"result":'}; echo "${reply%\}}" ;;
+        *) echo "error: $reply" >&2; return 1 ;;
+    esac
 }
 
-# expect ACTUAL WANTED WHAT : prints a check mark or stops the script with a non-zero exit.
+# expect ACTUAL WANTED WHAT : prints a check mark, or stops the script with a non-zero exit.
 expect() {
     if [ "$1" != "$2" ]; then
         echo "FAIL: $3: got '$1', want '$2'" >&2
         exit 1
     fi
-    echo "  ok: $3 = $1"
+    echo "  ok: $3: $1"
+}
+
+# in_range N LOW HIGH WHAT : checks LOW <= N <= HIGH (for TTLs, which tick down).
+in_range() {
+    if ! [ "$1" -ge "$2" ] 2>/dev/null || ! [ "$1" -le "$3" ]; then
+        echo "FAIL: $4: got '$1', want $2..$3" >&2
+        exit 1
+    fi
+    echo "  ok: $4: $1"
 }

@@ -11,28 +11,26 @@ RELEASE='if redis.call("get", KEYS[1]) == ARGV[1] then
     return redis.call("del", KEYS[1])
 end
 return 0'
+TOKEN1="worker-1:$RANDOM$RANDOM"   # unique per holder: only the holder knows it
 
-echo "1. worker-1 acquires the lock for 30 s: SET $LOCK <token> NX PX 30000"
-TOKEN1="worker-1:$RANDOM$RANDOM"
-expect "$(result SET "$LOCK" "$TOKEN1" NX PX 30000)" OK "worker-1 acquires"
-pttl=$(result PTTL "$LOCK")
-[ "$pttl" -gt 0 ] && [ "$pttl" -le 30000 ] || { echo "FAIL: PTTL $pttl not in 1..30000" >&2; exit 1; }
-echo "  ok: the lock expires by itself in $pttl ms if worker-1 dies"
+echo "1. worker-1 acquires the lock for 30 s: SET lock <token> NX PX 30000"
+expect "$(call SET "$LOCK" "$TOKEN1" NX PX 30000)" '{"result":"OK"}' "worker-1 acquires"
+in_range "$(result PTTL "$LOCK")" 1 30000 "ms until it frees itself if worker-1 dies"
 
 echo "2. worker-2 tries while worker-1 holds it: SET ... NX answers null"
-expect "$(result SET "$LOCK" "worker-2:$RANDOM" NX PX 30000)" null "worker-2 acquires"
+expect "$(call SET "$LOCK" "worker-2:$RANDOM" NX PX 30000)" '{"result":null}' "worker-2 acquires"
 
-echo "3. release with the compare-and-delete script: EVAL <script> 1 $LOCK <token>"
-reply=$(call EVAL "$RELEASE" 1 "$LOCK" "worker-2:wrong-token")
+echo "3. release with the compare-and-delete script: EVAL <script> 1 <lock> <token>"
+reply=$(call EVAL "$RELEASE" 1 "$LOCK" "worker-2:not-the-holder")
 if [[ "$reply" == *'"error"'* ]]; then
     echo "FAIL: this server cannot run EVAL yet: $reply" >&2
     exit 2
 fi
 expect "$reply" '{"result":0}' "release with another worker's token"
-expect "$(result GET "$LOCK")" "$TOKEN1" "lock still held by worker-1"
-expect "$(result EVAL "$RELEASE" 1 "$LOCK" "$TOKEN1")" 1 "release with worker-1's token"
-expect "$(result EXISTS "$LOCK")" 0 "lock key exists"
+expect "$(call GET "$LOCK")" "{\"result\":\"$TOKEN1\"}" "lock still held by worker-1"
+expect "$(call EVAL "$RELEASE" 1 "$LOCK" "$TOKEN1")" '{"result":1}' "release with worker-1's token"
+expect "$(call EXISTS "$LOCK")" '{"result":0}' "lock key exists"
 
 echo "4. now worker-2 gets it"
-expect "$(result SET "$LOCK" "worker-2:$RANDOM" NX PX 30000)" OK "worker-2 acquires"
+expect "$(call SET "$LOCK" "worker-2:$RANDOM" NX PX 30000)" '{"result":"OK"}' "worker-2 acquires"
 echo "lock: all checks passed"

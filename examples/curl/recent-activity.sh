@@ -4,19 +4,18 @@ set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 FEED="$P:user:123:activity"
 trap 'call DEL "$FEED" >/dev/null' EXIT
-KEEP=5
 
-echo "1. log 8 events, keeping the last $KEEP: LPUSH then LTRIM 0 $((KEEP - 1)) in one pipeline"
+echo "1. log 8 events, keeping the last 5: LPUSH then LTRIM 0 4, both in one POST /pipeline"
 for i in 1 2 3 4 5 6 7 8; do
-    # POST /pipeline runs several commands in one request and answers one result each.
-    curl -sS --max-time 10 "${AUTH[@]}" -X POST "$KEYWAY_URL/pipeline" \
-        -d "[[\"LPUSH\",\"$FEED\",\"event $i\"],[\"LTRIM\",\"$FEED\",0,$((KEEP - 1))]]" >/dev/null
+    reply=$(curl -sS --max-time 10 "${AUTH[@]}" -X POST "$KEYWAY_URL/pipeline" \
+        -d "[$(json_args LPUSH "$FEED" "event $i"), $(json_args LTRIM "$FEED" 0 4)]")
 done
-expect "$(result LLEN "$FEED")" "$KEEP" "list length"
+expect "$reply" '[{"result":6},{"result":"OK"}]' "last pipeline (one reply per command)"
+expect "$(call LLEN "$FEED")" '{"result":5}' "LLEN"
 
 echo "2. the newest three: LRANGE 0 2"
-expect "$(result LRANGE "$FEED" 0 2)" '["event 8","event 7","event 6"]' "newest first"
+expect "$(call LRANGE "$FEED" 0 2)" '{"result":["event 8","event 7","event 6"]}' "LRANGE 0 2"
 
 echo "3. the oldest one kept"
-expect "$(result LINDEX "$FEED" -1)" "event 4" "oldest kept"
+expect "$(call LINDEX "$FEED" -1)" '{"result":"event 4"}' "LINDEX -1"
 echo "recent-activity: all checks passed"

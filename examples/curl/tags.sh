@@ -2,25 +2,26 @@
 # Tags: one set per post, then set algebra for "posts with all / any / only some tags".
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
-trap 'call DEL "$P:post:1:tags" "$P:post:2:tags" "$P:common" >/dev/null' EXIT
+POST1="$P:post:1:tags" POST2="$P:post:2:tags"
+trap 'call DEL "$POST1" "$POST2" "$P:common" >/dev/null' EXIT
 
-# sorted: prints a JSON array's elements in order, since sets have no order of their own.
-sorted() { python3 -c 'import json, sys; print(" ".join(sorted(json.loads(sys.argv[1]))))' "$1"; }
+# members ARG... : runs a set command and prints its members sorted, since sets have no order.
+members() { result "$@" | tr -d '[]"' | tr ',' '\n' | sort | paste -sd' ' -; }
 
 echo "1. tag two posts: SADD"
-expect "$(result SADD "$P:post:1:tags" rust backend axum)" 3 "tags added to post 1"
-expect "$(result SADD "$P:post:2:tags" rust frontend rust)" 2 "tags added to post 2 (duplicates count once)"
+expect "$(call SADD "$POST1" rust backend axum)" '{"result":3}' "SADD to post 1"
+expect "$(call SADD "$POST2" rust frontend rust)" '{"result":2}' "SADD to post 2 (duplicates count once)"
 
 echo "2. membership: SISMEMBER"
-expect "$(result SISMEMBER "$P:post:1:tags" rust)" 1 "post 1 tagged rust"
-expect "$(result SISMEMBER "$P:post:1:tags" frontend)" 0 "post 1 tagged frontend"
+expect "$(call SISMEMBER "$POST1" rust)" '{"result":1}' "post 1 tagged rust"
+expect "$(call SISMEMBER "$POST1" frontend)" '{"result":0}' "post 1 tagged frontend"
 
 echo "3. set algebra"
-expect "$(sorted "$(result SINTER "$P:post:1:tags" "$P:post:2:tags")")" "rust" "SINTER (tags on both)"
-expect "$(sorted "$(result SUNION "$P:post:1:tags" "$P:post:2:tags")")" "axum backend frontend rust" "SUNION (tags on either)"
-expect "$(sorted "$(result SDIFF "$P:post:1:tags" "$P:post:2:tags")")" "axum backend" "SDIFF (only on post 1)"
+expect "$(members SINTER "$POST1" "$POST2")" "rust" "SINTER (tags on both)"
+expect "$(members SUNION "$POST1" "$POST2")" "axum backend frontend rust" "SUNION (tags on either)"
+expect "$(members SDIFF "$POST1" "$POST2")" "axum backend" "SDIFF (only on post 1)"
 
-echo "4. store a result for later: SINTERSTORE"
-expect "$(result SINTERSTORE "$P:common" "$P:post:1:tags" "$P:post:2:tags")" 1 "members stored"
-expect "$(result SCARD "$P:common")" 1 "SCARD"
+echo "4. keep a result for later: SINTERSTORE"
+expect "$(call SINTERSTORE "$P:common" "$POST1" "$POST2")" '{"result":1}' "SINTERSTORE"
+expect "$(call SMEMBERS "$P:common")" '{"result":["rust"]}' "SMEMBERS"
 echo "tags: all checks passed"

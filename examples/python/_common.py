@@ -14,8 +14,9 @@ TOKEN = os.environ.get("KEYWAY_TOKEN", "")
 
 
 def connect() -> Redis:
-    # The Upstash SDK speaks Keyway's command API unchanged.
-    return Redis(url=URL, token=TOKEN)
+    # The Upstash SDK speaks Keyway's command API unchanged. It always sends a
+    # bearer token; a server started without --token ignores it.
+    return Redis(url=URL, token=TOKEN or "none")
 
 
 def key_prefix(example: str) -> str:
