@@ -9,6 +9,7 @@ runs twice (examples must be idempotent) and must leave no keys behind.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, start_server
+from conftest import REPO_ROOT, free_port, start_server
 
 EXAMPLES = REPO_ROOT / "examples"
 # Generous: the slowest example waits about 3 s on purpose (blocking pops
@@ -107,3 +108,38 @@ def test_examples_work_without_a_token(script: str):
         assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     finally:
         srv.cleanup()
+
+
+@pytest.mark.parametrize("script", ["curl/counters.sh", "python/counters.py"])
+def test_examples_fail_loudly_on_a_wrong_token(example_server, script: str):
+    path = EXAMPLES / script
+    interpreter = ["bash"] if path.suffix == ".sh" else [sys.executable]
+    env = {**os.environ, "KEYWAY_URL": example_server.url, "KEYWAY_TOKEN": "not-the-token"}
+    result = subprocess.run([*interpreter, str(path)], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert result.returncode != 0
+    assert "all checks passed" not in result.stdout
+
+
+@pytest.mark.parametrize("script", ["curl/counters.sh", "python/counters.py"])
+def test_examples_fail_when_no_server_answers(script: str):
+    path = EXAMPLES / script
+    interpreter = ["bash"] if path.suffix == ".sh" else [sys.executable]
+    env = {**os.environ, "KEYWAY_URL": f"http://127.0.0.1:{free_port()}", "KEYWAY_TOKEN": "x"}
+    result = subprocess.run([*interpreter, str(path)], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert result.returncode != 0
+    assert "all checks passed" not in result.stdout
+
+
+def test_a_wrong_answer_stops_a_curl_example():
+    script = 'source examples/curl/_lib.sh; expect "$(echo 2)" 3 "two"; echo unreachable'
+    result = subprocess.run(["bash", "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert result.returncode == 1
+    assert "FAIL: two: got '2', want '3'" in result.stderr
+    assert "unreachable" not in result.stdout
+
+
+def test_json_args_escapes_what_json_needs():
+    script = 'source examples/curl/_lib.sh; json_args SET \'a"b\\c\' "$(printf \'x\\ny\\tz\')"'
+    result = subprocess.run(["bash", "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["SET", 'a"b\\c', "x\ny\tz"]
