@@ -180,6 +180,8 @@ public final class ExecutionState {
     var blockRequest: BlockRequest?
     /// Effects being recorded for the AOF; nil when no sink is attached.
     var propagation: PropagationRecorder?
+    /// True while a MULTI/EXEC batch runs (its effects are wrapped already).
+    var inTransaction = false
 }
 
 extension CommandContext {

@@ -20,6 +20,8 @@ public final class ServerState: @unchecked Sendable {
     public var configFilePath: String?
     /// The command counters and slow log (owned by the execution state).
     public internal(set) var statistics: CommandStatistics?
+    /// Cached scripts, the Lua VM and the script watchdog.
+    let scripts = Scripting()
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -44,6 +46,7 @@ final class EngineState: @unchecked Sendable {
     init(db: Database, server: ServerState) {
         self.db = db
         self.server = server
+        server.scripts.dispatch = { [unowned self] command, spec in self.run(command, spec: spec) }
     }
 
     /// Looks up and checks a command before it runs: the checks Redis makes
@@ -161,9 +164,11 @@ extension EngineState {
 /// running its commands in one critical section. Commands are short and do
 /// no I/O inside the lock.
 public final class Engine: CommandExecutor {
-    private let state: Mutex<EngineState>
+    private let state: EngineLock<EngineState>
     private let writes: WriteCounter
     private let commands: CommandTable
+    /// Read without the lock: a script running too long makes the engine busy.
+    private let scriptWatchdog: ScriptWatchdog
     /// Set while the dataset loads at start-up; read without the lock.
     let loadingDataset = Atomic<Bool>(false)
 
@@ -176,7 +181,26 @@ public final class Engine: CommandExecutor {
         server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
         let engineState = EngineState(db: db, server: server)
         server.statistics = engineState.execution.statistics
-        state = Mutex(engineState)
+        scriptWatchdog = server.scripts.watchdog
+        state = EngineLock(engineState)
+    }
+
+    /// While a script runs past lua-time-limit, every command but SCRIPT
+    /// KILL is answered BUSY without waiting for the lock, and SCRIPT KILL
+    /// is answered here (the script holds the lock). Nil when not busy.
+    private func refuseWhileBusy(_ command: Command) -> Reply? {
+        guard scriptWatchdog.isBusy else { return nil }
+        if ScriptWatchdog.isScriptKill(command) { return scriptWatchdog.requestKill() }
+        return .error(ScriptWatchdog.busy)
+    }
+
+    /// Takes the lock for `command`, or answers as `refuseWhileBusy` does
+    /// if a script becomes busy while this waits.
+    private func withLock<R>(for command: Command, refused: (Reply) -> R, _ body: (EngineState) -> R) -> R {
+        if let refusal = refuseWhileBusy(command) { return refused(refusal) }
+        let watchdog = scriptWatchdog
+        if let result = state.withLock(unless: { watchdog.isBusy }, body) { return result }
+        return refused(refuseWhileBusy(command) ?? .error(ScriptWatchdog.busy))
     }
 
     public var writeSequence: Int64 { writes.value }
@@ -191,7 +215,7 @@ public final class Engine: CommandExecutor {
     /// before releasing the reply when the attached sink asks for durable
     /// writes (AOF `appendfsync always`); nil when there is nothing to wait for.
     public func executeReportingDurability(_ command: Command) -> (reply: Reply, durability: DurabilityTicket?) {
-        let (reply, deliveries, ticket) = state.withLock { state in
+        let (reply, deliveries, ticket) = withLock(for: command, refused: { ($0, [], nil) }) { state -> (Reply, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
             let reply = state.run(command)
             runDeferredActions(state)
@@ -243,7 +267,7 @@ public final class Engine: CommandExecutor {
 
     /// Runs a command that may park the client until data arrives.
     public func submit(_ command: Command, client: any BlockedClient) -> Submission {
-        let (submission, deliveries, ticket) = state.withLock { state -> (Submission, [Delivery], DurabilityTicket?) in
+        let (submission, deliveries, ticket) = withLock(for: command, refused: { (.reply($0), [], nil) }) { state -> (Submission, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
             state.execution.mayBlock = true
             let reply = state.run(command)
@@ -328,7 +352,12 @@ public final class Engine: CommandExecutor {
     /// (see `executeReportingDurability`). Its effects are logged inside
     /// MULTI ... EXEC.
     public func executeTransactionReportingDurability(_ commands: [Command]) -> (result: Result<[Reply], CommandError>, durability: DurabilityTicket?) {
-        let (result, deliveries, ticket) = state.withLock { state -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) in
+        let exec = Command("EXEC")
+        let refused: (Reply) -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) = { reply in
+            if case .error(let error) = reply { return (.failure(error), [], nil) }
+            return (.failure(ScriptWatchdog.busy), [], nil)
+        }
+        let (result, deliveries, ticket) = withLock(for: exec, refused: refused) { state -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) in
             var specs: [CommandSpec] = []
             specs.reserveCapacity(commands.count)
             for command in commands {
@@ -343,7 +372,9 @@ public final class Engine: CommandExecutor {
                 }
             }
             state.db.beginCommand()
+            state.execution.inTransaction = true
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }
+            state.execution.inTransaction = false
             runDeferredActions(state)
             if let recorder = state.execution.propagation, !recorder.pending.isEmpty {
                 recorder.pending.insert([Bytes("MULTI")], at: 0)
