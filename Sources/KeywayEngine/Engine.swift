@@ -22,6 +22,12 @@ public final class ServerState: @unchecked Sendable {
     public internal(set) var statistics: CommandStatistics?
     /// Cached scripts, the Lua VM and the script watchdog.
     let scripts = Scripting()
+    /// lua-time-limit in milliseconds: how long a script runs before other
+    /// clients get BUSY and SCRIPT KILL may stop it (0 = never).
+    public var scriptTimeLimitMilliseconds: Int64 {
+        get { scripts.watchdog.timeLimitMilliseconds }
+        set { scripts.watchdog.timeLimitMilliseconds = newValue }
+    }
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -31,7 +37,7 @@ public final class ServerState: @unchecked Sendable {
 }
 
 /// Everything behind the engine's lock. `@unchecked Sendable` because the
-/// engine's Mutex is what makes access safe.
+/// engine's lock is what makes access safe.
 final class EngineState: @unchecked Sendable {
     let db: Database
     let server: ServerState
@@ -262,11 +268,15 @@ public final class Engine: CommandExecutor {
     }
 
     public func mayBlock(_ command: Command) -> Bool {
-        commands.lookup(command.name)?.flags.contains(.blocking) ?? false
+        guard let spec = commands.lookup(command.name) else { return false }
+        return spec.flags.contains(.blocking) || ScriptCommands.runsScript(spec)
     }
 
     /// Runs a command that may park the client until data arrives.
     public func submit(_ command: Command, client: any BlockedClient) -> Submission {
+        if let spec = commands.lookup(command.name), ScriptCommands.runsScript(spec) {
+            return runScriptAside(command, client: client)
+        }
         let (submission, deliveries, ticket) = withLock(for: command, refused: { (.reply($0), [], nil) }) { state -> (Submission, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
             state.execution.mayBlock = true
@@ -285,6 +295,20 @@ public final class Engine: CommandExecutor {
         deliver(deliveries, after: ticket)
         return submission
     }
+
+    /// Scripts submitted by parked-capable clients run on their own threads,
+    /// not the caller's: a script may run long, and an HTTP thread running
+    /// it could not serve the connections it holds (nor answer them BUSY,
+    /// nor carry the SCRIPT KILL that would stop it).
+    private func runScriptAside(_ command: Command, client: any BlockedClient) -> Submission {
+        Self.scriptQueue.async { [self] in
+            let (reply, ticket) = executeReportingDurability(command)
+            deliver([Delivery(client: client, reply: reply)], after: ticket)
+        }
+        return .blocked(BlockedHandle(id: 0) { _ in })
+    }
+
+    private static let scriptQueue = DispatchQueue(label: "keyway.scripts", attributes: .concurrent)
 
     private func cancelWaiter(_ id: UInt64) {
         state.withLock { state in _ = state.db.blocking.remove(id) }

@@ -14,6 +14,11 @@ enum ScriptCommands {
         CommandSpec("script", arity: -2, flags: [.noScript], keys: (0, 0, 0), handler: script),
     ]
 
+    /// EVAL and its variants: run aside from the caller's thread by `Engine.submit`.
+    static func runsScript(_ spec: CommandSpec) -> Bool {
+        spec.name.hasPrefix("eval")
+    }
+
     static func eval(_ c: CommandContext, bySHA: Bool, readOnly: Bool) throws(CommandError) -> Reply {
         let declared = try c.integer(at: 2)
         if declared > Int64(c.argumentCount - 3) {

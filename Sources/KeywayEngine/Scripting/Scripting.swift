@@ -115,7 +115,8 @@ struct Shebang {
             for flag in word.dropFirst("flags=".count).split(separator: ",") {
                 switch flag {
                 case "no-writes": result.noWrites = true
-                case "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys": break
+                // allow-key-locking is what Upstash's rate-limit scripts declare.
+                case "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", "allow-key-locking": break
                 default: throw CommandError(.generic, "ERR Unexpected flag in script shebang: \(flag)")
                 }
             }
