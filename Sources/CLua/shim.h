@@ -36,8 +36,13 @@ static inline keyway_lua_callbacks *keyway_lua_callbacks_of(lua_State *L) {
     return (keyway_lua_callbacks *)ud;
 }
 
-// Running out of memory aborts, as Redis's allocator does: a failed
-// allocation would otherwise raise LUA_ERRMEM from inside any API call,
+// One allocation larger than this fails: a script asking for it gets
+// "not enough memory" (raised inside the VM, where Swift never runs). No
+// value Swift pushes comes near it (bulk strings stop at 512 MiB).
+#define KEYWAY_LUA_MAX_ALLOCATION ((size_t)1 << 30)
+
+// Otherwise running out of memory aborts, as Redis's allocator does: a
+// failed allocation would raise LUA_ERRMEM from inside any API call,
 // including those made from Swift.
 static void *keyway_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     (void)ud; (void)osize;
@@ -45,6 +50,7 @@ static void *keyway_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         free(ptr);
         return NULL;
     }
+    if (nsize > KEYWAY_LUA_MAX_ALLOCATION) return NULL;
     void *grown = realloc(ptr, nsize);
     if (grown == NULL) abort();
     return grown;
