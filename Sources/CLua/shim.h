@@ -28,6 +28,9 @@ typedef struct keyway_lua_callbacks {
     void (*log)(void *context, int level, const char *message, size_t length);
     // redis.sha1hex(text): writes 40 hex digits into out.
     void (*sha1hex)(void *context, const char *text, size_t length, char *out);
+    // Nonzero while Lua code runs (set around lua_pcall, cleared while a
+    // Swift callback runs): only then may an allocation fail softly.
+    int lua_running;
 } keyway_lua_callbacks;
 
 static inline keyway_lua_callbacks *keyway_lua_callbacks_of(lua_State *L) {
@@ -36,21 +39,21 @@ static inline keyway_lua_callbacks *keyway_lua_callbacks_of(lua_State *L) {
     return (keyway_lua_callbacks *)ud;
 }
 
-// One allocation larger than this fails: a script asking for it gets
-// "not enough memory" (raised inside the VM, where Swift never runs). No
-// value Swift pushes comes near it (bulk strings stop at 512 MiB).
+// While Lua code runs, one allocation larger than this fails: the script
+// gets "not enough memory", raised inside the VM where no Swift frame is.
 #define KEYWAY_LUA_MAX_ALLOCATION ((size_t)1 << 30)
 
-// Otherwise running out of memory aborts, as Redis's allocator does: a
-// failed allocation would raise LUA_ERRMEM from inside any API call,
-// including those made from Swift.
+// Otherwise running out of memory aborts, as Redis's allocator does: while
+// Swift calls the Lua API (pushing a reply, setting KEYS), a failed
+// allocation would raise LUA_ERRMEM through Swift frames.
 static void *keyway_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)ud; (void)osize;
+    (void)osize;
     if (nsize == 0) {
         free(ptr);
         return NULL;
     }
-    if (nsize > KEYWAY_LUA_MAX_ALLOCATION) return NULL;
+    const keyway_lua_callbacks *callbacks = (const keyway_lua_callbacks *)ud;
+    if (nsize > KEYWAY_LUA_MAX_ALLOCATION && callbacks != NULL && callbacks->lua_running) return NULL;
     void *grown = realloc(ptr, nsize);
     if (grown == NULL) abort();
     return grown;
@@ -103,7 +106,9 @@ static int keyway_lua_error_handler(lua_State *L) {
 
 static int keyway_lua_dispatch(lua_State *L, int raise) {
     keyway_lua_callbacks *callbacks = keyway_lua_callbacks_of(L);
+    callbacks->lua_running = 0;
     int results = callbacks->call(callbacks->context, L, raise);
+    callbacks->lua_running = 1;
     if (results < 0) return lua_error(L);
     return results;
 }

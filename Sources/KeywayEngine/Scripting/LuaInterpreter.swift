@@ -24,7 +24,7 @@ final class LuaInterpreter {
         self.watchdog = watchdog
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: keyway_lua_callbacks(
-            context: nil, call: luaRedisCall, interrupt: luaInterrupt, log: luaLog, sha1hex: luaSHA1Hex))
+            context: nil, call: luaRedisCall, interrupt: luaInterrupt, log: luaLog, sha1hex: luaSHA1Hex, lua_running: 0))
         // Creating the VM only allocates: failure means no memory at all.
         guard let state = keyway_lua_open(callbacks) else { fatalError("could not create the Lua interpreter") }
         self.state = state
@@ -74,7 +74,9 @@ final class LuaInterpreter {
         watchdog.begin()
         let watched = watchdog.timeLimitMilliseconds > 0
         if watched { keyway_lua_set_hook(state, Self.hookInterval) }
+        callbacks.pointee.lua_running = 1
         let status = lua_pcall(state, 0, 1, -2)
+        callbacks.pointee.lua_running = 0
         if watched { keyway_lua_clear_hook(state) }
         if watchdog.isBusy {
             Self.logger.warning("Slow script finished: script \(sha) ran past lua-time-limit (\(watchdog.timeLimitMilliseconds) ms)")
