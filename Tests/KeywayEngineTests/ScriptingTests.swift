@@ -69,6 +69,13 @@ import Testing
         #expect(eval("return redis.call()").errorMessage?.hasPrefix("ERR Please specify at least one argument for this redis lib call") == true)
     }
 
+    @Test func coroutinesMayCallRedis() {
+        #expect(eval("local co = coroutine.wrap(function() return redis.call('SET', 'c', '1') end) return co()") == .status("OK"))
+        let raised = eval("local co = coroutine.create(function() return redis.call('INCR', 'c2', 'x') end) local ok, e = coroutine.resume(co) return e")
+        #expect(raised.errorMessage?.hasPrefix("ERR Wrong number of args calling Redis command from script") == true)
+        #expect(engine.run("GET", "c") == .bulk("1"))
+    }
+
     @Test func keysAndArgvAreTables() {
         #expect(eval("return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}", keys: ["k1", "k2"], "a1") == .array([.bulk("k1"), .bulk("k2"), .bulk("a1"), .integer(2), .integer(1)]))
         #expect(eval("return #KEYS + #ARGV") == .integer(0))
@@ -176,7 +183,12 @@ import Testing
         let other = "return 7"
         eval(other)
         #expect(engine.run("SCRIPT", "EXISTS", Bytes(sha), Bytes(SHA1.hex(Array(other.utf8))), "0000") == .array([.integer(1), .integer(1), .integer(0)]))
+        let (cached, bodyBytes, vmBytes) = engine.withDatabase { _, server in
+            (server.scripts.bodies.count, server.scripts.bodyBytes, server.scripts.interpreterBytes)
+        }
+        #expect(cached == 2 && bodyBytes == body.utf8.count + other.utf8.count && vmBytes > 0)
         #expect(engine.run("SCRIPT", "FLUSH") == .ok)
+        #expect(engine.withDatabase { _, server in server.scripts.bodies.count } == 0)
         #expect(engine.run("SCRIPT", "EXISTS", Bytes(sha)) == .array([.integer(0)]))
         #expect(engine.run("EVALSHA", Bytes(sha), "0").errorMessage == "NOSCRIPT No matching script. Please use EVAL.")
         #expect(engine.run("SCRIPT", "FLUSH", "ASYNC") == .ok)

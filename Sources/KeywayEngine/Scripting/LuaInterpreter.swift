@@ -36,7 +36,7 @@ final class LuaInterpreter {
         callbacks.deallocate()
     }
 
-    /// Bytes the VM holds, for INFO.
+    /// Bytes the VM holds (Redis's used_memory_lua).
     var memoryBytes: Int { Int(lua_gc(state, LUA_GCCOUNT, 0)) * 1024 + Int(lua_gc(state, LUA_GCCOUNTB, 0)) }
 
     /// Compiles `body` and keeps the function under `sha`. Nil on success,
@@ -53,12 +53,6 @@ final class LuaInterpreter {
         }
         lua_setfield(state, LUA_REGISTRYINDEX, "f_" + sha)
         return nil
-    }
-
-    func isCompiled(_ sha: String) -> Bool {
-        lua_getfield(state, LUA_REGISTRYINDEX, "f_" + sha)
-        defer { lua_settop(state, 0) }
-        return lua_type(state, -1) == LUA_TFUNCTION
     }
 
     /// Runs the compiled script `sha` with KEYS and ARGV set, under the

@@ -16,9 +16,10 @@ final class Scripting {
         return created
     }
 
-    /// Bytes held by cached script bodies (INFO's used_memory_scripts).
+    /// Bytes held by cached script bodies (Redis's used_memory_scripts),
+    /// for INFO's memory section once Keyway has one.
     var bodyBytes: Int { bodies.values.reduce(0) { $0 + $1.count } }
-    /// Bytes held by the Lua VM (INFO's used_memory_lua).
+    /// Bytes held by the Lua VM (Redis's used_memory_lua).
     var interpreterBytes: Int { interpreter?.memoryBytes ?? 0 }
 
     /// Compiles and caches `body`, returning its SHA-1.
