@@ -11,6 +11,8 @@
 #include <lua5.1/lua.h>
 #include <lua5.1/lauxlib.h>
 #include <lua5.1/lualib.h>
+#include <lua5.1/lua-cjson.h>
+#include <lua5.1/lua-bitop.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,15 +265,19 @@ static void keyway_lua_open_library(lua_State *L, const char *name, lua_CFunctio
     lua_call(L, 1, 0);
 }
 
-// The sandbox, run under lua_cpcall: base, table, string and math only;
-// no io, os, package, debug, loadfile or dofile; the redis table; then the
+// The sandbox, run under lua_cpcall: base, table, string and math, plus
+// cjson and bit as Redis has them (Debian's lua-cjson and lua-bitop); no io,
+// os, package, debug, loadfile or dofile; the redis table; then the
 // globals locked against reads of undefined names and new names.
 static int keyway_lua_setup(lua_State *L) {
     keyway_lua_open_library(L, "", luaopen_base);
     keyway_lua_open_library(L, LUA_TABLIBNAME, luaopen_table);
     keyway_lua_open_library(L, LUA_STRLIBNAME, luaopen_string);
     keyway_lua_open_library(L, LUA_MATHLIBNAME, luaopen_math);
-    static const char *const removed[] = {"loadfile", "dofile", "print", "newproxy", "module", "require", NULL};
+    keyway_lua_open_library(L, "bit", luaopen_bit);
+    lua_pushcfunction(L, luaopen_cjson);
+    lua_call(L, 0, 1);
+    lua_setfield(L, LUA_GLOBALSINDEX, "cjson");    static const char *const removed[] = {"loadfile", "dofile", "print", "newproxy", "module", "require", NULL};
     for (int i = 0; removed[i] != NULL; i++) {
         lua_pushnil(L);
         lua_setfield(L, LUA_GLOBALSINDEX, removed[i]);

@@ -69,6 +69,13 @@ import Testing
         #expect(eval("return redis.call()").errorMessage?.hasPrefix("ERR Please specify at least one argument for this redis lib call") == true)
     }
 
+    @Test func cjsonAndBitAreThere() {
+        #expect(eval("return cjson.encode({1, 2, 'x'})") == .bulk("[1,2,\"x\"]"))
+        #expect(eval("return cjson.decode(ARGV[1]).name", #"{"name":"keyway","n":[1,2]}"#) == .bulk("keyway"))
+        #expect(eval("return cjson.decode('{bad')").errorMessage?.contains("Expected object key string") == true)
+        #expect(eval("return {bit.band(12, 10), bit.bor(12, 10), bit.bxor(12, 10), bit.lshift(1, 4), bit.tohex(255)}") == .array([.integer(8), .integer(14), .integer(6), .integer(16), .bulk("000000ff")]))
+    }
+
     @Test func coroutinesMayCallRedis() {
         #expect(eval("local co = coroutine.wrap(function() return redis.call('SET', 'c', '1') end) return co()") == .status("OK"))
         let raised = eval("local co = coroutine.create(function() return redis.call('INCR', 'c2', 'x') end) local ok, e = coroutine.resume(co) return e")
