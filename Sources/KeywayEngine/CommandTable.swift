@@ -130,5 +130,6 @@ public struct CommandTable: Sendable {
             + LockCommands.commands
             + SessionCommands.commands
             + ClientCommands.commands
+            + ScriptCommands.commands
     )
 }
