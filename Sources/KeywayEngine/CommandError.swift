@@ -76,4 +76,6 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case busyGroup = "BUSYGROUP"
     /// No such stream consumer group (or no such stream key).
     case noGroup = "NOGROUP"
+    /// A command that may grow memory refused above `maxmemory`.
+    case outOfMemory = "OOM"
 }

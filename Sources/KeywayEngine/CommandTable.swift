@@ -125,5 +125,7 @@ public struct CommandTable: Sendable {
             + SnapshotCommands.commands
             + AppendOnlyCommands.commands
             + SlowLogCommands.commands
+            + ObjectCommands.commands
+            + MemoryCommands.commands
     )
 }

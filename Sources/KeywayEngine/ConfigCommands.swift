@@ -80,7 +80,7 @@ public enum ConfigCommands {
             server.snapshots.fileName = value.text
         },
         Parameter(name: "databases", get: { _, _ in "1" }, set: nil),
-    ]
+    ] + EvictionConfig.parameters
 
     static func config(_ c: CommandContext) throws(CommandError) -> Reply {
         let sub = c[1]

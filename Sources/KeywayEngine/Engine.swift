@@ -74,8 +74,15 @@ final class EngineState: @unchecked Sendable {
         if !monitors.isEmpty && !spec.flags.contains(.admin) {
             monitors.feed(MonitoredCommand(microseconds: db.clock.nowMicroseconds(), client: command.client, arguments: command.arguments))
         }
+        // Redis's performEvictions: free memory first, or refuse (OOM).
+        if db.eviction.maxMemory > 0, let refusal = db.enforceMemoryLimit(for: spec) {
+            db.stats.totalErrors += 1
+            execution.statistics.recordError(refusal)
+            return .error(refusal)
+        }
         let started = monotonicMicroseconds()
         let reply = runHandler(command, spec: spec)
+        db.noteMemoryAfterCommand()
         // Counted once the command has run, as Redis's call() does: INFO does
         // not count itself, and commands refused before running never count.
         db.stats.totalCommands += 1
@@ -164,6 +171,8 @@ public final class Engine: CommandExecutor {
     private let state: Mutex<EngineState>
     private let writes: WriteCounter
     private let commands: CommandTable
+    /// The database's eviction state, for the lock-free OOM flag.
+    private let eviction: EvictionState
     /// Set while the dataset loads at start-up; read without the lock.
     let loadingDataset = Atomic<Bool>(false)
 
@@ -171,6 +180,7 @@ public final class Engine: CommandExecutor {
         writes = WriteCounter()
         self.commands = commands
         let db = Database(clock: clock, writeCounter: writes)
+        eviction = db.eviction
         let server = ServerState(startedAt: clock.nowMilliseconds(), commands: commands)
         // Save rules count time from start-up until a first save.
         server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
@@ -182,6 +192,9 @@ public final class Engine: CommandExecutor {
     public var writeSequence: Int64 { writes.value }
 
     public var isLoading: Bool { loadingDataset.load(ordering: .relaxed) }
+
+    /// True while commands that may grow memory are refused for maxmemory.
+    public var isOutOfMemory: Bool { eviction.outOfMemory }
 
     public func execute(_ command: Command) -> Reply {
         executeReportingDurability(command).reply

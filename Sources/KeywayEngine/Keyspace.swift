@@ -25,6 +25,9 @@ public struct Keyspace: Sendable {
         public var expiresAt: Int64
         /// Position in `volatileSlots` while `expiresAt` is set.
         var volatilePosition: Int32
+        /// Redis's 24-bit LRU clock or LFU minutes+counter, set on access
+        /// (see Eviction.swift); the keyspace only stores it.
+        public internal(set) var access: UInt32 = 0
 
         public static let persistent: Int64 = -1
         public var hasExpiry: Bool { expiresAt != Entry.persistent }
@@ -41,6 +44,11 @@ public struct Keyspace: Sendable {
     private var keyCount = 0
     private var freeSlots: [Int32] = []
     private var volatileSlots: [Int32] = []
+    /// Running estimate of the bytes held (MemoryAccounting.swift), adjusted
+    /// by each mutation function below.
+    public private(set) var usedMemory = 0
+    /// The access field new keys start with (set by `Database` per command).
+    var newEntryAccess: UInt32 = 0
 
     public init() {}
 
@@ -68,12 +76,24 @@ public struct Keyspace: Sendable {
 
     /// Replaces the value in place, keeping the expiry.
     public mutating func setValue(_ value: Value, atSlot slot: Int) {
+        usedMemory += value.memoryUsage - self[slot: slot].value.memoryUsage
         chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value = value
     }
 
     /// Mutates a value in place (no copy of a uniquely referenced collection).
     public mutating func modifyValue<R>(atSlot slot: Int, _ body: (inout Value) throws(CommandError) -> R) throws(CommandError) -> R {
-        try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
+        let before = self[slot: slot].value.memoryUsage
+        defer { usedMemory += self[slot: slot].value.memoryUsage - before }
+        return try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
+    }
+
+    public func access(atSlot slot: Int) -> UInt32 {
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.access
+    }
+
+    /// Records an access for eviction (LRU clock or LFU counter).
+    public mutating func setAccess(_ access: UInt32, atSlot slot: Int) {
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.access = access
     }
 
     private mutating func setSlot(_ slot: Int, _ entry: Entry?) {
@@ -103,7 +123,7 @@ public struct Keyspace: Sendable {
             if slot < slotCount { freeSlots.append(Int32(slot)) }
             return nil
         }
-        place(Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1), at: slot)
+        place(Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1, access: newEntryAccess), at: slot)
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
         return slot
     }
@@ -127,12 +147,13 @@ public struct Keyspace: Sendable {
             setSlot(slot, entry)
         }
         keyCount += 1
+        usedMemory += Self.entryCost(key: entry.key, valueBytes: entry.value.memoryUsage, hasExpiry: false)
     }
 
     /// Inserts a new key; the caller ensures it is absent.
     @discardableResult
     public mutating func insert(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int {
-        let entry = Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1)
+        let entry = Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1, access: newEntryAccess)
         let slot = nextSlot()
         place(entry, at: slot)
         shards[Self.shard(of: key)][key] = Int32(slot)
@@ -152,6 +173,7 @@ public struct Keyspace: Sendable {
     @discardableResult
     public mutating func remove(atSlot slot: Int) -> Entry {
         let entry = self[slot: slot]
+        usedMemory -= Self.entryCost(key: entry.key, valueBytes: entry.value.memoryUsage, hasExpiry: entry.hasExpiry)
         if entry.hasExpiry { removeFromVolatile(entry.volatilePosition) }
         shards[Self.shard(of: entry.key)].removeValue(forKey: entry.key)
         keyCount -= 1
@@ -172,6 +194,7 @@ public struct Keyspace: Sendable {
             let position = Int32(volatileSlots.count)
             modifyEntry(slot) { $0.volatilePosition = position }
             volatileSlots.append(Int32(slot))
+            usedMemory += MemoryCost.expiryEntry
         }
         modifyEntry(slot) { $0.expiresAt = expiresAt }
     }
@@ -181,6 +204,7 @@ public struct Keyspace: Sendable {
     public mutating func removeExpiry(atSlot slot: Int) -> Bool {
         guard self[slot: slot].hasExpiry else { return false }
         removeFromVolatile(self[slot: slot].volatilePosition)
+        usedMemory -= MemoryCost.expiryEntry
         modifyEntry(slot) {
             $0.expiresAt = Entry.persistent
             $0.volatilePosition = -1
@@ -240,6 +264,8 @@ public struct Keyspace: Sendable {
     public var entries: some Sequence<Entry> { chunks.lazy.joined().compactMap { $0 } }
 
     public mutating func removeAll() {
+        let access = newEntryAccess
         self = Keyspace()
+        newEntryAccess = access
     }
 }

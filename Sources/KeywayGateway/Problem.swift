@@ -37,7 +37,7 @@ enum Problem {
         case .wrongType: return 409
         case .noSuchKey, .noGroup: return 404
         case .busyGroup: return 409
-        case .loading: return 503
+        case .loading, .outOfMemory: return 503
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
              .wrongArity, .unknownCommand, .execAbort, .notSupported:
             return 400
