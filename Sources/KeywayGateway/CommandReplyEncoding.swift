@@ -45,8 +45,9 @@ struct CommandReplyEncoding {
         var json = JSONWriter(capacity: 64)
         let status: Int
         if case .error(let error) = reply {
-            // A server still loading its snapshot is unavailable, not wrong.
-            status = error.code == .loading ? 503 : 400
+            // A server still loading its snapshot, or refusing writes above
+            // maxmemory (OOM), is unavailable, not wrong.
+            status = (error.code == .loading || error.code == .outOfMemory) ? 503 : 400
             json.object { o in o.member("error") { $0.string(error.message) } }
         } else {
             status = 200
