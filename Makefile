@@ -71,6 +71,8 @@ bench: release
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
 	$(SWIFT) run -c release EngineBench
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/eviction_hit_ratio.py
 
 clean:
 	rm -rf .build $(VENV)
