@@ -30,6 +30,7 @@ public final class Database: @unchecked Sendable {
     /// Replaces the keyspace with a loaded one.
     func install(_ loaded: Keyspace) {
         keyspace = loaded
+        stampLoadedKeys()
     }
 
     /// Grows with every write; readable without the lock.

@@ -69,6 +69,17 @@ extension Database {
         return draw < probability ? counter + 1 : counter
     }
 
+    /// Gives keys loaded from a snapshot the access field of a new key, as
+    /// Redis does for keys its RDB carries no LRU/LFU data for, so they are
+    /// not all taken for the coldest. O(n), once at load.
+    func stampLoadedKeys() {
+        beginCommand()
+        let access = initialAccess
+        for slot in 0..<keyspace.slotCapacity where keyspace.entry(at: slot) != nil {
+            keyspace.setAccess(access, atSlot: slot)
+        }
+    }
+
     // MARK: - Enforcing the limit
 
     /// Redis's performEvictions before a command: evicts while above the
