@@ -415,6 +415,8 @@ public final class Engine: CommandExecutor {
     public func runActiveExpiryCycle(budgetMicroseconds: Int64 = 25_000) -> Int {
         let (removed, deliveries, ticket) = state.withLock { state in
             let removed = state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds)
+            // Keys that expired may have brought memory back under the limit.
+            state.db.noteMemoryAfterCommand()
             // Once a second, drop parked clients whose connection closed.
             state.expiryTicks += 1
             state.execution.statistics.sample(nowMilliseconds: state.db.clock.nowMilliseconds(), totalCommands: state.db.stats.totalCommands)

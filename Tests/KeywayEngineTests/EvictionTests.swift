@@ -37,6 +37,20 @@ struct EvictionTests {
         #expect(engine.run("SET", "after", "v") == .ok)
     }
 
+    @Test("keys expiring by time end the OOM state without another command")
+    func expiryEndsOutOfMemory() {
+        let (engine, clock) = makeEngine()
+        engine.run("SET", "temporary", Bytes([UInt8](repeating: 1, count: 1000)), "PX", "100")
+        engine.run("SET", "kept", "v")
+        engine.limitJustBelowUsage()
+        #expect(engine.run("SET", "more", "v").errorMessage == Self.oom)
+        #expect(engine.isOutOfMemory)
+        clock.advance(milliseconds: 101)
+        engine.runActiveExpiryCycle()
+        #expect(!engine.isOutOfMemory)
+        #expect(engine.run("SET", "more", "v") == .ok)
+    }
+
     @Test("allkeys-lru evicts the least recently used keys first")
     func lruOrder() {
         let (engine, clock) = makeEngine()
