@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
 import requests
 
-from conftest import start_server
+from conftest import free_port, require_keyway_bin, start_server
 
 
 def info_memory(server) -> dict:
@@ -126,5 +129,54 @@ def test_serve_flags_set_the_limit_and_policy():
         assert memory["maxmemory"] == 64 << 20
         assert memory["maxmemory_human"] == "64.00M"
         assert memory["maxmemory_policy"] == "volatile-ttl"
+    finally:
+        server.cleanup()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--maxmemory", "lots"], "--maxmemory: expected a size"),
+        (["--maxmemory=-1mb"], "--maxmemory: expected a size"),
+        (["--maxmemory-policy", "lru"], "--maxmemory-policy must be one of"),
+    ],
+)
+def test_bad_memory_flags_are_refused(args, message):
+    result = subprocess.run([str(require_keyway_bin()), "serve", *args], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert message in (result.stderr + result.stdout)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("maxmemory 12parsecs\n", "line 1: expected a size such as 100mb"),
+        ("port 7379\nmaxmemory-policy most-used\n", "line 2: unknown maxmemory policy"),
+        ("maxmemory-samples 0\n", "maxmemory-samples must be 1..64"),
+        ("lfu-log-factor -3\n", "expected a non-negative integer"),
+    ],
+)
+def test_bad_memory_directives_are_refused_with_the_line(tmp_path, text, message):
+    config = tmp_path / "keyway.conf"
+    config.write_text(text)
+    result = subprocess.run([str(require_keyway_bin()), "serve", "--config", str(config), "--port", str(free_port())],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert message in (result.stderr + result.stdout)
+
+
+def test_config_file_memory_directives_take_effect(tmp_path):
+    config = tmp_path / "keyway.conf"
+    config.write_text("maxmemory 2gb\nmaxmemory-policy volatile-lfu\nmaxmemory-samples 10\nlfu-log-factor 20\nlfu-decay-time 5\n")
+    server = start_server("--config", str(config))
+    try:
+        result = server.command("CONFIG", "GET", "*").json()["result"]
+        values = dict(zip(result[::2], result[1::2]))
+        assert values["maxmemory"] == str(2 << 30)
+        assert values["maxmemory-policy"] == "volatile-lfu"
+        assert values["maxmemory-samples"] == "10"
+        assert values["lfu-log-factor"] == "20"
+        assert values["lfu-decay-time"] == "5"
+        assert "not yet effective" not in server.log_tail()
     finally:
         server.cleanup()
