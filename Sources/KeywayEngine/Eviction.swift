@@ -85,10 +85,13 @@ extension Database {
     /// Redis's performEvictions before a command: evicts while above the
     /// limit, and refuses the command (OOM) when it may grow memory and the
     /// usage is still above the limit (noeviction, or nothing evictable).
+    /// Eviction stops after a time budget, as Redis's does, so a limit
+    /// lowered far below the usage is worked off over the next commands
+    /// rather than in one long pause; a command is not refused meanwhile.
     func enforceMemoryLimit(for spec: CommandSpec) -> CommandError? {
         let limit = eviction.maxMemory
         guard limit > 0, !loading, !datasetLoading else { return nil }
-        if usedMemory > limit { evictUntilUnder(limit) }
+        if usedMemory > limit, evictUntilUnder(limit) == .budgetSpent { return nil }
         guard usedMemory > limit, spec.flags.contains(.denyOOM) else { return nil }
         eviction.outOfMemoryFlag.store(true, ordering: .relaxed)
         return .outOfMemory
@@ -103,17 +106,26 @@ extension Database {
         }
     }
 
-    /// Evicts keys until the estimate is at or below `limit` or no key is
-    /// evictable under the policy. Returns how many keys went.
+    enum EvictionOutcome { case underLimit, nothingEvictable, budgetSpent }
+
+    /// Microseconds one command may spend evicting.
+    static let evictionBudgetMicroseconds: Int64 = 2_000
+
+    /// Evicts keys until the estimate is at or below `limit`, no key is
+    /// evictable under the policy, or the time budget is spent.
     @discardableResult
-    func evictUntilUnder(_ limit: Int64) -> Int {
-        guard eviction.policy != .noEviction else { return 0 }
+    func evictUntilUnder(_ limit: Int64) -> EvictionOutcome {
+        let start = monotonicMicroseconds()
         var evicted = 0
-        while usedMemory > limit, let slot = chooseVictim() {
+        while usedMemory > limit {
+            guard let slot = chooseVictim() else { return .nothingEvictable }
             evict(slot: slot)
             evicted += 1
+            if evicted % 16 == 0 && monotonicMicroseconds() - start > Self.evictionBudgetMicroseconds {
+                return usedMemory > limit ? .budgetSpent : .underLimit
+            }
         }
-        return evicted
+        return .underLimit
     }
 
     private func evict(slot: Int) {

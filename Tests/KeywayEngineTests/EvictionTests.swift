@@ -37,6 +37,25 @@ struct EvictionTests {
         #expect(engine.run("SET", "after", "v") == .ok)
     }
 
+    @Test("a limit lowered far below usage is worked off over several commands, none refused")
+    func largeDropIsGradual() {
+        let (engine, _) = makeEngine()
+        engine.run("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+        for batch in 0..<100 {
+            engine.run(["MSET"] + (0..<500).flatMap { i in [Bytes("key:\(batch):\(i)"), Bytes("value")] })
+        }
+        engine.run("CONFIG", "SET", "maxmemory", "10000")
+        var commands = 0
+        while engine.usedMemory > 10_000 + 200 && commands < 100_000 {
+            #expect(engine.run("SET", "writer", "value") == .ok)
+            commands += 1
+        }
+        // Each command stops evicting after its time budget (2 ms): 50,000
+        // keys take more than one command in a debug build, never a refusal.
+        #expect(engine.usedMemory <= 10_200)
+        #expect(engine.run("DBSIZE").integerValue! < 200)
+    }
+
     @Test("keys expiring by time end the OOM state without another command")
     func expiryEndsOutOfMemory() {
         let (engine, clock) = makeEngine()
