@@ -87,6 +87,7 @@ public struct Keyspace: Sendable {
         return try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
     }
 
+    /// The access field of the key in `slot`, read without copying the entry.
     public func access(atSlot slot: Int) -> UInt32 {
         chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.access
     }
