@@ -72,4 +72,12 @@ public protocol CommandExecutor: AnyObject, Sendable {
 
     /// A number that grows with every write: the gateway's sync token.
     var writeSequence: Int64 { get }
+
+    /// True while commands that may grow memory are refused because used
+    /// memory is above `maxmemory` (OOM): `/readyz` reports not ready.
+    var isOutOfMemory: Bool { get }
+}
+
+extension CommandExecutor {
+    public var isOutOfMemory: Bool { false }
 }

@@ -84,6 +84,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case notBusy = "NOTBUSY"
     /// SCRIPT KILL of a script that already wrote.
     case unkillable = "UNKILLABLE"
+    /// A command that may grow memory refused above `maxmemory`.
+    case outOfMemory = "OOM"
 }
 
 extension ErrorCode {
@@ -101,6 +103,7 @@ extension ErrorCode {
         case "NOSCRIPT": return .noScript
         case "NOTBUSY": return .notBusy
         case "UNKILLABLE": return .unkillable
+        case "OOM": return .outOfMemory
         default: return .generic
         }
     }

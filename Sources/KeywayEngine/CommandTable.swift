@@ -131,5 +131,7 @@ public struct CommandTable: Sendable {
             + SessionCommands.commands
             + ClientCommands.commands
             + ScriptCommands.commands
+            + ObjectCommands.commands
+            + MemoryCommands.commands
     )
 }

@@ -80,7 +80,7 @@ public enum ConfigCommands {
             server.snapshots.fileName = value.text
         },
         Parameter(name: "databases", get: { _, _ in "1" }, set: nil),
-    ] + ["lua-time-limit", "busy-reply-threshold"].map(scriptTimeLimit)
+    ] + ["lua-time-limit", "busy-reply-threshold"].map(scriptTimeLimit) + EvictionConfig.parameters
 
     /// lua-time-limit and its Redis 7 name busy-reply-threshold: one value,
     /// milliseconds a script runs before other clients get BUSY (0 = never).

@@ -8,6 +8,8 @@ public final class Database: @unchecked Sendable {
     public internal(set) var keyspace = Keyspace()
     public let clock: any EngineClock
     public var stats = EngineStats()
+    /// maxmemory, its policy and eviction counters (Eviction.swift).
+    public let eviction = EvictionState()
 
     /// Time of the command being executed, fixed for its whole run (and for a
     /// whole transaction) as Redis's command time snapshot.
@@ -28,6 +30,7 @@ public final class Database: @unchecked Sendable {
     /// Replaces the keyspace with a loaded one.
     func install(_ loaded: Keyspace) {
         keyspace = loaded
+        stampLoadedKeys()
     }
 
     /// Grows with every write; readable without the lock.
@@ -62,6 +65,7 @@ public final class Database: @unchecked Sendable {
     /// Fixes `now` for the command or batch about to run.
     func beginCommand() {
         now = clock.nowMilliseconds()
+        keyspace.newEntryAccess = initialAccess
     }
 
     // MARK: - Lookup
@@ -86,20 +90,22 @@ public final class Database: @unchecked Sendable {
         deadline <= now && !loading
     }
 
-    /// The slot of a live key, deleting it first if it has expired.
-    public func liveSlot(_ key: Bytes) -> Int? {
+    /// The slot of a live key, deleting it first if it has expired. The
+    /// access counts for eviction (LRU/LFU) unless `touch` is false.
+    public func liveSlot(_ key: Bytes, touch: Bool = true) -> Int? {
         guard let slot = keyspace.slot(of: key) else { return nil }
         let entry = keyspace[slot: slot]
         if isExpired(entry) {
             expire(slot: slot)
             return nil
         }
+        if touch { self.touch(slot: slot) }
         return slot
     }
 
     /// Looks a key up for reading, counting a keyspace hit or miss.
-    public func lookupRead(_ key: Bytes) -> Keyspace.Entry? {
-        if let slot = liveSlot(key) {
+    public func lookupRead(_ key: Bytes, touch: Bool = true) -> Keyspace.Entry? {
+        if let slot = liveSlot(key, touch: touch) {
             stats.keyspaceHits += 1
             return keyspace[slot: slot]
         }

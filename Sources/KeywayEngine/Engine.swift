@@ -85,8 +85,15 @@ final class EngineState: @unchecked Sendable {
         if !monitors.isEmpty && !spec.flags.contains(.admin) {
             monitors.feed(MonitoredCommand(microseconds: db.clock.nowMicroseconds(), client: command.client, arguments: command.arguments))
         }
+        // Redis's performEvictions: free memory first, or refuse (OOM).
+        if db.eviction.maxMemory > 0, let refusal = db.enforceMemoryLimit(for: spec) {
+            db.stats.totalErrors += 1
+            execution.statistics.recordError(refusal)
+            return .error(refusal)
+        }
         let started = monotonicMicroseconds()
         let reply = runHandler(command, spec: spec)
+        db.noteMemoryAfterCommand()
         // Counted once the command has run, as Redis's call() does: INFO does
         // not count itself, and commands refused before running never count.
         db.stats.totalCommands += 1
@@ -181,6 +188,8 @@ public final class Engine: CommandExecutor {
     private let commands: CommandTable
     /// Read without the lock: a script running too long makes the engine busy.
     private let scriptWatchdog: ScriptWatchdog
+    /// The database's eviction state, for the lock-free OOM flag.
+    private let eviction: EvictionState
     /// Set while the dataset loads at start-up; read without the lock.
     let loadingDataset = Atomic<Bool>(false)
 
@@ -188,6 +197,7 @@ public final class Engine: CommandExecutor {
         writes = WriteCounter()
         self.commands = commands
         let db = Database(clock: clock, writeCounter: writes)
+        eviction = db.eviction
         let server = ServerState(startedAt: clock.nowMilliseconds(), commands: commands)
         // Save rules count time from start-up until a first save.
         server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
@@ -218,6 +228,9 @@ public final class Engine: CommandExecutor {
     public var writeSequence: Int64 { writes.value }
 
     public var isLoading: Bool { loadingDataset.load(ordering: .relaxed) }
+
+    /// True while commands that may grow memory are refused for maxmemory.
+    public var isOutOfMemory: Bool { eviction.outOfMemory }
 
     public func execute(_ command: Command) -> Reply {
         executeReportingDurability(command).reply
@@ -485,6 +498,8 @@ public final class Engine: CommandExecutor {
     public func runActiveExpiryCycle(budgetMicroseconds: Int64 = 25_000) -> Int {
         let (removed, deliveries, ticket) = state.withLock { state in
             let removed = state.db.activeExpireCycle(budgetMicroseconds: budgetMicroseconds)
+            // Keys that expired may have brought memory back under the limit.
+            state.db.noteMemoryAfterCommand()
             // Once a second, drop parked clients whose connection closed.
             state.expiryTicks += 1
             state.execution.statistics.sample(nowMilliseconds: state.db.clock.nowMilliseconds(), totalCommands: state.db.stats.totalCommands)

@@ -19,8 +19,17 @@ public struct HashValue: CollectionValue {
     /// Absolute expiry (Unix milliseconds) of each field that has one.
     public private(set) var fieldExpiries: [Bytes: Int64] = [:]
     private var deadlines = FieldDeadlines()
+    /// Estimated bytes of fields, values and field TTLs (MemoryAccounting.swift).
+    public private(set) var memoryUsage = 0
 
     public init() {}
+
+    /// The same bytes computed from scratch.
+    public func recountMemoryUsage() -> Int {
+        var total = fieldExpiries.count * MemoryCost.hashFieldExpiry
+        for (field, value) in fields.entries { total += MemoryCost.hashField(field, value) }
+        return total
+    }
 
     public var count: Int { fields.count }
     public var isEmpty: Bool { fields.isEmpty }
@@ -47,7 +56,13 @@ public struct HashValue: CollectionValue {
     /// the field's TTL, as HSET does, unless `keepTTL` (HINCRBY, HSETEX KEEPTTL).
     @discardableResult
     public mutating func set(_ field: Bytes, _ value: Bytes, keepTTL: Bool = false) -> Bool {
-        let created = fields.updateValue(value, forKey: field) == nil
+        let old = fields.updateValue(value, forKey: field)
+        let created = old == nil
+        if let old {
+            memoryUsage += value.count - old.count
+        } else {
+            memoryUsage += MemoryCost.hashField(field, value)
+        }
         if !created && !keepTTL { persist(field) }
         return created
     }
@@ -56,8 +71,10 @@ public struct HashValue: CollectionValue {
     @discardableResult
     public mutating func remove(_ field: Bytes) -> Bytes? {
         guard let value = fields.removeValue(forKey: field) else { return nil }
-        if fieldExpiries.removeValue(forKey: field) != nil, fieldExpiries.isEmpty {
-            deadlines.removeAll()
+        memoryUsage -= MemoryCost.hashField(field, value)
+        if fieldExpiries.removeValue(forKey: field) != nil {
+            memoryUsage -= MemoryCost.hashFieldExpiry
+            if fieldExpiries.isEmpty { deadlines.removeAll() }
         }
         return value
     }
@@ -65,7 +82,7 @@ public struct HashValue: CollectionValue {
     /// Gives an existing field an absolute expiry (Unix ms).
     public mutating func setExpiry(_ field: Bytes, at deadline: Int64) {
         precondition(fields.contains(field), "expiry for a missing field")
-        fieldExpiries[field] = deadline
+        if fieldExpiries.updateValue(deadline, forKey: field) == nil { memoryUsage += MemoryCost.hashFieldExpiry }
         deadlines.push(deadline, field)
         if deadlines.count > 2 * fieldExpiries.count + 32 {
             deadlines.rebuild(from: fieldExpiries)
@@ -76,6 +93,7 @@ public struct HashValue: CollectionValue {
     @discardableResult
     public mutating func persist(_ field: Bytes) -> Bool {
         guard fieldExpiries.removeValue(forKey: field) != nil else { return false }
+        memoryUsage -= MemoryCost.hashFieldExpiry
         if fieldExpiries.isEmpty { deadlines.removeAll() }
         return true
     }
@@ -89,7 +107,8 @@ public struct HashValue: CollectionValue {
             // A stale entry: the field was deleted, persisted or re-timed since.
             guard fieldExpiries[field] == deadline else { continue }
             fieldExpiries.removeValue(forKey: field)
-            fields.removeValue(forKey: field)
+            memoryUsage -= MemoryCost.hashFieldExpiry
+            if let value = fields.removeValue(forKey: field) { memoryUsage -= MemoryCost.hashField(field, value) }
             removed += 1
         }
         if fieldExpiries.isEmpty { deadlines.removeAll() }

@@ -8,9 +8,9 @@ public enum Info {
     public static let redisCompatibleVersion = "7.2.0"
     public static let keywayVersion = "0.1.0"
 
-    static let defaultSections = ["server", "clients", "persistence", "stats", "keyspace"]
+    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "keyspace"]
     /// `INFO all` / `everything` adds the per-command and per-error counters.
-    static let allSections = ["server", "clients", "persistence", "stats", "commandstats", "errorstats", "keyspace"]
+    static let allSections = ["server", "clients", "memory", "persistence", "stats", "commandstats", "errorstats", "keyspace"]
 
     /// Sections named in `requested` (empty, "default", "all" or "everything"
     /// mean all of them), in Redis's order.
@@ -42,6 +42,7 @@ public enum Info {
                 ("instantaneous_ops_per_sec", String(statistics.instantaneousOpsPerSecond)),
                 ("total_error_replies", String(db.stats.totalErrors)),
                 ("expired_keys", String(db.stats.expiredKeys)),
+                ("evicted_keys", String(db.eviction.evictedKeys)),
                 ("keyspace_hits", String(db.stats.keyspaceHits)),
                 ("keyspace_misses", String(db.stats.keyspaceMisses)),
             ] + (server.infoSections["stats"]?() ?? [])
@@ -63,6 +64,8 @@ public enum Info {
                 ("aof_current_size", String(AppendOnlyState.fileSize(server.appendOnly.path(in: server.snapshots.directory)))),
                 ("aof_base_size", String(server.appendOnly.baseSize)),
             ] : [])
+        case "memory":
+            return MemoryReport.infoFields(db)
         case "commandstats":
             return statistics.byCommand.sorted { $0.key < $1.key }.map { name, counters in
                 let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0

@@ -36,8 +36,8 @@ enum KeyCommands {
     }
 
     static func type(_ c: CommandContext) throws(CommandError) -> Reply {
-        // A read lookup in Redis (counts a hit or miss).
-        guard let entry = c.db.lookupRead(c[1]) else { return .status("none") }
+        // A read lookup in Redis (counts a hit or miss) that does not touch.
+        guard let entry = c.db.lookupRead(c[1], touch: false) else { return .status("none") }
         return .status(entry.value.typeName)
     }
 

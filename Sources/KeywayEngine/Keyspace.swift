@@ -26,15 +26,19 @@ public struct Keyspace: Sendable {
         public var expiresAt: Int64
         /// Position in `volatileSlots` while `expiresAt` is set.
         var volatilePosition: Int32
+        /// Redis's 24-bit LRU clock or LFU minutes+counter, set on access
+        /// (see Eviction.swift); the keyspace only stores it.
+        public internal(set) var access: UInt32 = 0
 
         public static let persistent: Int64 = -1
         public var hasExpiry: Bool { expiresAt != Entry.persistent }
 
-        init(key: Bytes, value: Value) {
+        init(key: Bytes, value: Value, access: UInt32) {
             storedKey = CompactBytes(key)
             storedValue = StoredValue(value)
             expiresAt = Entry.persistent
             volatilePosition = -1
+            self.access = access
         }
 
         public var key: Bytes { storedKey.bytes }
@@ -73,6 +77,14 @@ public struct Keyspace: Sendable {
             }
         }
 
+        /// `value.memoryUsage`, without building an inline string.
+        var memoryUsage: Int {
+            switch self {
+            case .inlineString(let inline): return MemoryCost.string(length: Int(inline.length))
+            case .value(let value): return value.memoryUsage
+            }
+        }
+
         /// Moves the value out, leaving an empty string behind, so the
         /// caller holds the only reference to a collection.
         mutating func take() -> Value {
@@ -96,6 +108,11 @@ public struct Keyspace: Sendable {
     private var keyCount = 0
     private var freeSlots: [Int32] = []
     private var volatileSlots: [Int32] = []
+    /// Running estimate of the bytes held (MemoryAccounting.swift), adjusted
+    /// by each mutation function below.
+    public private(set) var usedMemory = 0
+    /// The access field new keys start with (set by `Database` per command).
+    var newEntryAccess: UInt32 = 0
 
     public init() {}
 
@@ -129,12 +146,26 @@ public struct Keyspace: Sendable {
 
     /// Replaces the value in place, keeping the expiry.
     public mutating func setValue(_ value: Value, atSlot slot: Int) {
-        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue = StoredValue(value)
+        let stored = StoredValue(value)
+        usedMemory += stored.memoryUsage - chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue.memoryUsage
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue = stored
     }
 
     /// Mutates a value in place (no copy of a uniquely referenced collection).
     public mutating func modifyValue<R>(atSlot slot: Int, _ body: (inout Value) throws(CommandError) -> R) throws(CommandError) -> R {
-        try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
+        let before = chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue.memoryUsage
+        defer { usedMemory += chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue.memoryUsage - before }
+        return try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
+    }
+
+    /// The access field of the key in `slot`, read without copying the entry.
+    public func access(atSlot slot: Int) -> UInt32 {
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.access
+    }
+
+    /// Records an access for eviction (LRU clock or LFU counter).
+    public mutating func setAccess(_ access: UInt32, atSlot slot: Int) {
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.access = access
     }
 
     private mutating func setSlot(_ slot: Int, _ entry: Entry?) {
@@ -163,7 +194,7 @@ public struct Keyspace: Sendable {
         }
         guard existing == nil else { return nil }
         let slot = nextSlot()
-        place(Entry(key: key, value: value), at: slot)
+        place(Entry(key: key, value: value, access: newEntryAccess), at: slot)
         shards[address.shard].insert(hash32: address.hash32, slot: slot)
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
         return slot
@@ -188,13 +219,14 @@ public struct Keyspace: Sendable {
             setSlot(slot, entry)
         }
         keyCount += 1
+        usedMemory += Self.entryCost(keyLength: entry.storedKey.count, valueBytes: entry.storedValue.memoryUsage, hasExpiry: false)
     }
 
     /// Inserts a new key; the caller ensures it is absent.
     @discardableResult
     public mutating func insert(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int {
         let slot = nextSlot()
-        place(Entry(key: key, value: value), at: slot)
+        place(Entry(key: key, value: value, access: newEntryAccess), at: slot)
         let address = Self.address(ofHash: key.hashValue)
         shards[address.shard].insert(hash32: address.hash32, slot: slot)
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
@@ -213,6 +245,7 @@ public struct Keyspace: Sendable {
     @discardableResult
     public mutating func remove(atSlot slot: Int) -> Entry {
         let entry = self[slot: slot]
+        usedMemory -= Self.entryCost(keyLength: entry.storedKey.count, valueBytes: entry.storedValue.memoryUsage, hasExpiry: entry.hasExpiry)
         if entry.hasExpiry { removeFromVolatile(entry.volatilePosition) }
         let address = Self.address(ofHash: entry.storedKey.hashValue)
         shards[address.shard].remove(hash32: address.hash32, slot: slot)
@@ -234,6 +267,7 @@ public struct Keyspace: Sendable {
             let position = Int32(volatileSlots.count)
             modifyEntry(slot) { $0.volatilePosition = position }
             volatileSlots.append(Int32(slot))
+            usedMemory += MemoryCost.expiryEntry
         }
         modifyEntry(slot) { $0.expiresAt = expiresAt }
     }
@@ -243,6 +277,7 @@ public struct Keyspace: Sendable {
     public mutating func removeExpiry(atSlot slot: Int) -> Bool {
         guard self[slot: slot].hasExpiry else { return false }
         removeFromVolatile(self[slot: slot].volatilePosition)
+        usedMemory -= MemoryCost.expiryEntry
         modifyEntry(slot) {
             $0.expiresAt = Entry.persistent
             $0.volatilePosition = -1
@@ -304,6 +339,8 @@ public struct Keyspace: Sendable {
     public var entries: some Sequence<Entry> { chunks.lazy.joined().compactMap { $0 } }
 
     public mutating func removeAll() {
+        let access = newEntryAccess
         self = Keyspace()
+        newEntryAccess = access
     }
 }

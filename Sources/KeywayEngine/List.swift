@@ -3,10 +3,21 @@ import DequeModule
 /// A Redis list: a double-ended queue of byte strings, O(1) at both ends and
 /// O(1) by index (LINDEX, LSET), O(n) only for LINSERT/LREM/LPOS as in Redis.
 public struct ListValue: CollectionValue {
-    public var elements: Deque<Bytes>
+    /// Changed only through the methods below, which keep `memoryUsage`.
+    public private(set) var elements: Deque<Bytes>
+    /// Estimated bytes of the elements (MemoryAccounting.swift).
+    public private(set) var memoryUsage = 0
 
     public init() { elements = [] }
-    public init(_ elements: [Bytes]) { self.elements = Deque(elements) }
+    public init(_ elements: [Bytes]) {
+        self.elements = Deque(elements)
+        memoryUsage = recountMemoryUsage()
+    }
+
+    /// The elements' bytes computed from scratch.
+    public func recountMemoryUsage() -> Int {
+        elements.reduce(0) { $0 + MemoryCost.listElement($1) }
+    }
 
     public var isEmpty: Bool { elements.isEmpty }
     public var count: Int { elements.count }
@@ -23,6 +34,7 @@ public struct ListValue: CollectionValue {
     }
 
     public mutating func push(_ element: Bytes, to end: End) {
+        memoryUsage += MemoryCost.listElement(element)
         switch end {
         case .left: elements.prepend(element)
         case .right: elements.append(element)
@@ -30,10 +42,44 @@ public struct ListValue: CollectionValue {
     }
 
     public mutating func pop(from end: End) -> Bytes? {
+        let popped: Bytes?
         switch end {
-        case .left: return elements.popFirst()
-        case .right: return elements.popLast()
+        case .left: popped = elements.popFirst()
+        case .right: popped = elements.popLast()
         }
+        if let popped { memoryUsage -= MemoryCost.listElement(popped) }
+        return popped
+    }
+
+    /// LSET: replaces the element at a valid position.
+    public mutating func replace(at position: Int, with element: Bytes) {
+        memoryUsage += element.count - elements[position].count
+        elements[position] = element
+    }
+
+    /// LINSERT: inserts before the element at `position` (or at the end).
+    public mutating func insert(_ element: Bytes, at position: Int) {
+        memoryUsage += MemoryCost.listElement(element)
+        elements.insert(element, at: position)
+    }
+
+    /// LREM: replaces all elements with a filtered sequence of them.
+    public mutating func replaceAll(with kept: [Bytes]) {
+        elements = Deque(kept)
+        memoryUsage = recountMemoryUsage()
+    }
+
+    /// LTRIM: keeps only `range` (nil keeps nothing), in O(removed).
+    public mutating func keep(_ range: ClosedRange<Int>?) {
+        guard let range else {
+            elements.removeAll()
+            memoryUsage = 0
+            return
+        }
+        for element in elements[(range.upperBound + 1)...] { memoryUsage -= MemoryCost.listElement(element) }
+        for element in elements[..<range.lowerBound] { memoryUsage -= MemoryCost.listElement(element) }
+        elements.removeLast(elements.count - 1 - range.upperBound)
+        elements.removeFirst(range.lowerBound)
     }
 
     /// Redis's index rule: negative counts from the end. Nil when outside.

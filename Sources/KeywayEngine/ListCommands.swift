@@ -139,7 +139,7 @@ enum ListCommands {
         guard try c.db.read(ListValue.self, key) != nil else { throw .noSuchKey }
         try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) in
             guard let position = list.position(of: index) else { throw CommandError(.generic, "ERR index out of range") }
-            list.elements[position] = c[3]
+            list.replace(at: position, with: c[3])
         }
         c.db.didWrite(key, event: "lset")
         return .ok
@@ -154,7 +154,7 @@ enum ListCommands {
         guard try c.db.read(ListValue.self, key) != nil else { return .integer(0) }
         let length = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) -> Int in
             guard let pivot = list.elements.firstIndex(of: c[3]) else { return -1 }
-            list.elements.insert(c[4], at: after ? pivot + 1 : pivot)
+            list.insert(c[4], at: after ? pivot + 1 : pivot)
             return list.count
         } ?? -1
         if length > 0 { c.db.didWrite(key, event: "linsert") }
@@ -175,13 +175,13 @@ enum ListCommands {
                 for element in list.elements {
                     if removed < limit && element == target { removed += 1 } else { kept.append(element) }
                 }
-                if removed > 0 { list.elements = .init(kept) }
+                if removed > 0 { list.replaceAll(with: kept) }
             } else {
                 var kept: [Bytes] = []
                 for element in list.elements.reversed() {
                     if removed < limit && element == target { removed += 1 } else { kept.append(element) }
                 }
-                if removed > 0 { list.elements = .init(kept.reversed()) }
+                if removed > 0 { list.replaceAll(with: kept.reversed()) }
             }
             return removed
         } ?? 0
@@ -194,12 +194,11 @@ enum ListCommands {
         let start = try c.integer(at: 2), stop = try c.integer(at: 3)
         let changed = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) -> Bool in
             guard let range = list.clampedRange(start, stop) else {
-                list.elements.removeAll()
+                list.keep(nil)
                 return true
             }
             if range.count == list.count { return false }
-            list.elements.removeLast(list.count - 1 - range.upperBound)
-            list.elements.removeFirst(range.lowerBound)
+            list.keep(range)
             return true
         } ?? false
         if changed { c.db.didWrite(key, event: "ltrim") }

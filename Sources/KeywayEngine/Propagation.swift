@@ -83,10 +83,10 @@ final class PropagationRecorder {
         return sink.propagate(effects)
     }
 
-    /// Write observer: expired keys are logged as DEL where they go.
+    /// Write observer: expired and evicted keys are logged as DEL where they go.
     func observe(_ key: Bytes, _ event: String) {
         switch event {
-        case "expired":
+        case "expired", "evicted":
             expirations += 1
             pending.append([Bytes("DEL"), key])
         case "hexpired":

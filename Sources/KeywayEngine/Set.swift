@@ -14,8 +14,15 @@
 public struct SetValue: CollectionValue {
     private var positions = SlotMap<Bytes, Int32>()
     private var packed: [Bytes] = []
+    /// Estimated bytes of the members (MemoryAccounting.swift).
+    public private(set) var memoryUsage = 0
 
     public init() {}
+
+    /// The members' bytes computed from scratch.
+    public func recountMemoryUsage() -> Int {
+        packed.reduce(0) { $0 + MemoryCost.setMember($1) }
+    }
 
     public init<S: Sequence>(_ members: S) where S.Element == Bytes {
         for member in members { insert(member) }
@@ -35,6 +42,7 @@ public struct SetValue: CollectionValue {
         guard !positions.contains(member) else { return false }
         positions.updateValue(Int32(packed.count), forKey: member)
         packed.append(member)
+        memoryUsage += MemoryCost.setMember(member)
         return true
     }
 
@@ -42,6 +50,7 @@ public struct SetValue: CollectionValue {
     @discardableResult
     public mutating func remove(_ member: Bytes) -> Bool {
         guard let position = positions.removeValue(forKey: member) else { return false }
+        memoryUsage -= MemoryCost.setMember(member)
         let last = packed.removeLast()
         if Int(position) < packed.count {
             packed[Int(position)] = last

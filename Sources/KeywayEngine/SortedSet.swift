@@ -67,6 +67,13 @@ public struct SortedSetValue: CollectionValue {
     private var freeNodes: [Int32] = []
     private var root: Int32 = SortedSetValue.none
     private var nodeOf: [Bytes: Int32] = [:]
+    /// Estimated bytes of the members (MemoryAccounting.swift).
+    public private(set) var memoryUsage = 0
+
+    /// The members' bytes computed from scratch.
+    public func recountMemoryUsage() -> Int {
+        nodeOf.keys.reduce(0) { $0 + MemoryCost.sortedSetMember($1) }
+    }
 
     public init() {}
 
@@ -98,6 +105,7 @@ public struct SortedSetValue: CollectionValue {
         }
         let node = allocate(Node(member: member, score: score))
         nodeOf[member] = node
+        memoryUsage += MemoryCost.sortedSetMember(member)
         root = attach(node, score: score, member: member, to: root)
         return .added
     }
@@ -106,6 +114,7 @@ public struct SortedSetValue: CollectionValue {
     @discardableResult
     public mutating func remove(_ member: Bytes) -> Double? {
         guard let node = nodeOf.removeValue(forKey: member) else { return nil }
+        memoryUsage -= MemoryCost.sortedSetMember(member)
         let score = nodes[Int(node)].score
         root = detach(score: score, member: member, from: root)
         release(node)

@@ -31,6 +31,8 @@ public struct StreamEntries: Sendable {
         /// Slots before `head` were trimmed away.
         var head = 0
         var live = 0
+        /// Estimated bytes of the live entries (MemoryAccounting.swift).
+        var bytes = 0
 
         init() {
             ids.reserveCapacity(StreamEntries.chunkCapacity)
@@ -67,6 +69,22 @@ public struct StreamEntries: Sendable {
 
     private(set) var chunks: Deque<Chunk> = []
     public private(set) var count = 0
+    /// Estimated bytes of the live entries, kept as they come and go.
+    private var liveBytes = 0
+
+    /// Estimated bytes: live entries plus the chunks holding them.
+    public var memoryUsage: Int { liveBytes + chunks.count * MemoryCost.streamChunk }
+
+    /// The same bytes computed from scratch.
+    public func recountMemoryUsage() -> Int {
+        var total = chunks.count * MemoryCost.streamChunk
+        for chunk in chunks {
+            for slot in chunk.head..<chunk.ids.count where !chunk.deleted[slot] {
+                total += MemoryCost.streamEntry(chunk.fields[slot])
+            }
+        }
+        return total
+    }
 
     public init() {}
 
@@ -85,6 +103,9 @@ public struct StreamEntries: Sendable {
         chunks[last].fields.append(fields)
         chunks[last].deleted.append(false)
         chunks[last].live += 1
+        let bytes = MemoryCost.streamEntry(fields)
+        chunks[last].bytes += bytes
+        liveBytes += bytes
         count += 1
     }
 
@@ -223,6 +244,9 @@ public struct StreamEntries: Sendable {
     }
 
     private mutating func markDeleted(_ position: Position) {
+        let bytes = MemoryCost.streamEntry(chunks[position.chunk].fields[position.slot])
+        chunks[position.chunk].bytes -= bytes
+        liveBytes -= bytes
         chunks[position.chunk].deleted[position.slot] = true
         chunks[position.chunk].fields[position.slot] = []
         chunks[position.chunk].live -= 1
@@ -271,6 +295,7 @@ public struct StreamEntries: Sendable {
             }
             total += chunk.live
             count -= chunk.live
+            liveBytes -= chunk.bytes
             chunks.removeFirst()
         }
         if approximate { return total }
@@ -320,6 +345,28 @@ public struct StreamValue: CollectionValue {
 
     public var isEmpty: Bool { false }
     public var length: Int { entries.count }
+
+    /// Estimated bytes: entries (kept incrementally) plus groups, computed
+    /// per group and consumer from their PEL sizes, so O(groups + consumers).
+    public var memoryUsage: Int { entries.memoryUsage + groupsMemoryUsage(countingPending: { $0.count }) }
+
+    /// The same bytes computed from scratch, walking every PEL.
+    public func recountMemoryUsage() -> Int {
+        entries.recountMemoryUsage() + groupsMemoryUsage(countingPending: { index in
+            var live = 0
+            try? index.forEach { _, _ in live += 1; return true }
+            return live
+        })
+    }
+
+    private func groupsMemoryUsage(countingPending count: (OrderedIDIndex<PendingEntry>) -> Int) -> Int {
+        var total = 0
+        for (name, group) in groups {
+            total += MemoryCost.streamGroup + name.count + count(group.pending) * MemoryCost.streamPendingEntry
+            for consumerName in group.consumers.keys { total += MemoryCost.streamConsumer + consumerName.count }
+        }
+        return total
+    }
     /// recorded-first-entry-id: the first live entry's ID, 0-0 when empty.
     public var firstID: StreamID { entries.first?.id ?? .zero }
 

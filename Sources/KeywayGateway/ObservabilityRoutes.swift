@@ -2,7 +2,7 @@ import KeywayEngine
 import KeywayHTTP
 
 /// `/v1/slowlog` (SLOWLOG as JSON) and `/readyz` (ready to serve: the data
-/// has loaded).
+/// has loaded, and writes are not refused for maxmemory).
 enum ObservabilityRoutes {
     static func register(on router: inout Router, gateway: Gateway) {
         router.add("GET", "/v1/slowlog", gateway.route(.resource) { request, _ in slowlog(request, gateway) })
@@ -15,6 +15,10 @@ enum ObservabilityRoutes {
             if gateway.executor.isLoading {
                 return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
                                     body: Array(#"{"status":"loading"}"#.utf8))
+            }
+            // Writes that need memory are refused (OOM) until memory is freed.
+            if gateway.executor.isOutOfMemory {
+                return HTTPResponse(status: 503, contentType: "application/json", body: Array(#"{"status":"oom"}"#.utf8))
             }
             return HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
         })

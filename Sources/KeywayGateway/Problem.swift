@@ -37,8 +37,7 @@ enum Problem {
         case .wrongType: return 409
         case .noSuchKey, .noGroup: return 404
         case .busyGroup: return 409
-        case .loading: return 503
-        case .busy: return 503
+        case .loading, .busy, .outOfMemory: return 503
         case .noScript: return 404
         case .notBusy, .unkillable: return 409
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,

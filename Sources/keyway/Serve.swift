@@ -60,6 +60,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Append-only file name, in --dir. Default appendonly.aof.")
     var appendfilename: String?
 
+    @Option(help: "Memory limit for keys and values, with Redis's units (100mb, 1gb); 0 means none. Default 0.")
+    var maxmemory: String?
+
+    @Option(name: .customLong("maxmemory-policy"), help: "What to do above --maxmemory: noeviction, allkeys-lru, volatile-lru, allkeys-lfu, volatile-lfu, allkeys-random, volatile-random or volatile-ttl. Default noeviction.")
+    var maxmemoryPolicy: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
@@ -85,6 +91,12 @@ struct Serve: ParsableCommand {
         }
         if let dbfilename, dbfilename.isEmpty || dbfilename.contains("/") {
             throw ValidationError("--dbfilename can't be a path, just a filename")
+        }
+        if let maxmemory, MemorySize.parse(maxmemory) == nil {
+            throw ValidationError("--maxmemory: expected a size such as 100mb, 1gb or plain bytes")
+        }
+        if let maxmemoryPolicy, EvictionPolicy(rawValue: maxmemoryPolicy.lowercased()) == nil {
+            throw ValidationError("--maxmemory-policy must be one of: \(EvictionPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
@@ -123,6 +135,8 @@ struct Serve: ParsableCommand {
         if let appendonly { settings.appendOnly = appendonly.lowercased() == "yes" }
         if let appendfsync { settings.appendFsync = AOFFsyncPolicy(rawValue: appendfsync.lowercased())! }
         if let appendfilename { settings.appendFileName = appendfilename }
+        if let maxmemory { settings.maxMemory = MemorySize.parse(maxmemory)! }
+        if let maxmemoryPolicy { settings.maxMemoryPolicy = EvictionPolicy(rawValue: maxmemoryPolicy.lowercased())! }
         if unprotected { settings.unprotected = true }
         return settings
     }
@@ -179,6 +193,11 @@ struct Serve: ParsableCommand {
             server.appendOnly.loadTruncated = settings.aofLoadTruncated
             server.appendOnly.autoRewritePercentage = settings.autoRewritePercentage
             server.appendOnly.autoRewriteMinSize = settings.autoRewriteMinSize
+            db.eviction.maxMemory = settings.maxMemory
+            db.eviction.policy = settings.maxMemoryPolicy
+            db.eviction.samples = settings.maxMemorySamples
+            db.eviction.lfuLogFactor = settings.lfuLogFactor
+            db.eviction.lfuDecayTime = settings.lfuDecayTime
         }
         var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
         gatewayConfiguration.sessions = settings.sessions

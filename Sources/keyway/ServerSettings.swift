@@ -35,6 +35,11 @@ struct ServerSettings {
     var sessions = SessionConfiguration()
     /// lua-time-limit (Redis 7: busy-reply-threshold), milliseconds.
     var luaTimeLimit: Int64 = 5000
+    var maxMemory: Int64 = 0
+    var maxMemoryPolicy = EvictionPolicy.noEviction
+    var maxMemorySamples = 5
+    var lfuLogFactor = 10
+    var lfuDecayTime = 1
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -44,8 +49,7 @@ struct ServerSettings {
     /// accepted so a Redis config file loads, and reported at start-up.
     static let recognisedButInactive: Set<String> = [
         "appenddirname", "rdbcompression",
-        "rdbchecksum", "stop-writes-on-bgsave-error", "maxmemory", "maxmemory-policy", "maxmemory-samples",
-        "lfu-log-factor", "lfu-decay-time",
+        "rdbchecksum", "stop-writes-on-bgsave-error",
         "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
         "tcp-keepalive",
     ]
@@ -162,6 +166,18 @@ struct ServerSettings {
                 sessions.cookieName = name
             case "session-cookie-secure":
                 sessions.cookieSecure = try yesNo()
+            case "maxmemory":
+                guard let bytes = MemorySize.parse(try single()) else { throw fail("expected a size such as 100mb") }
+                maxMemory = bytes
+            case "maxmemory-policy":
+                guard let policy = EvictionPolicy(rawValue: try single().lowercased()) else { throw fail("unknown maxmemory policy") }
+                maxMemoryPolicy = policy
+            case "maxmemory-samples":
+                guard let samples = Int(try single()), (1...64).contains(samples) else { throw fail("maxmemory-samples must be 1..64") }
+                maxMemorySamples = samples
+            case "lfu-log-factor", "lfu-decay-time":
+                guard let value = Int(try single()), value >= 0, value <= Int(Int32.max) else { throw fail("expected a non-negative integer") }
+                if directive.name == "lfu-log-factor" { lfuLogFactor = value } else { lfuDecayTime = value }
             default:
                 guard Self.recognisedButInactive.contains(directive.name) else {
                     throw fail("Bad directive or wrong number of arguments")

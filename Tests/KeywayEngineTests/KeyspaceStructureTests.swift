@@ -74,7 +74,7 @@ import Testing
         for n in 0..<100 {
             try keyspace.modifyValue(atSlot: slot) { (value: inout Value) throws(CommandError) in
                 guard var list = ListValue.take(&value) else { return }
-                list.elements.append(Bytes("e\(n)"))
+                list.push(Bytes("e\(n)"), to: .right)
                 value = list.wrapped
             }
         }

@@ -91,13 +91,19 @@ port {free_port()}
 requirepass "file token"
 notify-keyspace-events Ex
 maxmemory 100mb
+maxmemory-policy allkeys-lfu
+tcp-keepalive 300
 """)
     server = start_server("--config", str(config), token="file token", token_flag=False)
     try:
         r = requests.post(server.url + "/", json=["CONFIG", "GET", "notify-keyspace-events"], headers=server.auth, timeout=5)
         assert r.json() == {"result": ["notify-keyspace-events", "xE"]}
         assert requests.post(server.url + "/", json=["PING"], timeout=5).status_code == 401
-        assert "not yet effective in Keyway: maxmemory" in server.log_tail()
+        r = requests.post(server.url + "/", json=["CONFIG", "GET", "maxmemory*"], headers=server.auth, timeout=5)
+        assert dict(zip(r.json()["result"][::2], r.json()["result"][1::2]))["maxmemory"] == str(100 << 20)
+        r = requests.post(server.url + "/", json=["CONFIG", "GET", "maxmemory-policy"], headers=server.auth, timeout=5)
+        assert r.json() == {"result": ["maxmemory-policy", "allkeys-lfu"]}
+        assert "not yet effective in Keyway: tcp-keepalive" in server.log_tail()
     finally:
         server.cleanup()
 
