@@ -65,7 +65,12 @@ public enum Info {
                 ("aof_base_size", String(server.appendOnly.baseSize)),
             ] : [])
         case "memory":
-            return MemoryReport.infoFields(db)
+            let scripts = server.scripts
+            return MemoryReport.infoFields(db) + [
+                ("used_memory_lua", String(scripts.interpreterBytes)),
+                ("used_memory_scripts", String(scripts.bodyBytes)),
+                ("number_of_cached_scripts", String(scripts.bodies.count)),
+            ]
         case "commandstats":
             return statistics.byCommand.sorted { $0.key < $1.key }.map { name, counters in
                 let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0

@@ -194,7 +194,12 @@ import Testing
             (server.scripts.bodies.count, server.scripts.bodyBytes, server.scripts.interpreterBytes)
         }
         #expect(cached == 2 && bodyBytes == body.utf8.count + other.utf8.count && vmBytes > 0)
+        let memory = engine.infoFields("memory")
+        #expect(memory["number_of_cached_scripts"] == "2")
+        #expect(memory["used_memory_scripts"] == String(bodyBytes))
+        #expect(Int(memory["used_memory_lua"] ?? "") ?? 0 > 0)
         #expect(engine.run("SCRIPT", "FLUSH") == .ok)
+        #expect(engine.infoFields("memory")["number_of_cached_scripts"] == "0")
         #expect(engine.withDatabase { _, server in server.scripts.bodies.count } == 0)
         #expect(engine.run("SCRIPT", "EXISTS", Bytes(sha)) == .array([.integer(0)]))
         #expect(engine.run("EVALSHA", Bytes(sha), "0").errorMessage == "NOSCRIPT No matching script. Please use EVAL.")
