@@ -8,6 +8,8 @@ public struct GatewayConfiguration: Sendable {
     public var token: String?
     /// Most Server-Sent Event streams open at once; more get 503.
     public var maxEventStreams: Int
+    /// Origins for the cache-aside routes and how to reach them.
+    public var cache = CacheSettings()
 
     public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
@@ -26,11 +28,14 @@ public final class Gateway: Sendable {
     let maxEventStreams: Int
     /// Event streams open now.
     let openEventStreams = Atomic<Int>(0)
+    /// The cache-aside middleware (`/v1/cache`).
+    let cache: CacheAside
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
         self.authentication = Authentication(token: configuration.token)
         self.maxEventStreams = configuration.maxEventStreams
+        self.cache = CacheAside(settings: configuration.cache)
     }
 
     /// Opens an event stream if under the limit; the slot is given back when
@@ -69,6 +74,7 @@ public final class Gateway: Sendable {
         ObservabilityRoutes.register(on: &router, gateway: self)
         MonitorRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
+        CacheRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         let routes = router.statistics + [router.unmatched]
         metrics.routes.withLock { $0 = routes }

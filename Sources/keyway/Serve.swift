@@ -63,6 +63,15 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
+    @Option(name: .customLong("cache-origin"), help: "A cache-aside origin, repeatable: NAME=URL[,ttl=SECONDS][,stale-if-error=SECONDS], served at /v1/cache/NAME/... (ttl defaults to 60).")
+    var cacheOrigins: [String] = []
+
+    @Option(name: .customLong("cache-connect-timeout"), help: "Seconds to wait for a connection to a cache origin. Default 2.")
+    var cacheConnectTimeout: Double?
+
+    @Option(name: .customLong("cache-timeout"), help: "Seconds a cache origin request may take in all. Default 10.")
+    var cacheTimeout: Double?
+
     @Flag(help: "Allow listening beyond loopback without a token (like Redis's protected-mode no).")
     var unprotected = false
 
@@ -85,6 +94,12 @@ struct Serve: ParsableCommand {
         }
         if let dbfilename, dbfilename.isEmpty || dbfilename.contains("/") {
             throw ValidationError("--dbfilename can't be a path, just a filename")
+        }
+        for origin in cacheOrigins {
+            do { _ = try CacheOrigin(flag: origin) } catch { throw ValidationError("--cache-origin: \(error.message)") }
+        }
+        for (name, seconds) in [("--cache-connect-timeout", cacheConnectTimeout), ("--cache-timeout", cacheTimeout)] {
+            if let seconds, !(seconds > 0 && seconds <= 3600) { throw ValidationError("\(name) must be seconds, 0 < s <= 3600") }
         }
         if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
@@ -124,6 +139,9 @@ struct Serve: ParsableCommand {
         if let appendfsync { settings.appendFsync = AOFFsyncPolicy(rawValue: appendfsync.lowercased())! }
         if let appendfilename { settings.appendFileName = appendfilename }
         if unprotected { settings.unprotected = true }
+        for origin in cacheOrigins { settings.cache.add(try CacheOrigin(flag: origin)) }
+        if let cacheConnectTimeout { settings.cache.connectTimeout = cacheConnectTimeout }
+        if let cacheTimeout { settings.cache.requestTimeout = cacheTimeout }
         return settings
     }
 
@@ -179,7 +197,9 @@ struct Serve: ParsableCommand {
             server.appendOnly.autoRewritePercentage = settings.autoRewritePercentage
             server.appendOnly.autoRewriteMinSize = settings.autoRewriteMinSize
         }
-        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams))
+        var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
+        gatewayConfiguration.cache = settings.cache
+        let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
         configuration.port = settings.port

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeywayEngine
+import KeywayGateway
 import KeywayHTTP
 import Logging
 
@@ -30,6 +31,8 @@ struct ServerSettings {
     var aofLoadTruncated = true
     var autoRewritePercentage: Int64 = 100
     var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
+    /// Cache-aside origins and their timeouts (`cache-origin`, `cache-connect-timeout`, `cache-timeout`).
+    var cache = CacheSettings()
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -141,6 +144,15 @@ struct ServerSettings {
                 threads = try positive(try single())
             case "max-streams":
                 maxStreams = try positive(try single())
+            case "cache-origin":
+                do {
+                    try cache.add(CacheOrigin(directiveArguments: args))
+                } catch {
+                    throw fail(error.message)
+                }
+            case "cache-connect-timeout", "cache-timeout":
+                guard let seconds = Double(try single()), seconds > 0, seconds <= 3600 else { throw fail("expected seconds, 0 < s <= 3600") }
+                if directive.name == "cache-timeout" { cache.requestTimeout = seconds } else { cache.connectTimeout = seconds }
             default:
                 guard Self.recognisedButInactive.contains(directive.name) else {
                     throw fail("Bad directive or wrong number of arguments")
