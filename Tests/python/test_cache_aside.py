@@ -24,6 +24,7 @@ class Origin:
         self.cache_control: str | None = None
         self.status = 200
         self.gate: threading.Event | None = None
+        self.down = False
         origin = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -33,6 +34,9 @@ class Origin:
                 pass
 
             def answer(self) -> None:
+                if origin.down:  # a kept-alive connection dies without an answer
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with origin.lock:
@@ -62,6 +66,7 @@ class Origin:
             return len(self.requests)
 
     def stop(self) -> None:
+        self.down = True
         self.httpd.shutdown()
         self.httpd.server_close()
 
