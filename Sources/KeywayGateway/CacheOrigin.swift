@@ -81,12 +81,11 @@ public struct CacheOrigin: Sendable, Equatable {
     private init(name: String, url: String, options: [(String, String)]) throws(CacheOriginError) {
         var ttl = CacheOrigin.defaultTTL, stale = 0
         for (option, value) in options {
-            guard let number = Int(value) else { throw CacheOriginError("\(option) must be a whole number of seconds, got '\(value)'") }
-            switch option {
-            case "ttl": ttl = number
-            case "stale-if-error": stale = number
-            default: throw CacheOriginError("unknown cache-origin option '\(option)' (ttl, stale-if-error)")
+            guard option == "ttl" || option == "stale-if-error" else {
+                throw CacheOriginError("unknown cache-origin option '\(option)' (ttl, stale-if-error)")
             }
+            guard let number = Int(value) else { throw CacheOriginError("\(option) must be a whole number of seconds, got '\(value)'") }
+            if option == "ttl" { ttl = number } else { stale = number }
         }
         try self.init(name: name, baseURL: url, ttl: ttl, staleIfError: stale)
     }

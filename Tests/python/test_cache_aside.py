@@ -177,3 +177,19 @@ def test_origin_down_is_502_or_the_stale_copy(keyway, origin):
 def test_bad_cache_origin_flag_is_refused():
     with pytest.raises(RuntimeError, match="cache-origin"):
         start_server("--cache-origin", "users=ftp://127.0.0.1:1")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("cache-origin users http://127.0.0.1:9000 ttl 0", "ttl must be a positive"),
+        ("cache-origin users", "expected: cache-origin NAME URL"),
+        ("cache-origin users http://127.0.0.1:9000 colour red", "unknown cache-origin option"),
+        ("cache-timeout -1", "expected seconds"),
+    ],
+)
+def test_bad_cache_directives_are_refused_with_the_line(tmp_path, line, message):
+    config = tmp_path / "keyway.conf"
+    config.write_text(f"# origins\n{line}\n")
+    with pytest.raises(RuntimeError, match=f"line 2: {message}"):
+        start_server("--config", str(config))
