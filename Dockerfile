@@ -74,11 +74,13 @@ FROM ${RUNTIME_IMAGE}
 #                    because apt needs it, not guaranteed, so named here
 #   libc6, libgcc-s1 (libc, libm, libgcc_s, ld.so) are part of every Debian
 #                    system (libc6 is in the Essential set's closure)
+#   ca-certificates  trust roots for https cache origins (not a linked library:
+#                    SwiftNIO's TLS reads /etc/ssl/certs at run time)
 # scripts/check-docker-libs.sh parses this line; keep it one apt-get install.
 # hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd12 liblua5.1-0 lua-cjson lua-bitop libstdc++6 \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 liblua5.1-0 lua-cjson lua-bitop libstdc++6 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 keyway \

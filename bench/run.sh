@@ -56,6 +56,7 @@ SCENARIOS=(
     zset_rank
     stream_add
     stream_readgroup
+    cache_hit
 )
 
 # Shared fixture for the string scenarios.
@@ -145,6 +146,14 @@ scenario_stream_readgroup() {
     kw_call POST / '["XGROUP","CREATE","bench:stream","bench-group","0","MKSTREAM"]' application/json
     bench_case 'POST / ["XREADGROUP","GROUP","bench-group","c1","COUNT","1","STREAMS","bench:stream",">"]' POST / \
         '["XREADGROUP","GROUP","bench-group","c1","COUNT","1","STREAMS","bench:stream",">"]'
+}
+
+# Cache-aside HIT: needs an origin, which bench/cache_aside.sh starts (it
+# sets BENCH_CACHE_ORIGIN and the matching --cache-origin); skipped without.
+scenario_cache_hit() {
+    if [[ -z ${BENCH_CACHE_ORIGIN:-} ]]; then echo "bench: cache_hit skipped (run bench/cache_aside.sh)" >&2; return 0; fi
+    kw_call GET "/v1/cache/$BENCH_CACHE_ORIGIN/item.json"   # the miss that stores it
+    bench_case "GET /v1/cache/$BENCH_CACHE_ORIGIN/item.json (HIT)" GET "/v1/cache/$BENCH_CACHE_ORIGIN/item.json"
 }
 
 # ---------------------------------------------------------- machinery ------

@@ -10,6 +10,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxEventStreams: Int
     /// Session lifetime, sliding expiry and cookie settings.
     public var sessions = SessionConfiguration()
+    /// Origins for the cache-aside routes and how to reach them.
+    public var cache = CacheSettings()
 
     public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
@@ -29,12 +31,15 @@ public final class Gateway: Sendable {
     /// Event streams open now.
     let openEventStreams = Atomic<Int>(0)
     let sessions: SessionConfiguration
+    /// The cache-aside middleware (`/v1/cache`).
+    let cache: CacheAside
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
         self.authentication = Authentication(token: configuration.token)
         self.maxEventStreams = configuration.maxEventStreams
         self.sessions = configuration.sessions
+        self.cache = CacheAside(settings: configuration.cache)
     }
 
     /// Opens an event stream if under the limit; the slot is given back when
@@ -76,6 +81,7 @@ public final class Gateway: Sendable {
         LockRoutes.register(on: &router, gateway: self)
         ClientRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
+        CacheRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         let routes = router.statistics + [router.unmatched]
         metrics.routes.withLock { $0 = routes }

@@ -59,6 +59,8 @@ enum Problem {
         case 415: return "Unsupported Media Type"
         case 429: return "Too Many Requests"
         case 503: return "Service Unavailable"
+        case 502: return "Bad Gateway"
+        case 504: return "Gateway Timeout"
         default: return "Error"
         }
     }

@@ -69,6 +69,15 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
+    @Option(name: .customLong("cache-origin"), help: "A cache-aside origin, repeatable: NAME=URL[,ttl=SECONDS][,stale-if-error=SECONDS], served at /v1/cache/NAME/... (ttl defaults to 60).")
+    var cacheOrigins: [String] = []
+
+    @Option(name: .customLong("cache-connect-timeout"), help: "Seconds to wait for a connection to a cache origin. Default 2.")
+    var cacheConnectTimeout: Double?
+
+    @Option(name: .customLong("cache-timeout"), help: "Seconds a cache origin request may take in all. Default 10.")
+    var cacheTimeout: Double?
+
     @Flag(help: "Allow listening beyond loopback without a token (like Redis's protected-mode no).")
     var unprotected = false
 
@@ -97,6 +106,12 @@ struct Serve: ParsableCommand {
         }
         if let maxmemoryPolicy, EvictionPolicy(rawValue: maxmemoryPolicy.lowercased()) == nil {
             throw ValidationError("--maxmemory-policy must be one of: \(EvictionPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for origin in cacheOrigins {
+            do { _ = try CacheOrigin(flag: origin) } catch { throw ValidationError("--cache-origin: \(error.message)") }
+        }
+        for (name, seconds) in [("--cache-connect-timeout", cacheConnectTimeout), ("--cache-timeout", cacheTimeout)] {
+            if let seconds, !(seconds > 0 && seconds <= 3600) { throw ValidationError("\(name) must be seconds, 0 < s <= 3600") }
         }
         if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
@@ -138,6 +153,9 @@ struct Serve: ParsableCommand {
         if let maxmemory { settings.maxMemory = MemorySize.parse(maxmemory)! }
         if let maxmemoryPolicy { settings.maxMemoryPolicy = EvictionPolicy(rawValue: maxmemoryPolicy.lowercased())! }
         if unprotected { settings.unprotected = true }
+        for origin in cacheOrigins { settings.cache.add(try CacheOrigin(flag: origin)) }
+        if let cacheConnectTimeout { settings.cache.connectTimeout = cacheConnectTimeout }
+        if let cacheTimeout { settings.cache.requestTimeout = cacheTimeout }
         return settings
     }
 
@@ -201,6 +219,7 @@ struct Serve: ParsableCommand {
         }
         var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
         gatewayConfiguration.sessions = settings.sessions
+        gatewayConfiguration.cache = settings.cache
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress

@@ -40,6 +40,8 @@ struct ServerSettings {
     var maxMemorySamples = 5
     var lfuLogFactor = 10
     var lfuDecayTime = 1
+    /// Cache-aside origins and their timeouts (`cache-origin`, `cache-connect-timeout`, `cache-timeout`).
+    var cache = CacheSettings()
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -178,6 +180,15 @@ struct ServerSettings {
             case "lfu-log-factor", "lfu-decay-time":
                 guard let value = Int(try single()), value >= 0, value <= Int(Int32.max) else { throw fail("expected a non-negative integer") }
                 if directive.name == "lfu-log-factor" { lfuLogFactor = value } else { lfuDecayTime = value }
+            case "cache-origin":
+                do {
+                    try cache.add(CacheOrigin(directiveArguments: args))
+                } catch {
+                    throw fail(error.message)
+                }
+            case "cache-connect-timeout", "cache-timeout":
+                guard let seconds = Double(try single()), seconds > 0, seconds <= 3600 else { throw fail("expected seconds, 0 < s <= 3600") }
+                if directive.name == "cache-timeout" { cache.requestTimeout = seconds } else { cache.connectTimeout = seconds }
             default:
                 guard Self.recognisedButInactive.contains(directive.name) else {
                     throw fail("Bad directive or wrong number of arguments")
