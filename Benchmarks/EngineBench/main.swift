@@ -20,17 +20,6 @@ func nanoseconds() -> UInt64 {
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
-/// A small deterministic generator, so every run does the same work.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct Result {
     let size: Int
@@ -44,7 +33,7 @@ struct Result {
 
 func member(_ i: Int) -> Bytes { Bytes("player:\(i)") }
 
-func measure(size: Int, operations: Int, generator: inout SplitMix) -> Result {
+func measure(size: Int, operations: Int, generator: inout SplitMix64) -> Result {
     let engine = Engine()
     let key = Bytes("leaderboard")
     let fill = (0..<size).map { i in
@@ -117,7 +106,7 @@ func format(_ nanos: Double) -> String {
     return "\(tenths / 10).\(tenths % 10)"
 }
 
-var generator = SplitMix(state: 2024)
+var generator = SplitMix64(seed: 2024)
 let operations = 100_000
 // One warm-up pass so the first size doesn't pay for page faults and code loading.
 _ = measure(size: 1_000, operations: 20_000, generator: &generator)

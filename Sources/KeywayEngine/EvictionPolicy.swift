@@ -60,18 +60,6 @@ public final class EvictionState: @unchecked Sendable {
     public func seed(_ seed: UInt64) { generator = SplitMix64(seed: seed) }
 }
 
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Redis's memory units: `100mb`, `1gb`, `64k`, plain bytes.
 public enum MemorySize {

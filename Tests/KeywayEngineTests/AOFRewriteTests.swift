@@ -70,21 +70,10 @@ private func describe(_ value: Value, now: Int64, livePendingOnly: Bool) -> Stri
     }
 }
 
-/// A seeded generator so a failing run can be repeated.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random writes over every type, streams with groups included.
 func randomWorkload(_ engine: Engine, _ clock: ManualClock, seed: UInt64, operations: Int) {
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     func pick(_ n: Int) -> Int { Int.random(in: 0..<n, using: &rng) }
     func key(_ prefix: String) -> Bytes { Bytes("\(prefix)\(pick(6))") }
     func member() -> Bytes { pick(10) == 0 ? Bytes([0, 13, 10, UInt8(pick(256))]) : Bytes("m\(pick(40))") }

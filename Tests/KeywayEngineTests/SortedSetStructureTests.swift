@@ -3,17 +3,6 @@ import Testing
 
 /// The tree behind sorted sets, against a plain sorted-array model.
 @Suite struct SortedSetStructureTests {
-    /// A deterministic generator so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static func ordered(_ a: (member: Bytes, score: Double), _ b: (member: Bytes, score: Double)) -> Bool {
         a.score != b.score ? a.score < b.score : a.member < b.member
@@ -60,7 +49,7 @@ import Testing
     /// sorted array after every batch: ranks, selects, walks both ways,
     /// range counts and the balance invariants.
     @Test func randomOperationsMatchAModel() {
-        var generator = SplitMix(state: 42)
+        var generator = SplitMix64(seed: 42)
         var set = SortedSetValue()
         var model: [Bytes: Double] = [:]
         for step in 1...10_000 {
