@@ -125,5 +125,6 @@ public struct CommandTable: Sendable {
             + SnapshotCommands.commands
             + AppendOnlyCommands.commands
             + SlowLogCommands.commands
+            + RateLimitCommands.commands
     )
 }

@@ -63,6 +63,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
+    @Option(name: .customLong("rate-limit"), help: "Per-client request limit as requests/seconds, e.g. 100/60 (by token, else by address; /healthz and /readyz exempt), or off. Default off.")
+    var rateLimit: String?
+
     @Flag(help: "Allow listening beyond loopback without a token (like Redis's protected-mode no).")
     var unprotected = false
 
@@ -85,6 +88,9 @@ struct Serve: ParsableCommand {
         }
         if let dbfilename, dbfilename.isEmpty || dbfilename.contains("/") {
             throw ValidationError("--dbfilename can't be a path, just a filename")
+        }
+        if let rateLimit, rateLimit.lowercased() != "off", GatewayRateLimit(parsing: rateLimit) == nil {
+            throw ValidationError("--rate-limit: expected requests/seconds with both positive, e.g. 100/60, or off")
         }
         if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
@@ -124,6 +130,7 @@ struct Serve: ParsableCommand {
         if let appendfsync { settings.appendFsync = AOFFsyncPolicy(rawValue: appendfsync.lowercased())! }
         if let appendfilename { settings.appendFileName = appendfilename }
         if unprotected { settings.unprotected = true }
+        if let rateLimit { settings.rateLimit = GatewayRateLimit(parsing: rateLimit) }
         return settings
     }
 
@@ -179,7 +186,9 @@ struct Serve: ParsableCommand {
             server.appendOnly.autoRewritePercentage = settings.autoRewritePercentage
             server.appendOnly.autoRewriteMinSize = settings.autoRewriteMinSize
         }
-        let gateway = Gateway(executor: engine, configuration: GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams))
+        var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
+        gatewayConfiguration.rateLimit = settings.rateLimit
+        let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
         configuration.port = settings.port

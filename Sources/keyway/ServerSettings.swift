@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeywayEngine
+import KeywayGateway
 import KeywayHTTP
 import Logging
 
@@ -30,6 +31,8 @@ struct ServerSettings {
     var aofLoadTruncated = true
     var autoRewritePercentage: Int64 = 100
     var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
+    /// Per-client request limit of the gateway (`rate-limit 100 60`); nil = off.
+    var rateLimit: GatewayRateLimit?
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -141,6 +144,15 @@ struct ServerSettings {
                 threads = try positive(try single())
             case "max-streams":
                 maxStreams = try positive(try single())
+            case "rate-limit":
+                if args.count == 1 && args[0].lowercased() == "off" {
+                    rateLimit = nil
+                } else {
+                    guard args.count == 2, let limit = GatewayRateLimit(parsing: args.joined(separator: " ")) else {
+                        throw fail("expected requests and seconds, e.g. rate-limit 100 60, or off")
+                    }
+                    rateLimit = limit
+                }
             default:
                 guard Self.recognisedButInactive.contains(directive.name) else {
                     throw fail("Bad directive or wrong number of arguments")
