@@ -83,6 +83,15 @@ struct RateLimitRequest {
     let peek: Bool
 }
 
+/// Field names of the hash-based algorithms, built once.
+enum RateLimitField {
+    static let start = Bytes("start")
+    static let current = Bytes("current")
+    static let previous = Bytes("previous")
+    static let tokens = Bytes("tokens")
+    static let refilled = Bytes("ts")
+}
+
 /// `a * b / c` without overflow (all non-negative), rounded down.
 func multiplyDivide(_ a: Int64, _ b: Int64, _ c: Int64) -> Int64 {
     let product = a.multipliedFullWidth(by: b)
@@ -225,9 +234,9 @@ extension RateLimitAlgorithm {
         let now = c.db.now
         var stored = (start: Int64(-1), current: Int64(0), previous: Int64(0))
         if let hash = try c.db.read(HashValue.self, r.key) {
-            if let start = hash[Bytes("start")].flatMap(Parse.strictInt64),
-               let current = hash[Bytes("current")].flatMap(Parse.strictInt64),
-               let previous = hash[Bytes("previous")].flatMap(Parse.strictInt64) {
+            if let start = hash[RateLimitField.start].flatMap(Parse.strictInt64),
+               let current = hash[RateLimitField.current].flatMap(Parse.strictInt64),
+               let previous = hash[RateLimitField.previous].flatMap(Parse.strictInt64) {
                 stored = (start, max(0, current), max(0, previous))
             }
         }
@@ -238,8 +247,8 @@ extension RateLimitAlgorithm {
         if allowed && !r.peek {
             state.current += r.cost
             used += r.cost
-            let fields = [(Bytes("start"), Parse.bytes(state.start)), (Bytes("current"), Parse.bytes(state.current)),
-                          (Bytes("previous"), Parse.bytes(state.previous))]
+            let fields = [(RateLimitField.start, Parse.bytes(state.start)), (RateLimitField.current, Parse.bytes(state.current)),
+                          (RateLimitField.previous, Parse.bytes(state.previous))]
             _ = try c.db.modify(HashValue.self, r.key, create: true) { hash in
                 for (field, value) in fields { _ = hash.set(field, value) }
             }
@@ -272,8 +281,8 @@ extension RateLimitAlgorithm {
         let window = Double(r.window)
         var tokens = capacity
         if let hash = try c.db.read(HashValue.self, r.key),
-           let stored = hash[Bytes("tokens")].flatMap(Parse.strictDouble),
-           let refilled = hash[Bytes("ts")].flatMap(Parse.strictInt64), stored.isFinite {
+           let stored = hash[RateLimitField.tokens].flatMap(Parse.strictDouble),
+           let refilled = hash[RateLimitField.refilled].flatMap(Parse.strictInt64), stored.isFinite {
             let elapsed = Double(max(0, now - refilled))
             tokens = min(capacity, max(0, stored) + elapsed * capacity / window)
         }
@@ -286,7 +295,7 @@ extension RateLimitAlgorithm {
         let retryAfter = allowed ? 0 : refillTime(cost)
         if allowed && !r.peek {
             tokens -= cost
-            let fields = [(Bytes("tokens"), ScoreFormatting.bytes(tokens)), (Bytes("ts"), Parse.bytes(now))]
+            let fields = [(RateLimitField.tokens, ScoreFormatting.bytes(tokens)), (RateLimitField.refilled, Parse.bytes(now))]
             _ = try c.db.modify(HashValue.self, r.key, create: true) { hash in
                 for (field, value) in fields { _ = hash.set(field, value) }
             }

@@ -35,6 +35,8 @@ struct GatewayRateLimiter: Sendable {
     let limit: Int64
     let windowSeconds: Int64
     let arguments: [Bytes]
+    /// `RateLimit-Limit` and `RateLimit-Policy`, the same on every response.
+    let fixedHeaders: (limit: String, policy: String)
 
     static let keyPrefix = "ratelimit:@gateway:"
 
@@ -42,6 +44,7 @@ struct GatewayRateLimiter: Sendable {
         limit = settings.limit
         windowSeconds = settings.windowSeconds
         arguments = [Bytes(RateLimitAlgorithm.slidingWindow.rawValue), Parse.bytes(settings.limit), Parse.bytes(settings.windowSeconds * 1000)]
+        fixedHeaders = (String(settings.limit), "\(settings.limit);w=\(settings.windowSeconds)")
     }
 
     /// Counts the request against its client. Nil when the check itself
@@ -88,16 +91,14 @@ enum RateLimitHeaders {
         milliseconds <= 0 ? 0 : (milliseconds + 999) / 1000
     }
 
-    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds
-    /// until the limiter frees a request) and `RateLimit-Policy`.
-    static func headers(_ decision: RateLimitDecision, windowSeconds: Int64? = nil) -> [(String, String)] {
-        var headers = [
+    /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+    /// (seconds until the limiter frees a request).
+    static func headers(_ decision: RateLimitDecision) -> [(String, String)] {
+        [
             ("RateLimit-Limit", String(decision.limit)),
             ("RateLimit-Remaining", String(decision.remaining)),
             ("RateLimit-Reset", String(seconds(decision.resetMilliseconds))),
         ]
-        if let windowSeconds { headers.append(("RateLimit-Policy", "\(decision.limit);w=\(windowSeconds)")) }
-        return headers
     }
 
     /// 429 with `Retry-After`: problem+json, plus Upstash's `error` member
@@ -125,7 +126,12 @@ extension Gateway {
     func applyRateLimit(_ limiter: GatewayRateLimiter, _ request: HTTPRequest, face: Face, authenticated: Bool)
         -> (headers: [(String, String)], refusal: HTTPResponse?) {
         guard let decision = limiter.check(request, authenticated: authenticated, executor: executor) else { return ([], nil) }
-        let headers = RateLimitHeaders.headers(decision, windowSeconds: limiter.windowSeconds)
+        let headers = [
+            ("RateLimit-Limit", limiter.fixedHeaders.limit),
+            ("RateLimit-Remaining", String(decision.remaining)),
+            ("RateLimit-Reset", String(RateLimitHeaders.seconds(decision.resetMilliseconds))),
+            ("RateLimit-Policy", limiter.fixedHeaders.policy),
+        ]
         guard decision.allowed else {
             return (headers, RateLimitHeaders.refusal(decision, windowSeconds: limiter.windowSeconds, commandFace: face == .command, headers: headers))
         }
