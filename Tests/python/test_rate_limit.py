@@ -82,6 +82,10 @@ def test_the_config_file_directive_and_flag_precedence(tmp_path):
         server.cleanup()
 
 
+def test_the_flag_is_in_the_help():
+    assert "--rate-limit" in run("serve", "--help").stdout
+
+
 def test_off_by_default(server):
     r = requests.get(server.url + "/v1/keys/nothing", headers=server.auth, timeout=5)
     assert "RateLimit-Limit" not in r.headers
