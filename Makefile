@@ -69,7 +69,7 @@ check-docker: release
 bench: release
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/ratelimit.sh
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/ratelimit.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
 	$(SWIFT) run -c release EngineBench
 

@@ -28,6 +28,8 @@ public enum RateLimitAlgorithm: String, Sendable, CaseIterable {
     public static let maxWindowMilliseconds: Int64 = 365 * 24 * 3600 * 1000
 
     public init?(_ name: Bytes) {
+        // Byte comparisons first: this runs on every request the gateway limits.
+        if name.equalsIgnoringCase("sliding-window") { self = .slidingWindow; return }
         self.init(rawValue: name.lowercasedASCII)
     }
 
@@ -232,26 +234,29 @@ struct SlidingWindowState {
 extension RateLimitAlgorithm {
     static func slidingWindow(_ c: CommandContext, _ r: RateLimitRequest) throws(CommandError) -> RateLimitDecision {
         let now = c.db.now
-        var stored = (start: Int64(-1), current: Int64(0), previous: Int64(0))
-        if let hash = try c.db.read(HashValue.self, r.key) {
+        /// Reads the state, rolls it to `now` and, when allowed, counts the
+        /// request: one pass over the hash, updated in place.
+        func apply(_ hash: inout HashValue) -> (state: SlidingWindowState, used: Int64, allowed: Bool, fields: [(Bytes, Bytes)]) {
+            var stored = (start: Int64(-1), current: Int64(0), previous: Int64(0))
             if let start = hash[RateLimitField.start].flatMap(Parse.strictInt64),
                let current = hash[RateLimitField.current].flatMap(Parse.strictInt64),
                let previous = hash[RateLimitField.previous].flatMap(Parse.strictInt64) {
                 stored = (start, max(0, current), max(0, previous))
             }
-        }
-        var state = SlidingWindowState(start: stored.start, current: stored.current, previous: stored.previous, now: now, window: r.window)
-        var used = state.used(now: now, window: r.window)
-        let allowed = used <= r.limit - r.cost
-        let retryAfter = allowed ? 0 : state.wait(until: r.limit - r.cost, now: now, window: r.window)
-        if allowed && !r.peek {
+            var state = SlidingWindowState(start: stored.start, current: stored.current, previous: stored.previous, now: now, window: r.window)
+            let used = state.used(now: now, window: r.window)
+            guard used <= r.limit - r.cost else { return (state, used, false, []) }
+            guard !r.peek else { return (state, used, true, []) }
             state.current += r.cost
-            used += r.cost
             let fields = [(RateLimitField.start, Parse.bytes(state.start)), (RateLimitField.current, Parse.bytes(state.current)),
                           (RateLimitField.previous, Parse.bytes(state.previous))]
-            _ = try c.db.modify(HashValue.self, r.key, create: true) { hash in
-                for (field, value) in fields { _ = hash.set(field, value) }
-            }
+            for (field, value) in fields { _ = hash.set(field, value) }
+            return (state, used + r.cost, true, fields)
+        }
+        var empty = HashValue()
+        let (state, used, allowed, fields) = try c.db.modify(HashValue.self, r.key, create: !r.peek) { apply(&$0) } ?? apply(&empty)
+        let retryAfter = allowed ? 0 : state.wait(until: r.limit - r.cost, now: now, window: r.window)
+        if !fields.isEmpty {
             // Both counts are stale once the window after this one ends.
             let deadline = state.start + 2 * r.window - 1
             c.db.setExpiry(r.key, at: deadline)

@@ -34,16 +34,19 @@ public struct GatewayRateLimit: Sendable, Equatable {
 struct GatewayRateLimiter: Sendable {
     let limit: Int64
     let windowSeconds: Int64
-    let arguments: [Bytes]
+    /// `RATELIMIT <key> sliding-window <limit> <window-ms>`, the key filled in per request.
+    let template: Command
     /// `RateLimit-Limit` and `RateLimit-Policy`, the same on every response.
     let fixedHeaders: (limit: String, policy: String)
 
     static let keyPrefix = "ratelimit:@gateway:"
+    static let addressPrefix = Array((keyPrefix + "addr:").utf8)
 
     init(_ settings: GatewayRateLimit) {
         limit = settings.limit
         windowSeconds = settings.windowSeconds
-        arguments = [Bytes(RateLimitAlgorithm.slidingWindow.rawValue), Parse.bytes(settings.limit), Parse.bytes(settings.windowSeconds * 1000)]
+        template = Command([Bytes("RATELIMIT"), Bytes(), Bytes(RateLimitAlgorithm.slidingWindow.rawValue),
+                            Parse.bytes(settings.limit), Parse.bytes(settings.windowSeconds * 1000)])
         fixedHeaders = (String(settings.limit), "\(settings.limit);w=\(settings.windowSeconds)")
     }
 
@@ -51,15 +54,19 @@ struct GatewayRateLimiter: Sendable {
     /// failed (the key was overwritten with another type): the request goes
     /// through rather than locking the client out.
     func check(_ request: HTTPRequest, authenticated: Bool, executor: any CommandExecutor) -> RateLimitDecision? {
-        let key = Self.clientKey(request, authenticated: authenticated)
-        return RateLimitDecision(reply: executor.execute(Command("RATELIMIT", [key] + arguments)))
+        var command = template
+        command.arguments[1] = Self.clientKey(request, authenticated: authenticated)
+        return RateLimitDecision(reply: executor.execute(command))
     }
 
     static func clientKey(_ request: HTTPRequest, authenticated: Bool) -> Bytes {
         if authenticated, let token = presentedToken(request) {
             return Bytes(keyPrefix + "token:" + fingerprint(token))
         }
-        return Bytes(keyPrefix + "addr:" + request.remoteAddress)
+        var key = addressPrefix
+        key.reserveCapacity(key.count + request.remoteAddress.utf8.count)
+        key.append(contentsOf: request.remoteAddress.utf8)
+        return Bytes(key)
     }
 
     /// The token the request carries (header, else `?_token=`).
