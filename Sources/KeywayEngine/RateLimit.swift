@@ -248,8 +248,12 @@ extension RateLimitAlgorithm {
             guard used <= r.limit - r.cost else { return (state, used, false, []) }
             guard !r.peek else { return (state, used, true, []) }
             state.current += r.cost
-            let fields = [(RateLimitField.start, Parse.bytes(state.start)), (RateLimitField.current, Parse.bytes(state.current)),
-                          (RateLimitField.previous, Parse.bytes(state.previous))]
+            // Within one window only `current` changes: the others are
+            // written when the window rolls (or the hash is new).
+            var fields = [(RateLimitField.current, Parse.bytes(state.current))]
+            if state.start != stored.start || state.previous != stored.previous {
+                fields += [(RateLimitField.start, Parse.bytes(state.start)), (RateLimitField.previous, Parse.bytes(state.previous))]
+            }
             for (field, value) in fields { _ = hash.set(field, value) }
             return (state, used + r.cost, true, fields)
         }

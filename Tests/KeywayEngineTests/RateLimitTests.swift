@@ -209,7 +209,7 @@ import Testing
             ["ZADD", "l", "\(t)", "\(t)-0"], ["PEXPIREAT", "l", "\(t + 999)"],
             ["ZADD", "l", "\(m)", "\(m)-1"], ["PEXPIREAT", "l", "\(m + 999)"],
             ["ZREMRANGEBYSCORE", "l", "-inf", "\(u - 1000)"], ["ZADD", "l", "\(u)", "\(u)-1"], ["PEXPIREAT", "l", "\(u + 999)"],
-            ["HSET", "w", "start", "\(t + 1000)", "current", "1", "previous", "0"], ["PEXPIREAT", "w", "\(t + 2999)"],
+            ["HSET", "w", "current", "1", "start", "\(t + 1000)", "previous", "0"], ["PEXPIREAT", "w", "\(t + 2999)"],
             ["HSET", "b", "tokens", "1", "ts", "\(u)"], ["PEXPIREAT", "b", "\(u + 499)"],
             ["HSET", "b", "tokens", "0", "ts", "\(u)"], ["PEXPIREAT", "b", "\(u + 999)"],
         ])
