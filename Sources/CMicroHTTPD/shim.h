@@ -13,6 +13,8 @@
 #include <microhttpd.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <arpa/inet.h>
 
 /// Leaves URL paths and query values exactly as sent; Keyway percent-decodes
 /// them to bytes itself, so `%2F` and `%00` survive inside keys.
@@ -34,7 +36,9 @@ static inline struct MHD_Daemon *keyway_mhd_start(
     MHD_AccessHandlerCallback access_handler,
     void *access_context,
     MHD_RequestCompletedCallback completed_handler,
-    void *completed_context)
+    void *completed_context,
+    MHD_NotifyConnectionCallback connection_handler,
+    void *connection_context)
 {
     struct MHD_OptionItem options[] = {
         { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL },
@@ -42,6 +46,7 @@ static inline struct MHD_Daemon *keyway_mhd_start(
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context },
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_handler, connection_context },
         { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL },
         { address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)address },
         { MHD_OPTION_END, 0, NULL }
@@ -70,6 +75,42 @@ static inline int keyway_mhd_connection_fd(struct MHD_Connection *connection) {
 static inline const struct sockaddr *keyway_mhd_client_address(struct MHD_Connection *connection) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     return info ? info->client_addr : NULL;
+}
+
+/// The pointer stored in the connection-notification callback's
+/// `socket_context` slot (Keyway's per-connection record).
+static inline void *keyway_mhd_socket_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+static const int KEYWAY_MHD_CONNECTION_STARTED = MHD_CONNECTION_NOTIFY_STARTED;
+
+/// `ip:port` (`[ip]:port` for IPv6, as Redis prints it) into `out`; empty
+/// when the family is unknown.
+static inline void keyway_format_address(const struct sockaddr *address, char *out, size_t size) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    out[0] = 0;
+    if (address == NULL) return;
+    if (address->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+        snprintf(out, size, "%s:%u", ip, (unsigned)ntohs(v4->sin_port));
+    } else if (address->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+        snprintf(out, size, "[%s]:%u", ip, (unsigned)ntohs(v6->sin6_port));
+    }
+}
+
+/// The local end of socket `fd` as `ip:port`.
+static inline void keyway_format_local_address(int fd, char *out, size_t size) {
+    struct sockaddr_storage local;
+    socklen_t length = sizeof local;
+    out[0] = 0;
+    if (getsockname(fd, (struct sockaddr *)&local, &length) == 0) {
+        keyway_format_address((const struct sockaddr *)&local, out, size);
+    }
 }
 
 /// Flag values, named once because Swift imports the C enum without usable cases.

@@ -39,6 +39,10 @@ struct BlockRequest {
     /// The argv to re-run when woken, when it differs from the original
     /// (XREAD's `$` must become the ID that was last when the wait began).
     let rewrittenArguments: [Bytes]?
+    /// When to look at the keys again although nobody wrote them: a lock
+    /// waiter asks for its lock key's expiry time, so a lock that lapses by
+    /// TTL is handed on then, without waiting for active expiry to sample it.
+    var recheckAt: Int64? = nil
 }
 
 /// The registry of parked commands: FIFO queues per key, deadlines, and the
@@ -60,6 +64,8 @@ final class BlockingRegistry {
     private(set) var waiters: [UInt64: Waiter] = [:]
     private var queues: [Bytes: Deque<UInt64>] = [:]
     private var deadlines = DeadlineHeap()
+    /// (time, waiter id): when to re-look at a waiter's keys (`recheckAt`).
+    private var rechecks = DeadlineHeap()
     private var nextID: UInt64 = 1
     /// Keys written since the last serve pass that have waiters, in order.
     private var ready: [Bytes] = []
@@ -75,7 +81,30 @@ final class BlockingRegistry {
         waiters[id] = Waiter(id: id, command: rerun, client: client, keys: request.keys, deadline: request.deadline)
         for key in request.keys { queues[key, default: Deque()].append(id) }
         if let deadline = request.deadline { deadlines.push(deadline, id) }
+        if let recheckAt = request.recheckAt { rechecks.push(recheckAt, id) }
         return id
+    }
+
+    /// Asks for another look at a still-parked waiter's keys at `time`.
+    func scheduleRecheck(_ id: UInt64, at time: Int64) {
+        guard waiters[id] != nil else { return }
+        rechecks.push(time, id)
+    }
+
+    /// The (waiter, key) pairs whose recheck time has come, consumed.
+    func takeDueRechecks(now: Int64) -> [(id: UInt64, key: Bytes)] {
+        var due: [(id: UInt64, key: Bytes)] = []
+        while let (time, id) = rechecks.peek(), time <= now {
+            rechecks.pop()
+            if let waiter = waiters[id] { due += waiter.keys.map { (id, $0) } }
+        }
+        return due
+    }
+
+    /// Keys of waiters about to time out: a key that expired unnoticed must
+    /// be handed on before they are told they timed out.
+    func keysOfWaitersDue(now: Int64) -> [Bytes] {
+        deadlines.ids(dueBy: now).flatMap { waiters[$0]?.keys ?? [] }
     }
 
     @discardableResult
@@ -125,6 +154,15 @@ final class BlockingRegistry {
         return nil
     }
 
+    /// The earliest deadline or recheck time: when the timer must fire next.
+    func nextWakeUp() -> Int64? {
+        while let (_, id) = rechecks.peek(), waiters[id] == nil { rechecks.pop() }
+        switch (nextDeadline(), rechecks.peek()?.0) {
+        case let (deadline?, recheck?): return min(deadline, recheck)
+        case let (deadline, recheck): return deadline ?? recheck
+        }
+    }
+
     /// Drops waiters whose clients have gone.
     func removeDisconnected() -> Int {
         let gone = waiters.values.filter { !$0.client.isConnected }.map(\.id)
@@ -149,6 +187,19 @@ struct DeadlineHeap {
     }
 
     func peek() -> (Int64, UInt64)? { items.first }
+
+    /// Ids of every entry due by `now`, without removing them (a walk that
+    /// stops below entries that are later).
+    func ids(dueBy now: Int64) -> [UInt64] {
+        var found: [UInt64] = []
+        var stack = items.isEmpty ? [] : [0]
+        while let index = stack.popLast() {
+            guard items[index].0 <= now else { continue }
+            found.append(items[index].1)
+            for child in [2 * index + 1, 2 * index + 2] where child < items.count { stack.append(child) }
+        }
+        return found
+    }
 
     @discardableResult
     mutating func pop() -> (Int64, UInt64)? {
@@ -178,6 +229,9 @@ public final class ExecutionState {
     /// wait (not inside a pipeline, transaction or script).
     var mayBlock = false
     var blockRequest: BlockRequest?
+    /// The parked waiter whose command is being re-run, so a command can
+    /// tell its own turn from a newcomer's (locks are handed on in order).
+    var servingWaiter: UInt64?
     /// Effects being recorded for the AOF; nil when no sink is attached.
     var propagation: PropagationRecorder?
 }
@@ -187,10 +241,12 @@ extension CommandContext {
     /// forever) passes. Returns the reply for when blocking is not allowed
     /// (inside MULTI or a pipeline): Redis's nil.
     /// `rewrite` replaces the argv that is re-run on wake-up (see `BlockRequest`).
-    public func block(on keys: [Bytes], timeoutMilliseconds: Int64, nilReply: Reply = .null, rewrite: [Bytes]? = nil) -> Reply {
+    /// `recheckAt` asks for another look at the keys at that time (see `BlockRequest`).
+    public func block(on keys: [Bytes], timeoutMilliseconds: Int64, nilReply: Reply = .null, rewrite: [Bytes]? = nil,
+                      recheckAt: Int64? = nil) -> Reply {
         if execution.mayBlock {
             let deadline = timeoutMilliseconds == 0 ? nil : db.now + timeoutMilliseconds
-            execution.blockRequest = BlockRequest(keys: keys, deadline: deadline, rewrittenArguments: rewrite)
+            execution.blockRequest = BlockRequest(keys: keys, deadline: deadline, rewrittenArguments: rewrite, recheckAt: recheckAt)
         }
         return nilReply
     }

@@ -6,6 +6,8 @@ public struct Command: Sendable, Equatable {
     public var arguments: [Bytes]
     /// Who sent it (`address:port`), for MONITOR; nil when not known.
     public var client: String?
+    /// The id of the connection that sent it (CLIENT ID); nil when not known.
+    public var clientID: Int64?
 
     public init(_ arguments: [Bytes]) {
         precondition(!arguments.isEmpty, "a command needs a name")

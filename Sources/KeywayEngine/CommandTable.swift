@@ -71,6 +71,8 @@ public struct CommandContext {
     public let server: ServerState
     public let spec: CommandSpec
     public let execution: ExecutionState
+    /// The connection that sent the command (CLIENT ID); nil when internal.
+    public var clientID: Int64? = nil
 
     public var argumentCount: Int { arguments.count }
     public subscript(_ position: Int) -> Bytes { arguments[position] }
@@ -125,6 +127,9 @@ public struct CommandTable: Sendable {
             + SnapshotCommands.commands
             + AppendOnlyCommands.commands
             + SlowLogCommands.commands
+            + LockCommands.commands
+            + SessionCommands.commands
+            + ClientCommands.commands
             + RateLimitCommands.commands
     )
 }

@@ -20,6 +20,8 @@ public final class ServerState: @unchecked Sendable {
     public var configFilePath: String?
     /// The command counters and slow log (owned by the execution state).
     public internal(set) var statistics: CommandStatistics?
+    /// The open connections, for CLIENT; set by the server layer.
+    public var clients: (any ClientDirectory)?
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -87,7 +89,8 @@ final class EngineState: @unchecked Sendable {
     }
 
     private func runHandler(_ command: Command, spec: CommandSpec) -> Reply {
-        let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution)
+        let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution,
+                                     clientID: command.clientID)
         guard let recorder = execution.propagation else {
             do {
                 return try spec.handler(context)
@@ -140,11 +143,14 @@ extension EngineState {
                     continue
                 }
                 execution.mayBlock = true
+                execution.servingWaiter = waiter.id
                 let reply = run(waiter.command)
                 execution.mayBlock = false
-                if execution.blockRequest != nil {
+                execution.servingWaiter = nil
+                if let request = execution.blockRequest {
                     // Nothing left for it: the data went to earlier waiters.
                     execution.blockRequest = nil
+                    if let recheckAt = request.recheckAt { db.blocking.scheduleRecheck(waiter.id, at: recheckAt) }
                     break
                 }
                 db.blocking.remove(waiter.id)
@@ -195,7 +201,7 @@ public final class Engine: CommandExecutor {
             state.db.beginCommand()
             let reply = state.run(command)
             runDeferredActions(state)
-            let deliveries = state.serveReadyKeys()
+            let deliveries = serveReadyKeys(state)
             return (reply, deliveries, state.flushPropagation())
         }
         deliver(deliveries, after: ticket)
@@ -251,15 +257,24 @@ public final class Engine: CommandExecutor {
             if let request = state.execution.blockRequest {
                 state.execution.blockRequest = nil
                 let id = state.db.blocking.register(command, client: client, request: request)
-                if let deadline = request.deadline { armDeadlineTimer(state, for: deadline) }
+                if let wakeUp = state.db.blocking.nextWakeUp() { armDeadlineTimer(state, for: wakeUp) }
                 _ = state.flushPropagation()
                 return (.blocked(BlockedHandle(id: id) { [weak self] id in self?.cancelWaiter(id) }), [], nil)
             }
-            let deliveries = state.serveReadyKeys()
+            let deliveries = serveReadyKeys(state)
             return (.reply(reply), deliveries, state.flushPropagation())
         }
         deliver(deliveries, after: ticket)
         return submission
+    }
+
+    /// Serves ready keys, then points the timer at the earliest wake-up,
+    /// which a waiter that parked again may have brought forward.
+    private func serveReadyKeys(_ state: EngineState) -> [Delivery] {
+        guard state.db.blocking.hasWaiters else { return [] }
+        let deliveries = state.serveReadyKeys()
+        if let wakeUp = state.db.blocking.nextWakeUp() { armDeadlineTimer(state, for: wakeUp) }
+        return deliveries
     }
 
     private func cancelWaiter(_ id: UInt64) {
@@ -281,14 +296,27 @@ public final class Engine: CommandExecutor {
 
     /// Ends the waits whose deadline has passed with their nil reply.
     /// The deadline timer calls this; tests call it under a manual clock.
+    /// First it looks again at the keys of waiters due for a recheck or about
+    /// to time out: a key that expired unnoticed (a lock left to lapse) is
+    /// expired now, which serves its waiters in order before anyone times out.
     public func expireBlockedClients() {
-        let expired = state.withLock { state -> [BlockingRegistry.Waiter] in
+        let (expired, deliveries, ticket) = state.withLock { state -> ([BlockingRegistry.Waiter], [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
+            let blocking = state.db.blocking
+            for (id, key) in blocking.takeDueRechecks(now: state.db.now) {
+                // Still there (extended, or the timer ran early): look again at its new expiry.
+                if let slot = state.db.liveSlot(key), case let entry = state.db.keyspace[slot: slot], entry.hasExpiry {
+                    blocking.scheduleRecheck(id, at: entry.expiresAt + 1)
+                }
+            }
+            for key in blocking.keysOfWaitersDue(now: state.db.now) { _ = state.db.liveSlot(key) }
+            let deliveries = state.serveReadyKeys()
             let expired = state.db.blocking.expire(now: state.db.now)
             state.scheduledDeadline = nil
-            if let next = state.db.blocking.nextDeadline() { armDeadlineTimer(state, for: next) }
-            return expired
+            if let next = state.db.blocking.nextWakeUp() { armDeadlineTimer(state, for: next) }
+            return (expired, deliveries, state.flushPropagation())
         }
+        deliver(deliveries, after: ticket)
         for waiter in expired { waiter.client.deliver(.null) }
     }
 
@@ -349,7 +377,7 @@ public final class Engine: CommandExecutor {
                 recorder.pending.insert([Bytes("MULTI")], at: 0)
                 recorder.pending.append([Bytes("EXEC")])
             }
-            let deliveries = state.serveReadyKeys()
+            let deliveries = serveReadyKeys(state)
             return (.success(replies), deliveries, state.flushPropagation())
         }
         deliver(deliveries, after: ticket)
@@ -410,7 +438,7 @@ public final class Engine: CommandExecutor {
                 applySaveRules(state)
                 applyAutomaticRewrite(state)
             }
-            let deliveries = state.serveReadyKeys()
+            let deliveries = serveReadyKeys(state)
             return (removed, deliveries, state.flushPropagation())
         }
         deliver(deliveries, after: ticket)

@@ -19,8 +19,9 @@
 /// `Database` applies those policies on top.
 public struct Keyspace: Sendable {
     public struct Entry: Sendable {
-        public var key: Bytes
-        public var value: Value
+        /// The key, inline when short (see `CompactBytes`).
+        var storedKey: CompactBytes
+        var storedValue: StoredValue
         /// Absolute expiry in Unix milliseconds, or `Entry.persistent`.
         public var expiresAt: Int64
         /// Position in `volatileSlots` while `expiresAt` is set.
@@ -28,6 +29,60 @@ public struct Keyspace: Sendable {
 
         public static let persistent: Int64 = -1
         public var hasExpiry: Bool { expiresAt != Entry.persistent }
+
+        init(key: Bytes, value: Value) {
+            storedKey = CompactBytes(key)
+            storedValue = StoredValue(value)
+            expiresAt = Entry.persistent
+            volatilePosition = -1
+        }
+
+        public var key: Bytes { storedKey.bytes }
+
+        /// The value; mutated in place through `_modify` so a uniquely held
+        /// collection is not copied.
+        public var value: Value {
+            get { storedValue.value }
+            set { storedValue = StoredValue(newValue) }
+            _modify {
+                var current = storedValue.take()
+                defer { storedValue = StoredValue(current) }
+                yield &current
+            }
+        }
+    }
+
+    /// A value as an entry holds it: a short string inline, anything else
+    /// as a `Value` (whose collections are boxed, so this stays 16 bytes).
+    enum StoredValue: Sendable {
+        case inlineString(InlineBytes)
+        case value(Value)
+
+        init(_ value: Value) {
+            if case .string(let bytes) = value, let inline = InlineBytes(bytes) {
+                self = .inlineString(inline)
+            } else {
+                self = .value(value)
+            }
+        }
+
+        var value: Value {
+            switch self {
+            case .inlineString(let inline): return .string(inline.bytes)
+            case .value(let value): return value
+            }
+        }
+
+        /// Moves the value out, leaving an empty string behind, so the
+        /// caller holds the only reference to a collection.
+        mutating func take() -> Value {
+            switch self {
+            case .inlineString(let inline): return .string(inline.bytes)
+            case .value(let value):
+                self = .inlineString(InlineBytes(Bytes())!)
+                return value
+            }
+        }
     }
 
     static let chunkShift = 12
@@ -37,7 +92,7 @@ public struct Keyspace: Sendable {
     private var chunks: [[Entry?]] = []
     /// Slot positions in use or free: the bound of a SCAN cursor.
     private var slotCount = 0
-    private var shards: [[Bytes: Int32]] = Array(repeating: [:], count: Keyspace.shardCount)
+    private var shards: [SlotIndex] = Array(repeating: SlotIndex(), count: Keyspace.shardCount)
     private var keyCount = 0
     private var freeSlots: [Int32] = []
     private var volatileSlots: [Int32] = []
@@ -49,13 +104,19 @@ public struct Keyspace: Sendable {
     /// Number of slot positions, live or free: the bound of a SCAN cursor.
     public var slotCapacity: Int { slotCount }
 
+    /// Where a key is filed: its shard (low bits of the hash) and the
+    /// 32 hash bits the shard's table uses (high bits).
     @inline(__always)
-    private static func shard(of key: Bytes) -> Int {
-        Int(UInt(bitPattern: key.hashValue) % UInt(shardCount))
+    private static func address(ofHash hash: Int) -> (shard: Int, hash32: UInt32) {
+        let bits = UInt(bitPattern: hash)
+        return (Int(bits % UInt(shardCount)), UInt32(truncatingIfNeeded: bits >> 32))
     }
 
     public func slot(of key: Bytes) -> Int? {
-        shards[Self.shard(of: key)][key].map(Int.init)
+        let address = Self.address(ofHash: key.hashValue)
+        return shards[address.shard].find(hash32: address.hash32) { slot in
+            chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedKey.equals(key)
+        }
     }
 
     public subscript(slot slot: Int) -> Entry {
@@ -68,7 +129,7 @@ public struct Keyspace: Sendable {
 
     /// Replaces the value in place, keeping the expiry.
     public mutating func setValue(_ value: Value, atSlot slot: Int) {
-        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value = value
+        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue = StoredValue(value)
     }
 
     /// Mutates a value in place (no copy of a uniquely referenced collection).
@@ -96,14 +157,14 @@ public struct Keyspace: Sendable {
     /// when it already exists.
     @discardableResult
     public mutating func insertNew(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int? {
-        let shard = Self.shard(of: key)
-        let slot = nextSlot()
-        if let existing = shards[shard].updateValue(Int32(slot), forKey: key) {
-            shards[shard][key] = existing
-            if slot < slotCount { freeSlots.append(Int32(slot)) }
-            return nil
+        let address = Self.address(ofHash: key.hashValue)
+        let existing = shards[address.shard].find(hash32: address.hash32) { slot in
+            chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedKey.equals(key)
         }
-        place(Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1), at: slot)
+        guard existing == nil else { return nil }
+        let slot = nextSlot()
+        place(Entry(key: key, value: value), at: slot)
+        shards[address.shard].insert(hash32: address.hash32, slot: slot)
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
         return slot
     }
@@ -132,10 +193,10 @@ public struct Keyspace: Sendable {
     /// Inserts a new key; the caller ensures it is absent.
     @discardableResult
     public mutating func insert(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int {
-        let entry = Entry(key: key, value: value, expiresAt: Entry.persistent, volatilePosition: -1)
         let slot = nextSlot()
-        place(entry, at: slot)
-        shards[Self.shard(of: key)][key] = Int32(slot)
+        place(Entry(key: key, value: value), at: slot)
+        let address = Self.address(ofHash: key.hashValue)
+        shards[address.shard].insert(hash32: address.hash32, slot: slot)
         if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
         return slot
     }
@@ -153,7 +214,8 @@ public struct Keyspace: Sendable {
     public mutating func remove(atSlot slot: Int) -> Entry {
         let entry = self[slot: slot]
         if entry.hasExpiry { removeFromVolatile(entry.volatilePosition) }
-        shards[Self.shard(of: entry.key)].removeValue(forKey: entry.key)
+        let address = Self.address(ofHash: entry.storedKey.hashValue)
+        shards[address.shard].remove(hash32: address.hash32, slot: slot)
         keyCount -= 1
         if slot == slotCount - 1 {
             chunks[chunks.count - 1].removeLast()
@@ -212,7 +274,9 @@ public struct Keyspace: Sendable {
         // Very sparse table: pick among the live keys, still correct.
         var skip = Int.random(in: 0..<keyCount, using: &generator)
         for shard in shards {
-            if skip < shard.count { return Int(shard[shard.index(shard.startIndex, offsetBy: skip)].value) }
+            if skip < shard.count {
+                for slot in shard.slots.dropFirst(skip) { return slot }
+            }
             skip -= shard.count
         }
         return nil

@@ -1,12 +1,15 @@
 /// A value stored under a key. Each data type adds its case here and its
 /// structure and commands in its own file (`Hash.swift` + `HashCommands.swift`, ...).
+///
+/// Collections are boxed (`indirect`) so a `Value` is one word: every key's
+/// entry pays for the largest case, and most keys are strings.
 public enum Value: Sendable {
     case string(Bytes)
-    case hash(HashValue)
-    case list(ListValue)
-    case set(SetValue)
-    case zset(SortedSetValue)
-    case stream(StreamValue)
+    indirect case hash(HashValue)
+    indirect case list(ListValue)
+    indirect case set(SetValue)
+    indirect case zset(SortedSetValue)
+    indirect case stream(StreamValue)
 
     /// The name TYPE reports.
     public var typeName: String {

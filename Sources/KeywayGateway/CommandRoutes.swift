@@ -26,6 +26,7 @@ enum CommandRoutes {
         case .failure(let failure): return .response(CommandReplyEncoding.errorResponse(failure.message))
         case .success(var command):
             command.client = request.remoteAddress
+            command.clientID = request.connection?.id
             return run(command, request, gateway)
         }
     }
@@ -33,6 +34,7 @@ enum CommandRoutes {
     /// Runs one command; a blocking one (BRPOP queue 30) parks the request.
     static func run(_ command: Command, _ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
         let encoding = CommandReplyEncoding(request: request)
+        CommandLabels.note(command, on: request.connection)
         if gateway.executor.mayBlock(command) {
             return gateway.submitBlocking(command) { reply in
                 encoding.response(for: reply, headers: syncHeader(gateway))
@@ -58,6 +60,7 @@ enum CommandRoutes {
                 case .failure(let failure): return CommandReplyEncoding.errorResponse(failure.message)
                 case .success(var command):
                     command.client = request.remoteAddress
+                    command.clientID = request.connection?.id
                     parsed.append(command)
                 }
             }
@@ -82,6 +85,7 @@ enum CommandRoutes {
         if request.method == "POST" && !request.body.isEmpty { arguments.append(Bytes(request.body)) }
         var command = Command(arguments)
         command.client = request.remoteAddress
+        command.clientID = request.connection?.id
         return run(command, request, gateway)
     }
 

@@ -8,6 +8,8 @@ public struct GatewayConfiguration: Sendable {
     public var token: String?
     /// Most Server-Sent Event streams open at once; more get 503.
     public var maxEventStreams: Int
+    /// Session lifetime, sliding expiry and cookie settings.
+    public var sessions = SessionConfiguration()
     /// Per-client request limit over every route but /healthz and /readyz; nil (the default) disables it.
     public var rateLimit: GatewayRateLimit? = nil
 
@@ -28,6 +30,7 @@ public final class Gateway: Sendable {
     let maxEventStreams: Int
     /// Event streams open now.
     let openEventStreams = Atomic<Int>(0)
+    let sessions: SessionConfiguration
     /// The rate-limit middleware, when configured.
     let rateLimiter: GatewayRateLimiter?
 
@@ -35,6 +38,7 @@ public final class Gateway: Sendable {
         self.executor = executor
         self.authentication = Authentication(token: configuration.token)
         self.maxEventStreams = configuration.maxEventStreams
+        self.sessions = configuration.sessions
         self.rateLimiter = configuration.rateLimit.map(GatewayRateLimiter.init)
     }
 
@@ -73,6 +77,9 @@ public final class Gateway: Sendable {
         ConfigRoutes.register(on: &router, gateway: self)
         ObservabilityRoutes.register(on: &router, gateway: self)
         MonitorRoutes.register(on: &router, gateway: self)
+        SessionRoutes.register(on: &router, gateway: self)
+        LockRoutes.register(on: &router, gateway: self)
+        ClientRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
         RateLimitRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)

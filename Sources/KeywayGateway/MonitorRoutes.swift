@@ -27,6 +27,7 @@ enum MonitorRoutes {
 
     static func monitor(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
         guard let stream = gateway.openEventStream() else { return .response(Gateway.tooManyStreams(gateway.maxEventStreams)) }
+        stream.describeSubscriber(flag: "O")
         stream.send(ServerSentEvents.retryField + ServerSentEvents.event("monitor", data: Array(#"{"status":"watching"}"#.utf8)))
         let subscription = gateway.executor.monitor(StreamWatcher(stream: stream))
         stream.setCloseHandler {

@@ -91,6 +91,7 @@ enum PubSubRoutes {
         format: @escaping @Sendable (PubSubMessage) -> [UInt8]
     ) -> HTTPResult {
         guard let stream = gateway.openEventStream() else { return .response(Gateway.tooManyStreams(gateway.maxEventStreams)) }
+        stream.describeSubscriber(channels: channels.count, patterns: patterns.count)
         var json = JSONWriter()
         stream.send(ServerSentEvents.retryField + greeting(&json))
         let subscription = gateway.executor.subscribe(StreamSubscriber(stream: stream, format: format), channels: channels, patterns: patterns)

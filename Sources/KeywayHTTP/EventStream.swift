@@ -71,6 +71,25 @@ public final class EventStream: Sendable {
 
     public var isClosed: Bool { state.withLock { $0.closed } }
 
+    // MARK: - What CLIENT LIST shows
+
+    private let flag = Atomic<UInt8>(UInt8(ascii: "P"))
+    private let channels = Atomic<Int>(0)
+    private let patterns = Atomic<Int>(0)
+
+    /// Describes the subscriber for `CLIENT LIST`: `flag` is `P` for pub/sub
+    /// and stream events (the default), `O` for MONITOR; the counts are its
+    /// channels and patterns (`sub=`, `psub=`).
+    public func describeSubscriber(flag: Character = "P", channels: Int = 0, patterns: Int = 0) {
+        self.flag.store(flag.asciiValue ?? UInt8(ascii: "P"), ordering: .relaxed)
+        self.channels.store(channels, ordering: .relaxed)
+        self.patterns.store(patterns, ordering: .relaxed)
+    }
+
+    var subscriberFlag: Character { Character(Unicode.Scalar(flag.load(ordering: .relaxed))) }
+    var channelCount: Int { channels.load(ordering: .relaxed) }
+    var patternCount: Int { patterns.load(ordering: .relaxed) }
+
     /// Resumes a suspended connection; called with the lock held.
     private func wake(_ state: inout State) {
         guard state.suspended, let connection = state.connection else { return }

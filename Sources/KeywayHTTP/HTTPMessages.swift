@@ -11,6 +11,9 @@ public struct HTTPRequest: Sendable {
     public var headers: [String: String]
     public var body: [UInt8]
     public var remoteAddress: String
+    /// The keep-alive connection the request came on (nil in unit tests
+    /// that build requests by hand).
+    public var connection: ClientConnection?
 
     public init(
         method: String, rawPath: String, segments: [[UInt8]] = [], query: [(name: String, value: [UInt8])] = [],

@@ -53,6 +53,8 @@ public final class HTTPServer: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Counters the gateway reports in INFO and metrics.
     public let counters = HTTPCounters()
+    /// Open connections, for CLIENT LIST and CLIENT KILL.
+    public let connections = ConnectionRegistry()
 
     public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger = Logger(label: "keyway.http")) {
         self.configuration = configuration
@@ -101,7 +103,8 @@ public final class HTTPServer: Sendable {
                     UInt32(configuration.connectionTimeoutSeconds),
                     32 * 1024,  // per-connection buffer pool; libmicrohttpd zeroes it per request
                     httpAccessHandler, context,
-                    httpRequestCompleted, context)
+                    httpRequestCompleted, context,
+                    httpConnectionNotified, context)
             }
         }
         guard let started else {
@@ -182,6 +185,7 @@ public final class HTTPServer: Sendable {
         MHD_add_response_header(response, "X-Accel-Buffering", "no")
         for (name, value) in headers { MHD_add_response_header(response, name, value) }
         request.stream = stream
+        request.client?.streamStarted(stream)
         streams.withLock { $0[ObjectIdentifier(stream)] = stream }
         let result = MHD_queue_response(connection, 200, response)
         MHD_destroy_response(response)
@@ -202,6 +206,11 @@ public final class HTTPServer: Sendable {
             let request = RequestState()
             requestState.pointee = Unmanaged.passRetained(request).toOpaque()
             counters.requests.add(1, ordering: .relaxed)
+            if let slot = keyway_mhd_socket_context(connection) {
+                let client = Unmanaged<ClientConnection>.fromOpaque(slot).takeUnretainedValue()
+                client.requestStarted(now: ClientConnection.monotonicMilliseconds())
+                request.client = client
+            }
             if let length = lookupHeader(connection, "Content-Length").flatMap({ Int($0) }), length > configuration.maxBodyBytes {
                 request.answered = true
                 return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
@@ -217,6 +226,7 @@ public final class HTTPServer: Sendable {
                 return MHD_Result(rawValue: parkedResponse.isDone ? 0 : 1)!
             }
             unregisterParked(parkedResponse)
+            request.client?.setActivity(.normal)
             return queue(response, on: connection, for: request)
         }
         if request.answered {
@@ -247,12 +257,17 @@ public final class HTTPServer: Sendable {
         if request.tooLarge {
             return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
-        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
+        var httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
+        if let client = request.client {
+            client.bytesIn.add(Int64(request.body.count), ordering: .relaxed)
+            httpRequest.connection = client
+        }
         request.body = []
         let result: HTTPResult
         switch router.match(method: httpRequest.method, segments: httpRequest.segments) {
         case .found(let handler, let parameters, let statistics):
             request.statistics = statistics
+            request.client?.noteCommand(statistics.label)
             result = handler(httpRequest, parameters)
         case .methodNotAllowed(let allowed):
             result = .response(Self.problem(405, "METHOD_NOT_ALLOWED", "Method Not Allowed",
@@ -274,6 +289,7 @@ public final class HTTPServer: Sendable {
             if let immediate = parkedResponse.suspendOrTake(connection: connection, server: self) {
                 return queue(immediate, on: connection, for: request)
             }
+            request.client?.setActivity(.parked)
             return MHD_Result(rawValue: 1)!
         case .stream(let stream, let headers):
             if stopping.load(ordering: .relaxed) {
@@ -290,10 +306,12 @@ public final class HTTPServer: Sendable {
         requestState.pointee = nil
         if let parkedResponse = request.parked {
             unregisterParked(parkedResponse)
+            request.client?.setActivity(.normal)
             parkedResponse.requestCompleted()
         }
         if let stream = request.stream {
             streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(stream)) }
+            request.client?.streamEnded()
             stream.completed()
         }
     }
@@ -307,6 +325,10 @@ public final class HTTPServer: Sendable {
         guard let mhdResponse else { return MHD_Result(rawValue: 0)! }
         for (name, value) in response.headers {
             MHD_add_response_header(mhdResponse, name, value)
+        }
+        if let client = request.client {
+            client.bytesOut.add(Int64(response.body.count), ordering: .relaxed)
+            if client.closeAfterReply.load(ordering: .relaxed) { MHD_add_response_header(mhdResponse, "Connection", "close") }
         }
         let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
         MHD_destroy_response(mhdResponse)
@@ -405,6 +427,8 @@ private final class RequestState {
     var stream: EventStream?
     /// The matched route's counters; nil until routed.
     var statistics: RouteStatistics?
+    /// The connection this request arrived on.
+    var client: ClientConnection?
 }
 
 /// A C handle (daemon or connection) that libmicrohttpd lets any thread use.
@@ -469,6 +493,23 @@ private func httpAccessHandler(
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
     return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
                          uploadSize: uploadSize, requestState: requestState)
+}
+
+/// A connection opened or closed: its `ClientConnection` is created and
+/// kept in the socket-context slot, and removed from the registry on close
+/// (before libmicrohttpd closes the socket).
+private func httpConnectionNotified(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ code: MHD_ConnectionNotificationCode
+) {
+    guard let context, let connection, let socketContext else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    if Int32(code.rawValue) == KEYWAY_MHD_CONNECTION_STARTED {
+        socketContext.pointee = Unmanaged.passRetained(server.connections.opened(connection)).toOpaque()
+    } else if let slot = socketContext.pointee {
+        socketContext.pointee = nil
+        server.connections.closed(Unmanaged<ClientConnection>.fromOpaque(slot).takeRetainedValue())
+    }
 }
 
 private func eventStreamReader(_ context: UnsafeMutableRawPointer?, _ position: UInt64,

@@ -138,6 +138,8 @@ public struct RouteParameters: Sendable {
 public final class RouteStatistics: Sendable {
     public let method: String
     public let pattern: String
+    /// `GET:/v1/keys/{key}`: the route as CLIENT LIST's `cmd=` shows it.
+    public let label: ActivityLabel
     private let informational = Atomic<Int64>(0)
     private let success = Atomic<Int64>(0)
     private let redirection = Atomic<Int64>(0)
@@ -147,6 +149,7 @@ public final class RouteStatistics: Sendable {
     init(method: String, pattern: String) {
         self.method = method
         self.pattern = pattern
+        self.label = ActivityLabel(method.isEmpty ? pattern : "\(method):\(pattern)")
     }
 
     func count(status: Int) {

@@ -187,6 +187,7 @@ struct Serve: ParsableCommand {
             server.appendOnly.autoRewriteMinSize = settings.autoRewriteMinSize
         }
         var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
+        gatewayConfiguration.sessions = settings.sessions
         gatewayConfiguration.rateLimit = settings.rateLimit
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
@@ -205,14 +206,9 @@ struct Serve: ParsableCommand {
         }
         engine.withDatabase { _, state in
             state.serverFields.append(("tcp_port", String(server.port)))
-            state.infoSections["clients"] = { [server] in
-                [
-                    ("connected_clients", String(server.openConnections)),
-                    ("blocked_clients", String(server.parkedCount)),
-                    ("pubsub_clients", String(server.streamCount)),
-                ]
-            }
         }
+        // CLIENT and INFO's clients section read the server's connections.
+        HTTPClientDirectory.install(server, on: engine)
         // Load the data while already listening: requests meanwhile get
         // 503 LOADING instead of connection refused. With the append-only
         // file on, it is the source of truth; otherwise the snapshot.

@@ -31,6 +31,8 @@ struct ServerSettings {
     var aofLoadTruncated = true
     var autoRewritePercentage: Int64 = 100
     var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
+    /// `session-ttl`, `session-sliding`, `session-cookie`, `session-cookie-secure`.
+    var sessions = SessionConfiguration()
     /// Per-client request limit of the gateway (`rate-limit 100 60`); nil = off.
     var rateLimit: GatewayRateLimit?
     /// Directives Keyway knows from redis.conf but does not act on yet.
@@ -144,6 +146,19 @@ struct ServerSettings {
                 threads = try positive(try single())
             case "max-streams":
                 maxStreams = try positive(try single())
+            case "session-ttl":
+                guard let seconds = Int64(try single()), seconds > 0, seconds <= SessionConfiguration.maxTTLSeconds else {
+                    throw fail("expected seconds, 1 to \(SessionConfiguration.maxTTLSeconds)")
+                }
+                sessions.ttlSeconds = seconds
+            case "session-sliding":
+                sessions.sliding = try yesNo()
+            case "session-cookie":
+                let name = try single()
+                guard SessionConfiguration.isValidCookieName(name) else { throw fail("expected a cookie name (letters, digits, - _ . and similar)") }
+                sessions.cookieName = name
+            case "session-cookie-secure":
+                sessions.cookieSecure = try yesNo()
             case "rate-limit":
                 if args.count == 1 && args[0].lowercased() == "off" {
                     rateLimit = nil

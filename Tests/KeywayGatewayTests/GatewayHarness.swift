@@ -21,6 +21,7 @@ final class TestServer: Sendable {
         logger.logLevel = .warning
         server = HTTPServer(configuration: configuration, router: gateway.makeRouter(), logger: logger)
         try server.start()
+        HTTPClientDirectory.install(server, on: engine)
     }
 
     deinit { server.stop() }

@@ -93,8 +93,11 @@ class KeywayServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True) -> KeywayServer:
-    """Start ``keyway serve`` on a free port and wait for ``GET /healthz`` to answer 200.
+def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True, wait_ready: bool = True) -> KeywayServer:
+    """Start ``keyway serve`` on a free port and wait for ``GET /healthz`` to answer 200,
+    then (``wait_ready``) for ``GET /readyz``: the server answers /healthz while
+    it still loads its snapshot or append-only file, and commands get 503
+    LOADING until it is ready.
 
     ``token_flag=False`` leaves ``--token`` out (the token then comes from a
     config file among ``extra_args``; ``token`` is what the tests send)."""
@@ -125,8 +128,13 @@ def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True) 
         try:
             r = requests.get(server.url + "/healthz", timeout=1)
             if r.status_code == 200:
-                return server
-            last_error = f"GET /healthz -> {r.status_code} {r.text[:200]!r}"
+                if not wait_ready:
+                    return server
+                ready = requests.get(server.url + "/readyz", timeout=1)
+                if ready.status_code == 200:
+                    return server
+                r = ready
+            last_error = f"GET {r.request.path_url} -> {r.status_code} {r.text[:200]!r}"
         except requests.RequestException as exc:
             last_error = repr(exc)
         time.sleep(0.1)

@@ -1,0 +1,103 @@
+import KeywayEngine
+import KeywayHTTP
+
+/// The engine's view of the HTTP server's connections: CLIENT LIST and
+/// friends read the `ConnectionRegistry` through this. Install it with
+/// `HTTPClientDirectory.install(_:on:)` once the server exists.
+public final class HTTPClientDirectory: ClientDirectory {
+    let connections: ConnectionRegistry
+
+    public init(_ connections: ConnectionRegistry) {
+        self.connections = connections
+    }
+
+    /// Lets the engine's CLIENT command and INFO's clients section see
+    /// `server`'s connections. SSE streams count as pub/sub clients.
+    public static func install(_ server: HTTPServer, on engine: Engine) {
+        let directory = HTTPClientDirectory(server.connections)
+        engine.withDatabase { _, state in
+            state.clients = directory
+            state.infoSections["clients"] = { [server] in
+                [
+                    ("connected_clients", String(server.connections.count)),
+                    ("blocked_clients", String(server.parkedCount)),
+                    ("pubsub_clients", String(server.streamCount)),
+                    ("maxclients", String(server.configuration.connectionLimit)),
+                ]
+            }
+        }
+    }
+
+    public func clients() -> [ClientInfo] {
+        connections.snapshot().map(Self.info)
+    }
+
+    public func client(id: Int64) -> ClientInfo? {
+        connections.snapshot(id: id).map(Self.info)
+    }
+
+    public func setName(_ name: String, id: Int64) -> Bool {
+        guard let connection = connections.connection(id: id) else { return false }
+        connection.name = name
+        return true
+    }
+
+    public func kill(ids: [Int64], callerID: Int64?) -> Int {
+        connections.kill(ids: ids, callerID: callerID)
+    }
+
+    /// A parked request is Redis's blocked client (`b`); an event stream is a
+    /// subscriber (`P`) or a MONITOR (`O`, which Redis counts as a normal client).
+    static func info(_ snapshot: ClientSnapshot) -> ClientInfo {
+        var flags = "N", kind = ClientInfo.Kind.normal
+        switch snapshot.activity {
+        case .normal: break
+        case .parked: flags = "b"
+        case .streaming:
+            flags = String(snapshot.streamFlag ?? "P")
+            if flags == "P" { kind = .pubsub }
+        }
+        return ClientInfo(
+            id: snapshot.id, address: snapshot.address, localAddress: snapshot.localAddress, fd: snapshot.fd,
+            name: snapshot.name, ageSeconds: snapshot.ageSeconds, idleSeconds: snapshot.idleSeconds,
+            flags: flags, kind: kind, channels: snapshot.channels, patterns: snapshot.patterns,
+            lastCommand: snapshot.lastCommand, bytesIn: snapshot.bytesIn, bytesOut: snapshot.bytesOut)
+    }
+}
+
+/// One `ActivityLabel` per command name, made once, so the command API can
+/// record a request's command on its connection (`cmd=`) with one
+/// dictionary lookup and an atomic store.
+enum CommandLabels {
+    static let byName: [Bytes: ActivityLabel] = {
+        var table: [Bytes: ActivityLabel] = [:]
+        for spec in CommandTable.standard.all {
+            let label = ActivityLabel(spec.name)
+            table[Bytes(spec.name)] = label
+            table[Bytes(spec.name.uppercased())] = label
+        }
+        return table
+    }()
+
+    /// CLIENT's subcommands as Redis names them in `cmd=` (`client|list`).
+    static let clientSubcommands: [Bytes: ActivityLabel] = {
+        var table: [Bytes: ActivityLabel] = [:]
+        for name in ["id", "info", "list", "setname", "getname", "kill", "help"] {
+            let label = ActivityLabel("client|\(name)")
+            table[Bytes(name)] = label
+            table[Bytes(name.uppercased())] = label
+        }
+        return table
+    }()
+
+    /// Notes `command` as the connection's last command; an unknown name
+    /// leaves the route's label.
+    static func note(_ command: Command, on connection: ClientConnection?) {
+        guard let connection, var label = byName[command.name] ?? byName[Bytes(command.name.lowercasedASCII)] else { return }
+        if label.text == "client", command.arguments.count > 1 {
+            let subcommand = command.arguments[1]
+            label = clientSubcommands[subcommand] ?? clientSubcommands[Bytes(subcommand.lowercasedASCII)] ?? label
+        }
+        connection.noteCommand(label)
+    }
+}

@@ -1,0 +1,87 @@
+import CMicroHTTPD
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every open connection by id, for `CLIENT LIST` and `CLIENT KILL`.
+///
+/// Its lock is taken when a connection opens or closes and when someone
+/// lists or kills connections, never per request: a request reaches its
+/// own `ClientConnection` through libmicrohttpd's socket context.
+public final class ConnectionRegistry: Sendable {
+    private struct State {
+        var byID: [Int64: ClientConnection] = [:]
+        var nextID: Int64 = 1
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Connections open now.
+    public var count: Int { state.withLock { $0.byID.count } }
+
+    /// Every open connection, oldest first.
+    public func snapshot() -> [ClientSnapshot] {
+        let now = ClientConnection.monotonicMilliseconds()
+        let connections = state.withLock { Array($0.byID.values) }
+        return connections.sorted { $0.id < $1.id }.map { $0.snapshot(now: now) }
+    }
+
+    public func snapshot(id: Int64) -> ClientSnapshot? {
+        connection(id: id)?.snapshot(now: ClientConnection.monotonicMilliseconds())
+    }
+
+    public func connection(id: Int64) -> ClientConnection? {
+        state.withLock { $0.byID[id] }
+    }
+
+    /// Closes the connections with these ids and returns how many were
+    /// open. The socket is shut down under the registry lock, so it cannot
+    /// be a descriptor that libmicrohttpd already closed and reused (a
+    /// connection leaves the registry before its socket is closed).
+    /// libmicrohttpd, or the hang-up watcher for a parked request or an
+    /// idle event stream, then sees the dead socket and cleans up as if the
+    /// peer had left: parked work is withdrawn, streams end. The caller's
+    /// own connection (`callerID`) is closed after its reply instead.
+    public func kill(ids: [Int64], callerID: Int64?) -> Int {
+        state.withLock { state in
+            var killed = 0
+            for id in Set(ids) {
+                guard let connection = state.byID[id] else { continue }
+                killed += 1
+                if id == callerID {
+                    connection.closeAfterCurrentReply()
+                } else {
+                    shutdown(connection.fd, Int32(SHUT_RDWR))
+                }
+            }
+            return killed
+        }
+    }
+
+    // MARK: - Server side
+
+    func opened(_ connection: OpaquePointer) -> ClientConnection {
+        let fd = keyway_mhd_connection_fd(connection)
+        var peer = [CChar](repeating: 0, count: 64)
+        var local = [CChar](repeating: 0, count: 64)
+        keyway_format_address(keyway_mhd_client_address(connection), &peer, peer.count)
+        if fd >= 0 { keyway_format_local_address(fd, &local, local.count) }
+        let now = ClientConnection.monotonicMilliseconds()
+        return state.withLock { state in
+            let client = ClientConnection(id: state.nextID, address: Self.text(peer), localAddress: Self.text(local), fd: fd, now: now)
+            state.nextID += 1
+            state.byID[client.id] = client
+            return client
+        }
+    }
+
+    func closed(_ connection: ClientConnection) {
+        state.withLock { _ = $0.byID.removeValue(forKey: connection.id) }
+    }
+
+    private static func text(_ characters: [CChar]) -> String {
+        String(decoding: characters.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
