@@ -31,7 +31,7 @@ FROM ${SWIFT_IMAGE} AS build
 # hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd-dev pkg-config \
+    && apt-get install -y --no-install-recommends libmicrohttpd-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -50,7 +50,7 @@ COPY . .
 
 # --static-swift-stdlib links the Swift runtime, Foundation (with its own ICU
 # data), Dispatch and Synchronization into the binary; what stays dynamic is
-# libc/libm, libgcc_s, libstdc++ and libmicrohttpd (plus GnuTLS & co. that
+# libc/libm, libgcc_s, libstdc++, liblua5.1 (with cjson and bitop) and libmicrohttpd (plus GnuTLS & co. that
 # libmicrohttpd itself pulls in). Debug info is stripped, the symbol table
 # kept, so crash backtraces still name functions.
 RUN --mount=type=cache,target=/src/.build,id=keyway-swiftpm,sharing=locked \
@@ -66,6 +66,9 @@ FROM ${RUNTIME_IMAGE}
 # Only what `ldd keyway` resolves to, by owning package (`dpkg -S`):
 #   libmicrohttpd12  libmicrohttpd.so.12 (its own dependencies, GnuTLS, nettle,
 #                    p11-kit, libidn2, ..., come with it)
+#   liblua5.1-0      liblua5.1.so.0, the Lua 5.1 interpreter behind EVAL
+#   lua-cjson        liblua5.1-cjson.so.0, scripts' cjson library
+#   lua-bitop        liblua5.1-bitop.so.0, scripts' bit library
 #   libstdc++6       libstdc++.so.6, needed by the statically linked Swift
 #                    runtime/Foundation; present in today's slim image only
 #                    because apt needs it, not guaranteed, so named here
@@ -75,7 +78,7 @@ FROM ${RUNTIME_IMAGE}
 # hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd12 libstdc++6 \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 liblua5.1-0 lua-cjson lua-bitop libstdc++6 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 keyway \

@@ -6,7 +6,7 @@ VENV         := .venv
 RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config
+APT_PACKAGES := libmicrohttpd-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 # Tests also check snapshot and AOF compatibility with Redis's own tools.
 TEST_PACKAGES := redis-server redis-tools
 
@@ -18,6 +18,7 @@ all: build
 deps:
 	@missing=""; \
 	pkg-config --exists libmicrohttpd 2>/dev/null || missing="$(APT_PACKAGES)"; \
+	pkg-config --exists lua5.1 lua5.1-cjson lua5.1-bitop 2>/dev/null || missing="$(APT_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \

@@ -234,6 +234,8 @@ public final class ExecutionState {
     var servingWaiter: UInt64?
     /// Effects being recorded for the AOF; nil when no sink is attached.
     var propagation: PropagationRecorder?
+    /// True while a MULTI/EXEC batch runs (its effects are wrapped already).
+    var inTransaction = false
 }
 
 extension CommandContext {

@@ -76,4 +76,32 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case busyGroup = "BUSYGROUP"
     /// No such stream consumer group (or no such stream key).
     case noGroup = "NOGROUP"
+    /// A script has run past lua-time-limit; only SCRIPT KILL is served.
+    case busy = "BUSY"
+    /// EVALSHA of a script the cache does not hold.
+    case noScript = "NOSCRIPT"
+    /// SCRIPT KILL with no script running long.
+    case notBusy = "NOTBUSY"
+    /// SCRIPT KILL of a script that already wrote.
+    case unkillable = "UNKILLABLE"
+}
+
+extension ErrorCode {
+    /// The code of an error known only by its text (an error a script
+    /// returned or raised): its first word when Keyway knows it, else ERR.
+    static func forMessage(_ message: String) -> ErrorCode {
+        let word = message.prefix(while: { $0 != " " })
+        switch word {
+        case "WRONGTYPE": return .wrongType
+        case "EXECABORT": return .execAbort
+        case "LOADING": return .loading
+        case "BUSYGROUP": return .busyGroup
+        case "NOGROUP": return .noGroup
+        case "BUSY": return .busy
+        case "NOSCRIPT": return .noScript
+        case "NOTBUSY": return .notBusy
+        case "UNKILLABLE": return .unkillable
+        default: return .generic
+        }
+    }
 }

@@ -130,6 +130,7 @@ public struct CommandTable: Sendable {
             + LockCommands.commands
             + SessionCommands.commands
             + ClientCommands.commands
+            + ScriptCommands.commands
             + RateLimitCommands.commands
     )
 }

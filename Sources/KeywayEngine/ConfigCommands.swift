@@ -80,7 +80,18 @@ public enum ConfigCommands {
             server.snapshots.fileName = value.text
         },
         Parameter(name: "databases", get: { _, _ in "1" }, set: nil),
-    ]
+    ] + ["lua-time-limit", "busy-reply-threshold"].map(scriptTimeLimit)
+
+    /// lua-time-limit and its Redis 7 name busy-reply-threshold: one value,
+    /// milliseconds a script runs before other clients get BUSY (0 = never).
+    static func scriptTimeLimit(_ name: String) -> Parameter {
+        Parameter(name: name, get: { _, server in String(server.scripts.watchdog.timeLimitMilliseconds) }) { _, server, value throws(CommandError) in
+            guard let milliseconds = Parse.strictInt64(value), milliseconds >= 0 else {
+                throw CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument '\(name)') - argument must be a non-negative integer")
+            }
+            server.scripts.watchdog.timeLimitMilliseconds = milliseconds
+        }
+    }
 
     static func config(_ c: CommandContext) throws(CommandError) -> Reply {
         let sub = c[1]

@@ -22,6 +22,14 @@ public final class ServerState: @unchecked Sendable {
     public internal(set) var statistics: CommandStatistics?
     /// The open connections, for CLIENT; set by the server layer.
     public var clients: (any ClientDirectory)?
+    /// Cached scripts, the Lua VM and the script watchdog.
+    let scripts = Scripting()
+    /// lua-time-limit in milliseconds: how long a script runs before other
+    /// clients get BUSY and SCRIPT KILL may stop it (0 = never).
+    public var scriptTimeLimitMilliseconds: Int64 {
+        get { scripts.watchdog.timeLimitMilliseconds }
+        set { scripts.watchdog.timeLimitMilliseconds = newValue }
+    }
 
     init(startedAt: Int64, commands: CommandTable) {
         self.startedAt = startedAt
@@ -31,7 +39,7 @@ public final class ServerState: @unchecked Sendable {
 }
 
 /// Everything behind the engine's lock. `@unchecked Sendable` because the
-/// engine's Mutex is what makes access safe.
+/// engine's lock is what makes access safe.
 final class EngineState: @unchecked Sendable {
     let db: Database
     let server: ServerState
@@ -46,6 +54,7 @@ final class EngineState: @unchecked Sendable {
     init(db: Database, server: ServerState) {
         self.db = db
         self.server = server
+        server.scripts.dispatch = { [unowned self] command, spec in self.run(command, spec: spec) }
     }
 
     /// Looks up and checks a command before it runs: the checks Redis makes
@@ -167,9 +176,11 @@ extension EngineState {
 /// running its commands in one critical section. Commands are short and do
 /// no I/O inside the lock.
 public final class Engine: CommandExecutor {
-    private let state: Mutex<EngineState>
+    private let state: EngineLock<EngineState>
     private let writes: WriteCounter
     private let commands: CommandTable
+    /// Read without the lock: a script running too long makes the engine busy.
+    private let scriptWatchdog: ScriptWatchdog
     /// Set while the dataset loads at start-up; read without the lock.
     let loadingDataset = Atomic<Bool>(false)
 
@@ -182,7 +193,26 @@ public final class Engine: CommandExecutor {
         server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
         let engineState = EngineState(db: db, server: server)
         server.statistics = engineState.execution.statistics
-        state = Mutex(engineState)
+        scriptWatchdog = server.scripts.watchdog
+        state = EngineLock(engineState)
+    }
+
+    /// While a script runs past lua-time-limit, every command but SCRIPT
+    /// KILL is answered BUSY without waiting for the lock, and SCRIPT KILL
+    /// is answered here (the script holds the lock). Nil when not busy.
+    private func refuseWhileBusy(_ command: Command) -> Reply? {
+        guard scriptWatchdog.isBusy else { return nil }
+        if ScriptWatchdog.isScriptKill(command) { return scriptWatchdog.requestKill() }
+        return .error(ScriptWatchdog.busy)
+    }
+
+    /// Takes the lock for `command`, or answers as `refuseWhileBusy` does
+    /// if a script becomes busy while this waits.
+    private func withLock<R>(for command: Command, refused: (Reply) -> R, _ body: (EngineState) -> R) -> R {
+        if let refusal = refuseWhileBusy(command) { return refused(refusal) }
+        let watchdog = scriptWatchdog
+        if let result = state.withLock(unless: { watchdog.isBusy }, body) { return result }
+        return refused(refuseWhileBusy(command) ?? .error(ScriptWatchdog.busy))
     }
 
     public var writeSequence: Int64 { writes.value }
@@ -197,7 +227,7 @@ public final class Engine: CommandExecutor {
     /// before releasing the reply when the attached sink asks for durable
     /// writes (AOF `appendfsync always`); nil when there is nothing to wait for.
     public func executeReportingDurability(_ command: Command) -> (reply: Reply, durability: DurabilityTicket?) {
-        let (reply, deliveries, ticket) = state.withLock { state in
+        let (reply, deliveries, ticket) = withLock(for: command, refused: { ($0, [], nil) }) { state -> (Reply, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
             let reply = state.run(command)
             runDeferredActions(state)
@@ -244,12 +274,16 @@ public final class Engine: CommandExecutor {
     }
 
     public func mayBlock(_ command: Command) -> Bool {
-        commands.lookup(command.name)?.flags.contains(.blocking) ?? false
+        guard let spec = commands.lookup(command.name) else { return false }
+        return spec.flags.contains(.blocking) || ScriptCommands.runsScript(spec)
     }
 
     /// Runs a command that may park the client until data arrives.
     public func submit(_ command: Command, client: any BlockedClient) -> Submission {
-        let (submission, deliveries, ticket) = state.withLock { state -> (Submission, [Delivery], DurabilityTicket?) in
+        if let spec = commands.lookup(command.name), ScriptCommands.runsScript(spec) {
+            return runScriptAside(command, client: client)
+        }
+        let (submission, deliveries, ticket) = withLock(for: command, refused: { (.reply($0), [], nil) }) { state -> (Submission, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
             state.execution.mayBlock = true
             let reply = state.run(command)
@@ -276,6 +310,20 @@ public final class Engine: CommandExecutor {
         if let wakeUp = state.db.blocking.nextWakeUp() { armDeadlineTimer(state, for: wakeUp) }
         return deliveries
     }
+
+    /// Scripts submitted by parked-capable clients run on their own threads,
+    /// not the caller's: a script may run long, and an HTTP thread running
+    /// it could not serve the connections it holds (nor answer them BUSY,
+    /// nor carry the SCRIPT KILL that would stop it).
+    private func runScriptAside(_ command: Command, client: any BlockedClient) -> Submission {
+        Self.scriptQueue.async { [self] in
+            let (reply, ticket) = executeReportingDurability(command)
+            deliver([Delivery(client: client, reply: reply)], after: ticket)
+        }
+        return .blocked(BlockedHandle(id: 0) { _ in })
+    }
+
+    private static let scriptQueue = DispatchQueue(label: "keyway.scripts", attributes: .concurrent)
 
     private func cancelWaiter(_ id: UInt64) {
         state.withLock { state in _ = state.db.blocking.remove(id) }
@@ -356,7 +404,12 @@ public final class Engine: CommandExecutor {
     /// (see `executeReportingDurability`). Its effects are logged inside
     /// MULTI ... EXEC.
     public func executeTransactionReportingDurability(_ commands: [Command]) -> (result: Result<[Reply], CommandError>, durability: DurabilityTicket?) {
-        let (result, deliveries, ticket) = state.withLock { state -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) in
+        let exec = Command("EXEC")
+        let refused: (Reply) -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) = { reply in
+            if case .error(let error) = reply { return (.failure(error), [], nil) }
+            return (.failure(ScriptWatchdog.busy), [], nil)
+        }
+        let (result, deliveries, ticket) = withLock(for: exec, refused: refused) { state -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) in
             var specs: [CommandSpec] = []
             specs.reserveCapacity(commands.count)
             for command in commands {
@@ -371,7 +424,9 @@ public final class Engine: CommandExecutor {
                 }
             }
             state.db.beginCommand()
+            state.execution.inTransaction = true
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }
+            state.execution.inTransaction = false
             runDeferredActions(state)
             if let recorder = state.execution.propagation, !recorder.pending.isEmpty {
                 recorder.pending.insert([Bytes("MULTI")], at: 0)

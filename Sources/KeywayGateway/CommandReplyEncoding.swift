@@ -46,7 +46,7 @@ struct CommandReplyEncoding {
         let status: Int
         if case .error(let error) = reply {
             // A server still loading its snapshot is unavailable, not wrong.
-            status = error.code == .loading ? 503 : 400
+            status = error.code == .loading || error.code == .busy ? 503 : 400
             json.object { o in o.member("error") { $0.string(error.message) } }
         } else {
             status = 200

@@ -38,6 +38,9 @@ enum Problem {
         case .noSuchKey, .noGroup: return 404
         case .busyGroup: return 409
         case .loading: return 503
+        case .busy: return 503
+        case .noScript: return 404
+        case .notBusy, .unkillable: return 409
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
              .wrongArity, .unknownCommand, .execAbort, .notSupported:
             return 400

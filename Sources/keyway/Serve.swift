@@ -180,6 +180,7 @@ struct Serve: ParsableCommand {
             server.configFilePath = config.map { path in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
             server.statistics?.slowerThanMicroseconds = settings.slowerThanMicroseconds
             server.statistics?.slowLogMaxLength = settings.slowLogMaxLength
+            server.scriptTimeLimitMilliseconds = settings.luaTimeLimit
             server.appendOnly.fileName = settings.appendFileName
             server.appendOnly.fsync = settings.appendFsync
             server.appendOnly.loadTruncated = settings.aofLoadTruncated

@@ -33,6 +33,8 @@ struct ServerSettings {
     var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
     /// `session-ttl`, `session-sliding`, `session-cookie`, `session-cookie-secure`.
     var sessions = SessionConfiguration()
+    /// lua-time-limit (Redis 7: busy-reply-threshold), milliseconds.
+    var luaTimeLimit: Int64 = 5000
     /// Per-client request limit of the gateway (`rate-limit 100 60`); nil = off.
     var rateLimit: GatewayRateLimit?
     /// Directives Keyway knows from redis.conf but does not act on yet.
@@ -45,8 +47,8 @@ struct ServerSettings {
     static let recognisedButInactive: Set<String> = [
         "appenddirname", "rdbcompression",
         "rdbchecksum", "stop-writes-on-bgsave-error", "maxmemory", "maxmemory-policy", "maxmemory-samples",
-        "lfu-log-factor", "lfu-decay-time", "lua-time-limit",
-        "busy-reply-threshold", "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
+        "lfu-log-factor", "lfu-decay-time",
+        "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
         "tcp-keepalive",
     ]
 
@@ -140,6 +142,9 @@ struct ServerSettings {
             case "slowlog-max-len":
                 guard let length = Int(try single()), length >= 0 else { throw fail("expected a non-negative integer") }
                 slowLogMaxLength = length
+            case "lua-time-limit", "busy-reply-threshold":
+                guard let milliseconds = Int64(try single()), milliseconds >= 0 else { throw fail("expected milliseconds (0 = no limit)") }
+                luaTimeLimit = milliseconds
             case "max-body":
                 maxBody = try positive(try single())
             case "threads", "io-threads":
