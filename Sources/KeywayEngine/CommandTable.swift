@@ -133,5 +133,6 @@ public struct CommandTable: Sendable {
             + ScriptCommands.commands
             + ObjectCommands.commands
             + MemoryCommands.commands
+            + RateLimitCommands.commands
     )
 }

@@ -12,6 +12,8 @@ public struct GatewayConfiguration: Sendable {
     public var sessions = SessionConfiguration()
     /// Origins for the cache-aside routes and how to reach them.
     public var cache = CacheSettings()
+    /// Per-client request limit over every route but /healthz and /readyz; nil (the default) disables it.
+    public var rateLimit: GatewayRateLimit? = nil
 
     public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
@@ -33,6 +35,8 @@ public final class Gateway: Sendable {
     let sessions: SessionConfiguration
     /// The cache-aside middleware (`/v1/cache`).
     let cache: CacheAside
+    /// The rate-limit middleware, when configured.
+    let rateLimiter: GatewayRateLimiter?
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
@@ -40,6 +44,7 @@ public final class Gateway: Sendable {
         self.maxEventStreams = configuration.maxEventStreams
         self.sessions = configuration.sessions
         self.cache = CacheAside(settings: configuration.cache)
+        self.rateLimiter = configuration.rateLimit.map(GatewayRateLimiter.init)
     }
 
     /// Opens an event stream if under the limit; the slot is given back when
@@ -82,6 +87,7 @@ public final class Gateway: Sendable {
         ClientRoutes.register(on: &router, gateway: self)
         let metrics = MetricsRoutes.register(on: &router, gateway: self)
         CacheRoutes.register(on: &router, gateway: self)
+        RateLimitRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
         let routes = router.statistics + [router.unmatched]
         metrics.routes.withLock { $0 = routes }
@@ -104,21 +110,28 @@ public final class Gateway: Sendable {
     /// Like `route`, for handlers that may park the request (blocking commands).
     func routeResult(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResult) -> Router.Handler {
         return { [authentication, gateway = self] request, parameters in
+            var limitHeaders: [(String, String)] = []
             if face != .open {
                 let outcome = authentication.check(request, allowQueryToken: face == .command || face == .eventStream)
+                // Rate limit first, so refused and unauthorized requests count too.
+                if let limiter = gateway.rateLimiter, !gateway.executor.isLoading {
+                    let limited = gateway.applyRateLimit(limiter, request, face: face, authenticated: outcome == .allowed && authentication.token != nil)
+                    if let refusal = limited.refusal { return .response(refusal) }
+                    limitHeaders = limited.headers
+                }
                 if outcome != .allowed {
                     let detail = outcome == .missing ? "missing bearer token" : "invalid token"
                     if face == .command {
-                        return .response(CommandReplyEncoding.errorResponse("Unauthorized: \(detail)", status: 401, headers: [Authentication.challenge]))
+                        return .response(CommandReplyEncoding.errorResponse("Unauthorized: \(detail)", status: 401, headers: [Authentication.challenge] + limitHeaders))
                     }
-                    return .response(Problem.response(401, code: "UNAUTHORIZED", detail: detail, headers: [Authentication.challenge]))
+                    return .response(Problem.response(401, code: "UNAUTHORIZED", detail: detail, headers: [Authentication.challenge] + limitHeaders))
                 }
             }
             if face != .open && gateway.executor.isLoading {
                 return .response(Gateway.loadingResponse(face: face))
             }
             let writesBefore = gateway.executor.writeSequence
-            let result = handler(request, parameters)
+            let result = Gateway.addingHeaders(limitHeaders, to: handler(request, parameters))
             // appendfsync always: a request that wrote answers only once its
             // writes are fsynced (group commit), without holding a thread.
             guard case .response(let response) = result, gateway.executor.writeSequence != writesBefore,

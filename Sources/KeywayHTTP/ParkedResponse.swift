@@ -27,6 +27,8 @@ public final class ParkedResponse: Sendable {
 
     private let state = Mutex<State>(.pending)
     private let cancellationHandler: Mutex<(@Sendable () -> Void)?>
+    /// Headers added to the response whenever it comes (taken under `state`).
+    private let extraHeaders = Mutex<[(String, String)]>([])
 
     /// `onCancel` runs once if the request ends without a response being
     /// delivered (client gone, server stopping): release waiters there.
@@ -50,6 +52,8 @@ public final class ParkedResponse: Sendable {
     @discardableResult
     public func resolve(_ response: HTTPResponse) -> Bool {
         state.withLock { state in
+            var response = response
+            response.headers += extraHeaders.withLock { $0 }
             switch state {
             case .pending:
                 state = .resolvedEarly(response)
@@ -61,6 +65,23 @@ public final class ParkedResponse: Sendable {
                 return true
             case .resolvedEarly, .resuming, .delivered, .cancelled:
                 return false
+            }
+        }
+    }
+
+    /// Adds headers to the response this request ends with, whether it is
+    /// resolved already or later (the gateway's rate-limit headers).
+    public func addHeaders(_ headers: [(String, String)]) {
+        state.withLock { state in
+            switch state {
+            case .resolvedEarly(var response):
+                response.headers += headers
+                state = .resolvedEarly(response)
+            case .resuming(var response):
+                response.headers += headers
+                state = .resuming(response)
+            default:
+                extraHeaders.withLock { $0 += headers }
             }
         }
     }

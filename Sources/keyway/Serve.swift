@@ -77,6 +77,8 @@ struct Serve: ParsableCommand {
 
     @Option(name: .customLong("cache-timeout"), help: "Seconds a cache origin request may take in all. Default 10.")
     var cacheTimeout: Double?
+    @Option(name: .customLong("rate-limit"), help: "Per-client request limit as requests/seconds, e.g. 100/60 (by token, else by address; /healthz and /readyz exempt), or off. Default off.")
+    var rateLimit: String?
 
     @Flag(help: "Allow listening beyond loopback without a token (like Redis's protected-mode no).")
     var unprotected = false
@@ -112,6 +114,9 @@ struct Serve: ParsableCommand {
         }
         for (name, seconds) in [("--cache-connect-timeout", cacheConnectTimeout), ("--cache-timeout", cacheTimeout)] {
             if let seconds, !(seconds > 0 && seconds <= 3600) { throw ValidationError("\(name) must be seconds, 0 < s <= 3600") }
+        }
+        if let rateLimit, rateLimit.lowercased() != "off", GatewayRateLimit(parsing: rateLimit) == nil {
+            throw ValidationError("--rate-limit: expected requests/seconds with both positive, e.g. 100/60, or off")
         }
         if let notifyKeyspaceEvents, KeyspaceEventFlags(notifyKeyspaceEvents) == nil {
             throw ValidationError("--notify-keyspace-events: unknown class letter in '\(notifyKeyspaceEvents)'; use letters of 'Ag$lshzxetmnKE'")
@@ -156,6 +161,7 @@ struct Serve: ParsableCommand {
         for origin in cacheOrigins { settings.cache.add(try CacheOrigin(flag: origin)) }
         if let cacheConnectTimeout { settings.cache.connectTimeout = cacheConnectTimeout }
         if let cacheTimeout { settings.cache.requestTimeout = cacheTimeout }
+        if let rateLimit { settings.rateLimit = GatewayRateLimit(parsing: rateLimit) }
         return settings
     }
 
@@ -220,6 +226,7 @@ struct Serve: ParsableCommand {
         var gatewayConfiguration = GatewayConfiguration(token: effectiveToken, maxEventStreams: settings.maxStreams)
         gatewayConfiguration.sessions = settings.sessions
         gatewayConfiguration.cache = settings.cache
+        gatewayConfiguration.rateLimit = settings.rateLimit
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress

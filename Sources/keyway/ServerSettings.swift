@@ -42,6 +42,8 @@ struct ServerSettings {
     var lfuDecayTime = 1
     /// Cache-aside origins and their timeouts (`cache-origin`, `cache-connect-timeout`, `cache-timeout`).
     var cache = CacheSettings()
+    /// Per-client request limit of the gateway (`rate-limit 100 60`); nil = off.
+    var rateLimit: GatewayRateLimit?
     /// Directives Keyway knows from redis.conf but does not act on yet.
     var notYetEffective: [String] = []
 
@@ -189,6 +191,15 @@ struct ServerSettings {
             case "cache-connect-timeout", "cache-timeout":
                 guard let seconds = Double(try single()), seconds > 0, seconds <= 3600 else { throw fail("expected seconds, 0 < s <= 3600") }
                 if directive.name == "cache-timeout" { cache.requestTimeout = seconds } else { cache.connectTimeout = seconds }
+            case "rate-limit":
+                if args.count == 1 && args[0].lowercased() == "off" {
+                    rateLimit = nil
+                } else {
+                    guard args.count == 2, let limit = GatewayRateLimit(parsing: args.joined(separator: " ")) else {
+                        throw fail("expected requests and seconds, e.g. rate-limit 100 60, or off")
+                    }
+                    rateLimit = limit
+                }
             default:
                 guard Self.recognisedButInactive.contains(directive.name) else {
                     throw fail("Bad directive or wrong number of arguments")
