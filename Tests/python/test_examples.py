@@ -23,8 +23,6 @@ EXAMPLES = REPO_ROOT / "examples"
 # Generous: the slowest example waits about 3 s on purpose (blocking pops
 # that time out); a hung request fails the test instead of the suite.
 RUN_TIMEOUT = 60
-# The lock example releases with a Lua script, which needs EVAL.
-NEEDS_EVAL = {"lock"}
 
 
 def example_scripts() -> list[Path]:
@@ -43,11 +41,6 @@ def example_server():
         yield srv
     finally:
         srv.cleanup()
-
-
-def eval_available(server) -> bool:
-    reply = server.command("EVAL", "return 1", "0").json()
-    return reply == {"result": 1}
 
 
 def run_example(script: Path, server) -> subprocess.CompletedProcess:
@@ -85,10 +78,6 @@ def test_example_runs_and_checks_its_answers(example_server, script: Path):
     for run in (1, 2):
         result = run_example(script, example_server)
         output = f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-        if result.returncode != 0 and script.stem in NEEDS_EVAL and not eval_available(example_server):
-            # Written as it must work; reported, not hidden, until scripting lands.
-            assert "cannot run EVAL" in result.stdout + result.stderr, output
-            pytest.xfail(f"{example_id(script)} needs EVAL, which this server does not have yet")
         assert result.returncode == 0, f"{example_id(script)} run {run} exited {result.returncode}\n{output}"
         assert "all checks passed" in result.stdout, output
         assert example_keys(example_server) == [], f"{example_id(script)} left keys behind\n{output}"
