@@ -86,7 +86,7 @@ final class EngineState: @unchecked Sendable {
             monitors.feed(MonitoredCommand(microseconds: db.clock.nowMicroseconds(), client: command.client, arguments: command.arguments))
         }
         // Redis's performEvictions: free memory first, or refuse (OOM).
-        if db.eviction.maxMemory > 0, let refusal = db.enforceMemoryLimit(for: spec) {
+        if db.eviction.maxMemory > 0, !execution.inTransaction, let refusal = db.enforceMemoryLimit(for: spec) {
             db.stats.totalErrors += 1
             execution.statistics.recordError(refusal)
             return .error(refusal)
@@ -437,6 +437,15 @@ public final class Engine: CommandExecutor {
                 }
             }
             state.db.beginCommand()
+            // As Redis 7 refuses EXEC itself: above maxmemory, a transaction
+            // holding any command that may grow memory is refused whole (OOM)
+            // after eviction had its chance; inside it no command is refused.
+            if state.db.eviction.maxMemory > 0, let first = specs.first,
+               let refusal = state.db.enforceMemoryLimit(for: specs.first(where: { $0.flags.contains(.denyOOM) }) ?? first) {
+                state.db.stats.totalErrors += 1
+                state.execution.statistics.recordError(refusal)
+                return (.failure(refusal), [], nil)
+            }
             state.execution.inTransaction = true
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }
             state.execution.inTransaction = false

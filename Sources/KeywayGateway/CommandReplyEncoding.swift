@@ -45,10 +45,7 @@ struct CommandReplyEncoding {
         var json = JSONWriter(capacity: 64)
         let status: Int
         if case .error(let error) = reply {
-            // A server still loading its snapshot is unavailable, not wrong.
-            // A server still loading its snapshot, busy with a long script,
-            // or refusing writes above maxmemory (OOM) is unavailable, not wrong.
-            status = (error.code == .loading || error.code == .busy || error.code == .outOfMemory) ? 503 : 400
+            status = Self.status(for: error)
             json.object { o in o.member("error") { $0.string(error.message) } }
         } else {
             status = 200
@@ -70,6 +67,15 @@ struct CommandReplyEncoding {
             }
         }
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
+    }
+
+    /// A server still loading its snapshot, busy with a long script, or
+    /// refusing writes above maxmemory (OOM) is unavailable (503), not wrong (400).
+    static func status(for error: CommandError) -> Int {
+        switch error.code {
+        case .loading, .busy, .outOfMemory: return 503
+        default: return 400
+        }
     }
 
     static func errorResponse(_ message: String, status: Int = 400, headers: [(String, String)] = []) -> HTTPResponse {

@@ -69,7 +69,7 @@ enum CommandRoutes {
         if atomic {
             switch gateway.executor.executeTransaction(commands) {
             case .failure(let error):
-                return CommandReplyEncoding.errorResponse(error.message, headers: syncHeader(gateway))
+                return CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(gateway))
             case .success(let replies):
                 return encoding.response(forEach: replies, headers: syncHeader(gateway))
             }

@@ -37,6 +37,34 @@ struct EvictionTests {
         #expect(engine.run("SET", "after", "v") == .ok)
     }
 
+    @Test("above the limit a transaction with a write is refused whole; one of reads and deletes runs")
+    func transactionRefusedWhole() {
+        let (engine, _) = makeEngine()
+        for i in 0..<5 { engine.run("SET", Bytes("k\(i)"), "value") }
+        engine.limitJustBelowUsage()
+        let refused = engine.executeTransaction([Command("GET", ["k1"]), Command("SET", ["new", "v"]), Command("DEL", ["k2"])])
+        guard case .failure(let error) = refused else {
+            Issue.record("a transaction with SET ran above maxmemory under noeviction")
+            return
+        }
+        #expect(error.code == .outOfMemory)
+        #expect(error.message == Self.oom)
+        // Nothing of it ran: k2 is still there, `new` never was.
+        #expect(engine.run("EXISTS", "k2", "new").integerValue == 1)
+        let allowed = engine.executeTransaction([Command("GET", ["k1"]), Command("DEL", ["k2"])])
+        guard case .success(let replies) = allowed else {
+            Issue.record("reads and deletes were refused")
+            return
+        }
+        #expect(replies == [.bulk("value"), .integer(1)])
+        // Under the limit again: the write transaction runs.
+        guard case .success = engine.executeTransaction([Command("SET", ["new", "v"])]) else {
+            Issue.record("refused under the limit")
+            return
+        }
+        #expect(engine.run("GET", "new") == .bulk("v"))
+    }
+
     @Test("a limit lowered far below usage is worked off over several commands, none refused")
     func largeDropIsGradual() {
         let (engine, _) = makeEngine()
@@ -299,6 +327,10 @@ struct EvictionTests {
         _ = engine.subscribe(inbox, channels: [], patterns: ["__keyevent@0__:*"])
         engine.run("CONFIG", "SET", "notify-keyspace-events", "Ee")
         engine.run("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        // Sampling is random: with two keys and 5 samples, "old" goes
+        // unsampled one time in 32. A seed and a larger sample make it sure.
+        engine.withDatabase { db, _ in db.eviction.seed(7) }
+        engine.run("CONFIG", "SET", "maxmemory-samples", "32")
         engine.run("SET", "old", "value")
         clock.advance(milliseconds: 5000)
         engine.run("SET", "young", "value")

@@ -71,6 +71,12 @@ def test_oom_is_503_with_code_oom_and_recovers_after_a_delete():
         assert piped.json()[0] == {"result": "v" * 100}
         assert piped.json()[1]["error"].startswith("OOM ")
 
+        # A transaction holding a write is refused whole, as Redis 7 refuses EXEC.
+        multi = requests.post(server.url + "/multi-exec", json=[["DEL", "key:03"], ["SET", "x", "y"]], headers=server.auth, timeout=5)
+        assert multi.status_code == 503
+        assert multi.json() == {"error": "OOM command not allowed when used memory > 'maxmemory'."}
+        assert server.command("EXISTS", "key:03").json() == {"result": 1}
+
         ready = requests.get(server.url + "/readyz", timeout=5)
         assert ready.status_code == 503
         assert ready.json() == {"status": "oom"}
