@@ -130,8 +130,13 @@ public struct Keyspace: Sendable {
     }
 
     public func slot(of key: Bytes) -> Int? {
-        let address = Self.address(ofHash: key.hashValue)
-        return shards[address.shard].find(hash32: address.hash32) { slot in
+        slot(of: key, at: Self.address(ofHash: key.hashValue))
+    }
+
+    /// The key's slot, its address already computed.
+    @inline(__always)
+    private func slot(of key: Bytes, at address: (shard: Int, hash32: UInt32)) -> Int? {
+        shards[address.shard].find(hash32: address.hash32) { slot in
             chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedKey.equals(key)
         }
     }
@@ -189,10 +194,7 @@ public struct Keyspace: Sendable {
     @discardableResult
     public mutating func insertNew(_ key: Bytes, _ value: Value, expiresAt: Int64 = Entry.persistent) -> Int? {
         let address = Self.address(ofHash: key.hashValue)
-        let existing = shards[address.shard].find(hash32: address.hash32) { slot in
-            chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedKey.equals(key)
-        }
-        guard existing == nil else { return nil }
+        guard slot(of: key, at: address) == nil else { return nil }
         let slot = nextSlot()
         place(Entry(key: key, value: value, access: newEntryAccess), at: slot)
         shards[address.shard].insert(hash32: address.hash32, slot: slot)

@@ -262,15 +262,7 @@ extension RateLimitAlgorithm {
         let retryAfter = allowed ? 0 : state.wait(until: r.limit - r.cost, now: now, window: r.window)
         if !fields.isEmpty {
             // Both counts are stale once the window after this one ends.
-            let deadline = state.start + 2 * r.window - 1
-            c.db.setExpiry(r.key, at: deadline)
-            c.db.didWrite(r.key, event: "hset")
-            c.db.didWrite(r.key, event: "expire")
-            if c.isPropagating {
-                var hset = argv("HSET", r.key)
-                for (field, value) in fields { hset += [field, value] }
-                c.propagate([hset, argv("PEXPIREAT", r.key, deadline)])
-            }
+            stateWritten(c, r.key, fields: fields, expiresAt: state.start + 2 * r.window - 1)
         }
         return RateLimitDecision(allowed: allowed, limit: r.limit, remaining: max(0, r.limit - used),
                                  resetMilliseconds: used > 0 ? state.wait(until: used - 1, now: now, window: r.window) : 0,
@@ -308,19 +300,26 @@ extension RateLimitAlgorithm {
             _ = try c.db.modify(HashValue.self, r.key, create: true) { hash in
                 for (field, value) in fields { _ = hash.set(field, value) }
             }
-            let deadline = now + max(1, refillTime(capacity)) - 1
-            c.db.setExpiry(r.key, at: deadline)
-            c.db.didWrite(r.key, event: "hset")
-            c.db.didWrite(r.key, event: "expire")
-            if c.isPropagating {
-                var hset = argv("HSET", r.key)
-                for (field, value) in fields { hset += [field, value] }
-                c.propagate([hset, argv("PEXPIREAT", r.key, deadline)])
-            }
+            stateWritten(c, r.key, fields: fields, expiresAt: now + max(1, refillTime(capacity)) - 1)
         }
         let whole = tokens.rounded(.down)
         return RateLimitDecision(allowed: allowed, limit: r.limit, remaining: Int64(whole),
                                  resetMilliseconds: tokens >= capacity ? 0 : refillTime(whole + 1),
                                  retryAfterMilliseconds: retryAfter)
+    }
+}
+
+extension RateLimitAlgorithm {
+    /// After a limiter's hash state changed: its TTL, the write path's
+    /// events, and the effects the AOF records (HSET of the changed fields,
+    /// PEXPIREAT), never the time-dependent check itself.
+    static func stateWritten(_ c: CommandContext, _ key: Bytes, fields: [(Bytes, Bytes)], expiresAt deadline: Int64) {
+        c.db.setExpiry(key, at: deadline)
+        c.db.didWrite(key, event: "hset")
+        c.db.didWrite(key, event: "expire")
+        guard c.isPropagating else { return }
+        var hset = argv("HSET", key)
+        for (field, value) in fields { hset += [field, value] }
+        c.propagate([hset, argv("PEXPIREAT", key, deadline)])
     }
 }
