@@ -69,9 +69,11 @@ public final class Gateway: Sendable {
     /// Every route of both faces.
     public func makeRouter() -> Router {
         var router = Router()
+        let table = RouteTable()
+        let routes = Routes(gateway: self, table: table)
         ServerRoutes.register(on: &router, gateway: self)
-        KeyRoutes.register(on: &router, gateway: self)
-        HashRoutes.register(on: &router, gateway: self)
+        KeyRoutes.register(routes)
+        HashRoutes.register(routes)
         ListRoutes.register(on: &router, gateway: self)
         SetRoutes.register(on: &router, gateway: self)
         LeaderboardRoutes.register(on: &router, gateway: self)
@@ -89,70 +91,26 @@ public final class Gateway: Sendable {
         CacheRoutes.register(on: &router, gateway: self)
         RateLimitRoutes.register(on: &router, gateway: self)
         CommandRoutes.register(on: &router, gateway: self)
-        let routes = router.statistics + [router.unmatched]
-        metrics.routes.withLock { $0 = routes }
+        table.install(on: &router)
+        _ = routes
+        let statistics = router.statistics + [router.unmatched]
+        metrics.routes.withLock { $0 = statistics }
         return router
     }
 
-    /// Which error shape a route answers with, and how it may authenticate.
-    enum Face {
-        case command, resource, open
-        /// Server-Sent Event routes: resource-style errors, but the token may
-        /// come as `?_token=` because a browser's EventSource cannot set headers.
-        case eventStream
-    }
-
-    /// Wraps a handler with the token check for its face.
+    /// Wraps a plain handler in the middleware chain of its face.
     func route(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResponse) -> Router.Handler {
         routeResult(face) { request, parameters in .response(handler(request, parameters)) }
     }
 
-    /// Like `route`, for handlers that may park the request (blocking commands).
+    /// Like `route`, for handlers that may park the request or stream.
     func routeResult(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResult) -> Router.Handler {
-        return { [authentication, gateway = self] request, parameters in
-            var limitHeaders: [(String, String)] = []
-            if face != .open {
-                let outcome = authentication.check(request, allowQueryToken: face == .command || face == .eventStream)
-                // Rate limit first, so refused and unauthorized requests count too.
-                if let limiter = gateway.rateLimiter, !gateway.executor.isLoading {
-                    let limited = gateway.applyRateLimit(limiter, request, face: face, authenticated: outcome == .allowed && authentication.token != nil)
-                    if let refusal = limited.refusal { return .response(refusal) }
-                    limitHeaders = limited.headers
-                }
-                if outcome != .allowed {
-                    let detail = outcome == .missing ? "missing bearer token" : "invalid token"
-                    if face == .command {
-                        return .response(CommandReplyEncoding.errorResponse("Unauthorized: \(detail)", status: 401, headers: [Authentication.challenge] + limitHeaders))
-                    }
-                    return .response(Problem.response(401, code: "UNAUTHORIZED", detail: detail, headers: [Authentication.challenge] + limitHeaders))
-                }
+        let chain = standardMiddleware(for: face)
+        return { [gateway = self] request, parameters in
+            chain.run(RequestContext(request: request, parameters: parameters, face: face, gateway: gateway)) { context in
+                handler(context.request, context.parameters)
             }
-            if face != .open && gateway.executor.isLoading {
-                return .response(Gateway.loadingResponse(face: face))
-            }
-            let writesBefore = gateway.executor.writeSequence
-            let result = Gateway.addingHeaders(limitHeaders, to: handler(request, parameters))
-            // appendfsync always: a request that wrote answers only once its
-            // writes are fsynced (group commit), without holding a thread.
-            guard case .response(let response) = result, gateway.executor.writeSequence != writesBefore,
-                  let ticket = gateway.executor.durabilityBarrier(), !ticket.isDurable else { return result }
-            let parked = ParkedResponse()
-            ticket.onDurable { durable in
-                parked.resolve(durable ? response : Problem.response(500, code: "AOF_WRITE_FAILED",
-                                                                      detail: "the append-only file could not be written; the write is not durable"))
-            }
-            return .parked(parked)
         }
-    }
-
-    static let loadingMessage = "LOADING Redis is loading the dataset in memory"
-
-    /// Redis's LOADING answer while a snapshot loads: retry shortly.
-    static func loadingResponse(face: Face) -> HTTPResponse {
-        if face == .command {
-            return CommandReplyEncoding.errorResponse(loadingMessage, status: 503, headers: [("Retry-After", "1")])
-        }
-        return Problem.response(503, code: "LOADING", detail: loadingMessage, headers: [("Retry-After", "1")])
     }
 
     /// Submits a command that may block. If it does, the request is parked

@@ -1,22 +1,14 @@
 import KeywayEngine
 import KeywayHTTP
 
-/// RFC 9457 problem responses for the resource API, with Keyway's stable codes.
+/// Problem responses for the resource API, with Keyway's stable codes.
 enum Problem {
     static func response(_ status: Int, code: String, detail: String, headers: [(String, String)] = []) -> HTTPResponse {
-        var json = JSONWriter(capacity: 160)
-        json.object { o in
-            o.member("type") { $0.string("urn:keyway:error:" + code.lowercased()) }
-            o.member("title") { $0.string(title(for: status)) }
-            o.member("status") { $0.integer(Int64(status)) }
-            o.member("detail") { $0.string(detail) }
-            o.member("code") { $0.string(code) }
-        }
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/problem+json")] + headers, body: json.bytes)
+        ProblemResponse.make(status, code: code, detail: detail, headers: headers)
     }
 
     static func from(_ error: CommandError) -> HTTPResponse {
-        response(status(for: error.code), code: error.code.rawValue, detail: error.message)
+        response(ErrorStatus.status(for: error.code, face: .resource), code: error.code.rawValue, detail: error.message)
     }
 
     static func badRequest(_ detail: String) -> HTTPResponse {
@@ -30,38 +22,28 @@ enum Problem {
     static func conditionNotMet(_ detail: String) -> HTTPResponse {
         response(412, code: "CONDITION_NOT_MET", detail: detail)
     }
+}
 
-    /// The HTTP status for an engine error code.
-    static func status(for code: ErrorCode) -> Int {
-        switch code {
-        case .wrongType: return 409
-        case .noSuchKey, .noGroup: return 404
-        case .busyGroup: return 409
-        case .loading, .busy, .outOfMemory: return 503
-        case .noScript: return 404
-        case .notBusy, .unkillable: return 409
-        case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
-             .wrongArity, .unknownCommand, .execAbort, .notSupported:
-            return 400
-        }
+/// The HTTP status of every engine error, for both faces, in one table.
+///
+/// The resource API says what went wrong with the status (409 wrong type,
+/// 404 no such key or group); the command API keeps Upstash's dialect, where
+/// every command error is 400 and only "try again later" (LOADING, BUSY,
+/// OOM) is 503.
+enum ErrorStatus {
+    static func status(for code: ErrorCode, face: Face) -> Int {
+        let statuses = table(code)
+        return face == .command ? statuses.command : statuses.resource
     }
 
-    static func title(for status: Int) -> String {
-        switch status {
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 409: return "Conflict"
-        case 412: return "Precondition Failed"
-        case 413: return "Payload Too Large"
-        case 415: return "Unsupported Media Type"
-        case 429: return "Too Many Requests"
-        case 503: return "Service Unavailable"
-        case 502: return "Bad Gateway"
-        case 504: return "Gateway Timeout"
-        default: return "Error"
+    private static func table(_ code: ErrorCode) -> (resource: Int, command: Int) {
+        switch code {
+        case .loading, .busy, .outOfMemory: return (503, 503)
+        case .wrongType, .busyGroup, .notBusy, .unkillable: return (409, 400)
+        case .noSuchKey, .noGroup, .noScript: return (404, 400)
+        case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
+             .wrongArity, .unknownCommand, .execAbort, .notSupported:
+            return (400, 400)
         }
     }
 }

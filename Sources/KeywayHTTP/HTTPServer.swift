@@ -270,11 +270,11 @@ public final class HTTPServer: Sendable {
             request.client?.noteCommand(statistics.label)
             result = handler(httpRequest, parameters)
         case .methodNotAllowed(let allowed):
-            result = .response(Self.problem(405, "METHOD_NOT_ALLOWED", "Method Not Allowed",
-                                            "\(httpRequest.method) is not allowed here; use \(allowed.joined(separator: ", "))",
-                                            extraHeaders: [("Allow", allowed.joined(separator: ", "))]))
+            result = .response(ProblemResponse.make(405, code: "METHOD_NOT_ALLOWED",
+                                                     detail: "\(httpRequest.method) is not allowed here; use \(allowed.joined(separator: ", "))",
+                                                     headers: [("Allow", allowed.joined(separator: ", "))]))
         case .notFound:
-            result = .response(Self.problem(404, "NOT_FOUND", "Not Found", "no route for \(httpRequest.rawPath)"))
+            result = .response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(httpRequest.rawPath)"))
         }
         switch result {
         case .response(var response):
@@ -379,37 +379,9 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Canned responses
 
-    /// An RFC 9457 problem response. The gateway has its own richer builder;
-    /// this one covers what the HTTP layer itself refuses.
-    public static func problem(_ status: Int, _ code: String, _ title: String, _ detail: String,
-                               extraHeaders: [(String, String)] = []) -> HTTPResponse {
-        let body = "{\"type\":\"urn:keyway:error:\(code.lowercased())\",\"title\":\"\(title)\",\"status\":\(status),\"detail\":\(jsonQuoted(detail)),\"code\":\"\(code)\"}"
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/problem+json")] + extraHeaders, body: Array(body.utf8))
-    }
-
     static func payloadTooLarge(_ limit: Int) -> HTTPResponse {
-        problem(413, "PAYLOAD_TOO_LARGE", "Payload Too Large", "request body exceeds the limit of \(limit) bytes",
-                extraHeaders: [("Connection", "close")])
-    }
-
-    static func jsonQuoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        ProblemResponse.make(413, code: "PAYLOAD_TOO_LARGE", detail: "request body exceeds the limit of \(limit) bytes",
+                             headers: [("Connection", "close")])
     }
 }
 

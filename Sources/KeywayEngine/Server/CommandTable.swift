@@ -134,5 +134,6 @@ public struct CommandTable: Sendable {
             + ObjectCommands.commands
             + MemoryCommands.commands
             + RateLimitCommands.commands
+            + TypedDeleteCommands.commands
     )
 }

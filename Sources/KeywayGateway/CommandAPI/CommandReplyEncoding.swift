@@ -69,13 +69,9 @@ struct CommandReplyEncoding {
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
     }
 
-    /// A server still loading its snapshot, busy with a long script, or
-    /// refusing writes above maxmemory (OOM) is unavailable (503), not wrong (400).
+    /// The status of an error reply on the command API (see `ErrorStatus`).
     static func status(for error: CommandError) -> Int {
-        switch error.code {
-        case .loading, .busy, .outOfMemory: return 503
-        default: return 400
-        }
+        ErrorStatus.status(for: error.code, face: .command)
     }
 
     static func errorResponse(_ message: String, status: Int = 400, headers: [(String, String)] = []) -> HTTPResponse {

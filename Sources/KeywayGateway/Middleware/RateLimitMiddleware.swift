@@ -127,12 +127,22 @@ enum RateLimitHeaders {
     }
 }
 
-extension Gateway {
-    /// Runs the middleware for a request of `face`: nil when it passes
-    /// (with the headers to add to its response), or the 429 to send.
-    func applyRateLimit(_ limiter: GatewayRateLimiter, _ request: HTTPRequest, face: Face, authenticated: Bool)
-        -> (headers: [(String, String)], refusal: HTTPResponse?) {
-        guard let decision = limiter.check(request, authenticated: authenticated, executor: executor) else { return ([], nil) }
+/// The gateway-wide rate limit as middleware: counts every request against
+/// its client (before authentication, so refused requests count too), adds
+/// the `RateLimit-*` headers to whatever the route answers, and answers 429
+/// itself once the client is over the limit. While the dataset loads it
+/// steps aside: the limiter's state is not there yet.
+struct RateLimitMiddleware: Middleware {
+    let limiter: GatewayRateLimiter
+    let authentication: Authentication
+
+    func handle(_ context: RequestContext, next: (RequestContext) -> HTTPResult) -> HTTPResult {
+        let executor = context.gateway.executor
+        guard !executor.isLoading else { return next(context) }
+        let request = context.request
+        let authenticated = authentication.token != nil
+            && authentication.check(request, allowQueryToken: context.face.acceptsQueryToken) == .allowed
+        guard let decision = limiter.check(request, authenticated: authenticated, executor: executor) else { return next(context) }
         let headers = [
             ("RateLimit-Limit", limiter.fixedHeaders.limit),
             ("RateLimit-Remaining", String(decision.remaining)),
@@ -140,15 +150,15 @@ extension Gateway {
             ("RateLimit-Policy", limiter.fixedHeaders.policy),
         ]
         guard decision.allowed else {
-            return (headers, RateLimitHeaders.refusal(decision, windowSeconds: limiter.windowSeconds, commandFace: face == .command, headers: headers))
+            return .response(RateLimitHeaders.refusal(decision, windowSeconds: limiter.windowSeconds,
+                                                      commandFace: context.face == .command, headers: headers))
         }
-        return (headers, nil)
+        return Self.adding(headers, to: next(context))
     }
 
     /// Adds the middleware's headers to whatever the route answered, unless
     /// the route set its own RateLimit-* headers (`/v1/ratelimits`).
-    static func addingHeaders(_ headers: [(String, String)], to result: HTTPResult) -> HTTPResult {
-        guard !headers.isEmpty else { return result }
+    static func adding(_ headers: [(String, String)], to result: HTTPResult) -> HTTPResult {
         switch result {
         case .response(var response):
             if !response.headers.contains(where: { $0.0 == "RateLimit-Limit" }) { response.headers += headers }

@@ -1,0 +1,89 @@
+import KeywayEngine
+import KeywayHTTP
+
+/// Commands to run atomically, each handing back a typed slot for its reply,
+/// so a handler reads `replies[existed]` as a Bool rather than decoding
+/// `replies[0]` by position.
+///
+/// ```
+/// var batch = CommandBatch()
+/// let existed = batch.flag("EXISTS", [key])
+/// let added = batch.integer("HSET", [key] + fields)
+/// let replies = try context.atomically(batch)
+/// replies[existed]   // Bool
+/// ```
+struct CommandBatch {
+    private(set) var commands: [Command] = []
+
+    /// A command whose reply is not read (its error still fails the batch).
+    mutating func run(_ name: String, _ arguments: [Bytes]) {
+        commands.append(Command(name, arguments))
+    }
+
+    /// A command whose reply is decoded by `decode` when read.
+    mutating func add<Value>(_ command: Command, _ decode: @escaping @Sendable (Reply) -> Value?) -> ReplySlot<Value> {
+        commands.append(command)
+        return ReplySlot(index: commands.count - 1, name: command.name.text, decode: decode)
+    }
+
+    /// An integer reply that is 1 (EXISTS, HEXISTS, SISMEMBER, ...): true.
+    mutating func flag(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Bool> {
+        add(Command(name, arguments)) { reply in reply == .integer(1) }
+    }
+
+    /// An integer reply.
+    mutating func integer(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Int64> {
+        add(Command(name, arguments)) { reply in
+            if case .integer(let value) = reply { return value }
+            return nil
+        }
+    }
+
+    /// A bulk reply, or nil for a null (GET of a missing key).
+    mutating func bulk(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Bytes?> {
+        add(Command(name, arguments)) { reply in
+            switch reply {
+            case .bulk(let bytes): return .some(bytes)
+            case .null: return .some(nil)
+            default: return nil
+            }
+        }
+    }
+
+    /// The first integer of an array reply: the per-field code of the
+    /// HEXPIRE/HTTL family, asked for one field.
+    mutating func firstCode(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Int64?> {
+        add(Command(name, arguments)) { reply in
+            if case .array(let codes) = reply, case .integer(let code)? = codes.first { return .some(code) }
+            return .some(nil)
+        }
+    }
+
+    /// Any reply, as the engine gave it.
+    mutating func reply(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Reply> {
+        add(Command(name, arguments)) { $0 }
+    }
+}
+
+/// Where one command's reply sits in a batch, and how it decodes.
+struct ReplySlot<Value>: Sendable {
+    let index: Int
+    let name: String
+    let decode: @Sendable (Reply) -> Value?
+}
+
+/// The replies of an atomically run batch, read through their slots.
+struct BatchReplies {
+    let replies: [Reply]
+
+    /// The decoded reply; a reply of a shape the command never gives is a
+    /// server error (500), not a crash.
+    subscript<Value>(_ slot: ReplySlot<Value>) -> Value {
+        get throws(HTTPResponse) {
+            guard let value = slot.decode(replies[slot.index]) else {
+                throw Problem.response(500, code: "ERR", detail: "unexpected \(slot.name.uppercased()) reply")
+            }
+            return value
+        }
+    }
+}

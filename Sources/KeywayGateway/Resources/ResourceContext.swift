@@ -1,0 +1,160 @@
+import Foundation
+import KeywayEngine
+import KeywayHTTP
+
+/// The kit a resource handler works with: typed path parameters, the body,
+/// commands that carry the client and turn error replies into thrown
+/// problems, typed replies, and JSON responses.
+///
+/// A handler never checks-then-acts across two engine calls: what must be
+/// consistent goes in one `atomically` batch (or one engine command).
+struct ResourceContext: Sendable {
+    let request: HTTPRequest
+    let parameters: RouteParameters
+    let gateway: Gateway
+    let client: ClientIdentity
+    /// The session the session middleware loaded, on `/v1/session` routes.
+    let session: Session?
+
+    init(_ context: RequestContext) {
+        request = context.request
+        parameters = context.parameters
+        gateway = context.gateway
+        client = context.client
+        session = context.session
+    }
+
+    var executor: any CommandExecutor { gateway.executor }
+
+    // MARK: - Path parameters
+
+    /// The `{key}` segment, as bytes.
+    var key: Bytes { parameter("key") }
+    /// The `{field}` segment, as bytes.
+    var field: Bytes { parameter("field") }
+    /// The `{member}` segment, as bytes.
+    var member: Bytes { parameter("member") }
+
+    /// A path parameter the route pattern binds, percent-decoded to bytes.
+    func parameter(_ name: String) -> Bytes { Bytes(parameters[name] ?? []) }
+
+    /// A path parameter that must be UTF-8 text (a group or origin name):
+    /// 400 otherwise.
+    func textParameter(_ name: String) throws(HTTPResponse) -> String {
+        let bytes = parameters[name] ?? []
+        guard UTF8Validation.isValid(bytes) else { throw Problem.badRequest("'\(name)' must be UTF-8 text") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: - Query and body
+
+    /// `?encoding=base64` was asked for.
+    var wantsBase64: Bool { ValueEncoding.wantsBase64(request) }
+
+    /// The client asked for the raw value (`Accept: application/octet-stream`).
+    var wantsOctetStream: Bool { request.header("accept")?.contains("application/octet-stream") == true }
+
+    /// The body as JSON, raw bytes (when `allowRaw`) or nothing; 400/415 otherwise.
+    func body(allowRaw: Bool = false) throws(HTTPResponse) -> RequestBody.Kind {
+        try RequestBody.read(request, allowRaw: allowRaw).get()
+    }
+
+    /// A JSON object body, required: 400 with `hint` when the body is empty or raw.
+    func jsonObject(hint: String) throws(HTTPResponse) -> JSONValue {
+        guard case .json(let object) = try body() else { throw Problem.badRequest(hint) }
+        return object
+    }
+
+    /// Typed fields of a JSON body, or of the query string when there is no body.
+    func fields() throws(HTTPResponse) -> Fields {
+        if case .json(let object) = try body() { return Fields(json: object, request: request) }
+        return Fields(json: nil, request: request)
+    }
+
+    /// A value sent as `{"value": ...}` (or another member) or as a raw
+    /// `application/octet-stream` body, with the request's other fields.
+    func value(field: String = "value") throws(HTTPResponse) -> (value: [UInt8], fields: Fields) {
+        try RequestBody.value(request, field: field).get()
+    }
+
+    /// Runs `body`, which reads typed fields; a field error is 400 BAD_REQUEST.
+    func reading<Value>(_ body: () throws(FieldError) -> Value) throws(HTTPResponse) -> Value {
+        do throws(FieldError) { return try body() } catch { throw Problem.badRequest(error.message) }
+    }
+
+    /// The `PUT .../ttl` body (`ttl`, `pttl` or `expiresAt`, and a condition).
+    func expiry() throws(HTTPResponse) -> ExpiryRequest {
+        try ExpiryRequest.read(request).get()
+    }
+
+    // MARK: - Commands
+
+    /// A command stamped with this request's client (MONITOR, CLIENT LIST).
+    func command(_ name: String, _ arguments: [Bytes]) -> Command {
+        var command = Command(name, arguments)
+        client.stamp(&command)
+        return command
+    }
+
+    /// Runs one command; an error reply is thrown as its problem response.
+    @discardableResult
+    func execute(_ name: String, _ arguments: [Bytes]) throws(HTTPResponse) -> Reply {
+        try execute(Command(name, arguments))
+    }
+
+    /// Runs one command; an error reply is thrown as its problem response.
+    @discardableResult
+    func execute(_ command: Command) throws(HTTPResponse) -> Reply {
+        var command = command
+        client.stamp(&command)
+        let reply = executor.execute(command)
+        if case .error(let error) = reply { throw Problem.from(error) }
+        return reply
+    }
+
+    /// Runs a batch as one transaction (one lock acquisition): nothing
+    /// else happens between its commands. The first error reply, or a
+    /// batch that could not be queued, is thrown as its problem response.
+    func atomically(_ batch: CommandBatch) throws(HTTPResponse) -> BatchReplies {
+        let commands = batch.commands.map { command -> Command in
+            var command = command
+            client.stamp(&command)
+            return command
+        }
+        switch executor.executeTransaction(commands) {
+        case .failure(let error):
+            throw Problem.from(error)
+        case .success(let replies):
+            for reply in replies { if case .error(let error) = reply { throw Problem.from(error) } }
+            return BatchReplies(replies: replies)
+        }
+    }
+
+    /// Runs a command that may block (BLPOP, a lock wait). If it blocks, the
+    /// request parks without holding a thread and `render` answers it when
+    /// the engine serves it or its timeout passes; if the client leaves
+    /// first, the wait is withdrawn.
+    func submitBlocking(_ command: Command, render: @escaping @Sendable (Reply) -> HTTPResponse) -> HTTPResult {
+        var command = command
+        client.stamp(&command)
+        return gateway.submitBlocking(command, render: render)
+    }
+
+    /// `DELETE` of a typed resource (a hash, a list, ...): the key is
+    /// deleted only if it holds `type`, checked and deleted in one engine
+    /// command. 204, 404 when missing, 409 WRONGTYPE for another type.
+    func deleteKey(ofType type: String) throws(HTTPResponse) -> HTTPResponse {
+        let reply = try execute("KEYWAY.DELTYPE", [key, Bytes(type)])
+        return reply == .integer(1) ? HTTPResponse(status: 204) : noSuchKey
+    }
+
+    // MARK: - Responses
+
+    /// A JSON object response.
+    func json(_ status: Int = 200, headers: [(String, String)] = [], _ body: (inout ObjectWriter) -> Void) -> HTTPResponse {
+        JSONResponse.object(status, headers: headers, body)
+    }
+
+    /// 404 NO_SUCH_KEY for this route's key.
+    var noSuchKey: HTTPResponse { Problem.noSuchKey(key.storage) }
+}
