@@ -95,3 +95,28 @@ extension Substring {
 
 /// A handler can throw a response to stop early with it (a problem, a 401).
 extension HTTPResponse: Error {}
+
+extension HTTPRequest {
+    /// A request from a request target as a client sends it
+    /// (`/v1/keys/a%2Fb?encoding=base64`): the path split and
+    /// percent-decoded per segment and the query decoded, exactly as the
+    /// server does. For driving a router in-process.
+    public init(method: String, target: String, headers: [String: String] = [:], body: [UInt8] = [],
+                remoteAddress: String = "127.0.0.1") {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = String(parts[0])
+        var query: [(name: String, value: [UInt8])] = []
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let nameAndValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(decoding: PercentDecoding.decode(Array(nameAndValue[0].utf8), plusAsSpace: true), as: UTF8.self)
+                let value = nameAndValue.count == 2 ? PercentDecoding.decode(Array(nameAndValue[1].utf8), plusAsSpace: true) : []
+                query.append((name, value))
+            }
+        }
+        var lowercased: [String: String] = [:]
+        for (name, value) in headers { lowercased[name.lowercased()] = value }
+        self.init(method: method, rawPath: path, segments: PercentDecoding.segments(ofPath: path), query: query,
+                  headers: lowercased, body: body, remoteAddress: remoteAddress)
+    }
+}

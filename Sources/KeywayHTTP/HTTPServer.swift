@@ -263,19 +263,8 @@ public final class HTTPServer: Sendable {
             httpRequest.connection = client
         }
         request.body = []
-        let result: HTTPResult
-        switch router.match(method: httpRequest.method, segments: httpRequest.segments) {
-        case .found(let handler, let parameters, let statistics):
-            request.statistics = statistics
-            request.client?.noteCommand(statistics.label)
-            result = handler(httpRequest, parameters)
-        case .methodNotAllowed(let allowed):
-            result = .response(ProblemResponse.make(405, code: "METHOD_NOT_ALLOWED",
-                                                     detail: "\(httpRequest.method) is not allowed here; use \(allowed.joined(separator: ", "))",
-                                                     headers: [("Allow", allowed.joined(separator: ", "))]))
-        case .notFound:
-            result = .response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(httpRequest.rawPath)"))
-        }
+        let (result, statistics) = router.respond(to: httpRequest)
+        request.statistics = statistics
         switch result {
         case .response(var response):
             if httpRequest.method == "HEAD" { response.body = [] }

@@ -113,6 +113,15 @@ public final class ParkedResponse: Sendable {
         }
     }
 
+    /// The response, once resolved, for a request that was never handed to
+    /// a server (a router driven in-process); nil until then.
+    public var resolvedResponse: HTTPResponse? {
+        state.withLock { state in
+            if case .resolvedEarly(let response) = state { return response }
+            return nil
+        }
+    }
+
     // MARK: - Server side
 
     /// Called by the server on the handler's thread. Returns the response to

@@ -83,6 +83,25 @@ public struct Router: Sendable {
         return .methodNotAllowed(node.handlers.map(\.method))
     }
 
+    /// Routes a request and runs its handler, or answers the router's own
+    /// 404 NOT_FOUND and 405 METHOD_NOT_ALLOWED (with `Allow`). The server
+    /// calls this for every request; tests call it to drive the whole
+    /// gateway in-process, without a socket.
+    public func respond(to request: HTTPRequest) -> (result: HTTPResult, statistics: RouteStatistics) {
+        switch match(method: request.method, segments: request.segments) {
+        case .found(let handler, let parameters, let statistics):
+            request.connection?.noteCommand(statistics.label)
+            return (handler(request, parameters), statistics)
+        case .methodNotAllowed(let allowed):
+            let methods = allowed.joined(separator: ", ")
+            return (.response(ProblemResponse.make(405, code: "METHOD_NOT_ALLOWED",
+                                                   detail: "\(request.method) is not allowed here; use \(methods)",
+                                                   headers: [("Allow", methods)])), unmatched)
+        case .notFound:
+            return (.response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(request.rawPath)")), unmatched)
+        }
+    }
+
     /// The node the whole path leads to, trying literal, then parameter,
     /// then rest at each level (backtracking), with parameters bound.
     private func find(_ node: Node, _ path: ArraySlice<[UInt8]>, _ parameters: inout RouteParameters, namespace: Bool) -> Node? {
