@@ -33,6 +33,10 @@ typedef struct keyway_lua_callbacks {
     // Nonzero while Lua code runs (set around lua_pcall, cleared while a
     // Swift callback runs): only then may an allocation fail softly.
     int lua_running;
+    // Bytes the VM holds now, and the most it may hold while Lua code runs:
+    // past the limit an allocation fails softly ("not enough memory").
+    size_t heap_bytes;
+    size_t heap_limit;
 } keyway_lua_callbacks;
 
 static inline keyway_lua_callbacks *keyway_lua_callbacks_of(lua_State *L) {
@@ -47,17 +51,23 @@ static inline keyway_lua_callbacks *keyway_lua_callbacks_of(lua_State *L) {
 
 // Otherwise running out of memory aborts, as Redis's allocator does: while
 // Swift calls the Lua API (pushing a reply, setting KEYS), a failed
-// allocation would raise LUA_ERRMEM through Swift frames.
+// allocation would raise LUA_ERRMEM through Swift frames. Only growth can
+// fail: Lua 5.1 requires shrinking to succeed, and passes osize 0 for a
+// new block.
 static void *keyway_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)osize;
+    keyway_lua_callbacks *callbacks = (keyway_lua_callbacks *)ud;
     if (nsize == 0) {
         free(ptr);
+        if (callbacks != NULL && ptr != NULL) callbacks->heap_bytes -= osize;
         return NULL;
     }
-    const keyway_lua_callbacks *callbacks = (const keyway_lua_callbacks *)ud;
-    if (nsize > KEYWAY_LUA_MAX_ALLOCATION && callbacks != NULL && callbacks->lua_running) return NULL;
+    if (callbacks != NULL && callbacks->lua_running && nsize > osize) {
+        if (nsize > KEYWAY_LUA_MAX_ALLOCATION) return NULL;
+        if (callbacks->heap_limit > 0 && callbacks->heap_bytes + (nsize - osize) > callbacks->heap_limit) return NULL;
+    }
     void *grown = realloc(ptr, nsize);
     if (grown == NULL) abort();
+    if (callbacks != NULL) callbacks->heap_bytes = callbacks->heap_bytes - (ptr != NULL ? osize : 0) + nsize;
     return grown;
 }
 
@@ -265,10 +275,338 @@ static void keyway_lua_open_library(lua_State *L, const char *name, lua_CFunctio
     lua_call(L, 1, 0);
 }
 
+// MARK: the read-only environment
+//
+// Lua 5.1 has no read-only tables, so every table a script could use to
+// reach another script (the globals, the libraries, the string metatable)
+// is an empty proxy whose __index is the real table and whose __newindex
+// refuses; the proxies' metatables are locked (__metatable = false), and
+// the few functions that write around metatables (rawset, setfenv,
+// table.insert/remove/sort) refuse protected tables. The real tables stay
+// reachable only from C. A script thus cannot replace redis.call or poison
+// string methods for the scripts that run after it.
+
+#define KEYWAY_LUA_PROTECTED "keyway.protected"
+#define KEYWAY_LUA_HIDDEN_GLOBALS "keyway.globals"
+
+static int keyway_lua_readonly_write(lua_State *L) {
+    return luaL_error(L, "Attempt to modify a readonly table");
+}
+
+// True when the value at index is a table scripts must not modify.
+static int keyway_lua_is_protected(lua_State *L, int index) {
+    if (!lua_istable(L, index)) return 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, KEYWAY_LUA_PROTECTED);
+    lua_pushvalue(L, index > 0 || index <= LUA_REGISTRYINDEX ? index : index - 1);
+    lua_rawget(L, -2);
+    int protected_table = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    return protected_table;
+}
+
+static void keyway_lua_mark_protected(lua_State *L, int index) {
+    lua_getfield(L, LUA_REGISTRYINDEX, KEYWAY_LUA_PROTECTED);
+    lua_pushvalue(L, index > 0 ? index : index - 1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+// Replaces the table on top of the stack with a read-only proxy of it.
+static void keyway_lua_make_readonly_proxy(lua_State *L) {
+    keyway_lua_mark_protected(L, -1);
+    lua_newtable(L);                       // real proxy
+    lua_createtable(L, 0, 3);              // real proxy mt
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, keyway_lua_readonly_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);               // real proxy
+    lua_remove(L, -2);                     // proxy
+    keyway_lua_mark_protected(L, -1);
+}
+
+// Calls the original function (upvalue 1) with the same arguments, after
+// refusing a protected table as the first argument.
+static int keyway_lua_guarded_table_call(lua_State *L) {
+    if (keyway_lua_is_protected(L, 1)) return keyway_lua_readonly_write(L);
+    int argc = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, argc, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+// Wraps field `name` of the table on top with keyway_lua_guarded_table_call.
+static void keyway_lua_guard_field(lua_State *L, const char *name) {
+    lua_getfield(L, -1, name);
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); return; }
+    lua_pushcclosure(L, keyway_lua_guarded_table_call, 1);
+    lua_setfield(L, -2, name);
+}
+
+// getfenv that never hands out the hidden globals: C functions and the
+// main chunk's level see the scripts' globals proxy instead.
+static int keyway_lua_getfenv(lua_State *L) {
+    int argc = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        // A level counts from the caller of getfenv, one frame further now.
+        lua_Number level = lua_tonumber(L, 2);
+        if (level > 0) { lua_pushnumber(L, level + 1); lua_replace(L, 2); }
+    }
+    lua_call(L, argc, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, KEYWAY_LUA_HIDDEN_GLOBALS);
+    if (lua_rawequal(L, -1, -2)) {
+        lua_pop(L, 2);
+        lua_pushvalue(L, LUA_GLOBALSINDEX);
+    } else {
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+// setfenv on a Lua function only: the thread's environment (level 0) and C
+// functions are the sandbox's, not the script's.
+static int keyway_lua_setfenv(lua_State *L) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_isnumber(L, 1)) {
+        lua_Number level = lua_tonumber(L, 1);
+        if (level == 0) return luaL_error(L, "setfenv cannot change the environment of the thread");
+        lua_Debug ar;
+        if (level < 0 || !lua_getstack(L, (int)level, &ar)) return luaL_argerror(L, 1, "invalid level");
+        lua_getinfo(L, "f", &ar);
+        lua_replace(L, 1);
+    }
+    if (lua_iscfunction(L, 1) || !lua_isfunction(L, 1)) {
+        return luaL_error(L, "setfenv can only change the environment of a Lua function");
+    }
+    lua_pushvalue(L, 2);
+    lua_setfenv(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+// True when the chunk is precompiled bytecode (which Lua 5.1 loads without
+// verifying: arbitrary memory access), as Redis refuses it.
+static int keyway_lua_is_bytecode(const char *chunk, size_t length) {
+    return length > 0 && chunk[0] == LUA_SIGNATURE[0];
+}
+
+#define KEYWAY_LUA_BYTECODE_REFUSED "loading precompiled bytecode is not allowed"
+
+// loadstring(text [, name]): source only.
+static int keyway_lua_loadstring(lua_State *L) {
+    size_t length = 0;
+    const char *chunk = luaL_checklstring(L, 1, &length);
+    const char *name = luaL_optstring(L, 2, chunk);
+    if (keyway_lua_is_bytecode(chunk, length)) {
+        lua_pushnil(L);
+        lua_pushstring(L, KEYWAY_LUA_BYTECODE_REFUSED);
+        return 2;
+    }
+    if (luaL_loadbuffer(L, chunk, length, name) != 0) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+// load(reader [, name]): the pieces are gathered first, so the whole chunk
+// can be checked for bytecode before Lua sees any of it.
+static int keyway_lua_load(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    luaL_Buffer buffer;
+    lua_settop(L, 2);
+    luaL_buffinit(L, &buffer);
+    for (;;) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1)) { lua_pop(L, 1); break; }
+        if (!lua_isstring(L, -1)) return luaL_error(L, "reader function must return a string");
+        size_t piece = 0;
+        lua_tolstring(L, -1, &piece);
+        if (piece == 0) { lua_pop(L, 1); break; }
+        luaL_addvalue(&buffer);
+    }
+    luaL_pushresult(&buffer);
+    size_t length = 0;
+    const char *chunk = lua_tolstring(L, -1, &length);
+    if (keyway_lua_is_bytecode(chunk, length)) {
+        lua_pushnil(L);
+        lua_pushstring(L, KEYWAY_LUA_BYTECODE_REFUSED);
+        return 2;
+    }
+    if (luaL_loadbuffer(L, chunk, length, name) != 0) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+// unpack(t [, i [, j]]) with the range computed in 64 bits: Lua 5.1's own
+// overflows on extreme bounds and reads far outside the stack.
+static int keyway_lua_unpack(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    long long first = (long long)luaL_optnumber(L, 2, 1);
+    long long last = lua_isnoneornil(L, 3) ? (long long)lua_objlen(L, 1) : (long long)luaL_checknumber(L, 3);
+    if (first > last) return 0;
+    long long count = last - first + 1;
+    if (count >= 8000 || !lua_checkstack(L, (int)count)) return luaL_error(L, "too many results to unpack");
+    for (long long i = first; i <= last; i++) lua_rawgeti(L, 1, (int)i);
+    return (int)count;
+}
+
+// bit.tohex(x [, n]) without lua-bitop's n = INT32_MIN case, whose
+// negation overflows and writes outside the digit buffer.
+static int keyway_lua_bit_tohex(lua_State *L) {
+    if (lua_gettop(L) >= 2 && lua_isnumber(L, 2)) {
+        union { lua_Number n; unsigned long long b; } bits;
+        bits.n = lua_tonumber(L, 2) + 6755399441055744.0;
+        if ((int)(unsigned int)bits.b == (int)0x80000000u) {
+            lua_pushinteger(L, -8);
+            lua_replace(L, 2);
+        }
+    }
+    int argc = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, argc, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+// tostring that shows no heap addresses: a function, table, coroutine or
+// userdata without __tostring is shown by its type alone.
+static int keyway_lua_safe_tostring(lua_State *L) {
+    luaL_checkany(L, 1);
+    switch (lua_type(L, 1)) {
+    case LUA_TFUNCTION: case LUA_TTABLE: case LUA_TTHREAD: case LUA_TUSERDATA: case LUA_TLIGHTUSERDATA:
+        if (luaL_callmeta(L, 1, "__tostring")) return 1;
+        lua_pushstring(L, luaL_typename(L, 1));
+        return 1;
+    default:
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_insert(L, 1);
+        lua_call(L, lua_gettop(L) - 1, 1);
+        return 1;
+    }
+}
+
+// __newindex of the scripts' globals: an existing name is read-only, a new
+// one is refused as a global variable (Redis's words for both).
+static int keyway_lua_globals_write(lua_State *L) {
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    int exists = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (exists) return keyway_lua_readonly_write(L);
+    return keyway_lua_global_write(L);
+}
+
+// Replaces global `name` with a C closure of `function` over the old value.
+static void keyway_lua_wrap_global(lua_State *L, const char *name, lua_CFunction function) {
+    lua_getfield(L, LUA_GLOBALSINDEX, name);
+    lua_pushcclosure(L, function, 1);
+    lua_setfield(L, LUA_GLOBALSINDEX, name);
+}
+
+// Makes library `name` of the globals read-only (a proxy in its place).
+static void keyway_lua_protect_library(lua_State *L, const char *name) {
+    lua_getfield(L, LUA_GLOBALSINDEX, name);
+    if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+    keyway_lua_make_readonly_proxy(L);
+    lua_setfield(L, LUA_GLOBALSINDEX, name);
+}
+
+// The last step of setup: locks everything down. The table that held the
+// globals so far becomes hidden (reachable from C only); scripts run with an
+// empty globals table that reads through to it and writes nothing to it.
+static void keyway_lua_lock_down(lua_State *L) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, KEYWAY_LUA_PROTECTED);
+    // Read-only: the libraries' real tables.
+    lua_getfield(L, LUA_GLOBALSINDEX, "table");
+    keyway_lua_guard_field(L, "insert");
+    keyway_lua_guard_field(L, "remove");
+    keyway_lua_guard_field(L, "sort");
+    keyway_lua_guard_field(L, "setn");
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_GLOBALSINDEX, "bit");
+    lua_getfield(L, -1, "tohex");
+    lua_pushcclosure(L, keyway_lua_bit_tohex, 1);
+    lua_setfield(L, -2, "tohex");
+    lua_pop(L, 1);
+    keyway_lua_wrap_global(L, "rawset", keyway_lua_guarded_table_call);
+    keyway_lua_wrap_global(L, "getfenv", keyway_lua_getfenv);
+    keyway_lua_wrap_global(L, "tostring", keyway_lua_safe_tostring);
+    lua_pushcfunction(L, keyway_lua_setfenv);
+    lua_setfield(L, LUA_GLOBALSINDEX, "setfenv");
+    lua_pushcfunction(L, keyway_lua_loadstring);
+    lua_setfield(L, LUA_GLOBALSINDEX, "loadstring");
+    lua_pushcfunction(L, keyway_lua_load);
+    lua_setfield(L, LUA_GLOBALSINDEX, "load");
+    lua_pushcfunction(L, keyway_lua_unpack);
+    lua_setfield(L, LUA_GLOBALSINDEX, "unpack");
+    static const char *const libraries[] = {"string", "table", "math", "bit", "cjson", "coroutine", "redis", NULL};
+    for (int i = 0; libraries[i] != NULL; i++) keyway_lua_protect_library(L, libraries[i]);
+    // Strings' methods come through the read-only string proxy, and their
+    // metatable cannot be fetched.
+    lua_pushstring(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_getfield(L, LUA_GLOBALSINDEX, "string");
+        lua_setfield(L, -2, "__index");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        keyway_lua_mark_protected(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+
+    // The hidden globals: reads of unknown names fail, nothing is writable.
+    lua_pushvalue(L, LUA_GLOBALSINDEX);                 // hidden
+    keyway_lua_mark_protected(L, -1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, KEYWAY_LUA_HIDDEN_GLOBALS);
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, keyway_lua_global_read);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, keyway_lua_readonly_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);                            // hidden
+
+    // The scripts' globals: empty; reads go to the hidden table, KEYS and
+    // ARGV are set in it per run, new names are refused.
+    lua_newtable(L);                                    // hidden visible
+    keyway_lua_mark_protected(L, -1);
+    lua_createtable(L, 0, 3);                           // hidden visible mt
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, -3);
+    lua_pushcclosure(L, keyway_lua_globals_write, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);                            // hidden visible
+    lua_pushstring(L, "_G");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);                                  // hidden._G = visible
+    lua_replace(L, LUA_GLOBALSINDEX);                   // hidden
+    lua_pop(L, 1);
+}
+
 // The sandbox, run under lua_cpcall: base, table, string and math, plus
 // cjson and bit as Redis has them (Debian's lua-cjson and lua-bitop); no io,
 // os, package, debug, loadfile or dofile; the redis table; then the
-// globals locked against reads of undefined names and new names.
+// globals locked against reads of undefined names and new names, and every
+// table a script could share with the next one made read-only.
 static int keyway_lua_setup(lua_State *L) {
     keyway_lua_open_library(L, "", luaopen_base);
     keyway_lua_open_library(L, LUA_TABLIBNAME, luaopen_table);
@@ -299,21 +637,7 @@ static int keyway_lua_setup(lua_State *L) {
     }
     lua_setfield(L, LUA_GLOBALSINDEX, "redis");
 
-    // KEYS and ARGV exist from the start, so replacing them per call is
-    // an update of an existing global (done with rawset anyway).
-    lua_newtable(L);
-    lua_setfield(L, LUA_GLOBALSINDEX, "KEYS");
-    lua_newtable(L);
-    lua_setfield(L, LUA_GLOBALSINDEX, "ARGV");
-
-    lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, keyway_lua_global_read);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, keyway_lua_global_write);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, LUA_GLOBALSINDEX);
+    keyway_lua_lock_down(L);
     return 0;
 }
 

@@ -19,12 +19,21 @@ final class LuaInterpreter {
     static let logger = Logger(label: "keyway.scripting")
     /// How many VM instructions run between two looks at the clock.
     static let hookInterval: Int32 = 100_000
+    /// The most the VM may hold while a script runs; past it the script
+    /// fails with "not enough memory" instead of the process running out.
+    static let defaultHeapLimit = 1 << 30
+
+    var heapLimit: Int {
+        get { Int(callbacks.pointee.heap_limit) }
+        set { callbacks.pointee.heap_limit = max(0, newValue) }
+    }
 
     init(watchdog: ScriptWatchdog) {
         self.watchdog = watchdog
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: keyway_lua_callbacks(
-            context: nil, call: luaRedisCall, interrupt: luaInterrupt, log: luaLog, sha1hex: luaSHA1Hex, lua_running: 0))
+            context: nil, call: luaRedisCall, interrupt: luaInterrupt, log: luaLog, sha1hex: luaSHA1Hex, lua_running: 0,
+            heap_bytes: 0, heap_limit: Self.defaultHeapLimit))
         // Creating the VM only allocates: failure means no memory at all.
         guard let state = keyway_lua_open(callbacks) else { fatalError("could not create the Lua interpreter") }
         self.state = state
@@ -42,6 +51,8 @@ final class LuaInterpreter {
     /// Compiles `body` and keeps the function under `sha`. Nil on success,
     /// else Lua's message (`user_script:1: ...`).
     func compile(_ body: Bytes, sha: String) -> String? {
+        // Lua 5.1 runs precompiled bytecode unverified: refused, as Redis does.
+        if body.storage.first == 0x1B { return "user_script: loading precompiled bytecode is not allowed" }
         let status = body.storage.withUnsafeBufferPointer { buffer -> Int32 in
             let start = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
             return luaL_loadbuffer(state, start, buffer.count, "@user_script")
@@ -63,6 +74,10 @@ final class LuaInterpreter {
         LuaValues.setGlobalArray(state, "ARGV", arguments)
         lua_pushcclosure(state, keyway_lua_error_handler_function(), 0)
         lua_getfield(state, LUA_REGISTRYINDEX, "f_" + sha)
+        // A script may have given its function another environment with
+        // setfenv: every run starts from the sandbox's globals again.
+        lua_pushvalue(state, LUA_GLOBALSINDEX)
+        lua_setfenv(state, -2)
 
         current = script
         watchdog.begin()
@@ -80,6 +95,10 @@ final class LuaInterpreter {
 
         let reply = status == 0 ? LuaValues.reply(state, at: lua_gettop(state)) : failure(sha: sha)
         lua_settop(state, 0)
+        // A script may have stopped the collector; a failed one may have
+        // left its garbage right at the heap limit.
+        lua_gc(state, LUA_GCRESTART, 0)
+        if status == LUA_ERRMEM { lua_gc(state, LUA_GCCOLLECT, 0) }
         // A small incremental collection now and then, as Redis does, so
         // garbage never piles up into one long full cycle.
         runsSinceCollection += 1

@@ -9,9 +9,16 @@ final class Scripting {
     private(set) var bodies: [String: Bytes] = [:]
     private var interpreter: LuaInterpreter?
 
+    /// The most memory the Lua VM may hold while a script runs (kept for a
+    /// VM made later, or anew by SCRIPT FLUSH).
+    var heapLimit = LuaInterpreter.defaultHeapLimit {
+        didSet { interpreter?.heapLimit = heapLimit }
+    }
+
     private var vm: LuaInterpreter {
         if let interpreter { return interpreter }
         let created = LuaInterpreter(watchdog: watchdog)
+        created.heapLimit = heapLimit
         interpreter = created
         return created
     }
