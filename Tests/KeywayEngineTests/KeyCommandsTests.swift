@@ -250,4 +250,70 @@ import KeywayEngine
         #expect(engine.run(Bytes(command), "SYNC", "SYNC").errorMessage == RedisError.syntax)
         #expect(engine.run("DBSIZE") == .integer(1))
     }
+
+    // MARK: - KEYWAY.DELTYPE
+
+    @Test func typedDeleteDeletesOnlyTheNamedType() {
+        engine.run("RPUSH", "l", "a")
+        engine.run("SET", "s", "v")
+        engine.run("SADD", "set", "m")
+        engine.run("ZADD", "z", "1", "m")
+        engine.run("HSET", "h", "f", "v")
+        engine.run("XADD", "x", "1-0", "f", "v")
+        for (key, type) in [("l", "list"), ("s", "string"), ("set", "set"), ("z", "zset"), ("h", "HASH"), ("x", "stream")] as [(Bytes, Bytes)] {
+            #expect(engine.run("KEYWAY.DELTYPE", key, type) == .integer(1), "\(type.text)")
+            #expect(engine.run("EXISTS", key) == .integer(0), "\(type.text)")
+        }
+        #expect(engine.run("KEYWAY.DELTYPE", "l", "list") == .integer(0))
+        engine.run("SET", "k", "1", "PX", "10")
+        clock.advance(milliseconds: 11)
+        #expect(engine.run("KEYWAY.DELTYPE", "k", "string") == .integer(0))
+    }
+
+    @Test func typedDeleteRefusesAnotherTypeAndLeavesTheKey() {
+        engine.run("SET", "s", "v")
+        engine.run("RPUSH", "l", "a")
+        #expect(engine.run("KEYWAY.DELTYPE", "s", "list").errorMessage == wrongType)
+        #expect(engine.run("KEYWAY.DELTYPE", "l", "hash").errorMessage == wrongType)
+        #expect(engine.run("GET", "s") == .bulk("v"))
+        #expect(engine.run("LRANGE", "l", "0", "-1") == .array([.bulk("a")]))
+    }
+
+    @Test func typedDeleteRejectsAnUnknownTypeWord() {
+        engine.run("SET", "s", "v")
+        for type in ["none", "strings", ""] as [Bytes] {
+            let reply = engine.run("KEYWAY.DELTYPE", "s", type)
+            guard case .error(let error) = reply else {
+                Issue.record("expected an error for type '\(type.text)', got \(reply)")
+                continue
+            }
+            #expect(error.code == .syntax)
+            #expect(error.message.hasPrefix("ERR unknown type"))
+        }
+        // Checked before the key: a missing key with an unknown word is still an error.
+        #expect(engine.run("KEYWAY.DELTYPE", "missing", "nope").errorMessage?.hasPrefix("ERR unknown type") == true)
+        #expect(engine.run("GET", "s") == .bulk("v"))
+        #expect(engine.run("KEYWAY.DELTYPE", "s").errorMessage == RedisError.arity("keyway.deltype"))
+    }
+
+    @Test func typedDeleteLogsDELAndEmitsDel() {
+        let sink = RecordingSink()
+        engine.attachPropagationSink(sink)
+        let inbox = PubSubTests.Inbox()
+        _ = engine.subscribe(inbox, channels: [], patterns: ["__key*@0__:*"])
+        engine.run("RPUSH", "l", "a")
+        engine.run("SET", "s", "v")
+        engine.run("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        sink.clear()
+        #expect(engine.run("KEYWAY.DELTYPE", "l", "list") == .integer(1))
+        #expect(sink.commands == [["DEL", "l"]])
+        #expect(inbox.texts == ["__keyspace@0__:l=del", "__keyevent@0__:del=l"])
+        // Nothing deleted, nothing logged or notified.
+        sink.clear()
+        inbox.messages = []
+        engine.run("KEYWAY.DELTYPE", "l", "list")
+        engine.run("KEYWAY.DELTYPE", "s", "list")
+        #expect(sink.commands == [])
+        #expect(inbox.messages.isEmpty)
+    }
 }

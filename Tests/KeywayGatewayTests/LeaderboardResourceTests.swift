@@ -250,4 +250,27 @@ import Testing
         #expect(window.json?["result"] == .array([.string("player1"), .string("player3")]))
         #expect(try client.request("GET", "/v1/leaderboards/leaderboard/members/player1?order=desc").json?["rank"] == .number("2"))
     }
+
+    /// `DELETE /v1/leaderboards/{key}` deletes sorted sets only: a key of
+    /// another type is refused with 409 and left as it was.
+    @Test func deleteIsTypeChecked() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        _ = try client.request("POST", "/v1/leaderboards/g", json: #"{"scores":{"a":1,"b":2}}"#)
+        _ = try client.request("PUT", "/v1/keys/str", json: #"{"value":"v"}"#)
+        _ = try client.request("POST", "/v1/sets/s", json: #"{"members":["m"]}"#)
+        #expect(try client.request("DELETE", "/v1/leaderboards/g").status == 204)
+        #expect(try client.request("POST", "/", json: #"["EXISTS","g"]"#).json?["result"] == .number("0"))
+        let missing = try client.request("DELETE", "/v1/leaderboards/g")
+        #expect(missing.status == 404)
+        #expect(missing.json?["code"] == .string("NO_SUCH_KEY"))
+        let string = try client.request("DELETE", "/v1/leaderboards/str")
+        #expect(string.status == 409)
+        #expect(string.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/keys/str").json?["value"] == .string("v"))
+        let set = try client.request("DELETE", "/v1/leaderboards/s")
+        #expect(set.status == 409)
+        #expect(set.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/sets/s/members/m").status == 200)
+    }
 }

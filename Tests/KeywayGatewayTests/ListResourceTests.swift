@@ -93,4 +93,27 @@ import Testing
         #expect(try client.request("DELETE", "/v1/lists/l").status == 204)
         #expect(try client.request("DELETE", "/v1/lists/l").status == 404)
     }
+
+    /// `DELETE /v1/lists/{key}` deletes lists only: a key of another type
+    /// is refused with 409 and left as it was.
+    @Test func deleteIsTypeChecked() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        _ = try client.request("POST", "/v1/lists/l", json: #"{"values":["a","b"]}"#)
+        _ = try client.request("PUT", "/v1/keys/str", json: #"{"value":"v"}"#)
+        _ = try client.request("PATCH", "/v1/hashes/h", json: #"{"fields":{"f":"1"}}"#)
+        #expect(try client.request("DELETE", "/v1/lists/l").status == 204)
+        #expect(try client.request("POST", "/", json: #"["EXISTS","l"]"#).json?["result"] == .number("0"))
+        let missing = try client.request("DELETE", "/v1/lists/l")
+        #expect(missing.status == 404)
+        #expect(missing.json?["code"] == .string("NO_SUCH_KEY"))
+        let string = try client.request("DELETE", "/v1/lists/str")
+        #expect(string.status == 409)
+        #expect(string.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/keys/str").json?["value"] == .string("v"))
+        let hash = try client.request("DELETE", "/v1/lists/h")
+        #expect(hash.status == 409)
+        #expect(hash.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/hashes/h/fields/f").json?["value"] == .string("1"))
+    }
 }

@@ -274,4 +274,27 @@ private func stringSet(_ value: JSONValue?) -> Set<String> {
         #expect(try client.request("GET", "/v1/sets/union/members/x").status == 200)
         #expect(try client.request("GET", "/smembers/union").json?["result"] == .array([.string("x")]))
     }
+
+    /// `DELETE /v1/sets/{key}` deletes sets only: a key of another type is
+    /// refused with 409 and left as it was.
+    @Test func deleteIsTypeChecked() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        _ = try client.request("POST", "/v1/sets/s", json: #"{"members":["a","b"]}"#)
+        _ = try client.request("PUT", "/v1/keys/str", json: #"{"value":"v"}"#)
+        _ = try client.request("POST", "/v1/lists/l", json: #"{"values":["x"]}"#)
+        #expect(try client.request("DELETE", "/v1/sets/s").status == 204)
+        #expect(try client.request("POST", "/", json: #"["EXISTS","s"]"#).json?["result"] == .number("0"))
+        let missing = try client.request("DELETE", "/v1/sets/s")
+        #expect(missing.status == 404)
+        #expect(missing.json?["code"] == .string("NO_SUCH_KEY"))
+        let string = try client.request("DELETE", "/v1/sets/str")
+        #expect(string.status == 409)
+        #expect(string.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/keys/str").json?["value"] == .string("v"))
+        let list = try client.request("DELETE", "/v1/sets/l")
+        #expect(list.status == 409)
+        #expect(list.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/lists/l").json?["values"] == .array([.string("x")]))
+    }
 }

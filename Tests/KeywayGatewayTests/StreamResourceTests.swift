@@ -194,4 +194,29 @@ import Testing
         #expect(served.status == 200)
         #expect(served.json?["result"] == .array([.array([.string("events"), .array([.array([.string("7-0"), .array([.string("type"), .string("order.created")])])])])]))
     }
+
+    /// `DELETE /v1/streams/{key}` deletes streams only, checking the type
+    /// and deleting in one step: a key of another type is refused with 409
+    /// and left as it was.
+    @Test func deleteIsTypeChecked() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        _ = try client.request("POST", "/v1/streams/s/entries", json: #"{"fields":{"a":"1"},"id":"1-0"}"#)
+        _ = try client.request("POST", "/v1/streams/s/groups", json: #"{"group":"g","id":"0"}"#)
+        _ = try client.request("PUT", "/v1/keys/str", json: #"{"value":"v"}"#)
+        _ = try client.request("POST", "/v1/leaderboards/z", json: #"{"scores":{"a":1}}"#)
+        #expect(try client.request("DELETE", "/v1/streams/s").status == 204)
+        #expect(try client.request("POST", "/", json: #"["EXISTS","s"]"#).json?["result"] == .number("0"))
+        let missing = try client.request("DELETE", "/v1/streams/s")
+        #expect(missing.status == 404)
+        #expect(missing.json?["code"] == .string("NO_SUCH_KEY"))
+        let string = try client.request("DELETE", "/v1/streams/str")
+        #expect(string.status == 409)
+        #expect(string.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/keys/str").json?["value"] == .string("v"))
+        let zset = try client.request("DELETE", "/v1/streams/z")
+        #expect(zset.status == 409)
+        #expect(zset.json?["code"] == .string("WRONGTYPE"))
+        #expect(try client.request("GET", "/v1/leaderboards/z/members/a").json?["score"] == .number("1"))
+    }
 }

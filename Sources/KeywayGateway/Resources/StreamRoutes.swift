@@ -6,28 +6,22 @@ import KeywayHTTP
 /// builds XADD/XRANGE/XINFO/XGROUP/XPENDING/XCLAIM/XAUTOCLAIM/XACK commands;
 /// Server-Sent Events delivery lives elsewhere.
 enum StreamRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/streams/{key}", gateway.route(.resource) { request, p in info(request, key(p), gateway) })
-        router.add("DELETE", "/v1/streams/{key}", gateway.route(.resource) { _, p in delete(key(p), gateway) })
-        router.add("POST", "/v1/streams/{key}/entries", gateway.route(.resource) { request, p in append(request, key(p), gateway) })
-        router.add("GET", "/v1/streams/{key}/entries", gateway.route(.resource) { request, p in range(request, key(p), gateway) })
-        router.add("GET", "/v1/streams/{key}/groups", gateway.route(.resource) { request, p in groups(request, key(p), gateway) })
-        router.add("POST", "/v1/streams/{key}/groups", gateway.route(.resource) { request, p in createGroup(request, key(p), gateway) })
-        router.add("DELETE", "/v1/streams/{key}/groups/{group}", gateway.route(.resource) { _, p in destroyGroup(key(p), group(p), gateway) })
-        router.add("GET", "/v1/streams/{key}/groups/{group}/pending", gateway.route(.resource) { request, p in pending(request, key(p), group(p), gateway) })
-        router.add("POST", "/v1/streams/{key}/groups/{group}/claim", gateway.route(.resource) { request, p in claim(request, key(p), group(p), gateway) })
-        router.add("POST", "/v1/streams/{key}/groups/{group}/ack", gateway.route(.resource) { request, p in ack(request, key(p), group(p), gateway) })
+    static func register(_ routes: Routes) {
+        let stream = routes.resource.group("/v1/streams/{key}")
+        stream.get(info)
+        stream.delete { context throws(HTTPResponse) in try context.deleteKey(ofType: "stream") }
+        stream.post("/entries", append)
+        stream.get("/entries", range)
+        stream.get("/groups", groups)
+        stream.post("/groups", createGroup)
+        let group = stream.group("/groups/{group}")
+        group.delete(destroyGroup)
+        group.get("/pending", pending)
+        group.post("/claim", claim)
+        group.post("/ack", ack)
     }
-
-    static func key(_ parameters: RouteParameters) -> Bytes { Bytes(parameters["key"] ?? []) }
-    static func group(_ parameters: RouteParameters) -> Bytes { Bytes(parameters["group"] ?? []) }
 
     // MARK: - Rendering
-
-    /// Writes bytes as a JSON string, base64 when `base64`.
-    static func writeBytes(_ bytes: Bytes, base64: Bool, into json: inout JSONWriter) {
-        if base64 { json.string(Data(bytes.storage).base64EncodedString()) } else { json.string(bytes: bytes.storage) }
-    }
 
     /// `[id, [field, value, ...]]` replies as `{"id": ..., "fields": {...}}`
     /// (a deleted entry's nil fields as `null`).
@@ -49,7 +43,7 @@ enum StreamRoutes {
                     while i + 1 < flat.count {
                         if case .bulk(let name) = flat[i], case .bulk(let value) = flat[i + 1] {
                             let field = base64 ? Data(name.storage).base64EncodedString() : name.text
-                            fields.member(field) { writeBytes(value, base64: base64, into: &$0) }
+                            fields.member(field) { JSONResponse.writeBytes(value, base64: base64, into: &$0) }
                         }
                         i += 2
                     }
@@ -100,7 +94,7 @@ enum StreamRoutes {
         case .array(let items):
             json.array(items) { json, item in writeInfo(item, base64: base64, into: &json) }
         case .bulk(let bytes):
-            writeBytes(bytes, base64: base64 && !bytes.isValidUTF8, into: &json)
+            JSONResponse.writeBytes(bytes, base64: base64 && !bytes.isValidUTF8, into: &json)
         case .integer(let value): json.integer(value)
         case .double(let value): json.double(value)
         case .status(let text): json.string(text)
@@ -115,22 +109,26 @@ enum StreamRoutes {
         return raw == [0x20] ? "+" : Bytes(raw)
     }
 
-    static func unexpected(_ reply: Reply) -> HTTPResponse {
-        if case .error(let error) = reply { return Problem.from(error) }
-        return Problem.response(500, code: "ERR", detail: "unexpected reply")
+    /// A reply of a shape the command never gives.
+    static let unexpected = Problem.response(500, code: "ERR", detail: "unexpected reply")
+
+    /// The `{group}` segment.
+    static func groupName(_ context: ResourceContext) -> Bytes { context.parameter("group") }
+
+    /// `"key"` and `"group"` members.
+    static func writeKeyAndGroup(_ context: ResourceContext, into o: inout ObjectWriter) {
+        JSONResponse.writeKey(context.key, into: &o)
+        o.member("group") { $0.string(bytes: groupName(context).storage) }
     }
 
-    static func noGroup(_ key: Bytes, _ group: Bytes) -> HTTPResponse {
-        Problem.response(404, code: "NOGROUP", detail: "no consumer group '\(group.text)' on stream '\(key.text)'")
+    /// XGROUP's error for a missing stream, which the routes answer as 404 NO_SUCH_KEY.
+    static func isMissingStream(_ error: CommandError) -> Bool {
+        error.message.hasPrefix("ERR The XGROUP subcommand requires the key to exist")
     }
 
-    /// A JSON object body, or the problem to answer with.
-    static func jsonBody(_ request: HTTPRequest, example: String) -> Result<JSONValue, HTTPResponse> {
-        switch RequestBody.read(request, allowRaw: false) {
-        case .failure(let problem): return .failure(problem)
-        case .success(.json(let object)): return .success(object)
-        case .success: return .failure(Problem.badRequest("send a JSON body such as \(example)"))
-        }
+    /// A JSON object body; 400 naming `example` otherwise.
+    static func jsonBody(_ context: ResourceContext, example: String) throws(HTTPResponse) -> JSONValue {
+        try context.jsonObject(hint: "send a JSON body such as \(example)")
     }
 
     /// A JSON array of ID strings under `name`.
@@ -149,27 +147,13 @@ enum StreamRoutes {
     // MARK: - The stream
 
     /// XINFO STREAM as JSON; 404 when missing.
-    static func info(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let reply = gateway.executor.execute(Command("XINFO", ["STREAM", key]))
-        guard case .map = reply else { return unexpected(reply) }
-        let base64 = ValueEncoding.wantsBase64(request)
-        var json = JSONWriter(capacity: 512)
-        json.object { o in
-            KeyRoutes.writeKey(key, base64: false, into: &o)
+    static func info(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let reply = try context.execute("XINFO", ["STREAM", context.key])
+        guard case .map = reply else { throw unexpected }
+        let base64 = context.wantsBase64
+        return context.json { o in
+            JSONResponse.writeKey(context.key, into: &o)
             o.member("info") { writeInfo(reply, base64: base64, into: &$0) }
-        }
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: json.bytes)
-    }
-
-    /// Deletes the key only when it holds a stream (409 otherwise, 404 when
-    /// missing). TYPE then DEL: a write landing in between is the only race.
-    static func delete(_ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let type = gateway.executor.execute(Command("TYPE", [key]))
-        switch type {
-        case .status("none"): return Problem.noSuchKey(key.storage)
-        case .status("stream"): return KeyRoutes.delete(key, gateway)
-        case .error(let error): return Problem.from(error)
-        default: return Problem.from(.wrongType)
         }
     }
 
@@ -177,16 +161,11 @@ enum StreamRoutes {
 
     /// `{"fields": {...}, "id": "*", "maxlen": n, "minid": "id", "approximate":
     /// true, "limit": n, "nomkstream": false, "encoding": "base64"}` → XADD.
-    static func append(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue
-        switch jsonBody(request, example: #"{"fields": {"type": "order.created"}}"#) {
-        case .failure(let problem): return problem
-        case .success(let body): object = body
-        }
-        let fields = Fields(json: object, request: request)
-        var arguments: [Bytes] = [key]
-        let noCreate: Bool
-        do throws(FieldError) {
+    static func append(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let object = try jsonBody(context, example: #"{"fields": {"type": "order.created"}}"#)
+        let fields = Fields(json: object, request: context.request)
+        let (arguments, noCreate) = try context.reading { () throws(FieldError) in
+            var arguments: [Bytes] = [context.key]
             guard case .object(let pairs)? = object["fields"], !pairs.isEmpty else {
                 throw FieldError("'fields' must be a non-empty object of strings")
             }
@@ -197,7 +176,7 @@ enum StreamRoutes {
                 flat.append(Bytes(try ValueEncoding.decode(name, encoding: encoding)))
                 flat.append(Bytes(try ValueEncoding.decode(text, encoding: encoding)))
             }
-            noCreate = try fields.bool("nomkstream")
+            let noCreate = try fields.bool("nomkstream")
             if noCreate { arguments.append("NOMKSTREAM") }
             let maxlen = try fields.number("maxlen")
             let minid = try fields.string("minid")
@@ -216,137 +195,120 @@ enum StreamRoutes {
                 arguments += ["LIMIT", Bytes(limit)]
             }
             arguments.append(Bytes(try fields.string("id") ?? "*"))
-            arguments += flat
-        } catch {
-            return Problem.badRequest(error.message)
+            return (arguments + flat, noCreate)
         }
-        let reply = gateway.executor.execute(Command("XADD", arguments))
-        switch reply {
+        switch try context.execute("XADD", arguments) {
         case .bulk(let id):
-            return KeyRoutes.json(201) { o in
-                KeyRoutes.writeKey(key, base64: false, into: &o)
+            return context.json(201) { o in
+                JSONResponse.writeKey(context.key, into: &o)
                 o.member("id") { $0.string(bytes: id.storage) }
             }
         case .null where noCreate:
-            return Problem.noSuchKey(key.storage)
+            throw context.noSuchKey
         default:
-            return unexpected(reply)
+            throw unexpected
         }
     }
 
     /// `?start=-&end=+&count=&reverse=false` → XRANGE/XREVRANGE; 404 when missing.
-    static func range(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
+    static func range(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let request = context.request, key = context.key
         let start = idParameter(request, "start", default: "-")
         let end = idParameter(request, "end", default: "+")
-        let reverse: Bool
-        do throws(FieldError) {
-            reverse = try Fields(json: nil, request: request).bool("reverse")
-        } catch {
-            return Problem.badRequest(error.message)
-        }
-        var command = reverse ? Command("XREVRANGE", [key, end, start]) : Command("XRANGE", [key, start, end])
+        let reverse = try context.reading { () throws(FieldError) in try Fields(json: nil, request: request).bool("reverse") }
+        var arguments = reverse ? [key, end, start] : [key, start, end]
         if let count = request.queryValue("count") {
-            guard let n = Parse.strictInt64(Bytes(count)), n > 0 else { return Problem.badRequest("'count' must be a positive integer") }
-            command.arguments += ["COUNT", Bytes(String(n))]
+            guard let n = Parse.strictInt64(Bytes(count)), n > 0 else { throw Problem.badRequest("'count' must be a positive integer") }
+            arguments += ["COUNT", Bytes(String(n))]
         }
-        switch gateway.runAtomically([Command("EXISTS", [key]), command]) {
-        case .failure(let problem): return problem
-        case .success(let replies):
-            if replies[0] == .integer(0) { return Problem.noSuchKey(key.storage) }
-            guard case .array(let entries) = replies[1] else { return unexpected(replies[1]) }
-            let base64 = ValueEncoding.wantsBase64(request) || needsBase64(entries)
-            return KeyRoutes.json(200) { o in
-                KeyRoutes.writeKey(key, base64: false, into: &o)
-                o.member("entries") { writeEntries(entries, base64: base64, into: &$0) }
-                o.member("encoding") { $0.string(base64 ? "base64" : "utf-8") }
-            }
+        var batch = CommandBatch()
+        let existed = batch.flag("EXISTS", [key])
+        let read = batch.reply(reverse ? "XREVRANGE" : "XRANGE", arguments)
+        let replies = try context.atomically(batch)
+        guard try replies[existed] else { throw context.noSuchKey }
+        guard case .array(let entries) = try replies[read] else { throw unexpected }
+        let base64 = context.wantsBase64 || needsBase64(entries)
+        return context.json { o in
+            JSONResponse.writeKey(key, into: &o)
+            o.member("entries") { writeEntries(entries, base64: base64, into: &$0) }
+            o.member("encoding") { $0.string(base64 ? "base64" : "utf-8") }
         }
     }
 
     // MARK: - Groups
 
-    static func groups(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let reply = gateway.executor.execute(Command("XINFO", ["GROUPS", key]))
-        guard case .array = reply else { return unexpected(reply) }
-        return KeyRoutes.json(200) { o in
-            KeyRoutes.writeKey(key, base64: false, into: &o)
+    static func groups(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let reply = try context.execute("XINFO", ["GROUPS", context.key])
+        guard case .array = reply else { throw unexpected }
+        return context.json { o in
+            JSONResponse.writeKey(context.key, into: &o)
             o.member("groups") { writeInfo(reply, base64: false, into: &$0) }
         }
     }
 
     /// `{"group": "g", "id": "$", "mkstream": true, "entriesRead": n}` → XGROUP CREATE:
     /// 201; 409 BUSYGROUP when it exists; 404 when the stream is missing without mkstream.
-    static func createGroup(_ request: HTTPRequest, _ key: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue
-        switch jsonBody(request, example: #"{"group": "g", "id": "$", "mkstream": true}"#) {
-        case .failure(let problem): return problem
-        case .success(let body): object = body
-        }
-        let fields = Fields(json: object, request: request)
-        var arguments: [Bytes] = ["CREATE", key]
-        let name: String
-        do throws(FieldError) {
+    static func createGroup(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let object = try jsonBody(context, example: #"{"group": "g", "id": "$", "mkstream": true}"#)
+        let fields = Fields(json: object, request: context.request)
+        let (name, arguments) = try context.reading { () throws(FieldError) in
             guard let group = try fields.string("group"), !group.isEmpty else { throw FieldError("'group' (a string) is required") }
-            name = group
-            arguments += [Bytes(group), Bytes(try fields.string("id") ?? "$")]
+            var arguments: [Bytes] = ["CREATE", context.key, Bytes(group), Bytes(try fields.string("id") ?? "$")]
             if try fields.bool("mkstream") { arguments.append("MKSTREAM") }
             if let read = try fields.number("entriesRead") {
                 guard Int64(read) != nil else { throw FieldError("'entriesRead' must be an integer") }
                 arguments += ["ENTRIESREAD", Bytes(read)]
             }
-        } catch {
-            return Problem.badRequest(error.message)
+            return (group, arguments)
         }
-        let reply = gateway.executor.execute(Command("XGROUP", arguments))
-        switch reply {
+        switch context.replyOrError("XGROUP", arguments) {
         case .status("OK"):
-            return KeyRoutes.json(201) { o in
-                KeyRoutes.writeKey(key, base64: false, into: &o)
+            return context.json(201) { o in
+                JSONResponse.writeKey(context.key, into: &o)
                 o.member("group") { $0.string(name) }
             }
-        case .error(let error) where error.message.hasPrefix("ERR The XGROUP subcommand requires the key to exist"):
-            return Problem.noSuchKey(key.storage)
-        default:
-            return unexpected(reply)
+        case .error(let error) where isMissingStream(error): throw context.noSuchKey
+        case .error(let error): throw Problem.from(error)
+        default: throw unexpected
         }
     }
 
     /// XGROUP DESTROY: 204, 404 (no stream, or no such group).
-    static func destroyGroup(_ key: Bytes, _ group: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let reply = gateway.executor.execute(Command("XGROUP", ["DESTROY", key, group]))
-        switch reply {
+    static func destroyGroup(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let group = groupName(context)
+        switch context.replyOrError("XGROUP", ["DESTROY", context.key, group]) {
         case .integer(1): return HTTPResponse(status: 204)
-        case .integer(0): return noGroup(key, group)
-        case .error(let error) where error.message.hasPrefix("ERR The XGROUP subcommand requires the key to exist"):
-            return Problem.noSuchKey(key.storage)
-        default: return unexpected(reply)
+        case .integer(0):
+            throw Problem.response(404, code: "NOGROUP", detail: "no consumer group '\(group.text)' on stream '\(context.key.text)'")
+        case .error(let error) where isMissingStream(error): throw context.noSuchKey
+        case .error(let error): throw Problem.from(error)
+        default: throw unexpected
         }
     }
 
     /// XPENDING: the summary, or with any of `count`, `start`, `end`,
     /// `idle`, `consumer` the entries (count defaults to 10).
-    static func pending(_ request: HTTPRequest, _ key: Bytes, _ group: Bytes, _ gateway: Gateway) -> HTTPResponse {
+    static func pending(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let request = context.request
         let consumer = request.queryValue("consumer").map(Bytes.init)
         let idle = request.queryString("idle")
         let extended = ["count", "start", "end", "idle", "consumer"].contains { request.queryValue($0) != nil }
-        var arguments: [Bytes] = [key, group]
+        var arguments: [Bytes] = [context.key, groupName(context)]
         if extended {
             if let idle {
-                guard let ms = Int64(idle), ms >= 0 else { return Problem.badRequest("'idle' must be a number of milliseconds") }
+                guard let ms = Int64(idle), ms >= 0 else { throw Problem.badRequest("'idle' must be a number of milliseconds") }
                 arguments += ["IDLE", Bytes(String(ms))]
             }
             let count = request.queryString("count") ?? "10"
-            guard let n = Int64(count), n > 0 else { return Problem.badRequest("'count' must be a positive integer") }
+            guard let n = Int64(count), n > 0 else { throw Problem.badRequest("'count' must be a positive integer") }
             arguments += [idParameter(request, "start", default: "-"), idParameter(request, "end", default: "+"), Bytes(String(n))]
             if let consumer { arguments.append(consumer) }
         }
-        let reply = gateway.executor.execute(Command("XPENDING", arguments))
-        guard case .array(let parts) = reply else { return unexpected(reply) }
+        guard case .array(let parts) = try context.execute("XPENDING", arguments) else { throw unexpected }
         if !extended {
-            guard parts.count == 4, case .integer(let total) = parts[0] else { return unexpected(reply) }
-            return KeyRoutes.json(200) { o in
-                KeyRoutes.writeKey(key, base64: false, into: &o)
-                o.member("group") { $0.string(bytes: group.storage) }
+            guard parts.count == 4, case .integer(let total) = parts[0] else { throw unexpected }
+            return context.json { o in
+                writeKeyAndGroup(context, into: &o)
                 o.member("pending") { $0.integer(total) }
                 o.member("smallestId") { writeInfo(parts[1], base64: false, into: &$0) }
                 o.member("greatestId") { writeInfo(parts[2], base64: false, into: &$0) }
@@ -363,9 +325,8 @@ enum StreamRoutes {
                 }
             }
         }
-        return KeyRoutes.json(200) { o in
-            KeyRoutes.writeKey(key, base64: false, into: &o)
-            o.member("group") { $0.string(bytes: group.storage) }
+        return context.json { o in
+            writeKeyAndGroup(context, into: &o)
             o.member("entries") { json in
                 json.array(parts) { json, row in
                     guard case .array(let cells) = row, cells.count == 4, case .bulk(let id) = cells[0], case .bulk(let owner) = cells[1],
@@ -386,52 +347,38 @@ enum StreamRoutes {
     /// XAUTOCLAIM (`next` is the cursor for the following call, `"0-0"` at the
     /// end; `deleted` lists pending IDs dropped because their entries are gone).
     /// `"justId": true` answers IDs instead of entries.
-    static func claim(_ request: HTTPRequest, _ key: Bytes, _ group: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue
-        switch jsonBody(request, example: #"{"consumer": "c2", "minIdle": 60000, "ids": ["1-0"]}"#) {
-        case .failure(let problem): return problem
-        case .success(let body): object = body
-        }
-        let fields = Fields(json: object, request: request)
-        let command: Command
-        let automatic: Bool
-        let justID: Bool
-        do throws(FieldError) {
+    static func claim(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let object = try jsonBody(context, example: #"{"consumer": "c2", "minIdle": 60000, "ids": ["1-0"]}"#)
+        let fields = Fields(json: object, request: context.request)
+        let (command, automatic, justID) = try context.reading { () throws(FieldError) in
             guard let consumer = try fields.string("consumer"), !consumer.isEmpty else { throw FieldError("'consumer' (a string) is required") }
             guard let minIdle = try fields.number("minIdle"), let idle = Int64(minIdle), idle >= 0 else {
                 throw FieldError("'minIdle' (milliseconds, >= 0) is required")
             }
-            justID = try fields.bool("justId")
-            let head: [Bytes] = [key, group, Bytes(consumer), Bytes(String(idle))]
+            let justID = try fields.bool("justId")
+            let head: [Bytes] = [context.key, groupName(context), Bytes(consumer), Bytes(String(idle))]
             if object["ids"] != nil {
-                automatic = false
-                command = Command("XCLAIM", head + (try ids(object, "ids")) + (justID ? ["JUSTID"] : []))
-            } else {
-                automatic = true
-                var arguments = head + [Bytes(try fields.string("start") ?? "0-0")]
-                if let count = try fields.number("count") {
-                    guard let n = Int64(count), n > 0 else { throw FieldError("'count' must be a positive integer") }
-                    arguments += ["COUNT", Bytes(String(n))]
-                }
-                if justID { arguments.append("JUSTID") }
-                command = Command("XAUTOCLAIM", arguments)
+                return (Command("XCLAIM", head + (try ids(object, "ids")) + (justID ? ["JUSTID"] : [])), false, justID)
             }
-        } catch {
-            return Problem.badRequest(error.message)
+            var arguments = head + [Bytes(try fields.string("start") ?? "0-0")]
+            if let count = try fields.number("count") {
+                guard let n = Int64(count), n > 0 else { throw FieldError("'count' must be a positive integer") }
+                arguments += ["COUNT", Bytes(String(n))]
+            }
+            if justID { arguments.append("JUSTID") }
+            return (Command("XAUTOCLAIM", arguments), true, justID)
         }
-        let reply = gateway.executor.execute(command)
-        guard case .array(let parts) = reply else { return unexpected(reply) }
+        guard case .array(let parts) = try context.execute(command) else { throw unexpected }
         let claimed: [Reply]
         if automatic {
-            guard parts.count == 3, case .array(let list) = parts[1] else { return unexpected(reply) }
+            guard parts.count == 3, case .array(let list) = parts[1] else { throw unexpected }
             claimed = list
         } else {
             claimed = parts
         }
-        let base64 = ValueEncoding.wantsBase64(request) || needsBase64(claimed)
-        return KeyRoutes.json(200) { o in
-            KeyRoutes.writeKey(key, base64: false, into: &o)
-            o.member("group") { $0.string(bytes: group.storage) }
+        let base64 = context.wantsBase64 || needsBase64(claimed)
+        return context.json { o in
+            writeKeyAndGroup(context, into: &o)
             if automatic { o.member("next") { writeInfo(parts[0], base64: false, into: &$0) } }
             o.member("claimed") { writeEntries(claimed, base64: base64, into: &$0) }
             if automatic { o.member("deleted") { writeInfo(parts[2], base64: false, into: &$0) } }
@@ -440,28 +387,18 @@ enum StreamRoutes {
     }
 
     /// `{"ids": [...]}` → XACK: `{"acked": n}`; 404 when the stream or group is missing.
-    static func ack(_ request: HTTPRequest, _ key: Bytes, _ group: Bytes, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue
-        switch jsonBody(request, example: #"{"ids": ["1-0"]}"#) {
-        case .failure(let problem): return problem
-        case .success(let body): object = body
-        }
-        let list: [Bytes]
-        do throws(FieldError) {
-            list = try ids(object, "ids")
-        } catch {
-            return Problem.badRequest(error.message)
-        }
+    static func ack(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let object = try jsonBody(context, example: #"{"ids": ["1-0"]}"#)
+        let list = try context.reading { () throws(FieldError) in try ids(object, "ids") }
+        let key = context.key, group = groupName(context)
+        var batch = CommandBatch()
         // XPENDING first: it answers NOGROUP (404) for a missing stream or group.
-        switch gateway.runAtomically([Command("XPENDING", [key, group]), Command("XACK", [key, group] + list)]) {
-        case .failure(let problem): return problem
-        case .success(let replies):
-            guard case .integer(let acked) = replies[1] else { return unexpected(replies[1]) }
-            return KeyRoutes.json(200) { o in
-                KeyRoutes.writeKey(key, base64: false, into: &o)
-                o.member("group") { $0.string(bytes: group.storage) }
-                o.member("acked") { $0.integer(acked) }
-            }
+        batch.run("XPENDING", [key, group])
+        let acked = batch.integer("XACK", [key, group] + list)
+        let count = try context.atomically(batch)[acked]
+        return context.json { o in
+            writeKeyAndGroup(context, into: &o)
+            o.member("acked") { $0.integer(count) }
         }
     }
 }
