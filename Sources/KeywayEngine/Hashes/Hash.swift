@@ -211,10 +211,10 @@ extension Database {
             stillVolatile = hash.hasVolatileFields
             value = hash.wrapped
         }
-        if removed > 0 { didWrite(key, event: "hexpired") }
+        if removed > 0 { didWrite(key, .hexpired) }
         if isEmpty {
             keyspace.remove(atSlot: slot)
-            didWrite(key, event: "del")
+            didWrite(key, .del)
         }
         if !stillVolatile || isEmpty { keysWithVolatileFields.removeValue(forKey: key) }
         return removed

@@ -82,7 +82,7 @@ enum HashCommands {
             expired = c.db.loading ? 0 : hash.removeExpiredFields(now: now)
             return try body(&hash)
         }
-        if expired > 0 { c.db.didWrite(key, event: "hexpired") }
+        if expired > 0 { c.db.didWrite(key, .hexpired) }
         return result
     }
 
@@ -99,7 +99,7 @@ enum HashCommands {
             }
             return created
         } ?? 0
-        c.db.didWrite(c[1], event: "hset")
+        c.db.didWrite(c[1], .hset)
         return c.name == "hmset" ? .ok : .integer(created)
     }
 
@@ -108,7 +108,7 @@ enum HashCommands {
             hash.contains(c[2]) ? false : hash.set(c[2], c[3])
         } ?? false
         guard created else { return .integer(0) }
-        c.db.didWrite(c[1], event: "hset")
+        c.db.didWrite(c[1], .hset)
         return .integer(1)
     }
 
@@ -147,7 +147,7 @@ enum HashCommands {
             for field in c.arguments.dropFirst(2) where hash.remove(field) != nil { deleted += 1 }
             return deleted
         } ?? 0
-        if deleted > 0 { c.db.didWrite(c[1], event: "hdel") }
+        if deleted > 0 { c.db.didWrite(c[1], .hdel) }
         return .integer(deleted)
     }
 
@@ -180,7 +180,7 @@ enum HashCommands {
             hash.set(field, Parse.bytes(sum), keepTTL: true)
             return sum
         }!
-        c.db.didWrite(c[1], event: "hincrby")
+        c.db.didWrite(c[1], .hincrby)
         return .integer(result)
     }
 
@@ -204,7 +204,7 @@ enum HashCommands {
             fieldHasTTL = hash.expiry(of: field) != nil
             return text
         }!
-        c.db.didWrite(c[1], event: "hincrbyfloat")
+        c.db.didWrite(c[1], .hincrbyfloat)
         c.propagate(fieldHasTTL ? argv("HSETEX", c[1], "KEEPTTL", "FIELDS", "1", field, text) : argv("HSET", c[1], field, text))
         return .bulk(text)
     }
@@ -358,9 +358,9 @@ enum HashCommands {
         }
         if updated > 0 {
             c.db.trackVolatileFields(key)
-            c.db.didWrite(key, event: "hexpire")
+            c.db.didWrite(key, .hexpire)
         }
-        if deleted > 0 { c.db.didWrite(key, event: "hdel") }
+        if deleted > 0 { c.db.didWrite(key, .hdel) }
         if c.isPropagating {
             let outcomeOf = Array(zip(fields, outcomes))
             propagateFieldChanges(c, key, deadline: deadline,
@@ -413,7 +413,7 @@ enum HashCommands {
                 return .integer(1)
             }
         }
-        if persisted > 0 { c.db.didWrite(key, event: "hpersist") }
+        if persisted > 0 { c.db.didWrite(key, .hpersist) }
         return .array(outcomes ?? fields.map { _ in .integer(-2) })
     }
 
@@ -456,9 +456,9 @@ enum HashCommands {
         guard let values else { return .array(fields.map { _ in .null }) }
         if updated > 0 {
             if !persist { c.db.trackVolatileFields(key) }
-            c.db.didWrite(key, event: persist ? "hpersist" : "hexpire")
+            c.db.didWrite(key, persist ? .hpersist : .hexpire)
         }
-        if deleted > 0 { c.db.didWrite(key, event: "hdel") }
+        if deleted > 0 { c.db.didWrite(key, .hdel) }
         if c.isPropagating && (persist || deadline != nil) {
             let present = zip(fields, values).filter { $0.1 != .null }.map(\.0)
             if persist {
@@ -548,12 +548,12 @@ enum HashCommands {
                 c.propagate([Bytes("HDEL"), key] + fields)
             }
         }
-        c.db.didWrite(key, event: "hset")
+        c.db.didWrite(key, .hset)
         if updated > 0 {
             c.db.trackVolatileFields(key)
-            c.db.didWrite(key, event: "hexpire")
+            c.db.didWrite(key, .hexpire)
         }
-        if deleted > 0 { c.db.didWrite(key, event: "hdel") }
+        if deleted > 0 { c.db.didWrite(key, .hdel) }
         return .integer(1)
     }
 
@@ -571,7 +571,18 @@ enum HashCommands {
                 return .bulk(value)
             }
         }
-        if deleted > 0 { c.db.didWrite(key, event: "hdel") }
+        if deleted > 0 { c.db.didWrite(key, .hdel) }
         return .array(values ?? fields.map { _ in .null })
     }
+}
+
+/// Hash events (`h`), field expiry included.
+extension KeyspaceEvent {
+    static let hset = KeyspaceEvent("hset", .hash)
+    static let hdel = KeyspaceEvent("hdel", .hash)
+    static let hincrby = KeyspaceEvent("hincrby", .hash)
+    static let hincrbyfloat = KeyspaceEvent("hincrbyfloat", .hash)
+    static let hexpire = KeyspaceEvent("hexpire", .hash)
+    static let hpersist = KeyspaceEvent("hpersist", .hash)
+    static let hexpired = KeyspaceEvent("hexpired", .hash)
 }

@@ -26,7 +26,7 @@ extension Database {
             }
             if isEmpty {
                 keyspace.remove(atSlot: slot)
-                didWrite(key, event: "del")
+                didWrite(key, .del)
             }
             return result
         }

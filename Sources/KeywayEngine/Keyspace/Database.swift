@@ -170,12 +170,13 @@ public final class Database: @unchecked Sendable {
 
     /// The one write path: every command that changes a key calls this once
     /// per key it changed.
-    public func didWrite(_ key: Bytes, event: String) {
+    /// `event` names the write and its notification class (`.hset`, `.del`).
+    public func didWrite(_ key: Bytes, _ event: KeyspaceEvent) {
         dirty += 1
         writeCounter.increment()
         if blocking.hasWaiters { blocking.keyWritten(key) }
         if !notifyKeyspaceEvents.isEmpty && !key.isEmpty { notifyKeyspaceEvent(event, key: key) }
-        for observer in writeObservers { observer(key, event) }
+        for observer in writeObservers { observer(key, event.name) }
     }
 
     /// A write that touched no single key (FLUSHALL).
@@ -190,7 +191,7 @@ public final class Database: @unchecked Sendable {
     private func expire(slot: Int) {
         let entry = keyspace.remove(atSlot: slot)
         stats.expiredKeys += 1
-        didWrite(entry.key, event: "expired")
+        didWrite(entry.key, .expired)
     }
 
     /// One active expiry cycle as Redis runs it: sample keys with a TTL,

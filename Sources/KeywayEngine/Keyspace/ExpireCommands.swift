@@ -50,11 +50,11 @@ enum ExpireCommands {
         if lt && entry.hasExpiry && when >= entry.expiresAt { return .integer(0) }
         if c.db.isAlreadyExpired(when) {
             c.db.deleteKey(key)
-            c.db.didWrite(key, event: "del")
+            c.db.didWrite(key, .del)
             c.propagate(argv("DEL", key))
         } else {
             c.db.keyspace.setExpiry(when, atSlot: slot)
-            c.db.didWrite(key, event: "expire")
+            c.db.didWrite(key, .expire)
             c.propagate(argv("PEXPIREAT", key, when))
         }
         return .integer(1)
@@ -78,7 +78,7 @@ enum ExpireCommands {
 
     static func persist(_ c: CommandContext) throws(CommandError) -> Reply {
         guard c.db.persist(c[1]) else { return .integer(0) }
-        c.db.didWrite(c[1], event: "persist")
+        c.db.didWrite(c[1], .persist)
         return .integer(1)
     }
 }

@@ -21,7 +21,7 @@ enum KeyCommands {
     static func del(_ c: CommandContext) throws(CommandError) -> Reply {
         var deleted: Int64 = 0
         for key in c.arguments.dropFirst() where c.db.deleteKey(key) {
-            c.db.didWrite(key, event: "del")
+            c.db.didWrite(key, .del)
             deleted += 1
         }
         return .integer(deleted)
@@ -50,8 +50,8 @@ enum KeyCommands {
         c.db.deleteKey(source)
         c.db.deleteKey(target)
         c.db.setKey(target, entry.value, expiresAt: entry.hasExpiry ? entry.expiresAt : nil)
-        c.db.didWrite(source, event: "rename_from")
-        c.db.didWrite(target, event: "rename_to")
+        c.db.didWrite(source, .renameFrom)
+        c.db.didWrite(target, .renameTo)
         return onlyIfAbsent ? .integer(1) : .ok
     }
 
@@ -80,7 +80,7 @@ enum KeyCommands {
             c.db.deleteKey(target)
         }
         c.db.setKey(target, entry.value, expiresAt: entry.hasExpiry ? entry.expiresAt : nil)
-        c.db.didWrite(target, event: "copy_to")
+        c.db.didWrite(target, .copyTo)
         return .integer(1)
     }
 

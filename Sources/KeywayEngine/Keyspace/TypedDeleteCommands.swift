@@ -24,7 +24,7 @@ enum TypedDeleteCommands {
         guard let slot = c.db.liveSlot(key) else { return .integer(0) }
         guard c.db.keyspace[slot: slot].value.typeName == expected else { throw .wrongType }
         c.db.deleteKey(key)
-        c.db.didWrite(key, event: "del")
+        c.db.didWrite(key, .del)
         c.propagate(argv("DEL", key))
         return .integer(1)
     }

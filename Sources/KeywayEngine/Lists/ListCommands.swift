@@ -35,7 +35,7 @@ enum ListCommands {
             return list.count
         }
         guard let length else { return .integer(0) }
-        c.db.didWrite(key, event: end == .left ? "lpush" : "rpush")
+        c.db.didWrite(key, end == .left ? .lpush : .rpush)
         return .integer(Int64(length))
     }
 
@@ -59,7 +59,7 @@ enum ListCommands {
             }
             return taken
         } ?? []
-        c.db.didWrite(key, event: end == .left ? "lpop" : "rpop")
+        c.db.didWrite(key, end == .left ? .lpop : .rpop)
         if count == nil { return popped.first.map(Reply.bulk) ?? .null }
         return .array(popped.map(Reply.bulk))
     }
@@ -141,7 +141,7 @@ enum ListCommands {
             guard let position = list.position(of: index) else { throw CommandError(.generic, "ERR index out of range") }
             list.replace(at: position, with: c[3])
         }
-        c.db.didWrite(key, event: "lset")
+        c.db.didWrite(key, .lset)
         return .ok
     }
 
@@ -157,7 +157,7 @@ enum ListCommands {
             list.insert(c[4], at: after ? pivot + 1 : pivot)
             return list.count
         } ?? -1
-        if length > 0 { c.db.didWrite(key, event: "linsert") }
+        if length > 0 { c.db.didWrite(key, .linsert) }
         return .integer(Int64(length))
     }
 
@@ -185,7 +185,7 @@ enum ListCommands {
             }
             return removed
         } ?? 0
-        if removed > 0 { c.db.didWrite(key, event: "lrem") }
+        if removed > 0 { c.db.didWrite(key, .lrem) }
         return .integer(Int64(removed))
     }
 
@@ -201,7 +201,7 @@ enum ListCommands {
             list.keep(range)
             return true
         } ?? false
-        if changed { c.db.didWrite(key, event: "ltrim") }
+        if changed { c.db.didWrite(key, .ltrim) }
         return .ok
     }
 
@@ -216,9 +216,9 @@ enum ListCommands {
         guard let element = try c.db.modify(ListValue.self, source, create: false, { list throws(CommandError) in list.pop(from: from) }) ?? nil else {
             return .null
         }
-        c.db.didWrite(source, event: from == .left ? "lpop" : "rpop")
+        c.db.didWrite(source, from == .left ? .lpop : .rpop)
         try c.db.modify(ListValue.self, destination, create: true) { list throws(CommandError) in list.push(element, to: to) }
-        c.db.didWrite(destination, event: to == .left ? "lpush" : "rpush")
+        c.db.didWrite(destination, to == .left ? .lpush : .rpush)
         return .bulk(element)
     }
 
@@ -246,7 +246,7 @@ enum ListCommands {
             guard let list = try c.db.read(ListValue.self, key), !list.isEmpty else { continue }
             let element = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) in list.pop(from: end) } ?? nil
             guard let element else { continue }
-            c.db.didWrite(key, event: end == .left ? "lpop" : "rpop")
+            c.db.didWrite(key, end == .left ? .lpop : .rpop)
             c.propagate(argv(end == .left ? "LPOP" : "RPOP", key))
             return .array([.bulk(key), .bulk(element)])
         }
@@ -305,10 +305,22 @@ enum ListCommands {
                 while Int64(taken.count) < count, let element = list.pop(from: end) { taken.append(element) }
                 return taken
             } ?? []
-            c.db.didWrite(key, event: end == .left ? "lpop" : "rpop")
+            c.db.didWrite(key, end == .left ? .lpop : .rpop)
             c.propagate(argv(end == .left ? "LPOP" : "RPOP", key, Int64(popped.count)))
             return .array([.bulk(key), .array(popped.map(Reply.bulk))])
         }
         return blocking ? c.block(on: keys, timeoutMilliseconds: timeout) : .null
     }
+}
+
+/// List events (`l`). LMOVE and the blocking pops emit the pop and push events of their ends.
+extension KeyspaceEvent {
+    static let lpush = KeyspaceEvent("lpush", .list)
+    static let rpush = KeyspaceEvent("rpush", .list)
+    static let lpop = KeyspaceEvent("lpop", .list)
+    static let rpop = KeyspaceEvent("rpop", .list)
+    static let lset = KeyspaceEvent("lset", .list)
+    static let linsert = KeyspaceEvent("linsert", .list)
+    static let lrem = KeyspaceEvent("lrem", .list)
+    static let ltrim = KeyspaceEvent("ltrim", .list)
 }

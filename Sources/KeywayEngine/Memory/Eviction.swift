@@ -131,7 +131,7 @@ extension Database {
     private func evict(slot: Int) {
         let entry = keyspace.remove(atSlot: slot)
         eviction.evictedKeys += 1
-        didWrite(entry.key, event: "evicted")
+        didWrite(entry.key, .evicted)
     }
 
     /// Whether any key qualifies under the policy.

@@ -54,10 +54,10 @@ enum LockCommands {
 
         let expiresAt = c.db.now + ttl
         c.db.setKey(key, .string(token), expiresAt: expiresAt)
-        c.db.didWrite(key, event: "set")
+        c.db.didWrite(key, .set)
         fencing += 1
         c.db.setKey(fencingKey, .string(Parse.bytes(fencing)), keepTTL: true)
-        c.db.didWrite(fencingKey, event: "incrby")
+        c.db.didWrite(fencingKey, .incrby)
         c.propagate([argv("SET", key, token, "PXAT", expiresAt), argv("INCR", fencingKey)])
         return .array([.integer(fencing), .integer(ttl)])
     }
@@ -76,7 +76,7 @@ enum LockCommands {
         guard let current = holder(c, key) else { return .integer(-1) }
         guard current == c[2] else { return .integer(0) }
         c.db.deleteKey(key)
-        c.db.didWrite(key, event: "del")
+        c.db.didWrite(key, .del)
         c.propagate(argv("DEL", key))
         return .integer(1)
     }
@@ -91,7 +91,7 @@ enum LockCommands {
         guard current == c[2] else { return .integer(0) }
         let expiresAt = c.db.now + ttl
         c.db.setExpiry(key, at: expiresAt)
-        c.db.didWrite(key, event: "expire")
+        c.db.didWrite(key, .expire)
         c.propagate(argv("PEXPIREAT", key, expiresAt))
         return .integer(1)
     }

@@ -126,8 +126,8 @@ extension RateLimitAlgorithm {
         if allowed && !r.peek {
             used += r.cost
             c.db.setKey(r.key, .string(Parse.bytes(used)), expiresAt: deadline)
-            c.db.didWrite(r.key, event: "incrby")
-            c.db.didWrite(r.key, event: "expire")
+            c.db.didWrite(r.key, .incrby)
+            c.db.didWrite(r.key, .expire)
             c.propagate(argv("SET", r.key, used, "PXAT", deadline))
         }
         let untilReset = deadline + 1 - now
@@ -169,9 +169,9 @@ extension RateLimitAlgorithm {
         }
         let deadline = now + r.window - 1
         c.db.setExpiry(r.key, at: deadline)
-        if stale > 0 { c.db.didWrite(r.key, event: "zremrangebyscore") }
-        c.db.didWrite(r.key, event: "zadd")
-        c.db.didWrite(r.key, event: "expire")
+        if stale > 0 { c.db.didWrite(r.key, .zremrangebyscore) }
+        c.db.didWrite(r.key, .zadd)
+        c.db.didWrite(r.key, .expire)
         if c.isPropagating {
             var effects: [[Bytes]] = []
             if stale > 0 { effects.append(argv("ZREMRANGEBYSCORE", r.key, "-inf", now - r.window)) }
@@ -315,8 +315,8 @@ extension RateLimitAlgorithm {
     /// PEXPIREAT), never the time-dependent check itself.
     static func stateWritten(_ c: CommandContext, _ key: Bytes, fields: [(Bytes, Bytes)], expiresAt deadline: Int64) {
         c.db.setExpiry(key, at: deadline)
-        c.db.didWrite(key, event: "hset")
-        c.db.didWrite(key, event: "expire")
+        c.db.didWrite(key, .hset)
+        c.db.didWrite(key, .expire)
         guard c.isPropagating else { return }
         var hset = argv("HSET", key)
         for (field, value) in fields { hset += [field, value] }

@@ -42,17 +42,17 @@ enum SessionCommands {
         }
         var effects: [[Bytes]] = []
         if !sets.isEmpty {
-            c.db.didWrite(key, event: "hset")
+            c.db.didWrite(key, .hset)
             effects.append([Bytes("HSET"), key] + sets)
         }
         if !removed.isEmpty {
-            c.db.didWrite(key, event: "hdel")
+            c.db.didWrite(key, .hdel)
             effects.append([Bytes("HDEL"), key] + removed)
         }
         if ttl > 0 {
             let expiresAt = c.db.now + ttl
             c.db.setExpiry(key, at: expiresAt)
-            c.db.didWrite(key, event: "expire")
+            c.db.didWrite(key, .expire)
             effects.append(argv("PEXPIREAT", key, expiresAt))
         }
         c.propagate(effects)

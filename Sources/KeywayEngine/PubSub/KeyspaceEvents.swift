@@ -58,36 +58,52 @@ public struct KeyspaceEventFlags: OptionSet, Sendable {
     var publishesAnything: Bool {
         !intersection([.keyspace, .keyevent]).isEmpty && !subtracting([.keyspace, .keyevent]).isEmpty
     }
+}
 
-    /// The class of a write event name, as Redis files each event.
-    static func eventClass(_ event: String) -> KeyspaceEventFlags {
-        switch event {
-        // Writes Redis does not announce (consumer-group bookkeeping).
-        case "xack", "xreadgroup", "xclaim", "xautoclaim": return []
-        case "expired": return .expired
-        case "evicted": return .evicted
-        case "del", "expire", "rename_from", "rename_to", "copy_to", "persist", "restore", "new": return .generic
-        case "set", "setrange", "incrby", "decrby", "incrbyfloat", "append": return .string
-        default: break
-        }
-        switch event.first {
-        case "l", "r", "b": return .list      // lpush, rpush, lpop, rpop, lset, linsert, lrem, ltrim, blmove...
-        case "h": return .hash
-        case "s": return .set
-        case "z": return .zset
-        case "x": return .stream
-        default: return .generic
-        }
+/// One write event as keyspace notifications publish it: its name (the
+/// message on `__keyspace@0__:<key>`, the channel suffix of
+/// `__keyevent@0__:<event>`) and the class of `notify-keyspace-events` it is
+/// filed under, as Redis's `notifyKeyspaceEvent(NOTIFY_HASH, "hset", ...)`.
+/// Each family declares its events next to its commands (`KeyspaceEvent.hset`
+/// in HashCommands.swift); the key-lifecycle events every family emits are
+/// below.
+public struct KeyspaceEvent: Sendable, Equatable, CustomStringConvertible {
+    public let name: String
+    /// The one class that lets the event through; empty for a write Redis
+    /// does not announce.
+    public let kind: KeyspaceEventFlags
+
+    public init(_ name: String, _ kind: KeyspaceEventFlags) {
+        self.name = name
+        self.kind = kind
     }
+
+    /// A write that changes data but publishes nothing (consumer-group
+    /// bookkeeping such as XACK): it still counts as a write, wakes blocked
+    /// clients and reaches write observers.
+    public init(unannounced name: String) { self.init(name, []) }
+
+    public var description: String { name }
+}
+
+/// Key-lifecycle events, emitted by every family.
+extension KeyspaceEvent {
+    static let del = KeyspaceEvent("del", .generic)
+    static let expire = KeyspaceEvent("expire", .generic)
+    static let persist = KeyspaceEvent("persist", .generic)
+    static let renameFrom = KeyspaceEvent("rename_from", .generic)
+    static let renameTo = KeyspaceEvent("rename_to", .generic)
+    static let copyTo = KeyspaceEvent("copy_to", .generic)
+    static let expired = KeyspaceEvent("expired", .expired)
+    static let evicted = KeyspaceEvent("evicted", .evicted)
 }
 
 extension Database {
     /// Publishes the keyspace and keyevent notifications of one write.
-    func notifyKeyspaceEvent(_ event: String, key: Bytes) {
+    func notifyKeyspaceEvent(_ event: KeyspaceEvent, key: Bytes) {
         let flags = notifyKeyspaceEvents
-        let eventClass = KeyspaceEventFlags.eventClass(event)
-        guard !eventClass.isEmpty, flags.contains(eventClass), !pubsub.isEmpty else { return }
-        let eventBytes = Bytes(event)
+        guard !event.kind.isEmpty, flags.contains(event.kind), !pubsub.isEmpty else { return }
+        let eventBytes = Bytes(event.name)
         if flags.contains(.keyspace) {
             pubsub.publish(channel: Bytes(Array("__keyspace@0__:".utf8) + key.storage), payload: eventBytes)
         }

@@ -44,7 +44,7 @@ enum SetCommands {
             for member in c.arguments.dropFirst(2) where set.insert(member) { added += 1 }
             return added
         } ?? 0
-        if added > 0 { c.db.didWrite(key, event: "sadd") }
+        if added > 0 { c.db.didWrite(key, .sadd) }
         return .integer(added)
     }
 
@@ -63,7 +63,7 @@ enum SetCommands {
             }
             return removed
         } ?? 0
-        if removed > 0 { finishRemoval(c, key, event: "srem", emptied: emptied) }
+        if removed > 0 { finishRemoval(c, key, event: .srem, emptied: emptied) }
         return .integer(removed)
     }
 
@@ -72,10 +72,10 @@ enum SetCommands {
     /// the last member leaves it in place instead (had `modify` emptied the
     /// set, it would delete the key and report `del` first); the key is
     /// deleted here.
-    static func finishRemoval(_ c: CommandContext, _ key: Bytes, event: String, emptied: Bool) {
+    static func finishRemoval(_ c: CommandContext, _ key: Bytes, event: KeyspaceEvent, emptied: Bool) {
         if emptied { c.db.deleteKey(key) }
-        c.db.didWrite(key, event: event)
-        if emptied { c.db.didWrite(key, event: "del") }
+        c.db.didWrite(key, event)
+        if emptied { c.db.didWrite(key, .del) }
     }
 
     static func sismember(_ c: CommandContext) throws(CommandError) -> Reply {
@@ -120,7 +120,7 @@ enum SetCommands {
                 return set.popRandom(using: &generator)
             } ?? nil
             guard let popped else { return .null }
-            finishRemoval(c, key, event: "spop", emptied: emptied)
+            finishRemoval(c, key, event: .spop, emptied: emptied)
             c.propagate(argv("SREM", key, popped))
             return .bulk(popped)
         }
@@ -140,7 +140,7 @@ enum SetCommands {
             return popped
         } ?? []
         if !popped.isEmpty {
-            finishRemoval(c, key, event: "spop", emptied: emptied)
+            finishRemoval(c, key, event: .spop, emptied: emptied)
             c.propagate(emptied ? argv("DEL", key) : [Bytes("SREM"), key] + popped)
         }
         return memberArray(popped)
@@ -200,11 +200,11 @@ enum SetCommands {
             return set.remove(member)
         } ?? false
         guard removed else { return .integer(0) }
-        finishRemoval(c, source, event: "srem", emptied: emptied)
+        finishRemoval(c, source, event: .srem, emptied: emptied)
         let added = try c.db.modify(SetValue.self, destination, create: true) { set throws(CommandError) in
             set.insert(member)
         } ?? false
-        if added { c.db.didWrite(destination, event: "sadd") }
+        if added { c.db.didWrite(destination, .sadd) }
         return .integer(1)
     }
 
@@ -214,11 +214,11 @@ enum SetCommands {
         case intersection, union, difference
 
         /// The keyspace event a STORE form emits.
-        var storeEvent: String {
+        var storeEvent: KeyspaceEvent {
             switch self {
-            case .intersection: return "sinterstore"
-            case .union: return "sunionstore"
-            case .difference: return "sdiffstore"
+            case .intersection: return .sinterstore
+            case .union: return .sunionstore
+            case .difference: return .sdiffstore
             }
         }
     }
@@ -315,11 +315,11 @@ enum SetCommands {
         let destination = c[1]
         let result = evaluate(operation, try loadSets(c, c.arguments.dropFirst(2)))
         if result.isEmpty {
-            if c.db.deleteKey(destination) { c.db.didWrite(destination, event: "del") }
+            if c.db.deleteKey(destination) { c.db.didWrite(destination, .del) }
             return .integer(0)
         }
         c.db.replace(destination, with: result)
-        c.db.didWrite(destination, event: operation.storeEvent)
+        c.db.didWrite(destination, operation.storeEvent)
         return .integer(Int64(result.count))
     }
 
@@ -368,4 +368,14 @@ enum SetCommands {
         }
         return ScanOptions.reply(next: next, found)
     }
+}
+
+/// Set events (`s`). SMOVE emits `srem` on the source and `sadd` on the destination.
+extension KeyspaceEvent {
+    static let sadd = KeyspaceEvent("sadd", .set)
+    static let srem = KeyspaceEvent("srem", .set)
+    static let spop = KeyspaceEvent("spop", .set)
+    static let sinterstore = KeyspaceEvent("sinterstore", .set)
+    static let sunionstore = KeyspaceEvent("sunionstore", .set)
+    static let sdiffstore = KeyspaceEvent("sdiffstore", .set)
 }

@@ -7,7 +7,18 @@
 /// member scored 1: `Operand.unscored` is that input; `operand(_:_:)` maps
 /// a key's value to an operand.
 extension SortedSetCommands {
-    enum Combination { case union, intersection, difference }
+    enum Combination {
+        case union, intersection, difference
+
+        /// The keyspace event a STORE form emits.
+        var storeEvent: KeyspaceEvent {
+            switch self {
+            case .union: return .zunionstore
+            case .intersection: return .zinterstore
+            case .difference: return .zdiffstore
+            }
+        }
+    }
     enum Aggregate { case sum, min, max }
 
     /// One input of a combination.
@@ -156,7 +167,7 @@ extension SortedSetCommands {
             var result = SortedSetValue()
             result.reserveCapacity(combined.count)
             for (member, score) in combined { result.set(member, score: score) }
-            self.store(c, result, at: c[1], event: c.name)
+            self.store(c, result, at: c[1], event: operation.storeEvent)
             return .integer(Int64(result.count))
         }
         let ordered = combined.map { (member: $0.key, score: $0.value) }.sorted { a, b in

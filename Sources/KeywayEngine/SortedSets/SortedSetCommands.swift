@@ -160,7 +160,7 @@ enum SortedSetCommands {
                 lastScore = result.score
             }
         }
-        if added + updated > 0 { c.db.didWrite(key, event: options.increment ? "zincr" : "zadd") }
+        if added + updated > 0 { c.db.didWrite(key, options.increment ? .zincr : .zadd) }
         if options.increment { return lastScore.map(scoreReply) ?? .null }
         return .integer(Int64(options.countChanged ? added + updated : added))
     }
@@ -175,7 +175,7 @@ enum SortedSetCommands {
             try add(&set, c[3], increment, options)
         }
         guard let result, let score = result.score else { return .null }
-        c.db.didWrite(key, event: "zincr")
+        c.db.didWrite(key, .zincr)
         return scoreReply(score)
     }
 
@@ -228,38 +228,34 @@ enum SortedSetCommands {
             for member in c.arguments.dropFirst(2) where set.remove(member) != nil { removed += 1 }
             return removed
         } ?? 0
-        if removed > 0 { noteRemoval(c, key) }
+        if removed > 0 { c.db.didWrite(key, .zrem) }
         return .integer(Int64(removed))
     }
 
-    /// Emits the event of a removing command. `Database.modify` has already
-    /// emitted `del` if the set became empty.
-    static func noteRemoval(_ c: CommandContext, _ key: Bytes) {
-        c.db.didWrite(key, event: c.name)
-    }
-
-    static func removeRanks(_ c: CommandContext, _ ranks: (SortedSetValue) -> Range<Int>) throws(CommandError) -> Reply {
+    /// Removes the members at `ranks` and emits `event`. `Database.modify`
+    /// has already emitted `del` if the set became empty.
+    static func removeRanks(_ c: CommandContext, _ event: KeyspaceEvent, _ ranks: (SortedSetValue) -> Range<Int>) throws(CommandError) -> Reply {
         let key = c[1]
         let removed = try c.db.modify(SortedSetValue.self, key, create: false) { set throws(CommandError) in
             set.removeRanks(ranks(set)).count
         } ?? 0
-        if removed > 0 { noteRemoval(c, key) }
+        if removed > 0 { c.db.didWrite(key, event) }
         return .integer(Int64(removed))
     }
 
     static func zremrangebyrank(_ c: CommandContext) throws(CommandError) -> Reply {
         let start = try c.integer(at: 2), stop = try c.integer(at: 3)
-        return try removeRanks(c) { set in normalizedRankRange(start: start, stop: stop, count: set.count) ?? 0..<0 }
+        return try removeRanks(c, .zremrangebyrank) { set in normalizedRankRange(start: start, stop: stop, count: set.count) ?? 0..<0 }
     }
 
     static func zremrangebyscore(_ c: CommandContext) throws(CommandError) -> Reply {
         let range = try ScoreRange(min: c[2], max: c[3])
-        return try removeRanks(c) { range.ranks(in: $0) }
+        return try removeRanks(c, .zremrangebyscore) { range.ranks(in: $0) }
     }
 
     static func zremrangebylex(_ c: CommandContext) throws(CommandError) -> Reply {
         let range = try LexRange(min: c[2], max: c[3])
-        return try removeRanks(c) { range.ranks(in: $0) }
+        return try removeRanks(c, .zremrangebylex) { range.ranks(in: $0) }
     }
 
     // MARK: - Sampling and scanning
@@ -321,4 +317,20 @@ enum SortedSetCommands {
         }
         return ScanOptions.reply(next: next, found)
     }
+}
+
+/// Sorted-set events (`z`). ZINCRBY and ZADD INCR emit `zincr`.
+extension KeyspaceEvent {
+    static let zadd = KeyspaceEvent("zadd", .zset)
+    static let zincr = KeyspaceEvent("zincr", .zset)
+    static let zrem = KeyspaceEvent("zrem", .zset)
+    static let zremrangebyscore = KeyspaceEvent("zremrangebyscore", .zset)
+    static let zremrangebyrank = KeyspaceEvent("zremrangebyrank", .zset)
+    static let zremrangebylex = KeyspaceEvent("zremrangebylex", .zset)
+    static let zpopmin = KeyspaceEvent("zpopmin", .zset)
+    static let zpopmax = KeyspaceEvent("zpopmax", .zset)
+    static let zrangestore = KeyspaceEvent("zrangestore", .zset)
+    static let zunionstore = KeyspaceEvent("zunionstore", .zset)
+    static let zinterstore = KeyspaceEvent("zinterstore", .zset)
+    static let zdiffstore = KeyspaceEvent("zdiffstore", .zset)
 }

@@ -16,7 +16,7 @@ extension SortedSetCommands {
             for element in taken { set.remove(element.member) }
             return taken
         } ?? []
-        if !popped.isEmpty { c.db.didWrite(key, event: end == .min ? "zpopmin" : "zpopmax") }
+        if !popped.isEmpty { c.db.didWrite(key, end == .min ? .zpopmin : .zpopmax) }
         return popped
     }
 

@@ -104,19 +104,19 @@ extension SortedSetCommands {
         if let source {
             for element in request.select(in: source) { result.set(element.member, score: element.score) }
         }
-        store(c, result, at: c[1], event: "zrangestore")
+        store(c, result, at: c[1], event: .zrangestore)
         return .integer(Int64(result.count))
     }
 
     /// Writes a STORE command's result over whatever `key` held (deleting
     /// the key when the result is empty) and emits the matching event.
-    static func store(_ c: CommandContext, _ result: SortedSetValue, at key: Bytes, event: String) {
+    static func store(_ c: CommandContext, _ result: SortedSetValue, at key: Bytes, event: KeyspaceEvent) {
         let existed = c.db.exists(key)
         c.db.replace(key, with: result)
         if !result.isEmpty {
-            c.db.didWrite(key, event: event)
+            c.db.didWrite(key, event)
         } else if existed {
-            c.db.didWrite(key, event: "del")
+            c.db.didWrite(key, .del)
         }
     }
 }

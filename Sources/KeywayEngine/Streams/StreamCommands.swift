@@ -120,7 +120,7 @@ enum StreamCommands {
         }
         guard let added else { return .null }
         // One event per write: "xadd" (it is what wakes XREAD/XREADGROUP waiters).
-        c.db.didWrite(key, event: "xadd")
+        c.db.didWrite(key, .xadd)
         if c.isPropagating && (requested == nil || !sequenceGiven) {
             // `*` and `ms-*` are logged as the ID they produced.
             var logged = c.arguments
@@ -163,7 +163,7 @@ enum StreamCommands {
         let deleted = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Int64 in
             ids.reduce(0) { total, id in total + (stream.delete(id, policy: .keepReferences) == 1 ? 1 : 0) }
         } ?? 0
-        if deleted > 0 { c.db.didWrite(key, event: "xdel") }
+        if deleted > 0 { c.db.didWrite(key, .xdel) }
         return .integer(deleted)
     }
 
@@ -208,7 +208,7 @@ enum StreamCommands {
         let results = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> [Int64] in
             ids.map { stream.delete($0, policy: policy) }
         } ?? Array(repeating: -1, count: ids.count)
-        if results.contains(1) { c.db.didWrite(key, event: "xdel") }
+        if results.contains(1) { c.db.didWrite(key, .xdel) }
         return .array(results.map(Reply.integer))
     }
 
@@ -228,7 +228,7 @@ enum StreamCommands {
         let removed = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Int64 in
             stream.trim(strategy, approximate: trim.approximate, limit: limit, policy: trim.policy)
         } ?? 0
-        if removed > 0 { c.db.didWrite(key, event: "xtrim") }
+        if removed > 0 { c.db.didWrite(key, .xtrim) }
         return .integer(removed)
     }
 
@@ -275,7 +275,25 @@ enum StreamCommands {
             if let entriesAdded { stream.entriesAdded = entriesAdded }
             if let maxDeleted, !maxDeleted.isZero { stream.maxDeletedID = maxDeleted }
         }
-        c.db.didWrite(key, event: "xsetid")
+        c.db.didWrite(key, .xsetid)
         return .ok
     }
+}
+
+/// Stream events (`t`).
+extension KeyspaceEvent {
+    static let xadd = KeyspaceEvent("xadd", .stream)
+    static let xdel = KeyspaceEvent("xdel", .stream)
+    static let xtrim = KeyspaceEvent("xtrim", .stream)
+    static let xsetid = KeyspaceEvent("xsetid", .stream)
+    static let xgroupCreate = KeyspaceEvent("xgroup-create", .stream)
+    static let xgroupSetID = KeyspaceEvent("xgroup-setid", .stream)
+    static let xgroupDestroy = KeyspaceEvent("xgroup-destroy", .stream)
+    static let xgroupCreateConsumer = KeyspaceEvent("xgroup-createconsumer", .stream)
+    static let xgroupDelConsumer = KeyspaceEvent("xgroup-delconsumer", .stream)
+    // Consumer-group bookkeeping Redis does not announce.
+    static let xack = KeyspaceEvent(unannounced: "xack")
+    static let xreadgroup = KeyspaceEvent(unannounced: "xreadgroup")
+    static let xclaim = KeyspaceEvent(unannounced: "xclaim")
+    static let xautoclaim = KeyspaceEvent(unannounced: "xautoclaim")
 }

@@ -103,7 +103,7 @@ enum StreamGroupCommands {
             try c.db.modify(StreamValue.self, key, create: true) { stream throws(CommandError) in
                 stream.groups[name] = StreamConsumerGroup(lastID: id, entriesRead: createEntriesRead)
             }
-            c.db.didWrite(key, event: "xgroup-create")
+            c.db.didWrite(key, .xgroupCreate)
             return .ok
         case "setid":
             if c.argumentCount != 5 && c.argumentCount != 7 { throw .syntax }
@@ -117,27 +117,27 @@ enum StreamGroupCommands {
                 stream.groups[name]!.lastID = id
                 stream.groups[name]!.entriesRead = read
             }
-            c.db.didWrite(key, event: "xgroup-setid")
+            c.db.didWrite(key, .xgroupSetID)
             return .ok
         case "destroy":
             let removed = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Bool in
                 stream.groups.removeValue(forKey: name) != nil
             } ?? false
             // Also wakes XREADGROUP waiters of the group: re-run, they get NOGROUP.
-            if removed { c.db.didWrite(key, event: "xgroup-destroy") }
+            if removed { c.db.didWrite(key, .xgroupDestroy) }
             return .integer(removed ? 1 : 0)
         case "createconsumer":
             let created = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Bool in
                 stream.groups[name]!.ensureConsumer(c[4], now: now)
             } ?? false
-            if created { c.db.didWrite(key, event: "xgroup-createconsumer") }
+            if created { c.db.didWrite(key, .xgroupCreateConsumer) }
             return .integer(created ? 1 : 0)
         default: // delconsumer
             let pending = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Int? in
                 stream.groups[name]!.removeConsumer(c[4])
             } ?? nil
             guard let pending else { return .integer(0) }
-            c.db.didWrite(key, event: "xgroup-delconsumer")
+            c.db.didWrite(key, .xgroupDelConsumer)
             return .integer(Int64(pending))
         }
     }
@@ -153,7 +153,7 @@ enum StreamGroupCommands {
         let acked = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> Int64 in
             ids.reduce(0) { total, id in total + (stream.groups[name]!.acknowledge(id) ? 1 : 0) }
         } ?? 0
-        if acked > 0 { c.db.didWrite(key, event: "xack") }
+        if acked > 0 { c.db.didWrite(key, .xack) }
         return .integer(acked)
     }
 
@@ -173,7 +173,7 @@ enum StreamGroupCommands {
                 return stream.delete(id, policy: policy)
             }
         } ?? []
-        if results.contains(1) { c.db.didWrite(key, event: "xdel") } else if acked { c.db.didWrite(key, event: "xack") }
+        if results.contains(1) { c.db.didWrite(key, .xdel) } else if acked { c.db.didWrite(key, .xack) }
         return .array(results.map(Reply.integer))
     }
 
@@ -332,7 +332,7 @@ enum StreamGroupCommands {
             }
             return replies
         } ?? []
-        if changed { c.db.didWrite(key, event: "xclaim") }
+        if changed { c.db.didWrite(key, .xclaim) }
         if propagating { c.propagate(effects) }
         return .array(replies)
     }
@@ -408,7 +408,7 @@ enum StreamGroupCommands {
             let cursor = examined < candidates.count ? candidates[examined] : StreamID.zero
             return .array([StreamCommands.reply(cursor), .array(claimed), .array(deleted)])
         } ?? .null
-        if changed { c.db.didWrite(key, event: "xautoclaim") }
+        if changed { c.db.didWrite(key, .xautoclaim) }
         if propagating { c.propagate(effects) }
         return reply
     }

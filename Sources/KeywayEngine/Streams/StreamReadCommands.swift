@@ -153,7 +153,7 @@ enum StreamReadCommands {
     static func serveGroup(_ c: CommandContext, key: Bytes, group: (name: Bytes, consumer: Bytes),
                            start: Start, options: Options) throws(CommandError) -> [Reply]? {
         let now = c.db.now
-        var event: String?
+        var event: KeyspaceEvent?
         // Logged as effects: consumer creation, XCLAIMs with explicit delivery
         // time and count, and the group's new last ID (Redis's propagation).
         let propagating = c.isPropagating
@@ -165,7 +165,7 @@ enum StreamReadCommands {
         }
         let served = try c.db.modify(StreamValue.self, key, create: false) { stream throws(CommandError) -> [Reply]? in
             if stream.groups[group.name]!.ensureConsumer(group.consumer, now: now) {
-                event = "xgroup-createconsumer"
+                event = .xgroupCreateConsumer
                 if propagating { effects.append(argv("XGROUP", "CREATECONSUMER", key, group.name, group.consumer)) }
             }
             stream.groups[group.name]!.consumers[group.consumer]!.seenTime = now
@@ -184,7 +184,7 @@ enum StreamReadCommands {
                     effects.append(argv("XGROUP", "SETID", key, group.name, updated.lastID, "ENTRIESREAD", updated.entriesRead ?? -1))
                 }
                 stream.groups[group.name]!.consumers[group.consumer]!.activeTime = now
-                event = event ?? "xreadgroup"
+                event = event ?? .xreadgroup
                 return entries.map(StreamCommands.reply)
             case .after(let id):
                 guard let from = id.successor else { return [] }
@@ -202,14 +202,14 @@ enum StreamReadCommands {
                 }
                 if !ids.isEmpty {
                     stream.groups[group.name]!.consumers[group.consumer]!.activeTime = now
-                    event = event ?? "xreadgroup"
+                    event = event ?? .xreadgroup
                 }
                 return replies
             case .newOnly, .lastEntry:
                 return nil
             }
         } ?? nil
-        if let event { c.db.didWrite(key, event: event) }
+        if let event { c.db.didWrite(key, event) }
         if propagating { c.propagate(effects) }
         return served
     }

@@ -115,12 +115,12 @@ enum StringCommands {
     /// the key, as Redis does.
     static func store(_ c: CommandContext, _ key: Bytes, _ value: Bytes, expiresAt: Int64?, keepTTL: Bool = false) {
         if let expiresAt, c.db.isAlreadyExpired(expiresAt) {
-            if c.db.deleteKey(key) { c.db.didWrite(key, event: "del") }
+            if c.db.deleteKey(key) { c.db.didWrite(key, .del) }
             return
         }
         c.db.setKey(key, .string(value), expiresAt: expiresAt, keepTTL: keepTTL)
-        c.db.didWrite(key, event: "set")
-        if expiresAt != nil { c.db.didWrite(key, event: "expire") }
+        c.db.didWrite(key, .set)
+        if expiresAt != nil { c.db.didWrite(key, .expire) }
     }
 
     static func get(_ c: CommandContext) throws(CommandError) -> Reply {
@@ -136,7 +136,7 @@ enum StringCommands {
     static func getdel(_ c: CommandContext) throws(CommandError) -> Reply {
         guard let old = try c.db.readString(c[1]) else { return .null }
         c.db.deleteKey(c[1])
-        c.db.didWrite(c[1], event: "del")
+        c.db.didWrite(c[1], .del)
         return .bulk(old)
     }
 
@@ -149,15 +149,15 @@ enum StringCommands {
         if let expiresAt = try options.deadline(c) {
             if expiresAt <= c.db.now {
                 c.db.deleteKey(key)
-                c.db.didWrite(key, event: "del")
+                c.db.didWrite(key, .del)
                 c.propagate(argv("DEL", key))
             } else {
                 c.db.setExpiry(key, at: expiresAt)
-                c.db.didWrite(key, event: "expire")
+                c.db.didWrite(key, .expire)
                 c.propagate(argv("PEXPIREAT", key, expiresAt))
             }
         } else if options.persist, c.db.persist(key) {
-            c.db.didWrite(key, event: "persist")
+            c.db.didWrite(key, .persist)
             c.propagate(argv("PERSIST", key))
         }
         return .bulk(value)
@@ -216,7 +216,7 @@ enum StringCommands {
         if overflow { throw .overflow }
         c.db.setKey(key, .string(Parse.bytes(result)), keepTTL: true)
         // Redis notifies "incrby" for INCR, DECR, INCRBY and DECRBY alike.
-        c.db.didWrite(key, event: "incrby")
+        c.db.didWrite(key, .incrby)
         return .integer(result)
     }
 
@@ -238,7 +238,7 @@ enum StringCommands {
         if result.isNaN || result.isInfinite { throw .nanOrInfinity }
         let text = Bytes(Parse.formatLongDouble(result))
         c.db.setKey(key, .string(text), keepTTL: true)
-        c.db.didWrite(key, event: "incrbyfloat")
+        c.db.didWrite(key, .incrbyfloat)
         c.propagate(argv("SET", key, text, "KEEPTTL"))
         return .bulk(text)
     }
@@ -259,7 +259,7 @@ enum StringCommands {
             value = .string(bytes)
             return bytes.count
         }
-        c.db.didWrite(key, event: "append")
+        c.db.didWrite(key, .append)
         return .integer(Int64(length))
     }
 
@@ -298,7 +298,7 @@ enum StringCommands {
         if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
         bytes.replaceSubrange(Int(offset)..<end, with: patch.storage)
         c.db.setKey(key, .string(Bytes(bytes)), keepTTL: true)
-        c.db.didWrite(key, event: "setrange")
+        c.db.didWrite(key, .setrange)
         return .integer(Int64(bytes.count))
     }
 }
@@ -332,4 +332,13 @@ enum ExpiryUnit: Equatable {
         }
         return milliseconds
     }
+}
+
+/// String events (`$`).
+extension KeyspaceEvent {
+    static let set = KeyspaceEvent("set", .string)
+    static let setrange = KeyspaceEvent("setrange", .string)
+    static let incrby = KeyspaceEvent("incrby", .string)
+    static let incrbyfloat = KeyspaceEvent("incrbyfloat", .string)
+    static let append = KeyspaceEvent("append", .string)
 }
