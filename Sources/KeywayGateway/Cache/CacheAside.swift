@@ -25,30 +25,32 @@ final class CacheAside: Sendable {
     }
 
     /// The stored entry (fresh or stale) and the engine's time, atomically.
-    func lookup(_ key: Bytes, _ executor: any CommandExecutor) -> (entry: CacheEntry?, now: Int64) {
-        guard case .success(let replies) = executor.executeTransaction([Command("HGETALL", [key]), Command("TIME")]),
+    /// Every command runs for `context`'s request, carrying its client.
+    func lookup(_ key: Bytes, _ context: ResourceContext) -> (entry: CacheEntry?, now: Int64) {
+        let commands = [context.command("HGETALL", [key]), context.command("TIME", [])]
+        guard case .success(let replies) = context.executor.executeTransaction(commands),
               replies.count == 2, let now = Self.milliseconds(replies[1]) else { return (nil, 0) }
         return (CacheEntry(hgetall: replies[0]), now)
     }
 
     /// Stores an origin answer when the status and Cache-Control allow it;
     /// a key of another type under the same name is replaced.
-    func store(_ response: OriginResponse, key: Bytes, origin: CacheOrigin, _ executor: any CommandExecutor) {
+    func store(_ response: OriginResponse, key: Bytes, origin: CacheOrigin, _ context: ResourceContext) {
         guard CacheControl.storableStatuses.contains(response.status),
               let fresh = CacheControl(header: response.cacheControl).freshness(configuredTTL: origin.ttl),
-              let now = Self.milliseconds(executor.execute(Command("TIME"))) else { return }
+              let now = Self.milliseconds(context.executor.execute(context.command("TIME", []))) else { return }
         let entry = CacheEntry(status: response.status, contentType: response.contentType ?? "", body: response.body,
                                storedAt: now, freshUntil: now + Int64(fresh) * 1000)
         let keep = Int64(fresh + origin.staleIfError) * 1000
-        _ = executor.executeTransaction([
-            Command("DEL", [key]),
-            Command("HSET", [key] + entry.fields),
-            Command("PEXPIRE", [key, Bytes(String(keep))]),
+        _ = context.executor.executeTransaction([
+            context.command("DEL", [key]),
+            context.command("HSET", [key] + entry.fields),
+            context.command("PEXPIRE", [key, Bytes(String(keep))]),
         ])
     }
 
     /// Drops a stored entry; true when there was one.
-    func purge(_ key: Bytes, _ executor: any CommandExecutor) -> Bool {
-        executor.execute(Command("DEL", [key])) == .integer(1)
+    func purge(_ key: Bytes, _ context: ResourceContext) -> Bool {
+        context.executor.execute(context.command("DEL", [key])) == .integer(1)
     }
 }

@@ -8,11 +8,11 @@ import KeywayHTTP
 /// `DELETE` with `Cache-Purge: only` drops the entry without the origin.
 /// No request thread waits on an origin: requests park until it answers.
 enum CacheRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        let pattern = "/v1/cache/{origin}/{path...}"
-        router.add("GET", pattern, gateway.routeResult(.resource) { request, p in read(request, p, gateway) })
+    static func register(_ routes: Routes) {
+        let origin = routes.resource.group("/v1/cache/{origin}")
+        origin.addResult("GET", "/{path...}", read)
         for method in ["POST", "PUT", "PATCH", "DELETE"] {
-            router.add(method, pattern, gateway.routeResult(.resource) { request, p in write(request, p, gateway) })
+            origin.addResult(method, "/{path...}", write)
         }
     }
 
@@ -20,54 +20,48 @@ enum CacheRoutes {
     static let purgeHeader = "cache-purge"
 
     /// The origin named in the path, and where the request goes on it.
-    static func resolve(_ request: HTTPRequest, _ parameters: RouteParameters, _ cache: CacheAside)
-        -> Result<(CacheOrigin, CacheTarget), HTTPResponse> {
-        let name = String(decoding: parameters["origin"] ?? [], as: UTF8.self)
-        guard let origin = cache.origins[name] else {
-            return .failure(Problem.response(404, code: "NO_SUCH_ORIGIN", detail: "no cache origin named '\(name)' is configured"))
+    static func resolve(_ context: ResourceContext) throws(HTTPResponse) -> (CacheOrigin, CacheTarget) {
+        let name = String(decoding: context.parameter("origin").storage, as: UTF8.self)
+        guard let origin = context.gateway.cache.origins[name] else {
+            throw Problem.response(404, code: "NO_SUCH_ORIGIN", detail: "no cache origin named '\(name)' is configured")
         }
-        let target = CacheTarget(origin: origin.name, segments: parameters.rest["path"] ?? [], query: request.query)
-        return .success((origin, target))
+        let target = CacheTarget(origin: origin.name, segments: context.parameters.rest["path"] ?? [], query: context.request.query)
+        return (origin, target)
     }
 
     // MARK: - Reads
 
-    static func read(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResult {
-        let cache = gateway.cache
-        let (origin, target): (CacheOrigin, CacheTarget)
-        switch resolve(request, parameters, cache) {
-        case .failure(let problem): return .response(problem)
-        case .success(let resolved): (origin, target) = resolved
-        }
-        let (entry, now) = cache.lookup(target.key, gateway.executor)
+    static func read(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let cache = context.gateway.cache
+        let (origin, target) = try resolve(context)
+        let (entry, now) = cache.lookup(target.key, context)
         if let entry, now < entry.freshUntil {
             return .response(replay(entry, state: "HIT", now: now))
         }
         let parked = ParkedResponse()
         guard let flight = cache.flights.join(target.key, parked) else { return .parked(parked) }
-        fetch(origin, target, flight, request, gateway)
+        fetch(origin, target, flight, context)
         return .parked(parked)
     }
 
     /// Runs the fetch for everyone parked on `flight`, and answers them all.
-    static func fetch(_ origin: CacheOrigin, _ target: CacheTarget, _ flight: SingleFlight.Flight,
-                      _ request: HTTPRequest, _ gateway: Gateway) {
-        let cache = gateway.cache
+    static func fetch(_ origin: CacheOrigin, _ target: CacheTarget, _ flight: SingleFlight.Flight, _ context: ResourceContext) {
+        let cache = context.gateway.cache
         var headers: [(String, String)] = []
-        if let accept = request.header("accept") { headers.append(("Accept", accept)) }
+        if let accept = context.request.header("accept") { headers.append(("Accept", accept)) }
         cache.client?.send(method: "GET", url: origin.baseURL + target.target, headers: headers, body: []) { result in
             let response: HTTPResponse
             switch result {
             case .success(let answer) where answer.status >= 500:
                 // stale-if-error covers an origin's server errors too (RFC 5861).
-                response = stale(target, origin, gateway) ?? relay(answer, state: "MISS")
+                response = stale(target, origin, context) ?? relay(answer, state: "MISS")
             case .success(let answer):
                 if !flight.invalidated.load(ordering: .relaxed) {
-                    cache.store(answer, key: target.key, origin: origin, gateway.executor)
+                    cache.store(answer, key: target.key, origin: origin, context)
                 }
                 response = relay(answer, state: "MISS")
             case .failure(let failure):
-                response = stale(target, origin, gateway) ?? problem(for: failure, origin: origin)
+                response = stale(target, origin, context) ?? problem(for: failure, origin: origin)
             }
             for waiter in cache.flights.finish(target.key, flight) { waiter.resolve(response) }
         }
@@ -75,9 +69,9 @@ enum CacheRoutes {
 
     /// The stored copy, when the origin failed and it is within the
     /// origin's stale-if-error window.
-    static func stale(_ target: CacheTarget, _ origin: CacheOrigin, _ gateway: Gateway) -> HTTPResponse? {
+    static func stale(_ target: CacheTarget, _ origin: CacheOrigin, _ context: ResourceContext) -> HTTPResponse? {
         guard origin.staleIfError > 0 else { return nil }
-        let (entry, now) = gateway.cache.lookup(target.key, gateway.executor)
+        let (entry, now) = context.gateway.cache.lookup(target.key, context)
         guard let entry, now < entry.freshUntil + Int64(origin.staleIfError) * 1000 else { return nil }
         var response = replay(entry, state: "STALE", now: now)
         response.headers.append(("Warning", #"111 keyway "Revalidation Failed""#))
@@ -116,18 +110,16 @@ enum CacheRoutes {
     /// Forwards the write (method, body, content type) and drops the stored
     /// entry once the origin answered, or failed to (the write may have
     /// happened). `DELETE` with `Cache-Purge: only` purges without the origin.
-    static func write(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResult {
-        let cache = gateway.cache
-        let (origin, target): (CacheOrigin, CacheTarget)
-        switch resolve(request, parameters, cache) {
-        case .failure(let problem): return .response(problem)
-        case .success(let resolved): (origin, target) = resolved
-        }
+    static func write(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let cache = context.gateway.cache
+        let request = context.request
+        let (origin, target) = try resolve(context)
         if let purge = request.header(purgeHeader) {
             guard request.method == "DELETE", purge.lowercased() == "only" else {
-                return .response(Problem.badRequest("Cache-Purge: only is the one purge form, and only with DELETE"))
+                throw Problem.badRequest("Cache-Purge: only is the one purge form, and only with DELETE")
             }
-            return .response(cache.purge(target.key, gateway.executor) ? HTTPResponse(status: 204) : Problem.noSuchKey(target.key.storage))
+            guard cache.purge(target.key, context) else { throw Problem.noSuchKey(target.key.storage) }
+            return .response(HTTPResponse(status: 204))
         }
         var headers: [(String, String)] = []
         if let type = request.header("content-type") { headers.append(("Content-Type", type)) }
@@ -135,7 +127,7 @@ enum CacheRoutes {
         let parked = ParkedResponse()
         cache.client?.send(method: request.method, url: origin.baseURL + target.target, headers: headers, body: request.body) { result in
             cache.flights.invalidate(target.key)
-            _ = cache.purge(target.key, gateway.executor)
+            _ = cache.purge(target.key, context)
             switch result {
             case .success(let answer): parked.resolve(relay(answer, state: nil))
             case .failure(let failure): parked.resolve(problem(for: failure, origin: origin))

@@ -10,22 +10,12 @@ import KeywayHTTP
 /// A request that waits (`"wait": seconds`) is parked without holding a
 /// thread and served in arrival order when the lock is released or lapses.
 enum LockRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("POST", "/v1/locks/{name}", gateway.routeResult(.resource) { request, p in
-            switch name(p) {
-            case .failure(let problem): return .response(problem)
-            case .success(let name): return acquire(request, name, gateway)
-            }
-        })
-        router.add("GET", "/v1/locks/{name}", gateway.route(.resource) { _, p in
-            withName(p) { status($0, gateway) }
-        })
-        router.add("PATCH", "/v1/locks/{name}", gateway.route(.resource) { request, p in
-            withName(p) { extend(request, $0, gateway) }
-        })
-        router.add("DELETE", "/v1/locks/{name}", gateway.route(.resource) { request, p in
-            withName(p) { release(request, $0, gateway) }
-        })
+    static func register(_ routes: Routes) {
+        let lock = routes.resource.group("/v1/locks/{name}")
+        lock.addResult("POST", "", acquire)
+        lock.get(status)
+        lock.patch(extend)
+        lock.delete(release)
     }
 
     /// Longest lock TTL: one day. Longest wait: five minutes.
@@ -33,30 +23,27 @@ enum LockRoutes {
     static let maxWaitSeconds: Int64 = 300
     static let maxNameLength = 256
 
-    static func lockKey(_ name: String) -> Bytes { Bytes("lock:" + name) }
-    static func fencingKey(_ name: String) -> Bytes { Bytes("lock:" + name + ":fencing") }
-
-    /// The decoded name once it is valid: 1-256 bytes of UTF-8 text with
-    /// no `/` (even as `%2F`) and no control characters, not ending in
-    /// `:fencing` (that lock's key would be another lock's counter, which a
-    /// release could then delete).
-    static func name(_ parameters: RouteParameters) -> Result<String, HTTPResponse> {
-        let raw = parameters["name"] ?? []
-        guard !raw.isEmpty, raw.count <= maxNameLength, raw.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "/") }),
-              let name = String(validating: raw, as: UTF8.self) else {
-            return .failure(Problem.badRequest("a lock name is 1-\(maxNameLength) bytes of UTF-8 text without '/' or control characters"))
-        }
-        guard !name.hasSuffix(":fencing") else {
-            return .failure(Problem.badRequest("a lock name can't end in ':fencing' (lock:{name}:fencing is a lock's counter)"))
-        }
-        return .success(name)
+    /// The lock's key and its fencing counter's key.
+    struct Keys {
+        let name: String
+        var lock: Bytes { Bytes("lock:" + name) }
+        var fencing: Bytes { Bytes("lock:" + name + ":fencing") }
     }
 
-    static func withName(_ parameters: RouteParameters, _ body: (String) -> HTTPResponse) -> HTTPResponse {
-        switch name(parameters) {
-        case .failure(let problem): return problem
-        case .success(let name): return body(name)
+    /// The route's lock name once it is valid: 1-256 bytes of UTF-8 text
+    /// with no `/` (even as `%2F`) and no control characters, not ending in
+    /// `:fencing` (that lock's key would be another lock's counter, which a
+    /// release could then delete).
+    static func keys(_ context: ResourceContext) throws(HTTPResponse) -> Keys {
+        let raw = context.parameter("name").storage
+        guard !raw.isEmpty, raw.count <= maxNameLength, raw.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "/") }),
+              let name = String(validating: raw, as: UTF8.self) else {
+            throw Problem.badRequest("a lock name is 1-\(maxNameLength) bytes of UTF-8 text without '/' or control characters")
         }
+        guard !name.hasSuffix(":fencing") else {
+            throw Problem.badRequest("a lock name can't end in ':fencing' (lock:{name}:fencing is a lock's counter)")
+        }
+        return Keys(name: name)
     }
 
     static func notHeld(_ name: String) -> HTTPResponse {
@@ -81,78 +68,71 @@ enum LockRoutes {
     }
 
     /// The JSON object body, or {} for an empty one.
-    static func body(_ request: HTTPRequest) -> Result<JSONValue, HTTPResponse> {
-        switch RequestBody.read(request, allowRaw: false) {
-        case .failure(let problem): return .failure(problem)
-        case .success(.json(let value)): return .success(value)
-        case .success: return .success(.object([]))
-        }
+    static func body(_ context: ResourceContext) throws(HTTPResponse) -> JSONValue {
+        if case .json(let object) = try context.body() { return object }
+        return .object([])
     }
 
     /// A positive number of seconds from the body, or `fallback` when absent.
-    static func seconds(_ object: JSONValue, _ field: String, max: Int64, fallback: Int64?) -> Result<Int64, HTTPResponse> {
+    static func seconds(_ object: JSONValue, _ field: String, max: Int64, fallback: Int64?) throws(HTTPResponse) -> Int64 {
         switch object[field] {
         case nil, .null?:
-            guard let fallback else { return .failure(Problem.badRequest("'\(field)' (seconds) is required")) }
-            return .success(fallback)
+            guard let fallback else { throw Problem.badRequest("'\(field)' (seconds) is required") }
+            return fallback
         case .number(let text)?:
             guard let value = milliseconds(text, max: max) else {
-                return .failure(Problem.badRequest("'\(field)' must be seconds, more than 0 and at most \(max)"))
+                throw Problem.badRequest("'\(field)' must be seconds, more than 0 and at most \(max)")
             }
-            return .success(value)
+            return value
         default:
-            return .failure(Problem.badRequest("'\(field)' must be a number of seconds"))
+            throw Problem.badRequest("'\(field)' must be a number of seconds")
         }
     }
 
     /// The owner token: `{"token": "..."}` in the body, or `If-Match: "<token>"`.
-    static func token(_ request: HTTPRequest, _ object: JSONValue) -> Result<String, HTTPResponse> {
+    static func token(_ request: HTTPRequest, _ object: JSONValue) throws(HTTPResponse) -> String {
         switch object["token"] {
-        case .string(let token)? where !token.isEmpty: return .success(token)
+        case .string(let token)? where !token.isEmpty: return token
         case nil, .null?: break
-        default: return .failure(Problem.badRequest("'token' must be a non-empty string"))
+        default: throw Problem.badRequest("'token' must be a non-empty string")
         }
         if var header = request.header("if-match")?.trimmingCharacters(in: .whitespaces), !header.isEmpty {
             if header.hasPrefix("W/") { header.removeFirst(2) }
             if header.count >= 2, header.hasPrefix("\""), header.hasSuffix("\"") { header = String(header.dropFirst().dropLast()) }
-            if !header.isEmpty, header != "*" { return .success(header) }
+            if !header.isEmpty, header != "*" { return header }
         }
-        return .failure(Problem.badRequest("the lock token is required: {\"token\": \"...\"} or an If-Match header"))
+        throw Problem.badRequest("the lock token is required: {\"token\": \"...\"} or an If-Match header")
+    }
+
+    /// The fencing counter's value: 0 before the first acquisition.
+    static func fencing(_ value: Bytes?) -> Int64 {
+        value.flatMap { Parse.strictInt64($0) } ?? 0
     }
 
     // MARK: - Handlers
 
     /// `{"ttl": 30, "wait": 5}` -> 201 `{"name","token","fencing","ttl"}`,
     /// or 409 LOCK_HELD when still held after `wait` seconds (default 0).
-    static func acquire(_ request: HTTPRequest, _ name: String, _ gateway: Gateway) -> HTTPResult {
-        let object: JSONValue
-        switch body(request) {
-        case .failure(let problem): return .response(problem)
-        case .success(let value): object = value
-        }
-        let ttl: Int64, wait: Int64
-        switch seconds(object, "ttl", max: maxTTLSeconds, fallback: 30_000) {
-        case .failure(let problem): return .response(problem)
-        case .success(let value): ttl = value
-        }
+    static func acquire(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let keys = try keys(context)
+        let name = keys.name
+        let object = try body(context)
+        let ttl = try seconds(object, "ttl", max: maxTTLSeconds, fallback: 30_000)
+        let wait: Int64
         switch object["wait"] {
         case nil, .null?: wait = 0
         case .number(let text)? where Double(text) == 0: wait = 0
-        case .number?:
-            switch seconds(object, "wait", max: maxWaitSeconds, fallback: 0) {
-            case .failure(let problem): return .response(problem)
-            case .success(let value): wait = value
-            }
-        default: return .response(Problem.badRequest("'wait' must be a number of seconds"))
+        case .number?: wait = try seconds(object, "wait", max: maxWaitSeconds, fallback: 0)
+        default: throw Problem.badRequest("'wait' must be a number of seconds")
         }
         let token = RandomToken.make()
-        let command = Command("KEYWAY.LOCK", [lockKey(name), fencingKey(name), Bytes(token), Parse.bytes(ttl), Parse.bytes(wait)])
+        let command = context.command("KEYWAY.LOCK", [keys.lock, keys.fencing, Bytes(token), Parse.bytes(ttl), Parse.bytes(wait)])
         let render: @Sendable (Reply) -> HTTPResponse = { reply in
             switch reply {
             case .error(let error): return Problem.from(error)
             case .array(let parts) where parts.count == 2:
                 guard case .integer(let fencing) = parts[0], case .integer(let granted) = parts[1] else { break }
-                return KeyRoutes.json(201) { o in
+                return JSONResponse.object(201) { o in
                     o.member("name") { $0.string(name) }
                     o.member("token") { $0.string(token) }
                     o.member("fencing") { $0.integer(fencing) }
@@ -165,78 +145,59 @@ enum LockRoutes {
             }
             return Problem.response(500, code: "ERR", detail: "unexpected KEYWAY.LOCK reply")
         }
-        if wait == 0 { return .response(render(gateway.executor.execute(command))) }
-        return gateway.submitBlocking(command, render: render)
+        // A wait of 0 never parks: it answers at once, held or not.
+        if wait == 0 { return .response(render(try context.execute(command))) }
+        return context.submitBlocking(command, render: render)
     }
 
     /// `{"name","held","ttl","fencing"}`: never the token.
-    static func status(_ name: String, _ gateway: Gateway) -> HTTPResponse {
-        switch gateway.runAtomically([Command("PTTL", [lockKey(name)]), Command("GET", [fencingKey(name)])]) {
-        case .failure(let problem): return problem
-        case .success(let replies):
-            guard case .integer(let pttl) = replies[0] else { break }
-            var fencing: Int64 = 0
-            if case .bulk(let text) = replies[1] { fencing = Parse.strictInt64(text) ?? 0 }
-            return KeyRoutes.json(200) { o in
-                o.member("name") { $0.string(name) }
-                o.member("held") { $0.bool(pttl != -2) }
-                o.member("ttl") { json in pttl >= 0 ? writeSeconds(pttl, into: &json) : json.null() }
-                o.member("fencing") { $0.integer(fencing) }
-            }
+    static func status(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let keys = try keys(context)
+        var batch = CommandBatch()
+        let pttl = batch.integer("PTTL", [keys.lock])
+        let counter = batch.bulk("GET", [keys.fencing])
+        let replies = try context.atomically(batch)
+        let remaining = try replies[pttl]
+        let fencing = fencing(try replies[counter])
+        return context.json { o in
+            o.member("name") { $0.string(keys.name) }
+            o.member("held") { $0.bool(remaining != -2) }
+            o.member("ttl") { json in remaining >= 0 ? writeSeconds(remaining, into: &json) : json.null() }
+            o.member("fencing") { $0.integer(fencing) }
         }
-        return Problem.response(500, code: "ERR", detail: "unexpected lock status reply")
     }
 
     /// `{"token", "ttl"}` -> 200 with the new TTL; 412 for another token.
-    static func extend(_ request: HTTPRequest, _ name: String, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue, token: String, ttl: Int64
-        switch body(request) {
-        case .failure(let problem): return problem
-        case .success(let value): object = value
-        }
-        switch LockRoutes.token(request, object) {
-        case .failure(let problem): return problem
-        case .success(let value): token = value
-        }
-        switch seconds(object, "ttl", max: maxTTLSeconds, fallback: nil) {
-        case .failure(let problem): return problem
-        case .success(let value): ttl = value
-        }
-        let commands = [Command("KEYWAY.EXTEND", [lockKey(name), Bytes(token), Parse.bytes(ttl)]), Command("GET", [fencingKey(name)])]
-        switch gateway.runAtomically(commands) {
-        case .failure(let problem): return problem
-        case .success(let replies):
-            var fencing: Int64 = 0
-            if case .bulk(let text) = replies[1] { fencing = Parse.strictInt64(text) ?? 0 }
-            switch replies[0] {
-            case .integer(1):
-                return KeyRoutes.json(200) { o in
-                    o.member("name") { $0.string(name) }
-                    o.member("fencing") { $0.integer(fencing) }
-                    o.member("ttl") { writeSeconds(ttl, into: &$0) }
-                }
-            case .integer(0): return notOwner(name)
-            default: return notHeld(name)
+    static func extend(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let keys = try keys(context)
+        let object = try body(context)
+        let token = try token(context.request, object)
+        let ttl = try seconds(object, "ttl", max: maxTTLSeconds, fallback: nil)
+        var batch = CommandBatch()
+        let outcome = batch.integer("KEYWAY.EXTEND", [keys.lock, Bytes(token), Parse.bytes(ttl)])
+        let counter = batch.bulk("GET", [keys.fencing])
+        let replies = try context.atomically(batch)
+        switch try replies[outcome] {
+        case 1:
+            let fencing = fencing(try replies[counter])
+            return context.json { o in
+                o.member("name") { $0.string(keys.name) }
+                o.member("fencing") { $0.integer(fencing) }
+                o.member("ttl") { writeSeconds(ttl, into: &$0) }
             }
+        case 0: throw notOwner(keys.name)
+        default: throw notHeld(keys.name)
         }
     }
 
     /// Compare-and-delete: 204 released, 412 another token, 404 not held.
-    static func release(_ request: HTTPRequest, _ name: String, _ gateway: Gateway) -> HTTPResponse {
-        let object: JSONValue, token: String
-        switch body(request) {
-        case .failure(let problem): return problem
-        case .success(let value): object = value
-        }
-        switch LockRoutes.token(request, object) {
-        case .failure(let problem): return problem
-        case .success(let value): token = value
-        }
-        switch gateway.executor.execute(Command("KEYWAY.UNLOCK", [lockKey(name), Bytes(token)])) {
-        case .error(let error): return Problem.from(error)
+    static func release(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let keys = try keys(context)
+        let token = try token(context.request, try body(context))
+        switch try context.execute("KEYWAY.UNLOCK", [keys.lock, Bytes(token)]) {
         case .integer(1): return HTTPResponse(status: 204)
-        case .integer(0): return notOwner(name)
-        default: return notHeld(name)
+        case .integer(0): throw notOwner(keys.name)
+        default: throw notHeld(keys.name)
         }
     }
 }

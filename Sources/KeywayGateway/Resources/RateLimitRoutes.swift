@@ -9,13 +9,12 @@ import KeywayHTTP
 /// is still a successful answer to the question asked: 200 with
 /// `"allowed": false` (429 is what the gateway's own limit sends).
 enum RateLimitRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("POST", "/v1/ratelimits/{name}", gateway.route(.resource) { request, p in check(request, name(p), peek: false, gateway) })
-        router.add("GET", "/v1/ratelimits/{name}", gateway.route(.resource) { request, p in check(request, name(p), peek: true, gateway) })
-        router.add("DELETE", "/v1/ratelimits/{name}", gateway.route(.resource) { request, p in reset(request, name(p), gateway) })
+    static func register(_ routes: Routes) {
+        let limit = routes.resource.group("/v1/ratelimits/{name}")
+        limit.post { context throws(HTTPResponse) in try check(context, peek: false) }
+        limit.get { context throws(HTTPResponse) in try check(context, peek: true) }
+        limit.delete(reset)
     }
-
-    static func name(_ parameters: RouteParameters) -> [UInt8] { parameters["name"] ?? [] }
 
     /// What a check needs, read from a JSON body (POST) or the query (GET).
     struct Parameters {
@@ -29,19 +28,12 @@ enum RateLimitRoutes {
     /// The storage key: `ratelimit:{name}:{key}`. Names may not contain `:`
     /// (so two name/key pairs never share a key) nor start with `@`
     /// (reserved for the gateway's own limit).
-    static func storageKey(name: [UInt8], key: [UInt8]) -> Result<Bytes, HTTPResponse> {
+    static func storageKey(_ context: ResourceContext, key: [UInt8]) throws(HTTPResponse) -> Bytes {
+        let name = context.parameter("name").storage
         if name.first == UInt8(ascii: "@") || name.contains(UInt8(ascii: ":")) {
-            return .failure(Problem.badRequest("a rate limit name may not contain ':' or start with '@'"))
+            throw Problem.badRequest("a rate limit name may not contain ':' or start with '@'")
         }
-        return .success(Bytes(Array("ratelimit:".utf8) + name + [UInt8(ascii: ":")] + key))
-    }
-
-    static func fields(_ request: HTTPRequest) -> Result<Fields, HTTPResponse> {
-        switch RequestBody.read(request, allowRaw: false) {
-        case .failure(let problem): return .failure(problem)
-        case .success(.json(let object)): return .success(Fields(json: object, request: request))
-        case .success: return .success(Fields(json: nil, request: request))
-        }
+        return Bytes(Array("ratelimit:".utf8) + name + [UInt8(ascii: ":")] + key)
     }
 
     static func key(_ fields: Fields) throws(FieldError) -> [UInt8] {
@@ -50,7 +42,7 @@ enum RateLimitRoutes {
         return Array(key.utf8)
     }
 
-    static func parameters(_ fields: Fields, name: [UInt8]) throws(FieldError) -> Parameters {
+    static func parameters(_ fields: Fields) throws(FieldError) -> Parameters {
         let key = try key(fields)
         let algorithmName = try fields.string("algorithm") ?? RateLimitAlgorithm.slidingWindow.rawValue
         guard let algorithm = RateLimitAlgorithm(rawValue: algorithmName) else {
@@ -76,28 +68,19 @@ enum RateLimitRoutes {
                           windowMilliseconds: Int64((seconds * 1000).rounded()), cost: cost)
     }
 
-    static func check(_ request: HTTPRequest, _ name: [UInt8], peek: Bool, _ gateway: Gateway) -> HTTPResponse {
-        let parsed: Parameters
-        switch fields(request) {
-        case .failure(let problem): return problem
-        case .success(let fields):
-            do throws(FieldError) { parsed = try parameters(fields, name: name) } catch { return Problem.badRequest(error.message) }
-        }
-        let key: Bytes
-        switch storageKey(name: name, key: parsed.key.storage) {
-        case .failure(let problem): return problem
-        case .success(let storage): key = storage
-        }
+    /// One RATELIMIT check (or peek): 200 with the decision in the body and
+    /// in RateLimit-* headers.
+    static func check(_ context: ResourceContext, peek: Bool) throws(HTTPResponse) -> HTTPResponse {
+        let fields = try context.fields()
+        let parsed = try context.reading { () throws(FieldError) in try parameters(fields) }
+        let key = try storageKey(context, key: parsed.key.storage)
         var arguments = [key, Bytes(parsed.algorithm.rawValue), Parse.bytes(parsed.limit), Parse.bytes(parsed.windowMilliseconds),
                          Bytes("COST"), Parse.bytes(parsed.cost)]
         if peek { arguments.append(Bytes("PEEK")) }
-        let reply = gateway.executor.execute(Command("RATELIMIT", arguments))
-        if case .error(let error) = reply { return Problem.from(error) }
-        guard let decision = RateLimitDecision(reply: reply) else {
-            return Problem.response(500, code: "ERR", detail: "unexpected reply from RATELIMIT")
+        guard let decision = RateLimitDecision(reply: try context.execute("RATELIMIT", arguments)) else {
+            throw Problem.response(500, code: "ERR", detail: "unexpected reply from RATELIMIT")
         }
-        var json = JSONWriter(capacity: 160)
-        json.object { o in
+        return context.json(headers: RateLimitHeaders.headers(decision)) { o in
             o.member("allowed") { $0.bool(decision.allowed) }
             o.member("limit") { $0.integer(decision.limit) }
             o.member("remaining") { $0.integer(decision.remaining) }
@@ -106,24 +89,14 @@ enum RateLimitRoutes {
             o.member("retry_after") { $0.integer(RateLimitHeaders.seconds(decision.retryAfterMilliseconds)) }
             o.member("retry_after_ms") { $0.integer(decision.retryAfterMilliseconds) }
         }
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")] + RateLimitHeaders.headers(decision), body: json.bytes)
     }
 
     /// Forgets a key's state: its next check starts from a full limit.
     /// 204 whether or not there was any state.
-    static func reset(_ request: HTTPRequest, _ name: [UInt8], _ gateway: Gateway) -> HTTPResponse {
-        let key: [UInt8]
-        switch fields(request) {
-        case .failure(let problem): return problem
-        case .success(let fields):
-            do throws(FieldError) { key = try Self.key(fields) } catch { return Problem.badRequest(error.message) }
-        }
-        switch storageKey(name: name, key: key) {
-        case .failure(let problem): return problem
-        case .success(let storage):
-            let reply = gateway.executor.execute(Command("DEL", [storage]))
-            if case .error(let error) = reply { return Problem.from(error) }
-            return HTTPResponse(status: 204)
-        }
+    static func reset(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let fields = try context.fields()
+        let key = try context.reading { () throws(FieldError) in try Self.key(fields) }
+        try context.execute("DEL", [try storageKey(context, key: key)])
+        return HTTPResponse(status: 204)
     }
 }

@@ -15,36 +15,44 @@ struct Session: Sendable {
 
 /// Sessions as Redis users store them: the hash `session:{id}` with a TTL,
 /// so `HGETALL session:{id}` shows the fields. Every operation is one
-/// atomic batch of commands; ids are checked for shape before any of them.
+/// atomic batch or one engine command, run for the request `context`
+/// (so each command carries its client); ids are checked for shape before
+/// any of them.
 struct SessionStore {
-    let gateway: Gateway
-    var configuration: SessionConfiguration { gateway.sessions }
+    let context: ResourceContext
+
+    init(_ context: ResourceContext) {
+        self.context = context
+    }
+
+    var configuration: SessionConfiguration { context.gateway.sessions }
 
     static func key(_ id: String) -> Bytes { Bytes("session:" + id) }
 
     /// Creates a session with `fields` (at least one pair) for `ttl` ms.
-    func create(fields: [Bytes], ttlMilliseconds: Int64) -> Result<Session, HTTPResponse> {
+    func create(fields: [Bytes], ttlMilliseconds: Int64) throws(HTTPResponse) -> Session {
         let id = RandomToken.make()
         let key = Self.key(id)
-        let commands = [Command("HSET", [key] + fields), Command("PEXPIRE", [key, Parse.bytes(ttlMilliseconds)]),
-                        Command("HGETALL", [key])]
-        return gateway.runAtomically(commands).map { replies in
-            Session(id: id, fields: Self.pairs(replies[2]), ttlMilliseconds: ttlMilliseconds)
-        }
+        var batch = CommandBatch()
+        batch.run("HSET", [key] + fields)
+        batch.run("PEXPIRE", [key, Parse.bytes(ttlMilliseconds)])
+        let stored = batch.pairs("HGETALL", [key])
+        let replies = try context.atomically(batch)
+        return Session(id: id, fields: try replies[stored], ttlMilliseconds: ttlMilliseconds)
     }
 
     /// The session, refreshed to the configured TTL when sliding; nil when
     /// it does not exist (never created, expired or deleted).
-    func load(_ id: String) -> Result<Session?, HTTPResponse> {
+    func load(_ id: String) throws(HTTPResponse) -> Session? {
         let key = Self.key(id)
-        var commands = [Command("HGETALL", [key])]
-        if configuration.sliding { commands.append(Command("PEXPIRE", [key, Parse.bytes(configuration.ttlSeconds * 1000)])) }
-        commands.append(Command("PTTL", [key]))
-        return gateway.runAtomically(commands).map { replies in
-            let fields = Self.pairs(replies[0])
-            guard !fields.isEmpty, case .integer(let pttl) = replies[replies.count - 1] else { return nil }
-            return Session(id: id, fields: fields, ttlMilliseconds: pttl)
-        }
+        var batch = CommandBatch()
+        let stored = batch.pairs("HGETALL", [key])
+        if configuration.sliding { batch.run("PEXPIRE", [key, Parse.bytes(configuration.ttlSeconds * 1000)]) }
+        let pttl = batch.integer("PTTL", [key])
+        let replies = try context.atomically(batch)
+        let fields = try replies[stored]
+        guard !fields.isEmpty else { return nil }
+        return Session(id: id, fields: fields, ttlMilliseconds: try replies[pttl])
     }
 
     enum PatchOutcome {
@@ -56,28 +64,26 @@ struct SessionStore {
 
     /// Sets `sets` (field, value pairs) and removes `deletions` on an
     /// existing session only, refreshing the TTL when sliding.
-    func patch(_ id: String, sets: [Bytes], deletions: [Bytes]) -> Result<PatchOutcome, HTTPResponse> {
+    func patch(_ id: String, sets: [Bytes], deletions: [Bytes]) throws(HTTPResponse) -> PatchOutcome {
         let ttl: Int64 = configuration.sliding ? configuration.ttlSeconds * 1000 : 0
-        let command = Command("KEYWAY.HPATCH", [Self.key(id), Parse.bytes(ttl), Parse.bytes(Int64(sets.count / 2))] + sets + deletions)
-        switch gateway.executor.execute(command) {
-        case .error(let error): return .failure(Problem.from(error))
-        case .null: return .success(.missing)
-        case .integer: return .success(.wouldEmpty)
+        let reply = try context.execute("KEYWAY.HPATCH", [Self.key(id), Parse.bytes(ttl), Parse.bytes(Int64(sets.count / 2))] + sets + deletions)
+        switch reply {
+        case .null: return .missing
+        case .integer: return .wouldEmpty
         case .array(let parts) where parts.count == 2:
             guard case .integer(let pttl) = parts[1] else { break }
-            return .success(.patched(Session(id: id, fields: Self.pairs(parts[0]), ttlMilliseconds: pttl)))
+            return .patched(Session(id: id, fields: Self.pairs(parts[0]), ttlMilliseconds: pttl))
         default: break
         }
-        return .failure(Problem.response(500, code: "ERR", detail: "unexpected KEYWAY.HPATCH reply"))
+        throw Problem.response(500, code: "ERR", detail: "unexpected KEYWAY.HPATCH reply")
     }
 
     /// Deletes the session; false when there was none.
-    func delete(_ id: String) -> Result<Bool, HTTPResponse> {
-        switch gateway.executor.execute(Command("DEL", [Self.key(id)])) {
-        case .error(let error): return .failure(Problem.from(error))
-        case .integer(let count): return .success(count > 0)
-        default: return .failure(Problem.response(500, code: "ERR", detail: "unexpected DEL reply"))
+    func delete(_ id: String) throws(HTTPResponse) -> Bool {
+        guard case .integer(let count) = try context.execute("DEL", [Self.key(id)]) else {
+            throw Problem.response(500, code: "ERR", detail: "unexpected DEL reply")
         }
+        return count > 0
     }
 
     /// HGETALL's flat map as pairs.
@@ -88,5 +94,12 @@ struct SessionStore {
             if case .bulk(let field) = elements[i], case .bulk(let value) = elements[i + 1] { pairs.append((field, value)) }
         }
         return pairs
+    }
+}
+
+extension CommandBatch {
+    /// An HGETALL reply as (field, value) pairs; none for a missing key.
+    mutating func pairs(_ name: String, _ arguments: [Bytes]) -> ReplySlot<[(Bytes, Bytes)]> {
+        add(Command(name, arguments)) { SessionStore.pairs($0) }
     }
 }
