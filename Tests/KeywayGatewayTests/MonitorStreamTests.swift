@@ -6,7 +6,7 @@ import Testing
 
 /// MONITOR (`GET /v1/monitor`) names the client of every command, whichever
 /// face sent it: the resource API, the command API and event streams alike.
-@Suite struct MonitorTests {
+@Suite struct MonitorStreamTests {
     /// One `command` event of the monitor stream.
     struct Event {
         let client: JSONValue?
