@@ -68,49 +68,33 @@ public final class Gateway: Sendable {
 
     /// Every route of both faces.
     public func makeRouter() -> Router {
-        var router = Router()
         let table = RouteTable()
         let routes = Routes(gateway: self, table: table)
-        ServerRoutes.register(on: &router, gateway: self)
+        ServerRoutes.register(routes)
         KeyRoutes.register(routes)
         HashRoutes.register(routes)
         ListRoutes.register(routes)
         SetRoutes.register(routes)
         LeaderboardRoutes.register(routes)
         StreamRoutes.register(routes)
-        StreamEventRoutes.register(on: &router, gateway: self)
-        PubSubRoutes.register(on: &router, gateway: self)
-        AdminRoutes.register(on: &router, gateway: self)
-        ConfigRoutes.register(on: &router, gateway: self)
-        ObservabilityRoutes.register(on: &router, gateway: self)
-        MonitorRoutes.register(on: &router, gateway: self)
+        StreamEventRoutes.register(routes)
+        PubSubRoutes.register(routes)
+        AdminRoutes.register(routes)
+        ConfigRoutes.register(routes)
+        ObservabilityRoutes.register(routes)
+        MonitorRoutes.register(routes)
         SessionRoutes.register(routes)
         LockRoutes.register(routes)
-        ClientRoutes.register(on: &router, gateway: self)
-        let metrics = MetricsRoutes.register(on: &router, gateway: self)
+        ClientRoutes.register(routes)
+        let metrics = MetricsRoutes.register(routes)
         CacheRoutes.register(routes)
         RateLimitRoutes.register(routes)
-        CommandRoutes.register(on: &router, gateway: self)
+        CommandRoutes.register(routes)
+        var router = Router()
         table.install(on: &router)
-        _ = routes
         let statistics = router.statistics + [router.unmatched]
         metrics.routes.withLock { $0 = statistics }
         return router
-    }
-
-    /// Wraps a plain handler in the middleware chain of its face.
-    func route(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResponse) -> Router.Handler {
-        routeResult(face) { request, parameters in .response(handler(request, parameters)) }
-    }
-
-    /// Like `route`, for handlers that may park the request or stream.
-    func routeResult(_ face: Face, _ handler: @escaping @Sendable (HTTPRequest, RouteParameters) -> HTTPResult) -> Router.Handler {
-        let chain = standardMiddleware(for: face)
-        return { [gateway = self] request, parameters in
-            chain.run(RequestContext(request: request, parameters: parameters, face: face, gateway: gateway)) { context in
-                handler(context.request, context.parameters)
-            }
-        }
     }
 
     /// Submits a command that may block. If it does, the request is parked
@@ -128,22 +112,6 @@ public final class Gateway: Sendable {
         }
     }
 
-    /// Runs commands atomically and hands back their replies, or the first
-    /// error reply as a problem response.
-    func runAtomically(_ commands: [Command]) -> Result<[Reply], HTTPResponse> {
-        switch executor.executeTransaction(commands) {
-        case .failure(let error):
-            return .failure(Problem.from(error))
-        case .success(let replies):
-            if let error = replies.lazy.compactMap({ reply -> CommandError? in
-                if case .error(let error) = reply { return error }
-                return nil
-            }).first {
-                return .failure(Problem.from(error))
-            }
-            return .success(replies)
-        }
-    }
 }
 
 /// A parked HTTP request as the engine sees a blocked client.

@@ -3,15 +3,16 @@ import KeywayHTTP
 
 /// `/v1/admin`: snapshots and append-only file rewrites on demand.
 enum AdminRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("POST", "/v1/admin/save", gateway.route(.resource) { _, _ in save(gateway) })
-        router.add("POST", "/v1/admin/bgsave", gateway.route(.resource) { request, _ in bgsave(request, gateway) })
-        router.add("GET", "/v1/admin/lastsave", gateway.route(.resource) { _, _ in lastsave(gateway) })
-        router.add("POST", "/v1/admin/bgrewriteaof", gateway.route(.resource) { _, _ in bgrewriteaof(gateway) })
+    static func register(_ routes: Routes) {
+        let admin = routes.resource.group("/v1/admin")
+        admin.post("/save", save)
+        admin.post("/bgsave", bgsave)
+        admin.get("/lastsave", lastsave)
+        admin.post("/bgrewriteaof", bgrewriteaof)
     }
 
-    static func lastSaveTime(_ gateway: Gateway) -> Int64 {
-        if case .integer(let time) = gateway.executor.execute(Command("LASTSAVE")) { return time }
+    static func lastSaveTime(_ context: ResourceContext) -> Int64 {
+        if case .integer(let time) = context.executor.execute(context.command("LASTSAVE", [])) { return time }
         return 0
     }
 
@@ -27,43 +28,41 @@ enum AdminRoutes {
     }
 
     /// SAVE: 200 once the snapshot is on disk.
-    static func save(_ gateway: Gateway) -> HTTPResponse {
-        if case .error(let error) = gateway.executor.execute(Command("SAVE")) { return problem(error) }
-        let time = lastSaveTime(gateway)
-        return KeyRoutes.json(200) { o in
+    static func save(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        try context.execute("SAVE", [], onError: problem)
+        let time = lastSaveTime(context)
+        return context.json { o in
             o.member("saved") { $0.bool(true) }
             o.member("lastSave") { $0.integer(time) }
         }
     }
 
     /// BGSAVE (`?schedule=true` for BGSAVE SCHEDULE): 202, the save runs on.
-    static func bgsave(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
+    static func bgsave(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         var arguments: [Bytes] = []
-        switch request.queryString("schedule")?.lowercased() {
+        switch context.request.queryString("schedule")?.lowercased() {
         case nil, "false": break
         case "true": arguments.append("SCHEDULE")
-        default: return Problem.badRequest("'schedule' must be true or false")
+        default: throw Problem.badRequest("'schedule' must be true or false")
         }
-        let reply = gateway.executor.execute(Command("BGSAVE", arguments))
-        guard case .status(let status) = reply else {
-            if case .error(let error) = reply { return problem(error) }
-            return Problem.badRequest("unexpected reply")
-        }
-        return KeyRoutes.json(202) { o in o.member("status") { $0.string(status) } }
+        return try started(context, "BGSAVE", arguments)
     }
 
     /// BGREWRITEAOF: 202, the rewrite runs on while writes continue.
-    static func bgrewriteaof(_ gateway: Gateway) -> HTTPResponse {
-        let reply = gateway.executor.execute(Command("BGREWRITEAOF"))
-        guard case .status(let status) = reply else {
-            if case .error(let error) = reply { return problem(error) }
-            return Problem.badRequest("unexpected reply")
-        }
-        return KeyRoutes.json(202) { o in o.member("status") { $0.string(status) } }
+    static func bgrewriteaof(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        try started(context, "BGREWRITEAOF", [])
     }
 
-    static func lastsave(_ gateway: Gateway) -> HTTPResponse {
-        let time = lastSaveTime(gateway)
-        return KeyRoutes.json(200) { o in o.member("lastSave") { $0.integer(time) } }
+    /// A background job the command started: 202 with its status line.
+    static func started(_ context: ResourceContext, _ name: String, _ arguments: [Bytes]) throws(HTTPResponse) -> HTTPResponse {
+        guard case .status(let status) = try context.execute(name, arguments, onError: problem) else {
+            throw Problem.badRequest("unexpected reply")
+        }
+        return context.json(202) { o in o.member("status") { $0.string(status) } }
+    }
+
+    static func lastsave(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let time = lastSaveTime(context)
+        return context.json { o in o.member("lastSave") { $0.integer(time) } }
     }
 }

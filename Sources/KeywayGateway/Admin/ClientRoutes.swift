@@ -5,33 +5,28 @@ import KeywayHTTP
 /// (CLIENT KILL ID). Both run the CLIENT command and reshape its answer, so
 /// the JSON view can never disagree with the command API.
 enum ClientRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/clients", gateway.route(.resource) { request, _ in list(request, gateway) })
-        router.add("DELETE", "/v1/clients/{id}", gateway.route(.resource) { request, parameters in
-            kill(request, Bytes(parameters["id"] ?? []), gateway)
-        })
+    static func register(_ routes: Routes) {
+        let clients = routes.resource.group("/v1/clients")
+        clients.get(list)
+        clients.delete("/{id}", kill)
     }
 
     /// `?type=normal|pubsub` and repeated `?id=` filter as CLIENT LIST's
     /// TYPE and ID do → `{"clients":[{...}], "count": n}`.
-    static func list(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
+    static func list(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         var arguments: [Bytes] = ["LIST"]
-        let ids = request.queryValues("id")
-        if let type = request.queryValue("type") {
-            guard ids.isEmpty else { return Problem.badRequest("use either type or id, not both (as CLIENT LIST does)") }
+        let ids = context.request.queryValues("id")
+        if let type = context.request.queryValue("type") {
+            guard ids.isEmpty else { throw Problem.badRequest("use either type or id, not both (as CLIENT LIST does)") }
             arguments += ["TYPE", Bytes(type)]
         } else if !ids.isEmpty {
             arguments += ["ID"] + ids.map(Bytes.init)
         }
-        var command = Command("CLIENT", arguments)
-        command.clientID = request.connection?.id
-        let reply = gateway.executor.execute(command)
-        guard case .bulk(let text) = reply else {
-            if case .error(let error) = reply { return Problem.from(error) }
-            return Problem.badRequest("unexpected reply")
+        guard case .bulk(let text) = try context.execute("CLIENT", arguments) else {
+            throw Problem.badRequest("unexpected reply")
         }
         let clients = parse(text.text)
-        return KeyRoutes.json(200) { o in
+        return context.json { o in
             o.member("clients") { json in
                 json.array(clients) { json, fields in
                     json.object { c in
@@ -52,17 +47,15 @@ enum ClientRoutes {
     }
 
     /// Closes a connection: 204, or 404 when no such client is open.
-    static func kill(_ request: HTTPRequest, _ id: Bytes, _ gateway: Gateway) -> HTTPResponse {
+    static func kill(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let id = context.parameter("id")
         guard let number = Int64(id.text), number > 0 else {
-            return Problem.badRequest("the client id must be a positive integer")
+            throw Problem.badRequest("the client id must be a positive integer")
         }
-        var command = Command("CLIENT", ["KILL", "ID", id, "SKIPME", "no"])
-        command.clientID = request.connection?.id
-        switch gateway.executor.execute(command) {
-        case .integer(let killed) where killed > 0: return HTTPResponse(status: 204)
-        case .error(let error): return Problem.from(error)
-        default: return Problem.response(404, code: "NOT_FOUND", detail: "no such client: \(number)")
+        guard case .integer(let killed) = try context.execute("CLIENT", ["KILL", "ID", id, "SKIPME", "no"]), killed > 0 else {
+            throw Problem.response(404, code: "NOT_FOUND", detail: "no such client: \(number)")
         }
+        return HTTPResponse(status: 204)
     }
 
     static let integerFields: Set<String> = [

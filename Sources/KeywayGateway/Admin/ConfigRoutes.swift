@@ -3,24 +3,23 @@ import KeywayHTTP
 
 /// `/v1/config`: CONFIG GET as a JSON object, CONFIG SET from one.
 enum ConfigRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/config", gateway.route(.resource) { request, _ in get(request, gateway) })
-        router.add("PATCH", "/v1/config", gateway.route(.resource) { request, _ in patch(request, gateway) })
+    static func register(_ routes: Routes) {
+        let config = routes.resource.group("/v1/config")
+        config.get(get)
+        config.patch(patch)
     }
 
     /// `?name=pattern` (repeatable, globs; default `*`) → `{"config": {...}}`.
-    static func get(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
-        let patterns = request.queryValues("name").map(Bytes.init)
-        let reply = gateway.executor.execute(Command("CONFIG", ["GET"] + (patterns.isEmpty ? ["*"] : patterns)))
-        guard case .map(let pairs) = reply else {
-            if case .error(let error) = reply { return Problem.from(error) }
-            return Problem.badRequest("unexpected reply")
+    static func get(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let patterns = context.request.queryValues("name").map(Bytes.init)
+        guard case .map(let pairs) = try context.execute("CONFIG", ["GET"] + (patterns.isEmpty ? ["*"] : patterns)) else {
+            throw Problem.badRequest("unexpected reply")
         }
-        return render(pairs)
+        return render(context, pairs)
     }
 
-    static func render(_ pairs: [Reply]) -> HTTPResponse {
-        KeyRoutes.json(200) { o in
+    static func render(_ context: ResourceContext, _ pairs: [Reply]) -> HTTPResponse {
+        context.json { o in
             o.member("config") { json in
                 json.object { config in
                     var index = 0
@@ -37,11 +36,10 @@ enum ConfigRoutes {
 
     /// `{"save": "3600 1", "notify-keyspace-events": "Ex"}` → one CONFIG SET
     /// (all or nothing), answered with the new values.
-    static func patch(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
-        guard case .success(.json(let object)) = RequestBody.read(request, allowRaw: false),
-              case .object(let members) = object, !members.isEmpty else {
-            if case .failure(let problem) = RequestBody.read(request, allowRaw: false) { return problem }
-            return Problem.badRequest("send an object of parameters, e.g. {\"save\": \"3600 1\"}")
+    static func patch(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let hint = "send an object of parameters, e.g. {\"save\": \"3600 1\"}"
+        guard case .object(let members) = try context.jsonObject(hint: hint), !members.isEmpty else {
+            throw Problem.badRequest(hint)
         }
         var arguments: [Bytes] = ["SET"]
         for (name, value) in members {
@@ -49,15 +47,14 @@ enum ConfigRoutes {
             case .string(let text): arguments += [Bytes(name), Bytes(text)]
             case .number(let text): arguments += [Bytes(name), Bytes(text)]
             case .bool(let flag): arguments += [Bytes(name), flag ? "yes" : "no"]
-            default: return Problem.badRequest("'\(name)' must be a string, number or boolean")
+            default: throw Problem.badRequest("'\(name)' must be a string, number or boolean")
             }
         }
-        let reply = gateway.executor.execute(Command("CONFIG", arguments))
-        if case .error(let error) = reply { return Problem.from(error) }
+        try context.execute("CONFIG", arguments)
         let names = members.map { Bytes($0.0) }
-        guard case .map(let pairs) = gateway.executor.execute(Command("CONFIG", ["GET"] + names)) else {
-            return Problem.badRequest("unexpected reply")
+        guard case .map(let pairs) = context.executor.execute(context.command("CONFIG", ["GET"] + names)) else {
+            throw Problem.badRequest("unexpected reply")
         }
-        return render(pairs)
+        return render(context, pairs)
     }
 }

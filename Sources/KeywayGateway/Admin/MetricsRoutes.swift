@@ -14,15 +14,15 @@ enum MetricsRoutes {
         let routes = Mutex<[RouteStatistics]>([])
     }
 
-    static func register(on router: inout Router, gateway: Gateway) -> RouteCounters {
+    static func register(_ routes: Routes) -> RouteCounters {
         let counters = RouteCounters()
-        router.add("GET", "/metrics", gateway.route(.resource) { _, _ in metrics(gateway, counters) })
+        routes.resource.get("/metrics") { context throws(HTTPResponse) in try metrics(context, counters) }
         return counters
     }
 
-    static func metrics(_ gateway: Gateway, _ counters: RouteCounters) -> HTTPResponse {
-        guard case .bulk(let text) = gateway.executor.execute(Command("INFO", ["all"])) else {
-            return Problem.response(500, code: "ERR", detail: "INFO failed")
+    static func metrics(_ context: ResourceContext, _ counters: RouteCounters) throws(HTTPResponse) -> HTTPResponse {
+        guard case .bulk(let text) = context.executor.execute(context.command("INFO", ["all"])) else {
+            throw Problem.response(500, code: "ERR", detail: "INFO failed")
         }
         let sections = ServerRoutes.parseInfo(text.text)
         let info = Dictionary(sections.flatMap { $0.1 }, uniquingKeysWith: { first, _ in first })

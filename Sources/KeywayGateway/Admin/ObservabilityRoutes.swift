@@ -4,36 +4,39 @@ import KeywayHTTP
 /// `/v1/slowlog` (SLOWLOG as JSON) and `/readyz` (ready to serve: the data
 /// has loaded, and writes are not refused for maxmemory).
 enum ObservabilityRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/slowlog", gateway.route(.resource) { request, _ in slowlog(request, gateway) })
-        router.add("DELETE", "/v1/slowlog", gateway.route(.resource) { _, _ in
-            let reply = gateway.executor.execute(Command("SLOWLOG", ["RESET"]))
-            if case .error(let error) = reply { return Problem.from(error) }
-            return HTTPResponse(status: 204)
-        })
-        router.add("GET", "/readyz", gateway.route(.open) { _, _ in
-            if gateway.executor.isLoading {
-                return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
-                                    body: Array(#"{"status":"loading"}"#.utf8))
-            }
-            // Writes that need memory are refused (OOM) until memory is freed.
-            if gateway.executor.isOutOfMemory {
-                return HTTPResponse(status: 503, contentType: "application/json", body: Array(#"{"status":"oom"}"#.utf8))
-            }
-            return HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
-        })
+    static func register(_ routes: Routes) {
+        let slowlog = routes.resource.group("/v1/slowlog")
+        slowlog.get(get)
+        slowlog.delete(reset)
+        routes.open.get("/readyz", ready)
+    }
+
+    /// Ready to serve: 503 while the data loads or while writes are refused
+    /// for maxmemory (OOM) until memory is freed.
+    static func ready(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        if context.executor.isLoading {
+            return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
+                                body: Array(#"{"status":"loading"}"#.utf8))
+        }
+        if context.executor.isOutOfMemory {
+            return HTTPResponse(status: 503, contentType: "application/json", body: Array(#"{"status":"oom"}"#.utf8))
+        }
+        return HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
+    }
+
+    static func reset(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        try context.execute("SLOWLOG", ["RESET"])
+        return HTTPResponse(status: 204)
     }
 
     /// `?count=n` (default 10, -1 for all) → `{"entries":[{"id","time","durationMicros","command":[...]}], "length": n}`.
-    static func slowlog(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
-        let count = request.queryValue("count").map(Bytes.init) ?? "10"
-        let reply = gateway.executor.execute(Command("SLOWLOG", ["GET", count]))
-        guard case .array(let entries) = reply else {
-            if case .error(let error) = reply { return Problem.from(error) }
-            return Problem.badRequest("unexpected reply")
+    static func get(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let count = context.request.queryValue("count").map(Bytes.init) ?? "10"
+        guard case .array(let entries) = try context.execute("SLOWLOG", ["GET", count]) else {
+            throw Problem.badRequest("unexpected reply")
         }
-        let length = gateway.executor.execute(Command("SLOWLOG", ["LEN"]))
-        return KeyRoutes.json(200) { o in
+        let length = context.executor.execute(context.command("SLOWLOG", ["LEN"]))
+        return context.json { o in
             o.member("entries") { json in
                 json.array(entries) { json, entry in
                     guard case .array(let fields) = entry, fields.count >= 4,

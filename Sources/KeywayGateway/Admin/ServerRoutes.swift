@@ -3,27 +3,22 @@ import KeywayHTTP
 
 /// `/healthz` and `/v1/info`.
 enum ServerRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/healthz", gateway.route(.open) { _, _ in
+    static func register(_ routes: Routes) {
+        routes.open.get("/healthz") { _ throws(HTTPResponse) in
             HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
-        })
-        router.add("GET", "/v1/info", gateway.route(.resource) { request, _ in info(request, gateway) })
+        }
+        routes.resource.get("/v1/info", info)
     }
 
     /// INFO as JSON: `{"server": {"redis_version": "7.2.0", ...}, ...}`.
     /// Numeric values become numbers; `k=v,k=v` values (keyspace) objects.
-    static func info(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResponse {
-        var arguments = [Bytes("INFO")]
-        for section in request.queryValues("section") { arguments.append(Bytes(section)) }
-        let reply = gateway.executor.execute(Command(arguments))
-        guard case .bulk(let text) = reply else {
-            if case .error(let error) = reply { return Problem.from(error) }
-            return Problem.response(500, code: "ERR", detail: "unexpected INFO reply")
+    static func info(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let sections = context.request.queryValues("section").map(Bytes.init)
+        guard case .bulk(let text) = try context.execute("INFO", sections) else {
+            throw Problem.response(500, code: "ERR", detail: "unexpected INFO reply")
         }
-        var json = JSONWriter(capacity: 1024)
-        let sections = parseInfo(text.text)
-        json.object { o in
-            for (name, fields) in sections {
+        return context.json { o in
+            for (name, fields) in parseInfo(text.text) {
                 o.member(name) { section in
                     section.object { fieldWriter in
                         for (key, value) in fields {
@@ -33,7 +28,6 @@ enum ServerRoutes {
                 }
             }
         }
-        return HTTPResponse(status: 200, contentType: "application/json", body: json.bytes)
     }
 
     static func parseInfo(_ text: String) -> [(String, [(String, String)])] {

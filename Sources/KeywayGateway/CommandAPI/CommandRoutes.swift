@@ -5,15 +5,15 @@ import KeywayHTTP
 /// `POST /` with `["SET","k","v"]`, the path form `/set/k/v`, `/pipeline`
 /// and `/multi-exec`.
 enum CommandRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("POST", "/", gateway.routeResult(.command) { request, _ in single(request, gateway) })
-        router.add("POST", "/pipeline", gateway.route(.command) { request, _ in batch(request, gateway, atomic: false) })
-        router.add("POST", "/multi-exec", gateway.route(.command) { request, _ in batch(request, gateway, atomic: true) })
-        let pathForm = gateway.routeResult(.command) { request, parameters in path(request, parameters, gateway) }
-        router.add("GET", "/{command}", pathForm)
-        router.add("POST", "/{command}", pathForm)
-        router.add("GET", "/{command}/{args...}", pathForm)
-        router.add("POST", "/{command}/{args...}", pathForm)
+    static func register(_ routes: Routes) {
+        let api = routes.command
+        api.addResult("POST", "", single)
+        api.post("/pipeline") { context throws(HTTPResponse) in try batch(context, atomic: false) }
+        api.post("/multi-exec") { context throws(HTTPResponse) in try batch(context, atomic: true) }
+        for method in ["GET", "POST"] {
+            api.addResult(method, "/{command}", path)
+            api.addResult(method, "/{command}/{args...}", path)
+        }
     }
 
     static func syncHeader(_ gateway: Gateway) -> [(String, String)] {
@@ -21,72 +21,69 @@ enum CommandRoutes {
     }
 
     /// `POST /` with one command as a JSON array.
-    static func single(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
-        switch parseJSON(request.body).flatMap(command(from:)) {
-        case .failure(let failure): return .response(CommandReplyEncoding.errorResponse(failure.message))
-        case .success(var command):
-            command.client = request.remoteAddress
-            command.clientID = request.connection?.id
-            return run(command, request, gateway)
+    static func single(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        switch parseJSON(context.request.body).flatMap(command(from:)) {
+        case .failure(let failure): throw CommandReplyEncoding.errorResponse(failure.message)
+        case .success(let command): return run(command, context)
         }
     }
 
-    /// Runs one command; a blocking one (BRPOP queue 30) parks the request.
-    static func run(_ command: Command, _ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
-        let encoding = CommandReplyEncoding(request: request)
-        CommandLabels.note(command, on: request.connection)
-        if gateway.executor.mayBlock(command) {
-            return gateway.submitBlocking(command) { reply in
+    /// Runs one command, stamped with the request's client; a blocking one
+    /// (BRPOP queue 30) parks the request.
+    static func run(_ command: Command, _ context: ResourceContext) -> HTTPResult {
+        var command = command
+        context.client.stamp(&command)
+        let encoding = CommandReplyEncoding(request: context.request)
+        let gateway = context.gateway
+        CommandLabels.note(command, on: context.request.connection)
+        if context.executor.mayBlock(command) {
+            return context.submitBlocking(command) { reply in
                 encoding.response(for: reply, headers: syncHeader(gateway))
             }
         }
-        return .response(encoding.response(for: gateway.executor.execute(command), headers: syncHeader(gateway)))
+        return .response(encoding.response(for: context.executor.execute(command), headers: syncHeader(gateway)))
     }
 
     /// `/pipeline` (each command atomic on its own) and `/multi-exec` (all atomic).
-    static func batch(_ request: HTTPRequest, _ gateway: Gateway, atomic: Bool) -> HTTPResponse {
-        let encoding = CommandReplyEncoding(request: request)
-        let commands: [Command]
-        switch parseJSON(request.body) {
-        case .failure(let message):
-            return CommandReplyEncoding.errorResponse(message.message)
-        case .success(let value):
-            guard case .array(let elements) = value, !elements.isEmpty else {
-                return CommandReplyEncoding.errorResponse("ERR the body must be a non-empty JSON array of commands")
-            }
-            var parsed: [Command] = []
-            for element in elements {
-                switch command(from: element) {
-                case .failure(let failure): return CommandReplyEncoding.errorResponse(failure.message)
-                case .success(var command):
-                    command.client = request.remoteAddress
-                    command.clientID = request.connection?.id
-                    parsed.append(command)
-                }
-            }
-            commands = parsed
+    static func batch(_ context: ResourceContext, atomic: Bool) throws(HTTPResponse) -> HTTPResponse {
+        let encoding = CommandReplyEncoding(request: context.request)
+        let value: JSONValue
+        switch parseJSON(context.request.body) {
+        case .failure(let failure): throw CommandReplyEncoding.errorResponse(failure.message)
+        case .success(let parsed): value = parsed
         }
-        if atomic {
-            switch gateway.executor.executeTransaction(commands) {
-            case .failure(let error):
-                return CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(gateway))
-            case .success(let replies):
-                return encoding.response(forEach: replies, headers: syncHeader(gateway))
+        guard case .array(let elements) = value, !elements.isEmpty else {
+            throw CommandReplyEncoding.errorResponse("ERR the body must be a non-empty JSON array of commands")
+        }
+        var commands: [Command] = []
+        commands.reserveCapacity(elements.count)
+        for element in elements {
+            switch command(from: element) {
+            case .failure(let failure): throw CommandReplyEncoding.errorResponse(failure.message)
+            case .success(var command):
+                context.client.stamp(&command)
+                commands.append(command)
             }
         }
-        return encoding.response(forEach: gateway.executor.executePipeline(commands), headers: syncHeader(gateway))
+        guard atomic else {
+            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context.gateway))
+        }
+        switch context.executor.executeTransaction(commands) {
+        case .failure(let error):
+            throw CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(context.gateway))
+        case .success(let replies):
+            return encoding.response(forEach: replies, headers: syncHeader(context.gateway))
+        }
     }
 
     /// `GET|POST /{command}/{args...}`: one argument per decoded segment; a
     /// POST body, when present, is the last argument.
-    static func path(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResult {
-        var arguments = [Bytes(parameters["command"] ?? [])]
-        for segment in parameters.rest["args"] ?? [] { arguments.append(Bytes(segment)) }
+    static func path(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let request = context.request
+        var arguments = [context.parameter("command")]
+        for segment in context.parameters.rest["args"] ?? [] { arguments.append(Bytes(segment)) }
         if request.method == "POST" && !request.body.isEmpty { arguments.append(Bytes(request.body)) }
-        var command = Command(arguments)
-        command.client = request.remoteAddress
-        command.clientID = request.connection?.id
-        return run(command, request, gateway)
+        return run(Command(arguments), context)
     }
 
     static func parseJSON(_ body: [UInt8]) -> Result<JSONValue, CommandRequestError> {

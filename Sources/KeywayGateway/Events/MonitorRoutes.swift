@@ -6,8 +6,8 @@ import KeywayHTTP
 /// executed command, with its time and client. Costs nothing while nobody
 /// watches. Any holder of the token may watch (there is one credential).
 enum MonitorRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/monitor", gateway.routeResult(.eventStream) { request, _ in monitor(request, gateway) })
+    static func register(_ routes: Routes) {
+        routes.eventStream.addResult("GET", "/v1/monitor", monitor)
     }
 
     final class StreamWatcher: CommandWatcher {
@@ -25,11 +25,12 @@ enum MonitorRoutes {
         }
     }
 
-    static func monitor(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
-        guard let stream = gateway.openEventStream() else { return .response(Gateway.tooManyStreams(gateway.maxEventStreams)) }
+    static func monitor(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let stream = try context.openEventStream()
         stream.describeSubscriber(flag: "O")
         stream.send(ServerSentEvents.retryField + ServerSentEvents.event("monitor", data: Array(#"{"status":"watching"}"#.utf8)))
-        let subscription = gateway.executor.monitor(StreamWatcher(stream: stream))
+        let subscription = context.executor.monitor(StreamWatcher(stream: stream))
+        let gateway = context.gateway
         stream.setCloseHandler {
             subscription.cancel()
             gateway.eventStreamClosed()

@@ -6,16 +6,16 @@ import KeywayHTTP
 /// Events, `/subscribe/{channel}` does the same in Upstash's format, and
 /// `POST /v1/channels/{channel}/messages` publishes.
 enum PubSubRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/subscribe", gateway.routeResult(.eventStream) { request, _ in subscribe(request, gateway) })
-        router.add("POST", "/v1/channels/{channel}/messages", gateway.route(.resource) { request, p in publish(request, p, gateway) })
+    static func register(_ routes: Routes) {
+        routes.eventStream.addResult("GET", "/v1/subscribe", subscribe)
+        routes.resource.post("/v1/channels/{channel}/messages", publish)
         for method in ["GET", "POST"] {
-            router.add(method, "/subscribe/{channels...}", gateway.routeResult(.command) { request, p in
-                upstashSubscribe(request, channels: p.rest["channels"] ?? [], patterns: [], gateway)
-            })
-            router.add(method, "/psubscribe/{patterns...}", gateway.routeResult(.command) { request, p in
-                upstashSubscribe(request, channels: [], patterns: p.rest["patterns"] ?? [], gateway)
-            })
+            routes.command.addResult(method, "/subscribe/{channels...}") { context throws(HTTPResponse) in
+                try upstashSubscribe(context, channels: context.parameters.rest["channels"] ?? [], patterns: [])
+            }
+            routes.command.addResult(method, "/psubscribe/{patterns...}") { context throws(HTTPResponse) in
+                try upstashSubscribe(context, channels: [], patterns: context.parameters.rest["patterns"] ?? [])
+            }
         }
     }
 
@@ -36,14 +36,14 @@ enum PubSubRoutes {
 
     /// `?channel=a&channel=b&pattern=news.*[&encoding=base64]`: one
     /// `message` event per message, `{"channel","pattern","message"}`.
-    static func subscribe(_ request: HTTPRequest, _ gateway: Gateway) -> HTTPResult {
-        let channels = request.queryValues("channel").map(Bytes.init)
-        let patterns = request.queryValues("pattern").map(Bytes.init)
+    static func subscribe(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let channels = context.request.queryValues("channel").map(Bytes.init)
+        let patterns = context.request.queryValues("pattern").map(Bytes.init)
         guard !channels.isEmpty || !patterns.isEmpty else {
-            return .response(Problem.badRequest("give at least one ?channel= or ?pattern="))
+            throw Problem.badRequest("give at least one ?channel= or ?pattern=")
         }
-        let base64 = ValueEncoding.wantsBase64(request)
-        return open(gateway, channels: channels, patterns: patterns, greeting: { json in
+        let base64 = context.wantsBase64
+        return try open(context, channels: channels, patterns: patterns, greeting: { json in
             json.object { o in
                 o.member("channels") { $0.array(channels) { $0.string(bytes: $1.storage) } }
                 o.member("patterns") { $0.array(patterns) { $0.string(bytes: $1.storage) } }
@@ -64,9 +64,9 @@ enum PubSubRoutes {
 
     /// Upstash's stream format: `data: subscribe,<channel>,<n>` then
     /// `data: message,<channel>,<payload>` (`pmessage,<pattern>,<channel>,<payload>`).
-    static func upstashSubscribe(_ request: HTTPRequest, channels: [[UInt8]], patterns: [[UInt8]], _ gateway: Gateway) -> HTTPResult {
+    static func upstashSubscribe(_ context: ResourceContext, channels: [[UInt8]], patterns: [[UInt8]]) throws(HTTPResponse) -> HTTPResult {
         let channels = channels.map(Bytes.init), patterns = patterns.map(Bytes.init)
-        return open(gateway, channels: channels, patterns: patterns, greeting: { _ in
+        return try open(context, channels: channels, patterns: patterns, greeting: { _ in
             var greeting: [UInt8] = []
             for (index, channel) in channels.enumerated() {
                 greeting += ServerSentEvents.event(nil, data: Array("subscribe,".utf8) + channel.storage + Array(",\(index + 1)".utf8))
@@ -86,15 +86,16 @@ enum PubSubRoutes {
 
     /// Opens the stream, subscribes, and ties the subscription's life to the stream's.
     static func open(
-        _ gateway: Gateway, channels: [Bytes], patterns: [Bytes],
+        _ context: ResourceContext, channels: [Bytes], patterns: [Bytes],
         greeting: (inout JSONWriter) -> [UInt8],
         format: @escaping @Sendable (PubSubMessage) -> [UInt8]
-    ) -> HTTPResult {
-        guard let stream = gateway.openEventStream() else { return .response(Gateway.tooManyStreams(gateway.maxEventStreams)) }
+    ) throws(HTTPResponse) -> HTTPResult {
+        let stream = try context.openEventStream()
         stream.describeSubscriber(channels: channels.count, patterns: patterns.count)
         var json = JSONWriter()
         stream.send(ServerSentEvents.retryField + greeting(&json))
-        let subscription = gateway.executor.subscribe(StreamSubscriber(stream: stream, format: format), channels: channels, patterns: patterns)
+        let subscription = context.executor.subscribe(StreamSubscriber(stream: stream, format: format), channels: channels, patterns: patterns)
+        let gateway = context.gateway
         stream.setCloseHandler {
             subscription.cancel()
             gateway.eventStreamClosed()
@@ -103,19 +104,13 @@ enum PubSubRoutes {
     }
 
     /// `{"message": "..."}` (or a raw octet-stream body) → PUBLISH.
-    static func publish(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResponse {
-        let channel = Bytes(parameters["channel"] ?? [])
-        let payload: [UInt8]
-        switch RequestBody.value(request, field: "message") {
-        case .failure(let problem): return problem
-        case .success(let body): payload = body.value
+    static func publish(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
+        let channel = context.parameter("channel")
+        let payload = try context.value(field: "message").value
+        guard case .integer(let receivers) = try context.execute("PUBLISH", [channel, Bytes(payload)]) else {
+            throw Problem.badRequest("unexpected reply")
         }
-        let reply = gateway.executor.execute(Command("PUBLISH", [channel, Bytes(payload)]))
-        guard case .integer(let receivers) = reply else {
-            if case .error(let error) = reply { return Problem.from(error) }
-            return Problem.badRequest("unexpected reply")
-        }
-        return KeyRoutes.json(200) { o in
+        return context.json { o in
             o.member("channel") { $0.string(bytes: channel.storage) }
             o.member("receivers") { $0.integer(receivers) }
         }

@@ -13,9 +13,10 @@ import Synchronization
 /// `id:` is the entry ID, so a reconnecting EventSource sends it back as
 /// `Last-Event-ID` and the tail resumes right after it: no gap, no duplicate.
 enum StreamEventRoutes {
-    static func register(on router: inout Router, gateway: Gateway) {
-        router.add("GET", "/v1/streams/{key}/events", gateway.routeResult(.eventStream) { request, p in tail(request, p, gateway) })
-        router.add("GET", "/v1/streams/{key}/groups/{group}/events", gateway.routeResult(.eventStream) { request, p in consume(request, p, gateway) })
+    static func register(_ routes: Routes) {
+        let stream = routes.eventStream.group("/v1/streams/{key}")
+        stream.addResult("GET", "/events", tail)
+        stream.addResult("GET", "/groups/{group}/events", consume)
     }
 
     /// What a follower reads next.
@@ -28,58 +29,59 @@ enum StreamEventRoutes {
     }
 
     /// `?from=$|<id>&count=n`, or `Last-Event-ID` to resume.
-    static func tail(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResult {
-        let key = Bytes(parameters["key"] ?? [])
+    static func tail(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let key = context.key
         var start = Bytes("$")
-        if let resume = request.header("last-event-id") {
+        if let resume = context.request.header("last-event-id") {
             start = Bytes(resume)
-        } else if let from = request.queryValue("from") {
+        } else if let from = context.request.queryValue("from") {
             start = Bytes(from)
         }
-        guard let count = countParameter(request) else { return .response(Problem.badRequest("'count' must be a positive integer")) }
+        let count = try countParameter(context)
         // Check the key's type and the ID before opening the stream.
-        let probe = gateway.executor.execute(Command("XREAD", ["COUNT", "1", "STREAMS", key, start == "$" ? "0-0" : start]))
-        if case .error(let error) = probe { return .response(Problem.from(error)) }
-        return open(gateway, key: key, mode: .tail, from: start, count: count, base64: ValueEncoding.wantsBase64(request))
+        try context.execute("XREAD", ["COUNT", "1", "STREAMS", key, start == "$" ? "0-0" : start])
+        return try open(context, mode: .tail, from: start, count: count)
     }
 
     /// `?consumer=c1&count=n&ack=auto`: first the consumer's pending entries,
     /// then new ones. Entries stay pending until acked (`POST .../ack`) unless
     /// `ack=auto`, so a client that dies loses nothing: XPENDING/XAUTOCLAIM
     /// still see its entries.
-    static func consume(_ request: HTTPRequest, _ parameters: RouteParameters, _ gateway: Gateway) -> HTTPResult {
-        let key = Bytes(parameters["key"] ?? [])
-        let group = Bytes(parameters["group"] ?? [])
-        guard let consumer = request.queryValue("consumer").map(Bytes.init), !consumer.isEmpty else {
-            return .response(Problem.badRequest("'consumer' is required"))
+    static func consume(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        let key = context.key
+        let group = context.parameter("group")
+        guard let consumer = context.request.queryValue("consumer").map(Bytes.init), !consumer.isEmpty else {
+            throw Problem.badRequest("'consumer' is required")
         }
-        guard let count = countParameter(request) else { return .response(Problem.badRequest("'count' must be a positive integer")) }
+        let count = try countParameter(context)
         let autoAck: Bool
-        switch request.queryString("ack")?.lowercased() {
+        switch context.request.queryString("ack")?.lowercased() {
         case nil, "manual": autoAck = false
         case "auto": autoAck = true
-        default: return .response(Problem.badRequest("'ack' must be auto or manual"))
+        default: throw Problem.badRequest("'ack' must be auto or manual")
         }
         // A missing group (or stream) is a 404 before anything streams. (A
         // read would do too, but it would count as a delivery.)
-        let probe = gateway.executor.execute(Command("XINFO", ["CONSUMERS", key, group]))
-        if case .error(let error) = probe {
-            return .response(error.code == .noSuchKey ? Problem.noSuchKey(key.storage) : Problem.from(error))
+        try context.execute("XINFO", ["CONSUMERS", key, group]) { error in
+            error.code == .noSuchKey ? context.noSuchKey : Problem.from(error)
         }
-        return open(gateway, key: key, mode: .history(group: group, consumer: consumer, autoAck: autoAck),
-                    from: "0", count: count, base64: ValueEncoding.wantsBase64(request))
+        return try open(context, mode: .history(group: group, consumer: consumer, autoAck: autoAck), from: "0", count: count)
     }
 
-    static func countParameter(_ request: HTTPRequest) -> Int? {
-        guard let text = request.queryString("count") else { return 100 }
-        guard let count = Int(text), count > 0 else { return nil }
+    /// `?count=n`, 100 when not given.
+    static func countParameter(_ context: ResourceContext) throws(HTTPResponse) -> Int {
+        guard let text = context.request.queryString("count") else { return 100 }
+        guard let count = Int(text), count > 0 else { throw Problem.badRequest("'count' must be a positive integer") }
         return count
     }
 
-    static func open(_ gateway: Gateway, key: Bytes, mode: Mode, from: Bytes, count: Int, base64: Bool) -> HTTPResult {
-        guard let stream = gateway.openEventStream() else { return .response(Gateway.tooManyStreams(gateway.maxEventStreams)) }
+    static func open(_ context: ResourceContext, mode: Mode, from: Bytes, count: Int) throws(HTTPResponse) -> HTTPResult {
+        let stream = try context.openEventStream()
+        let key = context.key, gateway = context.gateway
         stream.send(Array(": following \(key.text)\n\n".utf8))
-        let follower = StreamFollower(gateway: gateway, stream: stream, key: key, mode: mode, from: from, count: count, base64: base64)
+        let follower = StreamFollower(
+            gateway: gateway, client: context.client, stream: stream, key: key, mode: mode, from: from, count: count,
+            base64: context.wantsBase64)
         stream.setCloseHandler {
             follower.stop()
             gateway.eventStreamClosed()
@@ -100,14 +102,17 @@ final class StreamFollower: BlockedClient {
     }
 
     private let gateway: Gateway
+    /// Who opened the stream: every read and ack carries it (MONITOR).
+    private let client: ClientIdentity
     private let stream: EventStream
     private let key: Bytes
     private let count: Int
     private let base64: Bool
     private let state: Mutex<State>
 
-    init(gateway: Gateway, stream: EventStream, key: Bytes, mode: StreamEventRoutes.Mode, from: Bytes, count: Int, base64: Bool) {
+    init(gateway: Gateway, client: ClientIdentity, stream: EventStream, key: Bytes, mode: StreamEventRoutes.Mode, from: Bytes, count: Int, base64: Bool) {
         self.gateway = gateway
+        self.client = client
         self.stream = stream
         self.key = key
         self.count = count
@@ -157,12 +162,19 @@ final class StreamFollower: BlockedClient {
         let countWords: [Bytes] = ["COUNT", Bytes(String(count))]
         switch state.mode {
         case .tail:
-            return Command("XREAD", countWords + ["BLOCK", "0", "STREAMS", key, state.lastID])
+            return command("XREAD", countWords + ["BLOCK", "0", "STREAMS", key, state.lastID])
         case .history(let group, let consumer, _):
-            return Command("XREADGROUP", ["GROUP", group, consumer] + countWords + ["STREAMS", key, state.lastID])
+            return command("XREADGROUP", ["GROUP", group, consumer] + countWords + ["STREAMS", key, state.lastID])
         case .live(let group, let consumer, let autoAck):
-            return Command("XREADGROUP", ["GROUP", group, consumer] + countWords + ["BLOCK", "0"] + (autoAck ? ["NOACK"] : []) + ["STREAMS", key, ">"])
+            return command("XREADGROUP", ["GROUP", group, consumer] + countWords + ["BLOCK", "0"] + (autoAck ? ["NOACK"] : []) + ["STREAMS", key, ">"])
         }
+    }
+
+    /// A command stamped with the stream's client.
+    private func command(_ name: String, _ arguments: [Bytes]) -> Command {
+        var command = Command(name, arguments)
+        client.stamp(&command)
+        return command
     }
 
     /// Sends a read's entries as events; false when the stream should end.
@@ -204,7 +216,7 @@ final class StreamFollower: BlockedClient {
             return (ackGroup, !state.stopped)
         }
         if let group = ackGroup {
-            _ = gateway.executor.execute(Command("XACK", [key, group] + delivered))
+            _ = gateway.executor.execute(command("XACK", [key, group] + delivered))
         }
         return keepGoing
     }
