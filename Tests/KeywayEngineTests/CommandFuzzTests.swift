@@ -62,6 +62,55 @@ import Testing
         }
     }
 
+    /// Runs a command as a client would: blocking ones through `submit`,
+    /// so their timeouts meet the deadline arithmetic; a parked one is
+    /// withdrawn at once.
+    static func run(_ engine: Engine, _ spec: CommandSpec, _ arguments: [Bytes]) {
+        let command = Command(arguments)
+        guard spec.flags.contains(.blocking) else { _ = engine.execute(command); return }
+        if case .blocked(let handle) = engine.submit(command, client: DiscardingClient()) { handle.cancel() }
+    }
+
+    /// Numeric options followed by each edge integer, appended to a
+    /// command's arguments: `XCLAIM ... IDLE -9223372036854775808`.
+    static let numericOptions = ["EX", "PX", "EXAT", "PXAT", "COUNT", "LIMIT", "IDLE", "TIME", "RETRYCOUNT", "MAXLEN",
+                                 "RANK", "BLOCK", "ENTRIESREAD", "WEIGHTS", "FIELDS"]
+
+    @Test func numericOptionsTakeEveryEdgeInteger() {
+        let (engine, _) = makeEngine()
+        var random = SplitMix64(seed: 7)
+        var answered = 0
+        let templates: [String: [String]] = [
+            "xclaim": ["x", "g", "c", "0", "1-1"], "xautoclaim": ["x", "g", "c", "0", "0"], "xpending": ["x", "g"],
+            "xreadgroup": ["GROUP", "g", "c"], "xadd": ["x"], "xtrim": ["x"], "lpos": ["l", "a"], "set": ["s", "v"],
+            "getex": ["s"], "zrangebyscore": ["z", "-inf", "+inf"], "zrange": ["z", "0", "-1"], "scan": ["0"],
+            "hexpire": ["h", "100"], "sintercard": ["1", "st"], "zintercard": ["1", "z"], "lmpop": ["1", "l", "LEFT"],
+            "zmpop": ["1", "z", "MIN"], "srandmember": ["st"], "zrandmember": ["z"], "hrandfield": ["h"],
+        ]
+        for spec in CommandTable.standard.all where !Self.excluded.contains(spec.name) {
+            Self.seed(engine)
+            let base = templates[spec.name]
+            for option in Self.numericOptions {
+                for edge in Self.integers {
+                    var arguments = [Bytes(spec.name)]
+                    if let base {
+                        arguments += base.map { Bytes($0) }
+                    } else {
+                        for position in 1..<max(abs(spec.arity), 2) {
+                            arguments.append(position == spec.firstKey ? Bytes(Self.keys[Int(random.next() % UInt64(Self.keys.count))])
+                                                                       : Self.argument(&random))
+                        }
+                    }
+                    arguments += [Bytes(option), Bytes(edge)]
+                    if spec.name == "xreadgroup" { arguments += ["STREAMS", "x", ">"] }
+                    Self.run(engine, spec, arguments)
+                    answered += 1
+                }
+            }
+        }
+        #expect(answered > 50_000)
+    }
+
     @Test(arguments: ["a", "b", "c", "d"])
     func everyCommandAnswersEdgeArguments(_ round: String) {
         let (engine, _) = makeEngine()
@@ -83,7 +132,7 @@ import Testing
                     }
                 }
                 if let log { log.write(Data((arguments.map(\.text).joined(separator: " ") + "\n").utf8)) }
-                _ = engine.execute(Command(arguments))
+                Self.run(engine, spec, arguments)
                 answered += 1
             }
         }
@@ -112,7 +161,7 @@ import Testing
                         }
                         if spec.arity > 0 && arguments.count != spec.arity { continue }
                         if let log { log.write(Data((arguments.map(\.text).joined(separator: " ") + "\n").utf8)) }
-                        _ = engine.execute(Command(arguments))
+                        Self.run(engine, spec, arguments)
                         answered += 1
                     }
                 }
@@ -120,4 +169,10 @@ import Testing
         }
         #expect(answered > 50_000)
     }
+}
+
+/// A blocked client that takes whatever it is given.
+private final class DiscardingClient: BlockedClient {
+    var isConnected: Bool { true }
+    func deliver(_ reply: Reply) {}
 }

@@ -167,7 +167,7 @@ enum ListCommands {
         let count = try c.integer(at: 2)
         let target = c[3]
         let removed = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) -> Int in
-            let limit = count == 0 ? Int.max : Int(min(abs(count), Int64(Int.max)))
+            let limit = count == 0 ? Int.max : Int(clamping: count.magnitude)
             var removed = 0
             if count >= 0 {
                 var kept: [Bytes] = []

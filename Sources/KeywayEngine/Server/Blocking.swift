@@ -247,7 +247,8 @@ extension CommandContext {
     public func block(on keys: [Bytes], timeoutMilliseconds: Int64, nilReply: Reply = .null, rewrite: [Bytes]? = nil,
                       recheckAt: Int64? = nil) -> Reply {
         if execution.mayBlock {
-            let deadline = timeoutMilliseconds == 0 ? nil : db.now + timeoutMilliseconds
+            // A wait so long its deadline would not fit is a wait forever.
+            let deadline = timeoutMilliseconds == 0 || timeoutMilliseconds > Int64.max / 4 ? nil : db.now + timeoutMilliseconds
             execution.blockRequest = BlockRequest(keys: keys, deadline: deadline, rewrittenArguments: rewrite, recheckAt: recheckAt)
         }
         return nilReply

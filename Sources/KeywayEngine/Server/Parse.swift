@@ -123,3 +123,18 @@ public enum Parse {
     /// Decimal text of an integer as bytes.
     public static func bytes(_ value: Int64) -> Bytes { Bytes(String(value)) }
 }
+
+extension Int64 {
+    /// `self + other`, held at the bounds instead of trapping: for client
+    /// numbers meeting clock arithmetic (a deadline, an idle time).
+    public func saturatingAdding(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, held at the bounds instead of trapping.
+    public func saturatingSubtracting(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
+}

@@ -63,8 +63,9 @@ extension SortedSetCommands {
         guard let numkeys = Parse.strictInt64(c[numkeysAt]), numkeys >= 1 else {
             throw CommandError(.generic, "ERR numkeys should be greater than 0")
         }
+        // Checked before any arithmetic: numkeys may be near Int64.max.
+        if numkeys >= Int64(c.argumentCount - numkeysAt - 1) { throw .syntax }
         let whereAt = Int64(numkeysAt) + numkeys + 1
-        if whereAt >= Int64(c.argumentCount) { throw .syntax }
         let end: PopEnd
         if c[Int(whereAt)].equalsIgnoringCase("min") { end = .min }
         else if c[Int(whereAt)].equalsIgnoringCase("max") { end = .max }

@@ -217,7 +217,7 @@ enum StreamGroupCommands {
         guard count > 0 else { return .array([]) }
         func visit(_ id: StreamID) -> Bool {
             guard let entry = group.pending[id] else { return true }
-            let idle = now - entry.deliveryTime
+            let idle = now.saturatingSubtracting(entry.deliveryTime)
             if minIdle > 0 && idle < minIdle { return true }
             rows.append(.array([StreamCommands.reply(id), .bulk(entry.consumer), .integer(idle), .integer(entry.deliveryCount)]))
             return Int64(rows.count) < count
@@ -267,7 +267,7 @@ enum StreamGroupCommands {
             } else if word.equalsIgnoringCase("justid") {
                 justID = true
             } else if word.equalsIgnoringCase("idle") && more >= 1 {
-                deliveryTime = now - (try number("IDLE"))
+                deliveryTime = now.saturatingSubtracting(try number("IDLE"))
                 i += 1
             } else if word.equalsIgnoringCase("time") && more >= 1 {
                 deliveryTime = try number("TIME")
@@ -315,7 +315,7 @@ enum StreamGroupCommands {
                     continue
                 }
                 guard existing != nil || force else { continue }
-                if let existing, minIdle > 0, now - existing.deliveryTime < minIdle { continue }
+                if let existing, minIdle > 0, now.saturatingSubtracting(existing.deliveryTime) < minIdle { continue }
                 if stream.groups[name]!.ensureConsumer(consumer, now: now) { changed = true }
                 var count = existing?.deliveryCount ?? 0
                 if let retryCount { count = retryCount } else if !justID { count += 1 }
@@ -390,7 +390,7 @@ enum StreamGroupCommands {
                     continue
                 }
                 let pending = stream.groups[name]!.pending[id]!
-                if minIdle > 0 && now - pending.deliveryTime < minIdle { continue }
+                if minIdle > 0 && now.saturatingSubtracting(pending.deliveryTime) < minIdle { continue }
                 if stream.groups[name]!.ensureConsumer(consumer, now: now) { changed = true }
                 stream.groups[name]!.deliver(id, to: consumer, now: now, count: pending.deliveryCount + (justID ? 0 : 1))
                 stream.groups[name]!.consumers[consumer]!.activeTime = now

@@ -54,8 +54,8 @@ enum StreamInfoCommands {
                 return .map([
                     .bulk("name"), .bulk(name),
                     .bulk("pending"), .integer(Int64(consumer.pending.count)),
-                    .bulk("idle"), .integer(now - consumer.seenTime),
-                    .bulk("inactive"), .integer(consumer.activeTime < 0 ? -1 : now - consumer.activeTime),
+                    .bulk("idle"), .integer(now.saturatingSubtracting(consumer.seenTime)),
+                    .bulk("inactive"), .integer(consumer.activeTime < 0 ? -1 : now.saturatingSubtracting(consumer.activeTime)),
                 ])
             })
         default:
