@@ -211,9 +211,24 @@ public final class HTTPServer: Sendable {
                 client.requestStarted(now: ClientConnection.monotonicMilliseconds())
                 request.client = client
             }
-            if let length = lookupHeader(connection, "Content-Length").flatMap({ Int($0) }), length > configuration.maxBodyBytes {
+            let contentLength = lookupHeader(connection, "Content-Length")
+            // RFC 9112 6.3: both framings at once is a request smuggling
+            // vector; refuse it and close.
+            if contentLength != nil, lookupHeader(connection, "Transfer-Encoding") != nil {
                 request.answered = true
-                return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
+                return queue(ProblemResponse.make(400, code: "BAD_FRAMING",
+                                                  detail: "a request may not carry both Content-Length and Transfer-Encoding",
+                                                  headers: [("Connection", "close")]), on: connection, for: request)
+            }
+            if let length = contentLength.flatMap({ Int($0) }), length > configuration.maxBodyBytes {
+                // Read the body and drop it, so the client reads the 413
+                // instead of a reset; a body too large to be worth reading
+                // is answered at once and the connection closed.
+                request.tooLarge = true
+                if length / 16 > configuration.maxBodyBytes {
+                    request.answered = true
+                    return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
+                }
             }
             return MHD_Result(rawValue: 1)!
         }

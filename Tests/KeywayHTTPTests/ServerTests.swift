@@ -68,6 +68,31 @@ import Testing
         }
     }
 
+    /// A client that sends its whole oversize body (no `Expect:
+    /// 100-continue`) reads the 413 rather than a reset: the body is read
+    /// and dropped.
+    @Test func aClientSendingAWholeOversizeBodyReadsThe413() throws {
+        try withServer(maxBody: 1 << 20, routes: echoRoutes) { server in
+            let client = try TestHTTPClient(port: server.port)
+            let body = [UInt8](repeating: 65, count: 8 << 20)
+            try client.write(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
+            let response = try client.readResponse()
+            #expect(response.status == 413)
+            #expect(response.text.contains("PAYLOAD_TOO_LARGE"))
+        }
+    }
+
+    /// RFC 9112 6.3: Content-Length and Transfer-Encoding together are refused.
+    @Test func bothFramingHeadersAreRefused() throws {
+        try withServer(routes: echoRoutes) { server in
+            let client = try TestHTTPClient(port: server.port)
+            try client.write(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".utf8))
+            let response = try client.readResponse()
+            #expect(response.status == 400)
+            #expect(response.text.contains("BAD_FRAMING"))
+        }
+    }
+
     @Test func chunkedBodyOverTheLimitIsRefused() throws {
         try withServer(maxBody: 1024, routes: echoRoutes) { server in
             let client = try TestHTTPClient(port: server.port)
