@@ -18,7 +18,7 @@ struct Keyway: ParsableCommand {
             a Redis dump.rdb) as JSON.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Routes.self, RDBTool.self, AOFTool.self],
+        subcommands: [Serve.self, Routes.self, ConfigDoc.self, RDBTool.self, AOFTool.self],
         defaultSubcommand: Serve.self
     )
 }

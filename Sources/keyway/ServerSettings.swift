@@ -1,12 +1,13 @@
-import ArgumentParser
 import KeywayEngine
 import KeywayGateway
 import KeywayHTTP
 import Logging
 
-/// Everything `keyway serve` runs with, resolved in order: built-in
-/// defaults, then the config file (`--config`, redis.conf style), then the
-/// environment (`KEYWAY_TOKEN`), then command-line flags.
+/// The settings of `keyway serve` that the engine does not own: listening,
+/// authentication, HTTP limits, logging, sessions, cache origins and rate
+/// limits. Each is declared once in `ServerSettings.table`; the engine's own
+/// are in `ConfigTable.engine`. Resolved in order: defaults, then the config
+/// file (`--config`, redis.conf style), then `KEYWAY_TOKEN`, then the flags.
 struct ServerSettings {
     var bind = "127.0.0.1"
     var port: UInt16 = 7379
@@ -16,38 +17,20 @@ struct ServerSettings {
     var maxConnections = 10_000
     var idleTimeout = 300
     var maxStreams = 10_000
-    var notifyKeyspaceEvents = KeyspaceEventFlags()
     var logLevel = Logger.Level.info
     var unprotected = false
-    var hz = 10
-    var directory = "."
-    var dbFileName = "dump.rdb"
-    var saveRules = SnapshotState.defaultRules
-    var appendOnly = false
-    var slowerThanMicroseconds: Int64 = 10_000
-    var slowLogMaxLength = 128
-    var appendFileName = "appendonly.aof"
-    var appendFsync = AOFFsyncPolicy.everysec
-    var aofLoadTruncated = true
-    var autoRewritePercentage: Int64 = 100
-    var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
     /// `session-ttl`, `session-sliding`, `session-cookie`, `session-cookie-secure`.
     var sessions = SessionConfiguration()
-    /// lua-time-limit (Redis 7: busy-reply-threshold), milliseconds.
-    var luaTimeLimit: Int64 = 5000
-    var maxMemory: Int64 = 0
-    var maxMemoryPolicy = EvictionPolicy.noEviction
-    var maxMemorySamples = 5
-    var lfuLogFactor = 10
-    var lfuDecayTime = 1
     /// Cache-aside origins and their timeouts (`cache-origin`, `cache-connect-timeout`, `cache-timeout`).
     var cache = CacheSettings()
     /// Per-client request limit of the gateway (`rate-limit 100 60`); nil = off.
     var rateLimit: GatewayRateLimit?
-    /// Directives Keyway knows from redis.conf but does not act on yet.
-    var notYetEffective: [String] = []
 
     var bindAddress: String { bind == "localhost" ? "127.0.0.1" : bind }
+
+    init() {
+        Self.table.applyDefaults(to: &self)
+    }
 
     /// redis.conf directives Keyway recognises but does not implement yet:
     /// accepted so a Redis config file loads, and reported at start-up.
@@ -58,174 +41,115 @@ struct ServerSettings {
         "tcp-keepalive",
     ]
 
-    /// Applies a config file's directives, failing on the first bad one
-    /// with its line number, as Redis refuses a bad config.
-    mutating func apply(_ file: ConfigFile) throws {
-        var sawSaveDirective = false
-        for directive in file.directives {
-            let args = directive.arguments
-            func fail(_ reason: String) -> ValidationError {
-                ValidationError("config file line \(directive.line): \(reason) ('\(directive.name) \(args.joined(separator: " "))')")
-            }
-            func single() throws -> String {
-                guard args.count == 1 else { throw fail("expected exactly one argument") }
-                return args[0]
-            }
-            func positive(_ text: String) throws -> Int {
-                guard let value = Int(text), value > 0 else { throw fail("expected a positive integer") }
-                return value
-            }
-            func yesNo() throws -> Bool {
-                switch try single().lowercased() {
-                case "yes": return true
-                case "no": return false
-                default: throw fail("expected yes or no")
-                }
-            }
-            switch directive.name {
-            case "bind":
-                guard let first = args.first else { throw fail("expected an address") }
-                // One listening address: the first of Redis's list.
-                bind = first
-            case "port":
-                guard let value = UInt16(try single()) else { throw fail("expected a port number") }
-                port = value
-            case "requirepass", "token":
-                token = try single()
-            case "protected-mode":
-                unprotected = !(try yesNo())
-            case "maxclients", "max-connections":
-                maxConnections = try positive(try single())
-            case "timeout", "idle-timeout":
-                guard let seconds = Int(try single()), seconds >= 0 else { throw fail("expected seconds (0 = never)") }
-                // Redis's 0 means never: the longest wait libmicrohttpd takes.
-                idleTimeout = seconds == 0 ? Int(Int32.max) : seconds
-            case "notify-keyspace-events":
-                guard let flags = KeyspaceEventFlags(args.first ?? "") , args.count <= 1 else { throw fail("invalid event class characters") }
-                notifyKeyspaceEvents = flags
-            case "loglevel", "log-level":
-                guard let level = Self.logLevel(try single()) else { throw fail("unknown log level") }
-                logLevel = level
-            case "hz":
-                guard let value = Int(try single()), (1...500).contains(value) else { throw fail("hz must be 1..500") }
-                hz = value
-            case "dir":
-                directory = try single()
-            case "dbfilename":
-                let name = try single()
-                guard !name.isEmpty, !name.contains("/") else { throw fail("dbfilename can't be a path, just a filename") }
-                dbFileName = name
-            case "save":
-                // Several `save` lines add up, as in Redis; `save ""` clears.
-                guard let rules = SnapshotState.parseRules(args) else { throw fail("Invalid save parameters") }
-                if rules.isEmpty {
-                    saveRules = []
-                } else {
-                    if !sawSaveDirective { saveRules = [] }
-                    saveRules += rules
-                }
-                sawSaveDirective = true
-            case "appendonly":
-                appendOnly = try yesNo()
-            case "appendfilename":
-                let name = try single()
-                guard !name.isEmpty, !name.contains("/") else { throw fail("appendfilename can't be a path, just a filename") }
-                appendFileName = name
-            case "appendfsync":
-                guard let policy = AOFFsyncPolicy(rawValue: try single().lowercased()) else { throw fail("expected always, everysec or no") }
-                appendFsync = policy
-            case "aof-load-truncated":
-                aofLoadTruncated = try yesNo()
-            case "auto-aof-rewrite-percentage":
-                guard let percent = Int64(try single()), percent >= 0 else { throw fail("expected a non-negative integer") }
-                autoRewritePercentage = percent
-            case "auto-aof-rewrite-min-size":
-                guard let size = Self.memorySize(try single()) else { throw fail("expected a size such as 64mb") }
-                autoRewriteMinSize = size
-            case "slowlog-log-slower-than":
-                guard let micros = Int64(try single()) else { throw fail("expected microseconds (negative disables)") }
-                slowerThanMicroseconds = micros
-            case "slowlog-max-len":
-                guard let length = Int(try single()), length >= 0 else { throw fail("expected a non-negative integer") }
-                slowLogMaxLength = length
-            case "lua-time-limit", "busy-reply-threshold":
-                guard let milliseconds = Int64(try single()), milliseconds >= 0 else { throw fail("expected milliseconds (0 = no limit)") }
-                luaTimeLimit = milliseconds
-            case "max-body":
-                maxBody = try positive(try single())
-            case "threads", "io-threads":
-                threads = try positive(try single())
-            case "max-streams":
-                maxStreams = try positive(try single())
-            case "session-ttl":
-                guard let seconds = Int64(try single()), seconds > 0, seconds <= SessionConfiguration.maxTTLSeconds else {
-                    throw fail("expected seconds, 1 to \(SessionConfiguration.maxTTLSeconds)")
-                }
-                sessions.ttlSeconds = seconds
-            case "session-sliding":
-                sessions.sliding = try yesNo()
-            case "session-cookie":
-                let name = try single()
-                guard SessionConfiguration.isValidCookieName(name) else { throw fail("expected a cookie name (letters, digits, - _ . and similar)") }
-                sessions.cookieName = name
-            case "session-cookie-secure":
-                sessions.cookieSecure = try yesNo()
-            case "maxmemory":
-                guard let bytes = MemorySize.parse(try single()) else { throw fail("expected a size such as 100mb") }
-                maxMemory = bytes
-            case "maxmemory-policy":
-                guard let policy = EvictionPolicy(rawValue: try single().lowercased()) else { throw fail("unknown maxmemory policy") }
-                maxMemoryPolicy = policy
-            case "maxmemory-samples":
-                guard let samples = Int(try single()), (1...64).contains(samples) else { throw fail("maxmemory-samples must be 1..64") }
-                maxMemorySamples = samples
-            case "lfu-log-factor", "lfu-decay-time":
-                guard let value = Int(try single()), value >= 0, value <= Int(Int32.max) else { throw fail("expected a non-negative integer") }
-                if directive.name == "lfu-log-factor" { lfuLogFactor = value } else { lfuDecayTime = value }
-            case "cache-origin":
-                do {
-                    try cache.add(CacheOrigin(directiveArguments: args))
-                } catch {
-                    throw fail(error.message)
-                }
-            case "cache-connect-timeout", "cache-timeout":
-                guard let seconds = Double(try single()), seconds > 0, seconds <= 3600 else { throw fail("expected seconds, 0 < s <= 3600") }
-                if directive.name == "cache-timeout" { cache.requestTimeout = seconds } else { cache.connectTimeout = seconds }
-            case "rate-limit":
-                if args.count == 1 && args[0].lowercased() == "off" {
-                    rateLimit = nil
-                } else {
-                    guard args.count == 2, let limit = GatewayRateLimit(parsing: args.joined(separator: " ")) else {
-                        throw fail("expected requests and seconds, e.g. rate-limit 100 60, or off")
-                    }
-                    rateLimit = limit
-                }
-            default:
-                guard Self.recognisedButInactive.contains(directive.name) else {
-                    throw fail("Bad directive or wrong number of arguments")
-                }
-                notYetEffective.append(directive.name)
-            }
-        }
-    }
+    typealias Parameter = ConfigParameter<ServerSettings>
 
-    /// Redis's memory units: `64mb`, `1gb`, `100k`, plain bytes.
-    static func memorySize(_ text: String) -> Int64? {
-        let lower = text.lowercased()
-        let units: [(String, Int64)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
-        for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            guard let value = Int64(lower.dropLast(suffix.count)), value >= 0 else { return nil }
-            return value * factor
-        }
-        return Int64(lower).flatMap { $0 >= 0 ? $0 : nil }
-    }
+    static let table = ConfigTable<ServerSettings>([
+        Parameter("bind", ConfigValueType<String>.addresses, default: "127.0.0.1",
+                  help: "Address to listen on (IPv4 or IPv6; 'localhost' means 127.0.0.1); of a list, the first.",
+                  get: { $0.bind }, set: { $0.bind = $1 }),
+        Parameter("port", ConfigValueType<Int>.int(0...65535, headline: "expected a port number"), default: "7379",
+                  help: "TCP port to listen on; 0 picks a free one and logs it.",
+                  get: { Int($0.port) }, set: { $0.port = UInt16($1) }),
+        Parameter("requirepass", aliases: ["token"], flag: "token", ConfigValueType<String>.string, default: nil, defaultDescription: "none",
+                  help: "Bearer token clients must send (also read from KEYWAY_TOKEN); empty leaves it unset.",
+                  get: { $0.token ?? "" }, set: { settings, token in if !token.isEmpty { settings.token = token } }),
+        Parameter("protected-mode", ConfigValueType<Bool>.bool, default: "yes",
+                  help: "Refuse to listen beyond loopback without a token (--unprotected is protected-mode no).",
+                  get: { !$0.unprotected }, set: { $0.unprotected = !$1 }),
+        Parameter("maxclients", aliases: ["max-connections"], flag: "max-connections", ConfigValueType<Int>.int(1...Int.max), default: "10000",
+                  help: "Most simultaneous client connections.",
+                  get: { $0.maxConnections }, set: { $0.maxConnections = $1 }),
+        Parameter("timeout", aliases: ["idle-timeout"], flag: "idle-timeout",
+                  ConfigValueType<Int>.int(0...Int(Int32.max), unit: "seconds", headline: "expected seconds (0 = never)"), default: "300",
+                  help: "Seconds before an idle keep-alive connection is closed; 0 is never.",
+                  get: { $0.idleTimeout == Int(Int32.max) ? 0 : $0.idleTimeout },
+                  // Redis's 0 means never: the longest wait libmicrohttpd takes.
+                  set: { $0.idleTimeout = $1 == 0 ? Int(Int32.max) : $1 }),
+        Parameter("loglevel", aliases: ["log-level"], flag: "log-level", ConfigValueType<Logger.Level>.logLevel, default: "info",
+                  help: "Log level: trace, debug, info, notice, warning, error or critical (Redis's verbose and nothing too).",
+                  get: { $0.logLevel }, set: { $0.logLevel = $1 }),
+        Parameter("max-body", ConfigValueType<Int>.int(1...Int.max, unit: "bytes"), default: "67108864",
+                  help: "Largest request body in bytes; larger requests get 413.",
+                  get: { $0.maxBody }, set: { $0.maxBody = $1 }),
+        Parameter("threads", aliases: ["io-threads"], ConfigValueType<Int>.int(1...Int.max), default: nil, defaultDescription: "one per core",
+                  help: "HTTP worker threads.",
+                  get: { $0.threads }, set: { $0.threads = $1 }),
+        Parameter("max-streams", ConfigValueType<Int>.int(1...Int.max), default: "10000",
+                  help: "Most Server-Sent Event streams (subscribers) open at once; more get 503.",
+                  get: { $0.maxStreams }, set: { $0.maxStreams = $1 }),
+        Parameter("session-ttl", ConfigValueType<Int64>.integer(1...SessionConfiguration.maxTTLSeconds, unit: "seconds",
+                                                                headline: "expected seconds, 1 to \(SessionConfiguration.maxTTLSeconds)"),
+                  default: "86400", help: "Lifetime of a new session when its request gives none.",
+                  get: { $0.sessions.ttlSeconds }, set: { $0.sessions.ttlSeconds = $1 }),
+        Parameter("session-sliding", ConfigValueType<Bool>.bool, default: "no",
+                  help: "Every read or update of a session sets its TTL back to session-ttl.",
+                  get: { $0.sessions.sliding }, set: { $0.sessions.sliding = $1 }),
+        Parameter("session-cookie", ConfigValueType<String>.cookieName, default: "keyway_session",
+                  help: "The cookie that carries the session id.",
+                  get: { $0.sessions.cookieName }, set: { $0.sessions.cookieName = $1 }),
+        Parameter("session-cookie-secure", ConfigValueType<Bool>.bool, default: "no",
+                  help: "Always mark the session cookie Secure (otherwise only behind a TLS proxy that says so).",
+                  get: { $0.sessions.cookieSecure }, set: { $0.sessions.cookieSecure = $1 }),
+        Parameter("cache-origin", ConfigValueType<CacheOrigin>.cacheOrigin, default: nil, defaultDescription: "none",
+                  repetition: .accumulate,
+                  help: "A cache-aside origin served at /v1/cache/NAME/..., repeatable: NAME=URL[,ttl=SECONDS][,stale-if-error=SECONDS] "
+                      + "(in a file: NAME URL [ttl SECONDS] [stale-if-error SECONDS]); ttl defaults to 60.",
+                  set: { $0.cache.add($1) }),
+        Parameter("cache-connect-timeout", ConfigValueType<Double>.seconds(above: 0, upTo: 3600), default: "2",
+                  help: "Seconds to wait for a connection to a cache origin.",
+                  get: { $0.cache.connectTimeout }, set: { $0.cache.connectTimeout = $1 }),
+        Parameter("cache-timeout", ConfigValueType<Double>.seconds(above: 0, upTo: 3600), default: "10",
+                  help: "Seconds a cache origin request may take in all.",
+                  get: { $0.cache.requestTimeout }, set: { $0.cache.requestTimeout = $1 }),
+        Parameter("rate-limit", ConfigValueType<GatewayRateLimit?>.rateLimit, default: "off",
+                  help: "Per-client request limit as requests/seconds, e.g. 100/60 (rate-limit 100 60 in a file), by token, "
+                      + "else by address; /healthz and /readyz exempt; or off.",
+                  get: { $0.rateLimit }, set: { $0.rateLimit = $1 }),
+    ])
+}
 
-    /// Redis's level names and swift-log's.
-    static func logLevel(_ name: String) -> Logger.Level? {
-        switch name.lowercased() {
-        case "verbose": return .info
-        case "nothing": return .critical
-        default: return Logger.Level(rawValue: name.lowercased())
+extension ConfigValueType where Value == String {
+    /// `bind`'s address list: Keyway listens on the first.
+    static var addresses: Self { ConfigValueType(kind: "address", allowed: "an IPv4 or IPv6 address, or localhost", arity: 1...16,
+                                           parse: { _, words in words[0] }, format: { $0 }) }
+
+    static var cookieName: Self { ConfigValueType.single(kind: "string", allowed: "a cookie name", parse: { _, name throws(ConfigValueError) in
+        guard SessionConfiguration.isValidCookieName(name) else {
+            throw ConfigValueError(headline: nil, subject: nil, rule: "expected a cookie name (letters, digits, - _ . and similar)")
         }
-    }
+        return name
+    }, format: { $0 }) }
+}
+
+extension ConfigValueType where Value == Logger.Level {
+    /// swift-log's level names and Redis's (`verbose` is info, `nothing` critical).
+    static var logLevel: Self { ConfigValueType.enumeration(
+        [("trace", .trace), ("debug", .debug), ("info", .info), ("notice", .notice), ("warning", .warning),
+         ("error", .error), ("critical", .critical), ("verbose", .info), ("nothing", .critical)],
+        noun: "log level", format: { $0.rawValue }) }
+}
+
+extension ConfigValueType where Value == CacheOrigin {
+    /// The flag's `NAME=URL,ttl=60` or the directive's `NAME URL ttl 60`.
+    static var cacheOrigin: Self { ConfigValueType(kind: "origin", allowed: "NAME=URL[,ttl=SECONDS][,stale-if-error=SECONDS]", arity: 1...Int.max,
+                                             parse: { _, words throws(ConfigValueError) in
+        do throws(CacheOriginError) {
+            if words.count == 1, words[0].contains("=") { return try CacheOrigin(flag: words[0]) }
+            return try CacheOrigin(directiveArguments: words)
+        } catch {
+            throw ConfigValueError(headline: nil, subject: nil, rule: error.message)
+        }
+    }, format: { "\($0.name)=\($0.baseURL),ttl=\($0.ttl)" }) }
+}
+
+extension ConfigValueType where Value == GatewayRateLimit? {
+    static var rateLimit: Self { ConfigValueType(kind: "rate", allowed: "REQUESTS/SECONDS, both positive, or off", arity: 1...2,
+                                           parse: { _, words throws(ConfigValueError) in
+        if words.count == 1 && words[0].lowercased() == "off" { return nil }
+        guard let limit = GatewayRateLimit(parsing: words.joined(separator: " ")) else {
+            throw ConfigValueError(headline: nil, subject: nil,
+                                   rule: "expected requests/seconds with both positive, e.g. 100/60 (rate-limit 100 60 in a file), or off")
+        }
+        return limit
+    }, format: { $0.map { "\($0.limit)/\($0.windowSeconds)" } ?? "off" }) }
 }

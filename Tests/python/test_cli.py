@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -169,3 +170,74 @@ def test_config_rewrite_and_the_config_resource(tmp_path):
         assert r.json() == {"config": {"save": "60 5"}}
     finally:
         again.cleanup()
+
+
+def test_config_doc_matches_the_committed_reference():
+    result = run("config-doc")
+    assert result.returncode == 0
+    committed = (Path(__file__).resolve().parents[2] / "docs" / "CONFIGURATION.md").read_text()
+    assert result.stdout == committed, "docs/CONFIGURATION.md is stale: regenerate it with `keyway config-doc`"
+
+
+def test_every_table_parameter_is_a_flag_in_the_help():
+    help_text = run("serve", "--help").stdout
+    for flag in ["--maxmemory-samples", "--lua-time-limit", "--hz", "--slowlog-max-len", "--session-ttl",
+                 "--cache-timeout", "--auto-aof-rewrite-min-size", "--maxclients"]:
+        assert flag in help_text, flag
+
+
+def config_values(server, pattern="*"):
+    result = server.command("CONFIG", "GET", pattern).json()["result"]
+    return dict(zip(result[::2], result[1::2]))
+
+
+def test_a_flag_and_its_directive_are_one_setting(tmp_path):
+    settings = {"maxmemory-policy": "allkeys-lru", "maxmemory-samples": "7", "hz": "20", "lua-time-limit": "250",
+                "slowlog-max-len": "9"}
+    flagged = start_server(*[arg for name, value in settings.items() for arg in (f"--{name}", value)])
+    try:
+        from_flags = config_values(flagged)
+    finally:
+        flagged.cleanup()
+    config = write_config(tmp_path, "".join(f"{name} {value}\n" for name, value in settings.items()))
+    filed = start_server("--config", str(config))
+    try:
+        from_file = config_values(filed)
+    finally:
+        filed.cleanup()
+    for name, value in settings.items():
+        assert from_flags[name] == value == from_file[name], name
+
+
+def test_a_bad_value_is_refused_alike_by_the_flag_the_file_and_config_set(tmp_path):
+    reason = "must be between 1 and 64 inclusive"
+    flag = run("serve", "--maxmemory-samples", "0", "--port", str(free_port()))
+    assert flag.returncode != 0 and "--maxmemory-samples" in flag.stderr and reason in flag.stderr
+    config = write_config(tmp_path, "maxmemory-samples 0\n")
+    filed = run("serve", "--config", str(config), "--port", str(free_port()))
+    assert filed.returncode != 0 and "config file line 1" in filed.stderr and reason in filed.stderr
+    server = start_server()
+    try:
+        bad = server.command("CONFIG", "SET", "maxmemory-samples", "0")
+        assert bad.status_code == 400
+        assert bad.json() == {"error": f"ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument {reason}"}
+    finally:
+        server.cleanup()
+
+
+def test_paths_are_protected_configs(tmp_path):
+    config = write_config(tmp_path, "dbfilename from-file.rdb\n")
+    server = start_server("--config", str(config), "--dir", str(tmp_path))
+    try:
+        for name in ["dir", "dbfilename", "appendfilename"]:
+            bad = server.command("CONFIG", "SET", name, "elsewhere")
+            assert bad.status_code == 400
+            assert bad.json() == {"error": f"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"}
+        assert config_values(server, "d*") == {"dir": str(tmp_path), "dbfilename": "from-file.rdb", "databases": "1"}
+        r = requests.patch(server.url + "/v1/config", json={"dir": "/tmp"}, headers=server.auth, timeout=5)
+        assert r.status_code == 400 and "protected config" in r.json()["detail"]
+        assert server.command("SET", "k", "v").json() == {"result": "OK"}
+        assert server.command("SAVE").json() == {"result": "OK"}
+        assert (tmp_path / "from-file.rdb").exists()
+    finally:
+        server.cleanup()

@@ -1,40 +1,30 @@
-/// The CONFIG parameters of memory limits and eviction, with Redis's names,
-/// validation and error texts.
+/// The configuration parameters of memory limits and eviction, with Redis's
+/// names, ranges and error texts; part of `ConfigTable.engine`.
 enum EvictionConfig {
-    static func failure(_ name: String, _ reason: String) -> CommandError {
-        CommandError(.generic, "ERR CONFIG SET failed (possibly related to argument '\(name)') - \(reason)")
-    }
-
-    static func integer(_ name: String, _ value: Bytes, in range: ClosedRange<Int64>) throws(CommandError) -> Int {
-        guard let number = Parse.strictInt64(value), range.contains(number) else {
-            throw failure(name, "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
-        }
-        return Int(number)
-    }
-
     /// Redis lists the policies in this order in its error.
-    static let policyNames = "volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction"
+    static let policies: [EvictionPolicy] = [
+        .volatileLRU, .allKeysLRU, .volatileLFU, .allKeysLFU, .volatileRandom, .allKeysRandom, .volatileTTL, .noEviction,
+    ]
 
-    static let parameters: [ConfigCommands.Parameter] = [
-        .init(name: "maxmemory", get: { db, _ in String(db.eviction.maxMemory) }) { db, _, value throws(CommandError) in
-            guard let bytes = MemorySize.parse(value.text) else { throw failure("maxmemory", "argument must be a memory value") }
-            db.eviction.maxMemory = bytes
-        },
-        .init(name: "maxmemory-policy", get: { db, _ in db.eviction.policy.rawValue }) { db, _, value throws(CommandError) in
-            guard let policy = EvictionPolicy(rawValue: value.lowercasedASCII) else {
-                throw failure("maxmemory-policy", "argument(s) must be one of the following: \(policyNames)")
-            }
-            if policy != db.eviction.policy { db.eviction.pool.removeAll() }
-            db.eviction.policy = policy
-        },
-        .init(name: "maxmemory-samples", get: { db, _ in String(db.eviction.samples) }) { db, _, value throws(CommandError) in
-            db.eviction.samples = try integer("maxmemory-samples", value, in: 1...64)
-        },
-        .init(name: "lfu-log-factor", get: { db, _ in String(db.eviction.lfuLogFactor) }) { db, _, value throws(CommandError) in
-            db.eviction.lfuLogFactor = try integer("lfu-log-factor", value, in: 0...Int64(Int32.max))
-        },
-        .init(name: "lfu-decay-time", get: { db, _ in String(db.eviction.lfuDecayTime) }) { db, _, value throws(CommandError) in
-            db.eviction.lfuDecayTime = try integer("lfu-decay-time", value, in: 0...Int64(Int32.max))
-        },
+    static let parameters: [ConfigParameter<EngineSettings>] = [
+        .init("maxmemory", ConfigValueType<Int64>.memory, default: "0",
+              help: "Memory limit for keys and values, with Redis's units (100mb, 1gb); 0 means none.",
+              get: { $0.db.eviction.maxMemory }, set: { $0.db.eviction.maxMemory = $1 }),
+        .init("maxmemory-policy", ConfigValueType<EvictionPolicy>.enumeration(policies, noun: "maxmemory policy"), default: "noeviction",
+              help: "What a write does above maxmemory: evict keys by this policy, or fail with OOM (noeviction).",
+              get: { $0.db.eviction.policy },
+              set: { target, policy in
+                  if policy != target.db.eviction.policy { target.db.eviction.pool.removeAll() }
+                  target.db.eviction.policy = policy
+              }),
+        .init("maxmemory-samples", ConfigValueType<Int>.int(1...64), default: "5",
+              help: "Keys sampled per eviction pool refill.",
+              get: { $0.db.eviction.samples }, set: { $0.db.eviction.samples = $1 }),
+        .init("lfu-log-factor", ConfigValueType<Int>.int(0...Int(Int32.max)), default: "10",
+              help: "How slowly the LFU counter grows.",
+              get: { $0.db.eviction.lfuLogFactor }, set: { $0.db.eviction.lfuLogFactor = $1 }),
+        .init("lfu-decay-time", ConfigValueType<Int>.int(0...Int(Int32.max), unit: "minutes"), default: "1",
+              help: "Minutes per step the LFU counter of an idle key decays; 0 never decays.",
+              get: { $0.db.eviction.lfuDecayTime }, set: { $0.db.eviction.lfuDecayTime = $1 }),
     ]
 }

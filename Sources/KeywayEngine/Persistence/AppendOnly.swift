@@ -8,6 +8,9 @@ import Glibc
 /// engine lock. The file sits in the snapshot directory (`dir`).
 public final class AppendOnlyState {
     public var enabled = false
+    /// `appendonly` as configured for start-up: the server then loads the
+    /// file and keeps it open. CONFIG SET switches through `switchRequested`.
+    public var configured = false
     public var fileName = "appendonly.aof"
     public var fsync: AOFFsyncPolicy = .everysec
     /// `aof-load-truncated`: drop a torn last command instead of refusing.

@@ -203,6 +203,8 @@ public final class Engine: CommandExecutor {
         server.snapshots.lastSaveTime = clock.nowMilliseconds() / 1000
         let engineState = EngineState(db: db, server: server)
         server.statistics = engineState.execution.statistics
+        var settings = EngineSettings(db: db, server: server)
+        ConfigTable.engine.applyDefaults(to: &settings)
         scriptWatchdog = server.scripts.watchdog
         state = EngineLock(engineState)
     }

@@ -34,7 +34,7 @@ public enum Info {
                 ("process_id", String(server.processID)),
                 ("uptime_in_seconds", String(uptimeSeconds)),
                 ("uptime_in_days", String(uptimeSeconds / 86400)),
-                ("hz", String(server.hz)),
+                ("hz", ConfigTable.engine.value("hz", in: EngineSettings(db: db, server: server)) ?? ""),
             ] + server.serverFields
         case "stats":
             return [
