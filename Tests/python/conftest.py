@@ -75,6 +75,18 @@ class KeywayServer:
         headers = {**self.auth, **kwargs.pop("headers", {})}
         return requests.post(self.url + "/", json=list(args), headers=headers, timeout=10, **kwargs)
 
+    def wait_for_blocked_clients(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Waits until `count` requests are parked on a blocking command, so a
+        test's push lands after the wait began, however loaded the machine."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.command("INFO", "clients").json()["result"]
+            for line in info.splitlines():
+                if line.startswith("blocked_clients:") and int(line.split(":")[1]) >= count:
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"no {count} blocked client(s) within {timeout} s")
+
     def stop(self) -> None:
         proc = self.process
         if proc.poll() is not None:
