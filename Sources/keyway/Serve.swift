@@ -140,6 +140,12 @@ struct Serve: ParsableCommand {
         engine.withDatabase { _, state in
             state.serverFields.append(("tcp_port", String(server.port)))
         }
+        // SHUTDOWN stops the process the way a signal does.
+        let shutdownRequest = ShutdownRequest()
+        engine.setShutdownHandler { save in
+            shutdownRequest.withLock { $0 = save }
+            kill(getpid(), SIGTERM)
+        }
         // CLIENT and INFO's clients section read the server's connections.
         HTTPClientDirectory.install(server, on: engine)
         // Load the data while already listening: requests meanwhile get
@@ -160,12 +166,21 @@ struct Serve: ParsableCommand {
 
         var received: Int32 = 0
         sigwait(&signals, &received)
-        logger.info("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
+        let requested = shutdownRequest.withLock { $0 }
+        logger.info("\(requested == nil ? (received == SIGINT ? "received SIGINT" : "received SIGTERM") : "SHUTDOWN"), shutting down")
+        // A running script is stopped first: it holds the engine lock that
+        // the steps below need, and may loop forever.
+        let scriptWasHalfDone = engine.interruptScriptForShutdown()
         server.stop()
         engine.stopBackgroundTasks()
         engine.closeAppendOnlyFile()
-        // A clean shutdown saves when save rules are set, as Redis does.
-        if !engine.withSnapshotState({ $0.rules.isEmpty }) {
+        // A clean shutdown saves when save rules are set, as Redis does;
+        // SHUTDOWN SAVE always, SHUTDOWN NOSAVE never. A script stopped
+        // half way left half its writes: those are not saved.
+        let save = requested ?? .asConfigured
+        if scriptWasHalfDone {
+            logger.warning("a script that had written was stopped by the shutdown; not saving its partial writes")
+        } else if save == .save || (save == .asConfigured && !engine.withSnapshotState({ $0.rules.isEmpty })) {
             switch engine.saveSnapshot() {
             case .error(let error): logger.error("saving on shutdown failed: \(error.message)")
             default: logger.info("saved the snapshot on shutdown", metadata: ["path": "\(snapshotPath)"])
@@ -210,5 +225,17 @@ struct Serve: ParsableCommand {
             // The new file must hold the data loaded so far: write it whole.
             if engine.execute(Command("DBSIZE")) != .integer(0) { _ = engine.execute(Command("BGREWRITEAOF")) }
         }
+    }
+}
+
+/// The save mode a SHUTDOWN command asked for; nil when a signal stops the process.
+final class ShutdownRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var save: ShutdownSave?
+
+    func withLock<R>(_ body: (inout ShutdownSave?) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&save)
     }
 }

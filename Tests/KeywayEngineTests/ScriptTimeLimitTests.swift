@@ -85,10 +85,58 @@ import Glibc
         #expect(engine.run("GET", "written") == .bulk("1"))
     }
 
-    @Test func aZeroLimitNeverMakesTheEngineBusy() {
+    /// lua-time-limit 0: the script runs without limit, but others get
+    /// BUSY at once instead of queueing behind it forever, and SCRIPT KILL
+    /// still reaches it.
+    @Test func aZeroLimitLetsTheScriptRunButNeverHangsOthers() {
         engine.run("CONFIG", "SET", "lua-time-limit", "0")
         #expect(engine.run("EVAL", "for i = 1, 3000000 do end return 1", "0") == .integer(1))
         #expect(engine.run("SCRIPT", "KILL").errorMessage == "NOTBUSY No scripts in execution right now.")
+        let (done, box) = start("while true do end")
+        #expect(waitUntilBusy().errorMessage?.hasPrefix("BUSY") == true)
+        #expect(engine.run("SCRIPT", "KILL") == .ok)
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        #expect(box.withLock { $0 }?.errorMessage?.hasPrefix("ERR Script killed by user with SCRIPT KILL...") == true)
+        #expect(engine.run("PING") == .status("PONG"))
+    }
+
+    /// SHUTDOWN NOSAVE is served while a script that wrote loops: the
+    /// script is stopped and the process asked to stop without saving.
+    @Test func shutdownNoSaveStopsEvenAScriptThatWrote() {
+        let asked = Mutex<[ShutdownSave]>([])
+        engine.setShutdownHandler { save in asked.withLock { $0.append(save) } }
+        let (done, box) = start("redis.call('SET', 'half', '1') while true do end")
+        #expect(waitUntilBusy().errorMessage?.hasPrefix("BUSY") == true)
+        #expect(engine.run("SCRIPT", "KILL").errorMessage?.hasPrefix("UNKILLABLE") == true)
+        #expect(engine.run("SHUTDOWN").errorMessage?.hasPrefix("BUSY") == true)
+        #expect(engine.run("SHUTDOWN", "NOSAVE") == .ok)
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        #expect(box.withLock { $0 }?.errorMessage != nil)
+        #expect(asked.withLock { $0 } == [.noSave])
+    }
+}
+
+/// SHUTDOWN outside scripts: its arguments, and the process's handler.
+@Suite struct ShutdownCommandTests {
+    @Test func shutdownAsksTheProcessWithItsSaveMode() {
+        let engine = makeEngine().0
+        #expect(engine.run("SHUTDOWN").errorMessage?.hasPrefix("ERR SHUTDOWN is not available") == true)
+        let asked = Mutex<[ShutdownSave]>([])
+        engine.setShutdownHandler { save in asked.withLock { $0.append(save) } }
+        #expect(engine.run("SHUTDOWN") == .ok)
+        #expect(engine.run("SHUTDOWN", "save", "NOW") == .ok)
+        #expect(engine.run("SHUTDOWN", "NOSAVE", "FORCE") == .ok)
+        #expect(engine.run("SHUTDOWN", "SAVE", "NOSAVE").errorMessage == "ERR syntax error")
+        #expect(engine.run("SHUTDOWN", "LATER").errorMessage == "ERR syntax error")
+        #expect(asked.withLock { $0 } == [.asConfigured, .save, .noSave])
+        #expect(engine.run("EVAL", "return redis.call('SHUTDOWN')", "0").errorMessage != nil)
+    }
+
+    @Test func theProcessStopsAScriptForShutdownAndLearnsWhetherItWrote() {
+        let engine = makeEngine().0
+        #expect(engine.interruptScriptForShutdown() == false)
+        // The flag stays: the next script stops at its first check.
+        #expect(engine.run("EVAL", "while true do end", "0").errorMessage?.contains("killed") == true)
     }
 }
 

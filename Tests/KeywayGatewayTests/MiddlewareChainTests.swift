@@ -29,6 +29,15 @@ import Testing
         #expect(keyway.send("GET", "/healthz")?.status == 200)
     }
 
+    /// An empty credential never matches, even against a token configured empty.
+    @Test func anEmptyTokenNeverAuthenticates() throws {
+        let keyway = InProcessGateway(configuration: GatewayConfiguration(token: ""))
+        #expect(keyway.send("GET", "/ping?_token=")?.status == 401)
+        #expect(keyway.send("GET", "/v1/keys/a", headers: ["Authorization": "Bearer "])?.status == 401)
+        let strict = InProcessGateway(configuration: GatewayConfiguration(token: "s3cret"))
+        #expect(strict.send("GET", "/ping?_token=")?.status == 401)
+    }
+
     @Test func theRateLimitRunsBeforeAuthenticationSoRefusalsCount() throws {
         var configuration = GatewayConfiguration(token: "s3cret")
         configuration.rateLimit = GatewayRateLimit(limit: 2, windowSeconds: 60)

@@ -56,6 +56,16 @@ def test_protected_mode_refuses_an_open_public_bind():
     assert "--token" in output and "KEYWAY_TOKEN" in output and "--unprotected" in output
 
 
+@pytest.mark.parametrize("line", ['requirepass ""', "requirepass ''", "requirepass"])
+def test_an_empty_requirepass_does_not_open_a_public_bind(tmp_path, line):
+    """An empty password is no password: protected mode still refuses."""
+    config = write_config(tmp_path, f"{line}\nbind 0.0.0.0\nport {free_port()}\n")
+    result = run("serve", "--config", str(config))
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "protected mode" in output or "requirepass" in output
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_stops_cleanly_on_signal(stop_signal):
     server = start_server()

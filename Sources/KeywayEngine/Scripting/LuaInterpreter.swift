@@ -81,13 +81,14 @@ final class LuaInterpreter {
 
         current = script
         watchdog.begin()
-        let watched = watchdog.timeLimitMilliseconds > 0
-        if watched { keyway_lua_set_hook(state, Self.hookInterval) }
+        // Always watched: even without a time limit, SCRIPT KILL and a
+        // shutdown must be able to stop a script.
+        keyway_lua_set_hook(state, Self.hookInterval)
         callbacks.pointee.lua_running = 1
         let status = lua_pcall(state, 0, 1, -2)
         callbacks.pointee.lua_running = 0
-        if watched { keyway_lua_clear_hook(state) }
-        if watchdog.isBusy {
+        keyway_lua_clear_hook(state)
+        if watchdog.isBusy && watchdog.timeLimitMilliseconds > 0 {
             Self.logger.warning("Slow script finished: script \(sha) ran past lua-time-limit (\(watchdog.timeLimitMilliseconds) ms)")
         }
         watchdog.end()

@@ -10,13 +10,18 @@ import Synchronization
 /// script already called a write command (UNKILLABLE): stopping it half
 /// way would leave half its writes.
 public final class ScriptWatchdog: Sendable {
-    /// lua-time-limit in milliseconds; 0 or less turns the check off.
+    /// lua-time-limit in milliseconds. 0 or less lets a script run without
+    /// limit, but others get BUSY as soon as it is seen running (not a
+    /// wait behind it forever), so SCRIPT KILL, SHUTDOWN and a free HTTP
+    /// thread are always within reach.
     let limitMilliseconds = Atomic<Int64>(5000)
     /// Monotonic microseconds when the running script started; 0 when none runs.
     private let startedAt = Atomic<Int64>(0)
     private let timedOut = Atomic<Bool>(false)
     private let killRequested = Atomic<Bool>(false)
     private let wrote = Atomic<Bool>(false)
+    /// Set by a shutdown: kills the script even if it wrote.
+    private let shutdownRequested = Atomic<Bool>(false)
 
     public init() {}
 
@@ -52,10 +57,25 @@ public final class ScriptWatchdog: Sendable {
         if !timedOut.load(ordering: .relaxed) {
             let limit = limitMilliseconds.load(ordering: .relaxed)
             let started = startedAt.load(ordering: .relaxed)
-            guard limit > 0, started > 0, monotonicMicroseconds() - started >= limit * 1000 else { return false }
+            guard started > 0 else { return false }
+            guard limit <= 0 || monotonicMicroseconds() - started >= limit.saturatingMultiplied(by: 1000) else {
+                return shutdownRequested.load(ordering: .acquiring)
+            }
             timedOut.store(true, ordering: .releasing)
         }
-        return killRequested.load(ordering: .acquiring)
+        return killRequested.load(ordering: .acquiring) || shutdownRequested.load(ordering: .acquiring)
+    }
+
+    /// True while a script runs (under the engine lock it holds).
+    public var isRunning: Bool { startedAt.load(ordering: .acquiring) > 0 }
+
+    /// The process is stopping: the running script, if any, is stopped at
+    /// its next check whether or not it wrote. Returns whether it had
+    /// written (its writes are then only partly done: do not save them).
+    @discardableResult
+    public func interruptForShutdown() -> Bool {
+        shutdownRequested.store(true, ordering: .releasing)
+        return isRunning && wrote.load(ordering: .acquiring)
     }
 
     /// SCRIPT KILL while the engine is locked by a busy script.

@@ -135,5 +135,6 @@ public struct CommandTable: Sendable {
             + MemoryCommands.commands
             + RateLimitCommands.commands
             + TypedDeleteCommands.commands
+            + ShutdownCommand.commands
     )
 }

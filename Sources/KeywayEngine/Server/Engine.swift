@@ -16,6 +16,8 @@ public final class ServerState: @unchecked Sendable {
     public let snapshots = SnapshotState()
     /// Append-only file settings and status.
     public let appendOnly = AppendOnlyState()
+    /// How SHUTDOWN stops the process that runs this engine.
+    let shutdownHook = ShutdownHook()
     /// The file `--config` named, which CONFIG REWRITE writes back.
     public var configFilePath: String?
     /// The command counters and slow log (owned by the execution state).
@@ -188,6 +190,7 @@ public final class Engine: CommandExecutor {
     private let commands: CommandTable
     /// Read without the lock: a script running too long makes the engine busy.
     private let scriptWatchdog: ScriptWatchdog
+    private let shutdownHook: ShutdownHook
     /// The database's eviction state, for the lock-free OOM flag.
     private let eviction: EvictionState
     /// Set while the dataset loads at start-up; read without the lock.
@@ -206,6 +209,7 @@ public final class Engine: CommandExecutor {
         var settings = EngineSettings(db: db, server: server)
         ConfigTable.engine.applyDefaults(to: &settings)
         scriptWatchdog = server.scripts.watchdog
+        shutdownHook = server.shutdownHook
         state = EngineLock(engineState)
     }
 
@@ -215,7 +219,26 @@ public final class Engine: CommandExecutor {
     private func refuseWhileBusy(_ command: Command) -> Reply? {
         guard scriptWatchdog.isBusy else { return nil }
         if ScriptWatchdog.isScriptKill(command) { return scriptWatchdog.requestKill() }
+        if ShutdownCommand.isNoSaveShutdown(command) {
+            scriptWatchdog.interruptForShutdown()
+            guard shutdownHook.request(.noSave) else {
+                return .error(CommandError(.notSupported, "ERR SHUTDOWN is not available: this engine runs inside no server process"))
+            }
+            return .ok
+        }
         return .error(ScriptWatchdog.busy)
+    }
+
+    /// Gives the engine the process's way to stop, for SHUTDOWN.
+    public func setShutdownHandler(_ handler: @escaping @Sendable (ShutdownSave) -> Void) {
+        shutdownHook.install(handler)
+    }
+
+    /// The process is stopping: a running script is stopped at its next
+    /// check, even one that wrote. True when it had written, so its writes
+    /// are half done and the dataset should not be saved.
+    public func interruptScriptForShutdown() -> Bool {
+        scriptWatchdog.interruptForShutdown()
     }
 
     /// Takes the lock for `command`, or answers as `refuseWhileBusy` does

@@ -21,7 +21,9 @@ struct Authentication: Sendable {
         } else if allowQueryToken, let queryToken = request.queryString("_token") {
             presented = queryToken
         }
-        guard let presented else { return .missing }
+        // An empty credential never matches, not even a token configured
+        // empty: that would let `?_token=` in.
+        guard let presented, !presented.isEmpty else { return .missing }
         return Self.constantTimeEquals(Array(presented.utf8), Array(token.utf8)) ? .allowed : .invalid
     }
 
