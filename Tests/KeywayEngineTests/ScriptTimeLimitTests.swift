@@ -100,6 +100,23 @@ import Glibc
         #expect(engine.run("PING") == .status("PONG"))
     }
 
+    /// A request that saw the write sequence move asks for a durability
+    /// ticket: that must not queue behind a script holding the lock.
+    @Test func theDurabilityBarrierDoesNotWaitBehindAScript() {
+        let (done, _) = start("redis.call('SET', 'w', '1') while true do end")
+        #expect(waitUntilBusy().errorMessage?.hasPrefix("BUSY") == true)
+        let answered = DispatchSemaphore(value: 0)
+        let engine = self.engine
+        ScriptThread.detach {
+            _ = engine.durabilityBarrier()
+            answered.signal()
+        }
+        #expect(answered.wait(timeout: .now() + 5) == .success)
+        engine.setShutdownHandler { _ in }
+        #expect(engine.run("SHUTDOWN", "NOSAVE") == .ok)
+        #expect(done.wait(timeout: .now() + 20) == .success)
+    }
+
     /// SHUTDOWN NOSAVE is served while a script that wrote loops: the
     /// script is stopped and the process asked to stop without saving.
     @Test func shutdownNoSaveStopsEvenAScriptThatWrote() {

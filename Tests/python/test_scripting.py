@@ -5,6 +5,7 @@ SCRIPT KILL served while a runaway script holds the engine."""
 from __future__ import annotations
 
 import hashlib
+import signal
 import threading
 import time
 
@@ -149,5 +150,101 @@ def test_lua_time_limit_from_the_config_file(tmp_path):
     try:
         assert srv.command("CONFIG", "GET", "lua-time-limit").json() == {"result": ["lua-time-limit", "1234"]}
         assert "not yet effective" not in srv.log_tail() or "lua-time-limit" not in srv.log_tail()
+    finally:
+        srv.cleanup()
+
+
+def _start_script(srv, script: str) -> tuple[threading.Thread, dict]:
+    """Runs `script` with EVAL on its own connection, in a thread."""
+    outcome = {}
+
+    def run():
+        try:
+            r = requests.post(srv.url + "/", json=["EVAL", script, "0"], headers=srv.auth, timeout=60)
+            outcome["status"], outcome["body"] = r.status_code, r.json()
+        except requests.RequestException as error:  # the server went away mid-script
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    return worker, outcome
+
+
+def _wait_busy(srv) -> requests.Response:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r = srv.command("PING")
+        if r.status_code == 503:
+            return r
+        time.sleep(0.01)
+    raise AssertionError("the script never made the server busy")
+
+
+def test_a_zero_time_limit_never_hangs_the_server():
+    """lua-time-limit 0 lets a script run without limit, but the server stays
+    reachable: probes answer, others get BUSY, SCRIPT KILL stops it."""
+    srv = start_server()
+    try:
+        assert srv.command("CONFIG", "SET", "lua-time-limit", "0").json() == {"result": "OK"}
+        worker, outcome = _start_script(srv, "while true do end")
+        assert _wait_busy(srv).json()["error"].startswith("BUSY")
+        assert requests.get(srv.url + "/healthz", timeout=5).status_code == 200
+        assert requests.get(srv.url + "/v1/keys/k", headers=srv.auth, timeout=5).status_code == 503
+        assert srv.command("SCRIPT", "KILL").json() == {"result": "OK"}
+        worker.join(timeout=30)
+        assert outcome["body"]["error"].startswith("ERR Script killed by user")
+        assert srv.command("PING").json() == {"result": "PONG"}
+    finally:
+        srv.cleanup()
+
+
+def test_sigterm_stops_a_script_that_wrote_and_saves_none_of_it(tmp_path):
+    """An unkillable script (it wrote, then loops) no longer makes the
+    process unstoppable: SIGTERM ends it, and its half-done writes are not
+    saved to the snapshot."""
+    srv = start_server("--save", "3600 1")
+    try:
+        assert srv.command("SET", "before", "1").json() == {"result": "OK"}
+        assert srv.command("SAVE").json() == {"result": "OK"}
+        assert srv.command("CONFIG", "SET", "lua-time-limit", "50").json() == {"result": "OK"}
+        worker, _ = _start_script(srv, "redis.call('SET', 'half', '1') while true do end")
+        _wait_busy(srv)
+        assert srv.command("SCRIPT", "KILL").json()["error"].startswith("UNKILLABLE")
+        srv.process.send_signal(signal.SIGTERM)
+        assert srv.process.wait(timeout=20) is not None
+        assert "not saving its partial writes" in srv.log_tail()
+        worker.join(timeout=10)
+    finally:
+        srv.cleanup()
+
+
+def test_shutdown_nosave_is_served_while_a_script_is_busy():
+    srv = start_server()
+    try:
+        assert srv.command("CONFIG", "SET", "lua-time-limit", "50").json() == {"result": "OK"}
+        worker, _ = _start_script(srv, "redis.call('SET', 'half', '1') while true do end")
+        _wait_busy(srv)
+        r = srv.command("SHUTDOWN")
+        assert r.status_code == 503 and r.json()["error"].startswith("BUSY")
+        try:
+            srv.command("SHUTDOWN", "NOSAVE")
+        except requests.RequestException:
+            pass  # the server may close the connection as it stops
+        assert srv.process.wait(timeout=20) is not None
+        worker.join(timeout=10)
+    finally:
+        srv.cleanup()
+
+
+def test_shutdown_stops_the_server():
+    srv = start_server()
+    try:
+        r = srv.command("SHUTDOWN", "NOW", "LATER")
+        assert r.status_code == 400 and r.json() == {"error": "ERR syntax error"}
+        try:
+            srv.command("SHUTDOWN", "NOSAVE")
+        except requests.RequestException:
+            pass
+        assert srv.process.wait(timeout=20) == 0
     finally:
         srv.cleanup()

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,12 @@ public final class AppendOnlyState {
     public var autoRewritePercentage: Int64 = 100
     public var autoRewriteMinSize: Int64 = 64 * 1024 * 1024
 
-    var writer: AOFWriter?
+    var writer: AOFWriter? {
+        didSet { published.set(writer) }
+    }
+    /// The writer, readable without the engine lock: the durability
+    /// barrier must not queue behind a script that holds the lock.
+    let published = PublishedWriter()
     public internal(set) var rewriteInProgress = false
     public internal(set) var lastRewriteSucceeded = true
     public internal(set) var lastWriteFailed = false
@@ -103,7 +109,7 @@ extension Engine {
     /// A ticket covering every write so far when replies must wait for
     /// `appendfsync always`; nil otherwise.
     public func durabilityBarrier() -> DurabilityTicket? {
-        withEngineState { $0.server.appendOnly.writer?.tailTicket() }
+        appendOnlyWriter.current?.tailTicket()
     }
 
     /// CONFIG SET appendonly: turning it on writes a complete file by a
@@ -174,4 +180,11 @@ extension Engine {
             startAppendOnlyRewrite(state)
         }
     }
+}
+
+/// The append-only writer, shared outside the engine lock.
+final class PublishedWriter: @unchecked Sendable {
+    private let writer = Mutex<AOFWriter?>(nil)
+    var current: AOFWriter? { writer.withLock { $0 } }
+    func set(_ newWriter: AOFWriter?) { writer.withLock { $0 = newWriter } }
 }

@@ -191,6 +191,8 @@ public final class Engine: CommandExecutor {
     /// Read without the lock: a script running too long makes the engine busy.
     private let scriptWatchdog: ScriptWatchdog
     private let shutdownHook: ShutdownHook
+    /// The append-only writer as published outside the engine lock.
+    let appendOnlyWriter: PublishedWriter
     /// The database's eviction state, for the lock-free OOM flag.
     private let eviction: EvictionState
     /// Set while the dataset loads at start-up; read without the lock.
@@ -210,6 +212,7 @@ public final class Engine: CommandExecutor {
         ConfigTable.engine.applyDefaults(to: &settings)
         scriptWatchdog = server.scripts.watchdog
         shutdownHook = server.shutdownHook
+        appendOnlyWriter = server.appendOnly.published
         state = EngineLock(engineState)
     }
 
