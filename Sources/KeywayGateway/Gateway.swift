@@ -97,6 +97,8 @@ public final class Gateway: Sendable {
         CommandRoutes.register(routes)
         var router = Router()
         table.install(on: &router)
+        let policy = browserPolicy
+        router.unmatchedHeaders = { request in CORSMiddleware.headers(for: request, policy: policy) }
         let statistics = router.statistics + [router.options, router.unmatched]
         metrics.routes.withLock { $0 = statistics }
         return router

@@ -57,6 +57,9 @@ public struct Router: Sendable {
     public let unmatched = RouteStatistics(method: "", pattern: "unmatched")
     /// Responses to `OPTIONS` requests answered by an options handler.
     public let options = RouteStatistics(method: "OPTIONS", pattern: "options")
+    /// Headers added to the router's own 404 and 405 answers for a request
+    /// (the gateway's CORS headers, so a page can read them).
+    public var unmatchedHeaders: (@Sendable (HTTPRequest) -> [(String, String)])?
 
     public init() {}
 
@@ -135,11 +138,13 @@ public struct Router: Sendable {
             return (handler(request, parameters, allowed), options)
         case .methodNotAllowed(let allowed):
             let methods = allowed.joined(separator: ", ")
+            let extra = unmatchedHeaders?(request) ?? []
             return (.response(ProblemResponse.make(405, code: "METHOD_NOT_ALLOWED",
                                                    detail: "\(request.method) is not allowed here; use \(methods)",
-                                                   headers: [("Allow", methods)])), unmatched)
+                                                   headers: [("Allow", methods)] + extra)), unmatched)
         case .notFound:
-            return (.response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(request.rawPath)")), unmatched)
+            let extra = unmatchedHeaders?(request) ?? []
+            return (.response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(request.rawPath)", headers: extra)), unmatched)
         }
     }
 

@@ -105,6 +105,17 @@ import Testing
         #expect(headers.contains { $0.0 == "Access-Control-Allow-Credentials" && $0.1 == "true" })
     }
 
+    @Test func theRoutersOwn404And405AreReadableByAnAllowedOrigin() throws {
+        let keyway = Self.gateway()
+        let missing = try #require(keyway.send("GET", "/v1/nothing", headers: ["Origin": Self.app]))
+        #expect(missing.status == 404)
+        #expect(missing.headerValue("Access-Control-Allow-Origin") == Self.app)
+        let wrongMethod = try #require(keyway.send("PATCH", "/v1/keys/a", headers: ["Origin": Self.app]))
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headerValue("Access-Control-Allow-Origin") == Self.app)
+        #expect(keyway.send("GET", "/v1/nothing", headers: ["Origin": "https://evil.example"])?.headerValue("Access-Control-Allow-Origin") == nil)
+    }
+
     @Test func aWildcardNeverAllowsCredentials() throws {
         let keyway = Self.gateway(origins: ["*"])
         let response = try #require(keyway.send("GET", "/get/a", headers: ["Origin": "https://anywhere.example"].merging(Self.bearer) { a, _ in a }))

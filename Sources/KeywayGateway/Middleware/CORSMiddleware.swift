@@ -33,21 +33,19 @@ struct CORSMiddleware: Middleware {
     static let maxAge = "600"
 
     func handle(_ context: RequestContext, next: (RequestContext) -> HTTPResult) -> HTTPResult {
-        let vary: [(String, String)] = policy.corsEnabled && !policy.anyOrigin ? [("Vary", "Origin")] : []
-        guard let origin = context.request.header("origin") else {
-            if context.allowedMethods != nil { return .response(Self.optionsResponse(context, headers: vary)) }
-            return next(context).adding(vary)
-        }
-        guard policy.allows(origin: origin) else {
+        let request = context.request
+        if let origin = request.header("origin"), !policy.allows(origin: origin) {
             let hint = policy.corsEnabled ? "it is not listed in cors-allow-origins" : "cors-allow-origins lists no origins"
             return .response(context.refusal(403, code: "ORIGIN_NOT_ALLOWED",
                                              message: "requests from the origin '\(origin)' are not allowed: \(hint)",
                                              headers: [("Vary", "Origin")]))
         }
-        var headers: [(String, String)] = [("Access-Control-Allow-Origin", policy.anyOrigin ? "*" : origin)]
-        if !policy.anyOrigin { headers.append(("Access-Control-Allow-Credentials", "true")) }
-        headers += vary
-        if let allowed = context.allowedMethods {
+        guard let allowed = context.allowedMethods else { return next(context).adding(Self.headers(for: request, policy: policy)) }
+        // OPTIONS: answered here, before authentication.
+        var headers: [(String, String)] = policy.corsEnabled && !policy.anyOrigin ? [("Vary", "Origin")] : []
+        if let origin = request.header("origin") {
+            headers.append(("Access-Control-Allow-Origin", policy.anyOrigin ? "*" : origin))
+            if !policy.anyOrigin { headers.append(("Access-Control-Allow-Credentials", "true")) }
             headers += [
                 ("Access-Control-Allow-Methods", allowed.joined(separator: ", ")),
                 ("Access-Control-Allow-Headers", Self.allowedHeaders),
@@ -56,13 +54,22 @@ struct CORSMiddleware: Middleware {
             ]
             // Chromium's Private Network Access: a public page calling a
             // loopback Keyway asks first.
-            if context.request.header("access-control-request-private-network")?.lowercased() == "true" {
+            if request.header("access-control-request-private-network")?.lowercased() == "true" {
                 headers.append(("Access-Control-Allow-Private-Network", "true"))
             }
-            return .response(Self.optionsResponse(context, headers: headers))
         }
-        headers.append(("Access-Control-Expose-Headers", Self.exposedHeaders))
-        return next(context).adding(headers)
+        return .response(Self.optionsResponse(context, headers: headers))
+    }
+
+    /// The CORS headers of an ordinary answer to `request` (none when its
+    /// Origin is absent or not allowed): for the router's own 404 and 405.
+    static func headers(for request: HTTPRequest, policy: BrowserPolicy) -> [(String, String)] {
+        var headers: [(String, String)] = policy.corsEnabled && !policy.anyOrigin ? [("Vary", "Origin")] : []
+        guard let origin = request.header("origin"), policy.allows(origin: origin) else { return headers }
+        headers.append(("Access-Control-Allow-Origin", policy.anyOrigin ? "*" : origin))
+        if !policy.anyOrigin { headers.append(("Access-Control-Allow-Credentials", "true")) }
+        headers.append(("Access-Control-Expose-Headers", exposedHeaders))
+        return headers
     }
 
     /// 204 with `Allow`: the answer to OPTIONS.
