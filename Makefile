@@ -7,8 +7,9 @@ RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PACKAGES := libmicrohttpd-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-# Tests also check snapshot and AOF compatibility with Redis's own tools.
-TEST_PACKAGES := redis-server redis-tools
+# Tests also check snapshot and AOF compatibility with Redis's own tools,
+# and CORS from a real headless browser.
+TEST_PACKAGES := redis-server redis-tools chromium chromium-driver
 
 .PHONY: all deps test-deps build release run test test-swift test-python check-docker bench clean
 
@@ -29,6 +30,7 @@ test-deps: deps
 	@missing=""; \
 	command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null && command -v redis-check-aof >/dev/null \
 	  || missing="$(TEST_PACKAGES)"; \
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$(TEST_PACKAGES)"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

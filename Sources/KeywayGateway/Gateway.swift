@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable {
     public var cache = CacheSettings()
     /// Per-client request limit over every route but /healthz and /readyz; nil (the default) disables it.
     public var rateLimit: GatewayRateLimit? = nil
+    /// CORS origins, GET writes from browsers and the Host names answered.
+    public var browser = BrowserPolicy()
 
     public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
@@ -37,6 +39,8 @@ public final class Gateway: Sendable {
     let cache: CacheAside
     /// The rate-limit middleware, when configured.
     let rateLimiter: GatewayRateLimiter?
+    /// CORS, the Host check and the other refusals of cross-site requests.
+    let browserPolicy: BrowserPolicy
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
@@ -45,6 +49,7 @@ public final class Gateway: Sendable {
         self.sessions = configuration.sessions
         self.cache = CacheAside(settings: configuration.cache)
         self.rateLimiter = configuration.rateLimit.map(GatewayRateLimiter.init)
+        self.browserPolicy = configuration.browser
     }
 
     /// Opens an event stream if under the limit; the slot is given back when
@@ -92,7 +97,9 @@ public final class Gateway: Sendable {
         CommandRoutes.register(routes)
         var router = Router()
         table.install(on: &router)
-        let statistics = router.statistics + [router.unmatched]
+        let policy = browserPolicy
+        router.unmatchedHeaders = { request in CORSMiddleware.headers(for: request, policy: policy) }
+        let statistics = router.statistics + [router.options, router.unmatched]
         metrics.routes.withLock { $0 = statistics }
         return router
     }

@@ -9,8 +9,16 @@ import Synchronization
 /// rest. The first level is stricter: a literal first segment is a
 /// namespace, so once any route starts with `v1`, a path starting with `v1`
 /// never falls back to `/{command}` — `/v1/nothing` is a 404, not a command.
+///
+/// `OPTIONS` on a path that has routes but no `OPTIONS` route of its own
+/// goes to the path's options handler, given with its routes, with the
+/// methods the path accepts: the gateway answers CORS preflights there.
+/// Without one it is a 405 like any other method the path lacks.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RouteParameters) -> HTTPResult
+    /// Answers `OPTIONS` for a path; `allowed` is what the path accepts
+    /// (`GET, HEAD, POST, OPTIONS`), in declaration order.
+    public typealias OptionsHandler = @Sendable (HTTPRequest, RouteParameters, _ allowed: [String]) -> HTTPResult
 
     enum Segment: Sendable, Equatable {
         case literal([UInt8])
@@ -25,6 +33,20 @@ public struct Router: Sendable {
         var rest: (name: String, node: Node)?
         /// Handlers of the routes that end here, by method, in insertion order.
         var handlers: [(method: String, handler: Handler, statistics: RouteStatistics)] = []
+        /// The options handler of the first route declared here with one.
+        var options: OptionsHandler?
+
+        /// The methods the routes ending here accept: HEAD with GET, and
+        /// OPTIONS when it is answered.
+        var allowedMethods: [String] {
+            var methods: [String] = []
+            for entry in handlers {
+                methods.append(entry.method)
+                if entry.method == "GET" && !handlers.contains(where: { $0.method == "HEAD" }) { methods.append("HEAD") }
+            }
+            if options != nil && !methods.contains("OPTIONS") { methods.append("OPTIONS") }
+            return methods
+        }
     }
 
     private let root = Node()
@@ -33,10 +55,17 @@ public struct Router: Sendable {
     public private(set) var statistics: [RouteStatistics] = []
     /// Responses to requests that matched no route.
     public let unmatched = RouteStatistics(method: "", pattern: "unmatched")
+    /// Responses to `OPTIONS` requests answered by an options handler.
+    public let options = RouteStatistics(method: "OPTIONS", pattern: "options")
+    /// Headers added to the router's own 404 and 405 answers for a request
+    /// (the gateway's CORS headers, so a page can read them).
+    public var unmatchedHeaders: (@Sendable (HTTPRequest) -> [(String, String)])?
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    /// Adds a route; `options`, when given, answers `OPTIONS` for the
+    /// pattern unless an earlier route of the same pattern gave one.
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler, options: OptionsHandler? = nil) {
         let parts = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
             if part.hasPrefix("{") && part.hasSuffix("...}") {
                 return .rest(String(part.dropFirst().dropLast(4)))
@@ -65,10 +94,13 @@ public struct Router: Sendable {
         let routeStatistics = RouteStatistics(method: method, pattern: Router.template(parts))
         statistics.append(routeStatistics)
         node.handlers.append((method, handler, routeStatistics))
+        if node.options == nil { node.options = options }
     }
 
     public enum Match {
         case found(Handler, RouteParameters, RouteStatistics)
+        /// An `OPTIONS` request for a path with an options handler.
+        case options(OptionsHandler, RouteParameters, allowed: [String])
         /// The path exists under other methods.
         case methodNotAllowed([String])
         case notFound
@@ -80,7 +112,17 @@ public struct Router: Sendable {
         if let handler = node.handlers.first(where: { $0.method == method || (method == "HEAD" && $0.method == "GET") }) {
             return .found(handler.handler, parameters, handler.statistics)
         }
-        return .methodNotAllowed(node.handlers.map(\.method))
+        if method == "OPTIONS", let options = node.options {
+            return .options(options, parameters, allowed: node.allowedMethods)
+        }
+        return .methodNotAllowed(node.allowedMethods)
+    }
+
+    /// The methods a path accepts (HEAD with GET, OPTIONS when answered);
+    /// nil when no route has the path.
+    public func allowedMethods(segments: [[UInt8]]) -> [String]? {
+        var parameters = RouteParameters()
+        return find(root, segments[...], &parameters, namespace: true)?.allowedMethods
     }
 
     /// Routes a request and runs its handler, or answers the router's own
@@ -92,13 +134,17 @@ public struct Router: Sendable {
         case .found(let handler, let parameters, let statistics):
             request.connection?.noteCommand(statistics.label)
             return (handler(request, parameters), statistics)
+        case .options(let handler, let parameters, let allowed):
+            return (handler(request, parameters, allowed), options)
         case .methodNotAllowed(let allowed):
             let methods = allowed.joined(separator: ", ")
+            let extra = unmatchedHeaders?(request) ?? []
             return (.response(ProblemResponse.make(405, code: "METHOD_NOT_ALLOWED",
                                                    detail: "\(request.method) is not allowed here; use \(methods)",
-                                                   headers: [("Allow", methods)])), unmatched)
+                                                   headers: [("Allow", methods)] + extra)), unmatched)
         case .notFound:
-            return (.response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(request.rawPath)")), unmatched)
+            let extra = unmatchedHeaders?(request) ?? []
+            return (.response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(request.rawPath)", headers: extra)), unmatched)
         }
     }
 

@@ -122,6 +122,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.sessions = settings.sessions
         gatewayConfiguration.cache = settings.cache
         gatewayConfiguration.rateLimit = settings.rateLimit
+        gatewayConfiguration.browser = settings.browserPolicy
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress

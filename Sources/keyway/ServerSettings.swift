@@ -25,8 +25,26 @@ struct ServerSettings {
     var cache = CacheSettings()
     /// Per-client request limit of the gateway (`rate-limit 100 60`); nil = off.
     var rateLimit: GatewayRateLimit?
+    /// Origins browsers may call from (`cors-allow-origins`); empty = no CORS.
+    var corsAllowOrigins: [String] = []
+    /// Whether a browser's cross-site GET may write (`allow-get-writes`).
+    var allowGetWrites = false
+    /// `allowed-hosts`: Host names answered besides the loopback ones.
+    var allowedHosts: [String] = []
 
     var bindAddress: String { bind == "localhost" ? "127.0.0.1" : bind }
+
+    /// What browsers may do, for the gateway. The Host check is on for a
+    /// loopback listener (localhost, 127.0.0.1 and [::1] plus
+    /// `allowed-hosts`) and for any listener given `allowed-hosts`;
+    /// `allowed-hosts *` turns it off.
+    var browserPolicy: BrowserPolicy {
+        var hosts: [String]? = nil
+        if !allowedHosts.contains("*") && (Serve.isLoopback(bindAddress) || !allowedHosts.isEmpty) {
+            hosts = BrowserPolicy.loopbackHosts + allowedHosts
+        }
+        return BrowserPolicy(allowedOrigins: corsAllowOrigins, allowGetWrites: allowGetWrites, allowedHosts: hosts)
+    }
 
     init() {
         Self.table.applyDefaults(to: &self)
@@ -105,6 +123,18 @@ struct ServerSettings {
                   help: "Per-client request limit as requests/seconds, e.g. 100/60 (rate-limit 100 60 in a file), by token, "
                       + "else by address; /healthz and /readyz exempt; or off.",
                   get: { $0.rateLimit }, set: { $0.rateLimit = $1 }),
+        Parameter("cors-allow-origins", ConfigValueType<[String]>.origins, default: "", defaultDescription: "none (no CORS)",
+                  help: "Origins browser pages may call Keyway from (CORS), e.g. https://app.example.com http://localhost:3000, "
+                      + "or * for any (without credentials); a request with any other Origin is refused with 403 ORIGIN_NOT_ALLOWED.",
+                  get: { $0.corsAllowOrigins }, set: { $0.corsAllowOrigins = $1 }),
+        Parameter("allow-get-writes", ConfigValueType<Bool>.bool, default: "no",
+                  help: "Let a GET that a browser sent for another site's page (Origin, or Sec-Fetch-Site cross-site or same-site) "
+                      + "run a command that writes through the path form (GET /set/k/v); other clients always may.",
+                  get: { $0.allowGetWrites }, set: { $0.allowGetWrites = $1 }),
+        Parameter("allowed-hosts", ConfigValueType<[String]>.hostNames, default: "", defaultDescription: "loopback names when bound to loopback",
+                  help: "Host header names answered besides localhost, 127.0.0.1 and [::1] (any port), against DNS rebinding; "
+                      + "checked on a loopback listener, or on any when given; * answers any Host. Others get 421 HOST_NOT_ALLOWED.",
+                  get: { $0.allowedHosts }, set: { $0.allowedHosts = $1 }),
     ])
 }
 
@@ -119,6 +149,48 @@ extension ConfigValueType where Value == String {
         }
         return name
     }, format: { $0 }) }
+}
+
+extension ConfigValueType where Value == [String] {
+    /// A list of words, separated by spaces or commas; none (`""`) is empty.
+    static func list(kind: String, allowed: String, check: @escaping @Sendable (String) throws(ConfigValueError) -> String) -> Self {
+        ConfigValueType(kind: kind, allowed: allowed, arity: 0...Int.max,
+                        words: { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) },
+                        parse: { _, words throws(ConfigValueError) in
+            var items: [String] = []
+            for word in words {
+                for item in word.split(whereSeparator: { $0 == " " || $0 == "," }) { items.append(try check(String(item))) }
+            }
+            if items.contains("*") && items.count > 1 {
+                throw ConfigValueError(headline: nil, subject: nil, rule: "* stands alone: it already means any")
+            }
+            return items
+        }, format: { $0.joined(separator: " ") })
+    }
+
+    /// `cors-allow-origins`: `scheme://host[:port]` origins, or `*`.
+    static var origins: Self { list(kind: "origins", allowed: "scheme://host[:port] ..., or *") { text throws(ConfigValueError) in
+        guard text == "*" || Self.isOrigin(text) else {
+            throw ConfigValueError(headline: nil, subject: nil,
+                                   rule: "'\(text)' is not an origin: expected scheme://host[:port] with no path, e.g. https://app.example.com, or *")
+        }
+        return text.lowercased()
+    } }
+
+    /// `allowed-hosts`: host names or addresses, or `*`.
+    static var hostNames: Self { list(kind: "hosts", allowed: "host names ..., or *") { text throws(ConfigValueError) in
+        guard !text.contains("/"), !text.isEmpty else {
+            throw ConfigValueError(headline: nil, subject: nil, rule: "'\(text)' is not a host name")
+        }
+        return text.lowercased()
+    } }
+
+    static func isOrigin(_ text: String) -> Bool {
+        guard let separator = text.range(of: "://") else { return false }
+        let scheme = text[..<separator.lowerBound], authority = text[separator.upperBound...]
+        return !scheme.isEmpty && scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+            && !authority.isEmpty && !authority.contains("/") && !authority.contains("?") && !authority.contains("#")
+    }
 }
 
 extension ConfigValueType where Value == Logger.Level {

@@ -43,6 +43,29 @@ import Testing
         }
     }
 
+    @Test func optionsReachesThePathsOptionsHandlerWithItsMethods() {
+        var r = Router()
+        let options: Router.OptionsHandler = { _, _, allowed in ok("options:" + allowed.joined(separator: ",")) }
+        r.add("GET", "/v1/keys/{key}", { _, _ in ok("get") }, options: options)
+        r.add("PUT", "/v1/keys/{key}", { _, _ in ok("put") })
+        r.add("POST", "/pipeline", { _, _ in ok("pipeline") })
+        let request = HTTPRequest(method: "OPTIONS", rawPath: "/")
+        guard case .options(let handler, let parameters, let allowed) = r.match(method: "OPTIONS", segments: [Array("v1".utf8), Array("keys".utf8), Array("a".utf8)]),
+              case .response(let response) = handler(request, parameters, allowed) else {
+            Issue.record("expected the options handler")
+            return
+        }
+        #expect(text(response.body) == "options:GET,HEAD,PUT,OPTIONS")
+        #expect(r.allowedMethods(segments: [Array("v1".utf8), Array("keys".utf8), Array("a".utf8)]) == ["GET", "HEAD", "PUT", "OPTIONS"])
+        // Without an options handler OPTIONS is a 405 like any missing method.
+        guard case .methodNotAllowed(let methods) = r.match(method: "OPTIONS", segments: [Array("pipeline".utf8)]) else {
+            Issue.record("expected 405")
+            return
+        }
+        #expect(methods == ["POST"])
+        #expect(r.allowedMethods(segments: [Array("nope".utf8)]) == nil)
+    }
+
     @Test func routeListUsesOpenAPITemplates() {
         #expect(router().routeList == ["GET /v1/keys", "GET /v1/keys/{key}", "GET /{command}", "GET /{command}/{args}", "POST /pipeline"])
     }

@@ -76,8 +76,14 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// True while commands that may grow memory are refused because used
     /// memory is above `maxmemory` (OOM): `/readyz` reports not ready.
     var isOutOfMemory: Bool { get }
+
+    /// The command table's flags for a command name (any case); nil for an
+    /// unknown command. The gateway reads `.write` and `.readonly` to keep
+    /// browsers from writing with a GET.
+    func commandFlags(_ name: Bytes) -> CommandFlags?
 }
 
 extension CommandExecutor {
     public var isOutOfMemory: Bool { false }
+    public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }
 }

@@ -314,6 +314,10 @@ public final class Engine: CommandExecutor {
         if appendOnly.rewriteRequested { startAppendOnlyRewrite(state) }
     }
 
+    public func commandFlags(_ name: Bytes) -> CommandFlags? {
+        commands.lookup(name)?.flags
+    }
+
     public func mayBlock(_ command: Command) -> Bool {
         guard let spec = commands.lookup(command.name) else { return false }
         return spec.flags.contains(.blocking) || ScriptCommands.runsScript(spec)

@@ -6,13 +6,16 @@ import KeywayHTTP
 /// and `/multi-exec`.
 enum CommandRoutes {
     static func register(_ routes: Routes) {
-        let api = routes.command
-        api.addResult("POST", "", single)
-        api.post("/pipeline") { context throws(HTTPResponse) in try batch(context, atomic: false) }
-        api.post("/multi-exec") { context throws(HTTPResponse) in try batch(context, atomic: true) }
+        // JSON bodies must say so when a browser sends them; the path form
+        // refuses a browser's cross-site GET that writes.
+        let json = routes.command.group("", middleware: [JSONBodyMiddleware()])
+        json.addResult("POST", "", single)
+        json.post("/pipeline") { context throws(HTTPResponse) in try batch(context, atomic: false) }
+        json.post("/multi-exec") { context throws(HTTPResponse) in try batch(context, atomic: true) }
+        let pathForm = routes.command.group("", middleware: [GetWriteMiddleware(policy: routes.command.gateway.browserPolicy)])
         for method in ["GET", "POST"] {
-            api.addResult(method, "/{command}", path)
-            api.addResult(method, "/{command}/{args...}", path)
+            pathForm.addResult(method, "/{command}", path)
+            pathForm.addResult(method, "/{command}/{args...}", path)
         }
     }
 

@@ -29,6 +29,9 @@ struct RequestContext: Sendable {
     let client: ClientIdentity
     /// The session of the request's cookie, once `SessionMiddleware` loaded it.
     var session: Session?
+    /// For an `OPTIONS` request the router handed to the chain (a CORS
+    /// preflight, or a plain OPTIONS): the methods the path accepts.
+    var allowedMethods: [String]?
 
     init(request: HTTPRequest, parameters: RouteParameters, face: Face, gateway: Gateway) {
         self.request = request
@@ -86,13 +89,20 @@ struct MiddlewareChain: Sendable {
 
 extension Gateway {
     /// The order every request passes the gateway-wide middleware, stated
-    /// once. The rate limit comes first so refused and unauthenticated
-    /// requests count too; authentication before anything reads data;
-    /// LOADING before a handler runs; the durability wait closest to the
-    /// handler, so it sees exactly the writes the handler made.
+    /// once. CORS comes first, so every answer below it (401, 403, 415,
+    /// 429, 503) carries the headers a browser needs to read it, a
+    /// preflight is answered without a token, and an Origin that is not
+    /// allowed is refused before anything else; then the Host check against
+    /// DNS rebinding, before anything reads or counts. The rate limit comes
+    /// next so refused and unauthenticated requests count too;
+    /// authentication before anything reads data; LOADING before a handler
+    /// runs; the durability wait closest to the handler, so it sees exactly
+    /// the writes the handler made.
     func standardMiddleware(for face: Face) -> MiddlewareChain {
         guard face != .open else { return MiddlewareChain(middleware: []) }
         var chain: [any Middleware] = []
+        chain.append(CORSMiddleware(policy: browserPolicy))
+        if browserPolicy.allowedHosts != nil { chain.append(HostMiddleware(policy: browserPolicy)) }
         if let rateLimiter { chain.append(RateLimitMiddleware(limiter: rateLimiter, authentication: authentication)) }
         chain.append(AuthenticationMiddleware(authentication: authentication))
         chain.append(LoadingMiddleware())

@@ -57,7 +57,7 @@ struct RouteGroup {
     /// A route whose handler may park the request or open an event stream.
     func addResult(_ method: String, _ subpath: String, _ handler: @escaping ResultHandler) {
         let chain = self.chain, face = self.face, gateway = self.gateway
-        table.add(method, path + subpath) { request, parameters in
+        table.add(method, path + subpath, { request, parameters in
             let context = RequestContext(request: request, parameters: parameters, face: face, gateway: gateway)
             return chain.run(context) { context in
                 do throws(HTTPResponse) {
@@ -66,21 +66,28 @@ struct RouteGroup {
                     return .response(error)
                 }
             }
-        }
+        }, options: { request, parameters, allowed in
+            // OPTIONS runs the same chain: `CORSMiddleware` answers it (a
+            // preflight needs no token); where no middleware does, 204
+            // with `Allow`.
+            var context = RequestContext(request: request, parameters: parameters, face: face, gateway: gateway)
+            context.allowedMethods = allowed
+            return chain.run(context) { context in .response(CORSMiddleware.optionsResponse(context, headers: [])) }
+        })
     }
 }
 
 /// The routes the groups declare, in declaration order, before they go
 /// into the `Router`.
 final class RouteTable {
-    private(set) var routes: [(method: String, pattern: String, handler: Router.Handler)] = []
+    private(set) var routes: [(method: String, pattern: String, handler: Router.Handler, options: Router.OptionsHandler)] = []
 
-    func add(_ method: String, _ pattern: String, _ handler: @escaping Router.Handler) {
-        routes.append((method, pattern.isEmpty ? "/" : pattern, handler))
+    func add(_ method: String, _ pattern: String, _ handler: @escaping Router.Handler, options: @escaping Router.OptionsHandler) {
+        routes.append((method, pattern.isEmpty ? "/" : pattern, handler, options))
     }
 
     func install(on router: inout Router) {
-        for route in routes { router.add(route.method, route.pattern, route.handler) }
+        for route in routes { router.add(route.method, route.pattern, route.handler, options: route.options) }
     }
 }
 
