@@ -144,7 +144,7 @@ enum EngineConfig {
               get: { _ in 1 }, set: { _, _ in }),
         .init("lua-time-limit", aliases: ["busy-reply-threshold"], ConfigValueType<Int64>.integer(0 ... .max, unit: "milliseconds"), default: "5000",
               aliasesListed: true,
-              help: "Milliseconds a script runs before other clients get BUSY and SCRIPT KILL may stop it; 0 is never.",
+              help: "Milliseconds a script runs before other clients get BUSY and SCRIPT KILL may stop it; 0 lets a script run without limit, others getting BUSY at once.",
               get: { $0.server.scripts.watchdog.timeLimitMilliseconds }, set: { $0.server.scripts.watchdog.timeLimitMilliseconds = $1 }),
     ] + EvictionConfig.parameters)
 }
