@@ -6,9 +6,10 @@ VENV         := .venv
 RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-# Tests also check snapshot and AOF compatibility with Redis's own tools.
-TEST_PACKAGES := redis-server redis-tools
+APT_PACKAGES := libmicrohttpd-dev libgnutls28-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+# Tests also check snapshot and AOF compatibility with Redis's own tools,
+# and HTTPS with certificates openssl makes, driven by curl.
+TEST_PACKAGES := redis-server redis-tools openssl curl
 
 .PHONY: all deps test-deps build release run test test-swift test-python check-docker bench clean
 
@@ -17,7 +18,7 @@ all: build
 ## Install the system packages the build needs, only when missing.
 deps:
 	@missing=""; \
-	pkg-config --exists libmicrohttpd 2>/dev/null || missing="$(APT_PACKAGES)"; \
+	pkg-config --exists libmicrohttpd gnutls 2>/dev/null || missing="$(APT_PACKAGES)"; \
 	pkg-config --exists lua5.1 lua5.1-cjson lua5.1-bitop 2>/dev/null || missing="$(APT_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -29,6 +30,7 @@ test-deps: deps
 	@missing=""; \
 	command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null && command -v redis-check-aof >/dev/null \
 	  || missing="$(TEST_PACKAGES)"; \
+	command -v openssl >/dev/null && command -v curl >/dev/null || missing="$(TEST_PACKAGES)"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
