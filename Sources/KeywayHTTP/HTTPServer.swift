@@ -185,7 +185,7 @@ public final class HTTPServer: Sendable {
                             UInt32(configuration.connectionLimit),
                             UInt32(configuration.connectionTimeoutSeconds),
                             32 * 1024,
-                            httpAccessHandler, context,
+                            httpsAccessHandler, context,
                             httpRequestCompleted, context,
                             httpConnectionNotified, context,
                             callback, trustPEM)
@@ -307,23 +307,6 @@ public final class HTTPServer: Sendable {
                 client.requestStarted(now: ClientConnection.monotonicMilliseconds())
                 request.client = client
             }
-            // HTTPS client certificates are checked before anything else
-            // reads the request; plain HTTP never gets here.
-            if clientAuth != .no, let session = keyway_mhd_tls_session(connection) {
-                switch clientAuth.check(session: session) {
-                case .allowed: break
-                case .missing:
-                    request.answered = true
-                    return queue(ProblemResponse.make(401, code: "CLIENT_CERTIFICATE_REQUIRED",
-                                                      detail: "this server requires a client certificate signed by its CA (tls-auth-clients yes)",
-                                                      headers: [("Connection", "close")]), on: connection, for: request)
-                case .invalid:
-                    request.answered = true
-                    return queue(ProblemResponse.make(403, code: "CLIENT_CERTIFICATE_INVALID",
-                                                      detail: "the client certificate is not signed by this server's CA, or has expired",
-                                                      headers: [("Connection", "close")]), on: connection, for: request)
-                }
-            }
             let contentLength = lookupHeader(connection, "Content-Length")
             // RFC 9112 6.3: both framings at once is a request smuggling
             // vector; refuse it and close.
@@ -415,6 +398,38 @@ public final class HTTPServer: Sendable {
             }
             return startStream(stream, headers: headers, on: connection, request: request)
         }
+    }
+
+    /// HTTPS only (the TLS daemon's access handler), on a request's first
+    /// call: under `tls-auth-clients yes|optional`, a client certificate
+    /// that is missing (yes) or not signed by the CA is answered 401/403
+    /// and the connection closed, before any route or token check; nil lets
+    /// the request through to `handle`.
+    fileprivate func refuseUnverifiedClient(connection: OpaquePointer, requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result? {
+        guard clientAuth != .no, requestState.pointee == nil, let session = keyway_mhd_tls_session(connection) else { return nil }
+        let problem: HTTPResponse
+        switch clientAuth.check(session: session) {
+        case .allowed:
+            return nil
+        case .missing:
+            problem = ProblemResponse.make(401, code: "CLIENT_CERTIFICATE_REQUIRED",
+                                           detail: "this server requires a client certificate signed by its CA (tls-auth-clients yes)",
+                                           headers: [("Connection", "close")])
+        case .invalid:
+            problem = ProblemResponse.make(403, code: "CLIENT_CERTIFICATE_INVALID",
+                                           detail: "the client certificate is not signed by this server's CA, or has expired",
+                                           headers: [("Connection", "close")])
+        }
+        let request = RequestState()
+        requestState.pointee = Unmanaged.passRetained(request).toOpaque()
+        counters.requests.add(1, ordering: .relaxed)
+        if let slot = keyway_mhd_socket_context(connection) {
+            let client = Unmanaged<ClientConnection>.fromOpaque(slot).takeUnretainedValue()
+            client.requestStarted(now: ClientConnection.monotonicMilliseconds())
+            request.client = client
+        }
+        request.answered = true
+        return queue(problem, on: connection, for: request)
     }
 
     fileprivate func completed(requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
@@ -580,6 +595,23 @@ private func httpAccessHandler(
         return MHD_Result(rawValue: 0)!
     }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
+                         uploadSize: uploadSize, requestState: requestState)
+}
+
+/// The HTTPS daemon's access handler: client certificates first, then the
+/// same request handling as plain HTTP.
+private func httpsAccessHandler(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
+    _ uploadData: UnsafePointer<CChar>?, _ uploadSize: UnsafeMutablePointer<Int>?,
+    _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> MHD_Result {
+    guard let context, let connection, let url, let method, let uploadSize, let requestState else {
+        return MHD_Result(rawValue: 0)!
+    }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    if let refused = server.refuseUnverifiedClient(connection: connection, requestState: requestState) { return refused }
     return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
                          uploadSize: uploadSize, requestState: requestState)
 }
