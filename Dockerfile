@@ -31,7 +31,7 @@ FROM ${SWIFT_IMAGE} AS build
 # hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
+    && apt-get install -y --no-install-recommends libmicrohttpd-dev libgnutls28-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -66,6 +66,8 @@ FROM ${RUNTIME_IMAGE}
 # Only what `ldd keyway` resolves to, by owning package (`dpkg -S`):
 #   libmicrohttpd12  libmicrohttpd.so.12 (its own dependencies, GnuTLS, nettle,
 #                    p11-kit, libidn2, ..., come with it)
+#   libgnutls30      libgnutls.so.30, linked directly too: HTTPS certificate
+#                    reload and client-certificate checks call GnuTLS
 #   liblua5.1-0      liblua5.1.so.0, the Lua 5.1 interpreter behind EVAL
 #   lua-cjson        liblua5.1-cjson.so.0, scripts' cjson library
 #   lua-bitop        liblua5.1-bitop.so.0, scripts' bit library
@@ -80,7 +82,7 @@ FROM ${RUNTIME_IMAGE}
 # hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd12 liblua5.1-0 lua-cjson lua-bitop libstdc++6 ca-certificates \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 libgnutls30 liblua5.1-0 lua-cjson lua-bitop libstdc++6 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 keyway \

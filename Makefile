@@ -6,10 +6,11 @@ VENV         := .venv
 RELEASE_BIN  := .build/release/keyway
 DEBUG_BIN    := .build/debug/keyway
 SUDO         := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+APT_PACKAGES := libmicrohttpd-dev libgnutls28-dev pkg-config liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 # Tests also check snapshot and AOF compatibility with Redis's own tools,
-# and CORS from a real headless browser.
-TEST_PACKAGES := redis-server redis-tools chromium chromium-driver
+# CORS from a real headless browser, and HTTPS with certificates openssl
+# makes, driven by curl.
+TEST_PACKAGES := redis-server redis-tools chromium chromium-driver openssl curl
 
 .PHONY: all deps test-deps build release run test test-swift test-python check-docker bench clean
 
@@ -18,7 +19,7 @@ all: build
 ## Install the system packages the build needs, only when missing.
 deps:
 	@missing=""; \
-	pkg-config --exists libmicrohttpd 2>/dev/null || missing="$(APT_PACKAGES)"; \
+	pkg-config --exists libmicrohttpd gnutls 2>/dev/null || missing="$(APT_PACKAGES)"; \
 	pkg-config --exists lua5.1 lua5.1-cjson lua5.1-bitop 2>/dev/null || missing="$(APT_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -31,6 +32,7 @@ test-deps: deps
 	command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null && command -v redis-check-aof >/dev/null \
 	  || missing="$(TEST_PACKAGES)"; \
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$(TEST_PACKAGES)"; \
+	command -v openssl >/dev/null && command -v curl >/dev/null || missing="$(TEST_PACKAGES)"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -73,6 +75,7 @@ bench: release
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/ratelimit.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py

@@ -22,6 +22,11 @@ let package = Package(
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
         .systemLibrary(
+            name: "CGnuTLS",
+            pkgConfig: "gnutls",
+            providers: [.apt(["libgnutls28-dev"])]
+        ),
+        .systemLibrary(
             name: "CLua",
             pkgConfig: "lua5.1",
             providers: [.apt(["liblua5.1-0-dev"])]
@@ -38,6 +43,7 @@ let package = Package(
             name: "KeywayHTTP",
             dependencies: [
                 "CMicroHTTPD",
+                "CGnuTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

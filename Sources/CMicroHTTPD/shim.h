@@ -57,6 +57,59 @@ static inline struct MHD_Daemon *keyway_mhd_start(
                             MHD_OPTION_END);
 }
 
+/// Starts an HTTPS daemon with the same options as `keyway_mhd_start`
+/// plus TLS: `cert_callback` (a GnuTLS certificate retrieve function) hands
+/// out the current certificate and key, so they can be replaced while the
+/// daemon runs; `trust_pem` (may be NULL) is the CA list client
+/// certificates are requested and checked against.
+static inline struct MHD_Daemon *keyway_mhd_start_tls(
+    unsigned int flags,
+    uint16_t port,
+    const struct sockaddr *address,
+    unsigned int thread_pool_size,
+    unsigned int connection_limit,
+    unsigned int connection_timeout_seconds,
+    size_t connection_memory_limit,
+    MHD_AccessHandlerCallback access_handler,
+    void *access_context,
+    MHD_RequestCompletedCallback completed_handler,
+    void *completed_context,
+    MHD_NotifyConnectionCallback connection_handler,
+    void *connection_context,
+    void *cert_callback,
+    const char *trust_pem)
+{
+    struct MHD_OptionItem options[] = {
+        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL },
+        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context },
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_handler, connection_context },
+        { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL },
+        { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, cert_callback },
+        { trust_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, (void *)trust_pem },
+        { MHD_OPTION_END, 0, NULL },
+        { MHD_OPTION_END, 0, NULL }
+    };
+    /* The socket address goes before the optional trust entry so an absent
+     * CA list cannot end the array early. */
+    if (address) {
+        options[9] = options[8];
+        options[8] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)address };
+    }
+    return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL,
+                            access_handler, access_context,
+                            MHD_OPTION_ARRAY, options,
+                            MHD_OPTION_END);
+}
+
+/// The GnuTLS session of an HTTPS connection; NULL on plain HTTP.
+static inline void *keyway_mhd_tls_session(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return info ? info->tls_session : NULL;
+}
+
 static inline uint16_t keyway_mhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info ? info->port : 0;

@@ -1,3 +1,4 @@
+import CGnuTLS
 import CMicroHTTPD
 import Dispatch
 import Logging
@@ -20,6 +21,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// How often every open event stream gets a `: ping` comment, which
     /// keeps proxies from timing it out and finds dead peers.
     public var heartbeatSeconds: Double = 15
+    /// Whether to listen for plain HTTP on `port`; off for an HTTPS-only
+    /// server (`port 0` with a `tls-port`).
+    public var plainHTTP = true
+    /// An HTTPS listener beside (or instead of) the plain one; nil = none.
+    public var tls: TLSConfiguration?
 
     public init() {}
 }
@@ -44,6 +50,13 @@ public final class HTTPServer: Sendable {
     private let router: Router
     private let logger: Logger
     private let daemon = Mutex<CHandle?>(nil)
+    /// The HTTPS daemon: libmicrohttpd serves TLS on a daemon of its own.
+    private let tlsDaemon = Mutex<CHandle?>(nil)
+    private let boundTLSPort = Atomic<UInt16>(0)
+    /// `tls-auth-clients`, read once per request only on HTTPS connections.
+    private let clientAuth: TLSClientAuth
+    /// The CA list given to libmicrohttpd; it must outlive the daemon.
+    private let trust = Mutex<[CChar]?>(nil)
     private let parked = Mutex<[ObjectIdentifier: ParkedResponse]>([:])
     private let streams = Mutex<[ObjectIdentifier: EventStream]>([:])
     private let heartbeat = Mutex<TimerBox?>(nil)
@@ -60,10 +73,17 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        self.clientAuth = configuration.tls?.clientAuth ?? .no
     }
 
     /// The port actually bound (useful with port 0).
     public var port: UInt16 { boundPort.load(ordering: .relaxed) }
+
+    /// The HTTPS port actually bound; 0 without TLS.
+    public var tlsPort: UInt16 { boundTLSPort.load(ordering: .relaxed) }
+
+    /// The serial number (hex) of the certificate HTTPS handshakes get now.
+    public var tlsCertificateSerial: String? { configuration.tls == nil ? nil : TLSCertificateStore.current?.serial }
 
     public var parkedCount: Int { parked.withLock { $0.count } }
 
@@ -72,10 +92,68 @@ public final class HTTPServer: Sendable {
 
     public var openConnections: Int {
         daemon.withLock { daemon in daemon.map { Int(keyway_mhd_connection_count($0.pointer)) } ?? 0 }
+            + tlsDaemon.withLock { daemon in daemon.map { Int(keyway_mhd_connection_count($0.pointer)) } ?? 0 }
     }
 
     public func start() throws {
         System.raiseOpenFileLimit()
+        // Certificates first: a server that cannot serve HTTPS as
+        // configured does not start at all.
+        if let tls = configuration.tls {
+            do {
+                TLSCertificateStore.install(try TLSCertificate.load(certificateFile: tls.certificateFile, keyFile: tls.keyFile))
+                if let ca = tls.caCertificateFile {
+                    let pem = try TLSCertificate.loadTrust(ca)
+                    trust.withLock { $0 = pem }
+                } else if tls.clientAuth != .no {
+                    throw TLSError("tls-auth-clients \(tls.clientAuth.rawValue) needs tls-ca-cert-file")
+                }
+            } catch {
+                throw HTTPServerError.startFailed("\(error)")
+            }
+        }
+        if configuration.plainHTTP {
+            let started = try startDaemon(port: configuration.port, tls: false)
+            daemon.withLock { $0 = CHandle(started) }
+            boundPort.store(keyway_mhd_bound_port(started), ordering: .relaxed)
+        }
+        if let tls = configuration.tls {
+            let started: OpaquePointer
+            do {
+                started = try startDaemon(port: tls.port, tls: true)
+            } catch {
+                daemon.withLock { daemon in
+                    if let running = daemon { MHD_stop_daemon(running.pointer) }
+                    daemon = nil
+                }
+                throw error
+            }
+            tlsDaemon.withLock { $0 = CHandle(started) }
+            boundTLSPort.store(keyway_mhd_bound_port(started), ordering: .relaxed)
+        }
+        startHeartbeat()
+        if configuration.plainHTTP {
+            logger.info("listening", metadata: ["address": "\(configuration.bindAddress)", "port": "\(port)", "threads": "\(configuration.threads)"])
+        }
+        if let tls = configuration.tls {
+            logger.info("listening for HTTPS", metadata: [
+                "address": "\(configuration.bindAddress)", "port": "\(tlsPort)", "threads": "\(configuration.threads)",
+                "certificate_serial": "\(tlsCertificateSerial ?? "")", "client_certificates": "\(tls.clientAuth.rawValue)",
+            ])
+        }
+    }
+
+    /// Reads the certificate and key files again and serves them to every
+    /// new HTTPS handshake; open connections keep the session they have.
+    /// On error the current certificate stays.
+    public func reloadTLSCertificate() throws -> String {
+        guard let tls = configuration.tls else { throw TLSError("HTTPS is off (tls-port 0)") }
+        let certificate = try TLSCertificate.load(certificateFile: tls.certificateFile, keyFile: tls.keyFile)
+        TLSCertificateStore.install(certificate)
+        return certificate.serial
+    }
+
+    private func startDaemon(port: UInt16, tls: Bool) throws -> OpaquePointer {
         var flags = KEYWAY_MHD_USE_INTERNAL_POLLING_THREAD | KEYWAY_MHD_USE_EPOLL
             | KEYWAY_MHD_ALLOW_SUSPEND_RESUME | KEYWAY_MHD_USE_ERROR_LOG | KEYWAY_MHD_USE_TURBO
         var storage = sockaddr_storage()
@@ -83,11 +161,11 @@ public final class HTTPServer: Sendable {
         var ipv6 = sockaddr_in6()
         if inet_pton(AF_INET, configuration.bindAddress, &ipv4.sin_addr) == 1 {
             ipv4.sin_family = sa_family_t(AF_INET)
-            ipv4.sin_port = configuration.port.bigEndian
+            ipv4.sin_port = port.bigEndian
             withUnsafeBytes(of: ipv4) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
         } else if inet_pton(AF_INET6, configuration.bindAddress, &ipv6.sin6_addr) == 1 {
             ipv6.sin6_family = sa_family_t(AF_INET6)
-            ipv6.sin6_port = configuration.port.bigEndian
+            ipv6.sin6_port = port.bigEndian
             withUnsafeBytes(of: ipv6) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
             flags |= KEYWAY_MHD_USE_IPv6
         } else {
@@ -96,8 +174,25 @@ public final class HTTPServer: Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started = withUnsafePointer(to: &storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                keyway_mhd_start(
-                    flags, configuration.port, address,
+                if tls {
+                    let callback = unsafeBitCast(tlsRetrieveCertificate, to: UnsafeMutableRawPointer.self)
+                    // GnuTLS copies the CA list while the daemon starts.
+                    let pem = trust.withLock { $0 }
+                    return pem.withUnsafeBufferPointerIfPresent { trustPEM in
+                        keyway_mhd_start_tls(
+                            flags, port, address,
+                            UInt32(max(1, configuration.threads)),
+                            UInt32(configuration.connectionLimit),
+                            UInt32(configuration.connectionTimeoutSeconds),
+                            32 * 1024,
+                            httpsAccessHandler, context,
+                            httpRequestCompleted, context,
+                            httpConnectionNotified, context,
+                            callback, trustPEM)
+                    }
+                }
+                return keyway_mhd_start(
+                    flags, port, address,
                     UInt32(max(1, configuration.threads)),
                     UInt32(configuration.connectionLimit),
                     UInt32(configuration.connectionTimeoutSeconds),
@@ -108,12 +203,9 @@ public final class HTTPServer: Sendable {
             }
         }
         guard let started else {
-            throw HTTPServerError.startFailed("could not listen on \(configuration.bindAddress):\(configuration.port) (address in use or not permitted)")
+            throw HTTPServerError.startFailed("could not listen\(tls ? " for HTTPS" : "") on \(configuration.bindAddress):\(port) (address in use or not permitted)")
         }
-        daemon.withLock { $0 = CHandle(started) }
-        boundPort.store(keyway_mhd_bound_port(started), ordering: .relaxed)
-        startHeartbeat()
-        logger.info("listening", metadata: ["address": "\(configuration.bindAddress)", "port": "\(port)", "threads": "\(configuration.threads)"])
+        return started
     }
 
     /// Stops accepting, ends every event stream, answers every parked
@@ -137,6 +229,10 @@ public final class HTTPServer: Sendable {
             spins += 1
         }
         daemon.withLock { daemon in
+            if let running = daemon { MHD_stop_daemon(running.pointer) }
+            daemon = nil
+        }
+        tlsDaemon.withLock { daemon in
             if let running = daemon { MHD_stop_daemon(running.pointer) }
             daemon = nil
         }
@@ -302,6 +398,38 @@ public final class HTTPServer: Sendable {
             }
             return startStream(stream, headers: headers, on: connection, request: request)
         }
+    }
+
+    /// HTTPS only (the TLS daemon's access handler), on a request's first
+    /// call: under `tls-auth-clients yes|optional`, a client certificate
+    /// that is missing (yes) or not signed by the CA is answered 401/403
+    /// and the connection closed, before any route or token check; nil lets
+    /// the request through to `handle`.
+    fileprivate func refuseUnverifiedClient(connection: OpaquePointer, requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result? {
+        guard clientAuth != .no, requestState.pointee == nil, let session = keyway_mhd_tls_session(connection) else { return nil }
+        let problem: HTTPResponse
+        switch clientAuth.check(session: session) {
+        case .allowed:
+            return nil
+        case .missing:
+            problem = ProblemResponse.make(401, code: "CLIENT_CERTIFICATE_REQUIRED",
+                                           detail: "this server requires a client certificate signed by its CA (tls-auth-clients yes)",
+                                           headers: [("Connection", "close")])
+        case .invalid:
+            problem = ProblemResponse.make(403, code: "CLIENT_CERTIFICATE_INVALID",
+                                           detail: "the client certificate is not signed by this server's CA, or has expired",
+                                           headers: [("Connection", "close")])
+        }
+        let request = RequestState()
+        requestState.pointee = Unmanaged.passRetained(request).toOpaque()
+        counters.requests.add(1, ordering: .relaxed)
+        if let slot = keyway_mhd_socket_context(connection) {
+            let client = Unmanaged<ClientConnection>.fromOpaque(slot).takeUnretainedValue()
+            client.requestStarted(now: ClientConnection.monotonicMilliseconds())
+            request.client = client
+        }
+        request.answered = true
+        return queue(problem, on: connection, for: request)
     }
 
     fileprivate func completed(requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
@@ -471,6 +599,23 @@ private func httpAccessHandler(
                          uploadSize: uploadSize, requestState: requestState)
 }
 
+/// The HTTPS daemon's access handler: client certificates first, then the
+/// same request handling as plain HTTP.
+private func httpsAccessHandler(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
+    _ uploadData: UnsafePointer<CChar>?, _ uploadSize: UnsafeMutablePointer<Int>?,
+    _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> MHD_Result {
+    guard let context, let connection, let url, let method, let uploadSize, let requestState else {
+        return MHD_Result(rawValue: 0)!
+    }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    if let refused = server.refuseUnverifiedClient(connection: connection, requestState: requestState) { return refused }
+    return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
+                         uploadSize: uploadSize, requestState: requestState)
+}
+
 /// A connection opened or closed: its `ClientConnection` is created and
 /// kept in the socket-context slot, and removed from the registry on close
 /// (before libmicrohttpd closes the socket).
@@ -520,6 +665,16 @@ public final class HTTPCounters: Sendable {
         case 400..<500: status4xx.add(1, ordering: .relaxed)
         case 500...: status5xx.add(1, ordering: .relaxed)
         default: break
+        }
+    }
+}
+
+extension Optional where Wrapped == [CChar] {
+    /// The array's base address for the call, or NULL when absent.
+    func withUnsafeBufferPointerIfPresent<Result>(_ body: (UnsafePointer<CChar>?) -> Result) -> Result {
+        switch self {
+        case .some(let array): return array.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
         }
     }
 }

@@ -112,6 +112,7 @@ struct Serve: ParsableCommand {
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -131,6 +132,14 @@ struct Serve: ParsableCommand {
         configuration.maxBodyBytes = settings.maxBody
         configuration.connectionLimit = settings.maxConnections
         configuration.connectionTimeoutSeconds = settings.idleTimeout
+        do {
+            configuration.tls = try settings.tlsConfiguration()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        // Redis's port 0 with a TLS port: HTTPS only.
+        configuration.plainHTTP = !(settings.port == 0 && configuration.tls != nil)
         let server = HTTPServer(configuration: configuration, router: gateway.makeRouter(), logger: logger)
         do {
             try server.start()
@@ -140,6 +149,7 @@ struct Serve: ParsableCommand {
         }
         engine.withDatabase { _, state in
             state.serverFields.append(("tcp_port", String(server.port)))
+            if server.configuration.tls != nil { state.serverFields.append(("tls_port", String(server.tlsPort))) }
         }
         // SHUTDOWN stops the process the way a signal does.
         let shutdownRequest = ShutdownRequest()
@@ -162,11 +172,26 @@ struct Serve: ParsableCommand {
         }
         engine.startBackgroundTasks()
         logger.info("ready to accept requests", metadata: [
-            "port": "\(server.port)", "auth": "\(effectiveToken == nil ? "off" : "bearer token")",
+            "port": "\(server.port)", "tls_port": "\(server.tlsPort)", "auth": "\(effectiveToken == nil ? "off" : "bearer token")",
         ])
 
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while true {
+            sigwait(&signals, &received)
+            guard received == SIGHUP else { break }
+            // SIGHUP: new HTTPS handshakes get the certificate and key as
+            // the files hold them now; open connections are untouched.
+            guard server.configuration.tls != nil else {
+                logger.info("received SIGHUP: no TLS certificate to reload (tls-port 0)")
+                continue
+            }
+            do {
+                let serial = try server.reloadTLSCertificate()
+                logger.info("received SIGHUP: reloaded the TLS certificate and key", metadata: ["certificate_serial": "\(serial)"])
+            } catch {
+                logger.error("received SIGHUP: TLS certificate not reloaded, the previous one stays: \(error)")
+            }
+        }
         let requested = shutdownRequest.withLock { $0 }
         logger.info("\(requested == nil ? (received == SIGINT ? "received SIGINT" : "received SIGTERM") : "SHUTDOWN"), shutting down")
         // A running script is stopped first: it holds the engine lock that

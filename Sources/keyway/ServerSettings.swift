@@ -31,6 +31,26 @@ struct ServerSettings {
     var allowGetWrites = false
     /// `allowed-hosts`: Host names answered besides the loopback ones.
     var allowedHosts: [String] = []
+    /// HTTPS (`tls-port`, `tls-cert-file`, `tls-key-file`, `tls-ca-cert-file`, `tls-auth-clients`).
+    var tlsPort: UInt16 = 0
+    var tlsCertFile: String?
+    var tlsKeyFile: String?
+    var tlsCACertFile: String?
+    var tlsAuthClients = TLSClientAuth.no
+
+    /// The HTTPS listener, or nil when `tls-port` is 0; the error says which
+    /// setting is missing.
+    func tlsConfiguration() throws(TLSError) -> TLSConfiguration? {
+        guard tlsPort != 0 else { return nil }
+        guard let certificate = tlsCertFile, let key = tlsKeyFile else {
+            throw TLSError("tls-port \(tlsPort) needs tls-cert-file and tls-key-file")
+        }
+        if tlsAuthClients != .no && tlsCACertFile == nil {
+            throw TLSError("tls-auth-clients \(tlsAuthClients.rawValue) needs tls-ca-cert-file")
+        }
+        return TLSConfiguration(port: tlsPort, certificateFile: certificate, keyFile: key,
+                                caCertificateFile: tlsCACertFile, clientAuth: tlsAuthClients)
+    }
 
     var bindAddress: String { bind == "localhost" ? "127.0.0.1" : bind }
 
@@ -66,7 +86,7 @@ struct ServerSettings {
                   help: "Address to listen on (IPv4 or IPv6; 'localhost' means 127.0.0.1); of a list, the first.",
                   get: { $0.bind }, set: { $0.bind = $1 }),
         Parameter("port", ConfigValueType<Int>.int(0...65535, headline: "expected a port number"), default: "7379",
-                  help: "TCP port to listen on; 0 picks a free one and logs it.",
+                  help: "TCP port to listen on for plain HTTP; 0 picks a free one and logs it, or, with a tls-port, serves HTTPS only.",
                   get: { Int($0.port) }, set: { $0.port = UInt16($1) }),
         Parameter("requirepass", aliases: ["token"], flag: "token", ConfigValueType<String>.string, default: nil, defaultDescription: "none",
                   help: "Bearer token clients must send (also read from KEYWAY_TOKEN); empty leaves it unset.",
@@ -135,6 +155,23 @@ struct ServerSettings {
                   help: "Host header names answered besides localhost, 127.0.0.1 and [::1] (any port), against DNS rebinding; "
                       + "checked on a loopback listener, or on any when given; * answers any Host. Others get 421 HOST_NOT_ALLOWED.",
                   get: { $0.allowedHosts }, set: { $0.allowedHosts = $1 }),
+        Parameter("tls-port", ConfigValueType<Int>.int(0...65535, headline: "expected a port number"), default: "0",
+                  help: "TCP port for HTTPS (libmicrohttpd's GnuTLS), beside the plain port; 0 is off. SIGHUP reloads the certificate and key.",
+                  get: { Int($0.tlsPort) }, set: { $0.tlsPort = UInt16($1) }),
+        Parameter("tls-cert-file", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "The server's certificate (PEM; the chain may follow it); needed with tls-port.",
+                  get: { $0.tlsCertFile ?? "" }, set: { $0.tlsCertFile = $1.isEmpty ? nil : $1 }),
+        Parameter("tls-key-file", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "The certificate's private key (PEM, unencrypted); needed with tls-port.",
+                  get: { $0.tlsKeyFile ?? "" }, set: { $0.tlsKeyFile = $1.isEmpty ? nil : $1 }),
+        Parameter("tls-ca-cert-file", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "CA certificates (PEM) client certificates are checked against; needed unless tls-auth-clients is no.",
+                  get: { $0.tlsCACertFile ?? "" }, set: { $0.tlsCACertFile = $1.isEmpty ? nil : $1 }),
+        Parameter("tls-auth-clients", ConfigValueType<TLSClientAuth>.enumeration(TLSClientAuth.allCases, noun: "client certificate mode"),
+                  default: "no",
+                  help: "HTTPS client certificates: yes requires one signed by tls-ca-cert-file (401 without, 403 when invalid, "
+                      + "before any route runs), optional checks one when presented, no ignores them.",
+                  get: { $0.tlsAuthClients }, set: { $0.tlsAuthClients = $1 }),
     ])
 }
 
