@@ -16,6 +16,9 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimit: GatewayRateLimit? = nil
     /// CORS origins, GET writes from browsers and the Host names answered.
     public var browser = BrowserPolicy()
+    /// Whether `?_token=` may stand in for the header on the command API and
+    /// event streams (`allow-query-token`); on by default, as Upstash does.
+    public var allowQueryToken = true
 
     public init(token: String? = nil, maxEventStreams: Int = 10_000) {
         self.token = token
@@ -44,7 +47,7 @@ public final class Gateway: Sendable {
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
-        self.authentication = Authentication(token: configuration.token)
+        self.authentication = Authentication(token: configuration.token, allowQueryToken: configuration.allowQueryToken)
         self.maxEventStreams = configuration.maxEventStreams
         self.sessions = configuration.sessions
         self.cache = CacheAside(settings: configuration.cache)

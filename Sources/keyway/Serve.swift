@@ -124,6 +124,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.cache = settings.cache
         gatewayConfiguration.rateLimit = settings.rateLimit
         gatewayConfiguration.browser = settings.browserPolicy
+        gatewayConfiguration.allowQueryToken = settings.allowQueryToken
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress

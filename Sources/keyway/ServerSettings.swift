@@ -31,6 +31,8 @@ struct ServerSettings {
     var allowGetWrites = false
     /// `allowed-hosts`: Host names answered besides the loopback ones.
     var allowedHosts: [String] = []
+    /// `allow-query-token`: whether `?_token=` may authenticate.
+    var allowQueryToken = true
     /// HTTPS (`tls-port`, `tls-cert-file`, `tls-key-file`, `tls-ca-cert-file`, `tls-auth-clients`).
     var tlsPort: UInt16 = 0
     var tlsCertFile: String?
@@ -151,6 +153,10 @@ struct ServerSettings {
                   help: "Let a GET that a browser sent for another site's page (Origin, or Sec-Fetch-Site cross-site or same-site) "
                       + "run a command that writes through the path form (GET /set/k/v); other clients always may.",
                   get: { $0.allowGetWrites }, set: { $0.allowGetWrites = $1 }),
+        Parameter("allow-query-token", ConfigValueType<Bool>.bool, default: "yes",
+                  help: "Accept the token as ?_token= on the command API and event streams (a browser's EventSource cannot "
+                      + "send headers); no accepts only the Authorization header. The query token is never logged.",
+                  get: { $0.allowQueryToken }, set: { $0.allowQueryToken = $1 }),
         Parameter("allowed-hosts", ConfigValueType<[String]>.hostNames, default: "", defaultDescription: "loopback names when bound to loopback",
                   help: "Host header names answered besides localhost, 127.0.0.1 and [::1] (any port), against DNS rebinding; "
                       + "checked on a loopback listener, or on any when given; * answers any Host. Others get 421 HOST_NOT_ALLOWED.",

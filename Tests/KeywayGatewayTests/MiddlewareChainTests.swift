@@ -38,6 +38,28 @@ import Testing
         #expect(strict.send("GET", "/ping?_token=")?.status == 401)
     }
 
+    /// `allow-query-token no`: only the header authenticates.
+    @Test func theQueryTokenCanBeTurnedOff() throws {
+        var configuration = GatewayConfiguration(token: "s3cret")
+        configuration.allowQueryToken = false
+        let keyway = InProcessGateway(configuration: configuration)
+        #expect(keyway.send("GET", "/ping?_token=s3cret")?.status == 401)
+        #expect(keyway.send("GET", "/ping", headers: Self.bearer)?.status == 200)
+    }
+
+    /// The query token reaches neither MONITOR nor a command's arguments.
+    @Test func theQueryTokenStaysOutOfMonitor() throws {
+        let keyway = InProcessGateway(configuration: GatewayConfiguration(token: "s3cret"))
+        let watcher = RecordingWatcher()
+        let subscription = keyway.engine.monitor(watcher)
+        defer { subscription.cancel() }
+        #expect(keyway.send("GET", "/set/k/v?_token=s3cret")?.status == 200)
+        #expect(keyway.send("POST", "/?_token=s3cret", body: #"["GET","k"]"#)?.status == 200)
+        let seen = watcher.commands.withLock { $0 }
+        #expect(seen.count == 2)
+        #expect(!seen.contains { $0.arguments.contains { $0.text.contains("s3cret") } })
+    }
+
     @Test func theRateLimitRunsBeforeAuthenticationSoRefusalsCount() throws {
         var configuration = GatewayConfiguration(token: "s3cret")
         configuration.rateLimit = GatewayRateLimit(limit: 2, windowSeconds: 60)

@@ -3,6 +3,8 @@ import KeywayHTTP
 /// Bearer-token check. With no token configured every request passes.
 struct Authentication: Sendable {
     let token: String?
+    /// `allow-query-token`: off, only the header authenticates.
+    var allowQueryToken = true
 
     enum Outcome { case allowed, missing, invalid }
 
@@ -18,7 +20,7 @@ struct Authentication: Sendable {
             } else {
                 return .invalid
             }
-        } else if allowQueryToken, let queryToken = request.queryString("_token") {
+        } else if allowQueryToken, self.allowQueryToken, let queryToken = request.queryString("_token") {
             presented = queryToken
         }
         // An empty credential never matches, not even a token configured
