@@ -80,6 +80,7 @@ bench: release
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py
 	$(SWIFT) run -c release EngineBench
+	$(SWIFT) run -c release RouterBench
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/eviction_hit_ratio.py
 

@@ -69,6 +69,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "EngineBench", dependencies: ["KeywayEngine"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "RouterBench", dependencies: ["KeywayEngine", "KeywayGateway", "KeywayHTTP"], path: "Benchmarks/RouterBench"),
         .target(name: "KeywayTestSupport", path: "Tests/KeywayTestSupport"),
         .testTarget(name: "KeywayEngineTests", dependencies: ["KeywayEngine"]),
         .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -47,6 +47,10 @@ public struct HTTPRequest: Sendable {
     /// (`Application/JSON; charset=utf-8` → `application/json`).
     public var contentType: String? {
         guard let header = headers["content-type"] else { return nil }
+        // Most clients send it bare and lowercase (`application/json`): as is.
+        if !header.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || ($0 >= 65 && $0 <= 90) }) {
+            return header
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(header.utf8.count)
         for byte in header.utf8 {

@@ -20,13 +20,30 @@ enum Face: Sendable, Equatable {
 
 /// What middleware and handlers know of one request besides its bytes.
 struct RequestContext: Sendable {
-    let request: HTTPRequest
-    let parameters: RouteParameters
+    /// What stays the same along the chain, in one box: passing the context
+    /// from middleware to middleware copies one reference, not the request.
+    private final class Fixed: Sendable {
+        let request: HTTPRequest
+        let parameters: RouteParameters
+        let gateway: Gateway
+        let client: ClientIdentity
+
+        init(request: HTTPRequest, parameters: RouteParameters, gateway: Gateway) {
+            self.request = request
+            self.parameters = parameters
+            self.gateway = gateway
+            self.client = ClientIdentity(address: request.remoteAddress, connectionID: request.connection?.id)
+        }
+    }
+
+    private let fixed: Fixed
     let face: Face
-    let gateway: Gateway
+    var request: HTTPRequest { fixed.request }
+    var parameters: RouteParameters { fixed.parameters }
+    var gateway: Gateway { fixed.gateway }
     /// The address and connection id every Command of this request carries,
     /// so MONITOR and CLIENT LIST name who sent it.
-    let client: ClientIdentity
+    var client: ClientIdentity { fixed.client }
     /// The session of the request's cookie, once `SessionMiddleware` loaded it.
     var session: Session?
     /// For an `OPTIONS` request the router handed to the chain (a CORS
@@ -34,11 +51,8 @@ struct RequestContext: Sendable {
     var allowedMethods: [String]?
 
     init(request: HTTPRequest, parameters: RouteParameters, face: Face, gateway: Gateway) {
-        self.request = request
-        self.parameters = parameters
+        fixed = Fixed(request: request, parameters: parameters, gateway: gateway)
         self.face = face
-        self.gateway = gateway
-        self.client = ClientIdentity(address: request.remoteAddress, connectionID: request.connection?.id)
     }
 
     /// A refusal in this face's error shape: problem+json on the resource

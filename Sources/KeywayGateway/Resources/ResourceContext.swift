@@ -9,19 +9,16 @@ import KeywayHTTP
 /// A handler never checks-then-acts across two engine calls: what must be
 /// consistent goes in one `atomically` batch (or one engine command).
 struct ResourceContext: Sendable {
-    let request: HTTPRequest
-    let parameters: RouteParameters
-    let gateway: Gateway
-    let client: ClientIdentity
+    private let context: RequestContext
+    var request: HTTPRequest { context.request }
+    var parameters: RouteParameters { context.parameters }
+    var gateway: Gateway { context.gateway }
+    var client: ClientIdentity { context.client }
     /// The session the session middleware loaded, on `/v1/session` routes.
-    let session: Session?
+    var session: Session? { context.session }
 
     init(_ context: RequestContext) {
-        request = context.request
-        parameters = context.parameters
-        gateway = context.gateway
-        client = context.client
-        session = context.session
+        self.context = context
     }
 
     var executor: any CommandExecutor { gateway.executor }
