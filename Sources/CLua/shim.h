@@ -398,11 +398,9 @@ static int keyway_lua_is_bytecode(const char *chunk, size_t length) {
 
 #define KEYWAY_LUA_BYTECODE_REFUSED "loading precompiled bytecode is not allowed"
 
-// loadstring(text [, name]): source only.
-static int keyway_lua_loadstring(lua_State *L) {
-    size_t length = 0;
-    const char *chunk = luaL_checklstring(L, 1, &length);
-    const char *name = luaL_optstring(L, 2, chunk);
+// Compiles source text as loadstring and load answer: the function, or nil
+// and the message; precompiled bytecode is refused.
+static int keyway_lua_load_source(lua_State *L, const char *chunk, size_t length, const char *name) {
     if (keyway_lua_is_bytecode(chunk, length)) {
         lua_pushnil(L);
         lua_pushstring(L, KEYWAY_LUA_BYTECODE_REFUSED);
@@ -414,6 +412,14 @@ static int keyway_lua_loadstring(lua_State *L) {
         return 2;
     }
     return 1;
+}
+
+// loadstring(text [, name]): source only.
+static int keyway_lua_loadstring(lua_State *L) {
+    size_t length = 0;
+    const char *chunk = luaL_checklstring(L, 1, &length);
+    const char *name = luaL_optstring(L, 2, chunk);
+    return keyway_lua_load_source(L, chunk, length, name);
 }
 
 // load(reader [, name]): the pieces are gathered first, so the whole chunk
@@ -437,17 +443,7 @@ static int keyway_lua_load(lua_State *L) {
     luaL_pushresult(&buffer);
     size_t length = 0;
     const char *chunk = lua_tolstring(L, -1, &length);
-    if (keyway_lua_is_bytecode(chunk, length)) {
-        lua_pushnil(L);
-        lua_pushstring(L, KEYWAY_LUA_BYTECODE_REFUSED);
-        return 2;
-    }
-    if (luaL_loadbuffer(L, chunk, length, name) != 0) {
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
-    }
-    return 1;
+    return keyway_lua_load_source(L, chunk, length, name);
 }
 
 // unpack(t [, i [, j]]) with the range computed in 64 bits: Lua 5.1's own
