@@ -38,12 +38,12 @@ struct RequestContext: Sendable {
 
     private let fixed: Fixed
     let face: Face
-    var request: HTTPRequest { fixed.request }
-    var parameters: RouteParameters { fixed.parameters }
-    var gateway: Gateway { fixed.gateway }
+    var request: HTTPRequest { _read { yield fixed.request } }
+    var parameters: RouteParameters { _read { yield fixed.parameters } }
+    var gateway: Gateway { _read { yield fixed.gateway } }
     /// The address and connection id every Command of this request carries,
     /// so MONITOR and CLIENT LIST name who sent it.
-    var client: ClientIdentity { fixed.client }
+    var client: ClientIdentity { _read { yield fixed.client } }
     /// The session of the request's cookie, once `SessionMiddleware` loaded it.
     var session: Session?
     /// For an `OPTIONS` request the router handed to the chain (a CORS

@@ -10,12 +10,12 @@ import KeywayHTTP
 /// consistent goes in one `atomically` batch (or one engine command).
 struct ResourceContext: Sendable {
     private let context: RequestContext
-    var request: HTTPRequest { context.request }
-    var parameters: RouteParameters { context.parameters }
-    var gateway: Gateway { context.gateway }
-    var client: ClientIdentity { context.client }
+    var request: HTTPRequest { _read { yield context.request } }
+    var parameters: RouteParameters { _read { yield context.parameters } }
+    var gateway: Gateway { _read { yield context.gateway } }
+    var client: ClientIdentity { _read { yield context.client } }
     /// The session the session middleware loaded, on `/v1/session` routes.
-    var session: Session? { context.session }
+    var session: Session? { _read { yield context.session } }
 
     init(_ context: RequestContext) {
         self.context = context
