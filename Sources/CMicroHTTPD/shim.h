@@ -23,46 +23,13 @@ static size_t keyway_mhd_unescape_nothing(void *cls, struct MHD_Connection *c, c
     return strlen(s);
 }
 
-/// Starts a daemon with Keyway's standard options.
-/// `address` may be NULL (bind to all interfaces of the family).
-static inline struct MHD_Daemon *keyway_mhd_start(
-    unsigned int flags,
-    uint16_t port,
-    const struct sockaddr *address,
-    unsigned int thread_pool_size,
-    unsigned int connection_limit,
-    unsigned int connection_timeout_seconds,
-    size_t connection_memory_limit,
-    MHD_AccessHandlerCallback access_handler,
-    void *access_context,
-    MHD_RequestCompletedCallback completed_handler,
-    void *completed_context,
-    MHD_NotifyConnectionCallback connection_handler,
-    void *connection_context)
-{
-    struct MHD_OptionItem options[] = {
-        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL },
-        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL },
-        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL },
-        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL },
-        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context },
-        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_handler, connection_context },
-        { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL },
-        { address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)address },
-        { MHD_OPTION_END, 0, NULL }
-    };
-    return MHD_start_daemon(flags, port, NULL, NULL,
-                            access_handler, access_context,
-                            MHD_OPTION_ARRAY, options,
-                            MHD_OPTION_END);
-}
-
-/// Starts an HTTPS daemon with the same options as `keyway_mhd_start`
-/// plus TLS: `cert_callback` (a GnuTLS certificate retrieve function) hands
-/// out the current certificate and key, so they can be replaced while the
-/// daemon runs; `trust_pem` (may be NULL) is the CA list client
-/// certificates are requested and checked against.
-static inline struct MHD_Daemon *keyway_mhd_start_tls(
+/// Starts a daemon with Keyway's standard options; with `cert_callback`
+/// (a GnuTLS certificate retrieve function that hands out the current
+/// certificate and key, so they can be replaced while the daemon runs) it
+/// serves HTTPS, and `trust_pem` (may be NULL) is the CA list client
+/// certificates are requested and checked against. `address` may be NULL
+/// (bind to all interfaces of the family).
+static inline struct MHD_Daemon *keyway_mhd_start_daemon(
     unsigned int flags,
     uint16_t port,
     const struct sockaddr *address,
@@ -79,29 +46,54 @@ static inline struct MHD_Daemon *keyway_mhd_start_tls(
     void *cert_callback,
     const char *trust_pem)
 {
-    struct MHD_OptionItem options[] = {
-        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL },
-        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL },
-        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL },
-        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL },
-        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context },
-        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_handler, connection_context },
-        { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL },
-        { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, cert_callback },
-        { trust_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, (void *)trust_pem },
-        { MHD_OPTION_END, 0, NULL },
-        { MHD_OPTION_END, 0, NULL }
-    };
-    /* The socket address goes before the optional trust entry so an absent
-     * CA list cannot end the array early. */
-    if (address) {
-        options[9] = options[8];
-        options[8] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)address };
-    }
-    return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL,
+    struct MHD_OptionItem options[11];
+    int count = 0;
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_handler, connection_context };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keyway_mhd_unescape_nothing, NULL };
+    if (address) options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)address };
+    if (cert_callback) options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, cert_callback };
+    if (cert_callback && trust_pem) options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)trust_pem };
+    options[count] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    return MHD_start_daemon(flags | (cert_callback ? MHD_USE_TLS : 0), port, NULL, NULL,
                             access_handler, access_context,
                             MHD_OPTION_ARRAY, options,
                             MHD_OPTION_END);
+}
+
+/// A plain HTTP daemon.
+static inline struct MHD_Daemon *keyway_mhd_start(
+    unsigned int flags, uint16_t port, const struct sockaddr *address,
+    unsigned int thread_pool_size, unsigned int connection_limit,
+    unsigned int connection_timeout_seconds, size_t connection_memory_limit,
+    MHD_AccessHandlerCallback access_handler, void *access_context,
+    MHD_RequestCompletedCallback completed_handler, void *completed_context,
+    MHD_NotifyConnectionCallback connection_handler, void *connection_context)
+{
+    return keyway_mhd_start_daemon(flags, port, address, thread_pool_size, connection_limit,
+                                   connection_timeout_seconds, connection_memory_limit,
+                                   access_handler, access_context, completed_handler, completed_context,
+                                   connection_handler, connection_context, NULL, NULL);
+}
+
+/// An HTTPS daemon (see `keyway_mhd_start_daemon`).
+static inline struct MHD_Daemon *keyway_mhd_start_tls(
+    unsigned int flags, uint16_t port, const struct sockaddr *address,
+    unsigned int thread_pool_size, unsigned int connection_limit,
+    unsigned int connection_timeout_seconds, size_t connection_memory_limit,
+    MHD_AccessHandlerCallback access_handler, void *access_context,
+    MHD_RequestCompletedCallback completed_handler, void *completed_context,
+    MHD_NotifyConnectionCallback connection_handler, void *connection_context,
+    void *cert_callback, const char *trust_pem)
+{
+    return keyway_mhd_start_daemon(flags, port, address, thread_pool_size, connection_limit,
+                                   connection_timeout_seconds, connection_memory_limit,
+                                   access_handler, access_context, completed_handler, completed_context,
+                                   connection_handler, connection_context, cert_callback, trust_pem);
 }
 
 /// The GnuTLS session of an HTTPS connection; NULL on plain HTTP.

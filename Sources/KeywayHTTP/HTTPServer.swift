@@ -607,13 +607,10 @@ private func httpsAccessHandler(
     _ uploadData: UnsafePointer<CChar>?, _ uploadSize: UnsafeMutablePointer<Int>?,
     _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> MHD_Result {
-    guard let context, let connection, let url, let method, let uploadSize, let requestState else {
-        return MHD_Result(rawValue: 0)!
-    }
+    guard let context, let connection, let requestState else { return MHD_Result(rawValue: 0)! }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
     if let refused = server.refuseUnverifiedClient(connection: connection, requestState: requestState) { return refused }
-    return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
-                         uploadSize: uploadSize, requestState: requestState)
+    return httpAccessHandler(context, connection, url, method, version, uploadData, uploadSize, requestState)
 }
 
 /// A connection opened or closed: its `ClientConnection` is created and
