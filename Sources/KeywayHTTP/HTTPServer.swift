@@ -292,6 +292,19 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Request lifecycle (called from the C callbacks)
 
+    /// A request's first call: its state, counted and tied to its connection.
+    private func beginRequest(on connection: OpaquePointer, _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> RequestState {
+        let request = RequestState()
+        requestState.pointee = Unmanaged.passRetained(request).toOpaque()
+        counters.requests.add(1, ordering: .relaxed)
+        if let slot = keyway_mhd_socket_context(connection) {
+            let client = Unmanaged<ClientConnection>.fromOpaque(slot).takeUnretainedValue()
+            client.requestStarted(now: ClientConnection.monotonicMilliseconds())
+            request.client = client
+        }
+        return request
+    }
+
     fileprivate func handle(
         connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
         uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
@@ -299,14 +312,7 @@ public final class HTTPServer: Sendable {
     ) -> MHD_Result {
         // First call: headers are in, body not yet.
         guard let existing = requestState.pointee else {
-            let request = RequestState()
-            requestState.pointee = Unmanaged.passRetained(request).toOpaque()
-            counters.requests.add(1, ordering: .relaxed)
-            if let slot = keyway_mhd_socket_context(connection) {
-                let client = Unmanaged<ClientConnection>.fromOpaque(slot).takeUnretainedValue()
-                client.requestStarted(now: ClientConnection.monotonicMilliseconds())
-                request.client = client
-            }
+            let request = beginRequest(on: connection, requestState)
             let contentLength = lookupHeader(connection, "Content-Length")
             // RFC 9112 6.3: both framings at once is a request smuggling
             // vector; refuse it and close.
@@ -420,14 +426,7 @@ public final class HTTPServer: Sendable {
                                            detail: "the client certificate is not signed by this server's CA, or has expired",
                                            headers: [("Connection", "close")])
         }
-        let request = RequestState()
-        requestState.pointee = Unmanaged.passRetained(request).toOpaque()
-        counters.requests.add(1, ordering: .relaxed)
-        if let slot = keyway_mhd_socket_context(connection) {
-            let client = Unmanaged<ClientConnection>.fromOpaque(slot).takeUnretainedValue()
-            client.requestStarted(now: ClientConnection.monotonicMilliseconds())
-            request.client = client
-        }
+        let request = beginRequest(on: connection, requestState)
         request.answered = true
         return queue(problem, on: connection, for: request)
     }
