@@ -4,8 +4,14 @@ import Synchronization
 
 /// Gateway settings.
 public struct GatewayConfiguration: Sendable {
-    /// Bearer token every request must carry; nil disables authentication.
+    /// The default user's password, which a bearer token may present
+    /// (`--token`, `requirepass`); nil leaves the default user as it is.
     public var token: String?
+    /// Bearer JWTs authenticate as the user their claim names (`jwt-key`).
+    public var jwt: JWTAuthenticator? = nil
+    /// `metrics-access`: `acl` (the default) serves `/metrics` to users who
+    /// may run INFO; `open` serves it without authentication.
+    public var metricsOpen = false
     /// Most Server-Sent Event streams open at once; more get 503.
     public var maxEventStreams: Int
     /// Session lifetime, sliding expiry and cookie settings.
@@ -44,10 +50,15 @@ public final class Gateway: Sendable {
     let rateLimiter: GatewayRateLimiter?
     /// CORS, the Host check and the other refusals of cross-site requests.
     let browserPolicy: BrowserPolicy
+    /// `/metrics` needs no authentication (`metrics-access open`).
+    let metricsOpen: Bool
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
-        self.authentication = Authentication(token: configuration.token, allowQueryToken: configuration.allowQueryToken)
+        if let token = configuration.token { executor.accessControl?.setDefaultPassword(token) }
+        self.authentication = Authentication(access: executor.accessControl, legacyToken: configuration.token,
+                                             jwt: configuration.jwt, allowQueryToken: configuration.allowQueryToken)
+        self.metricsOpen = configuration.metricsOpen
         self.maxEventStreams = configuration.maxEventStreams
         self.sessions = configuration.sessions
         self.cache = CacheAside(settings: configuration.cache)

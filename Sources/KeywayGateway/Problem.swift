@@ -29,7 +29,7 @@ enum Problem {
 /// The resource API says what went wrong with the status (409 wrong type,
 /// 404 no such key or group); the command API keeps Upstash's dialect, where
 /// every command error is 400 and only "try again later" (LOADING, BUSY,
-/// OOM) is 503.
+/// OOM) is 503, and an ACL refusal (NOPERM) is 403 on both.
 enum ErrorStatus {
     static func status(for code: ErrorCode, face: Face) -> Int {
         let statuses = table(code)
@@ -39,6 +39,8 @@ enum ErrorStatus {
     private static func table(_ code: ErrorCode) -> (resource: Int, command: Int) {
         switch code {
         case .loading, .busy, .outOfMemory: return (503, 503)
+        case .noPermission: return (403, 403)
+        case .wrongPassword: return (401, 401)
         case .wrongType, .busyGroup, .notBusy, .unkillable: return (409, 400)
         case .noSuchKey, .noGroup, .noScript: return (404, 400)
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,

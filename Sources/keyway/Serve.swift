@@ -78,6 +78,38 @@ struct Serve: ParsableCommand {
         return (box.settings, notYetEffective)
     }
 
+    /// ACL users from the aclfile or `user` lines, the default user's
+    /// password, issued tokens, and the JWT verifier when configured.
+    static func setUpAccessControl(_ access: AccessControl, settings: ServerSettings, logger: Logger) throws -> JWTAuthenticator? {
+        if settings.aclFile != nil && !settings.users.isEmpty {
+            throw ValidationError("configuring users in the config file and in an aclfile at the same time is not allowed: use one")
+        }
+        access.configureFiles(aclFile: settings.aclFile, tokenFile: settings.aclTokenFile)
+        if let aclFile = settings.aclFile {
+            if FileManager.default.fileExists(atPath: aclFile) {
+                do { try access.loadACLFile() } catch { throw ValidationError(error.message) }
+            } else {
+                logger.warning("aclfile \(aclFile) does not exist yet: only the default user until ACL SAVE writes it")
+            }
+        }
+        for words in settings.users {
+            do { try access.setUser(words[0], rules: Array(words.dropFirst())) } catch {
+                throw ValidationError("user \(words[0]): \(error.message)")
+            }
+        }
+        if let token = settings.token { access.setDefaultPassword(token) }
+        do { try access.loadTokens() } catch { throw ValidationError("acl-token-file: \(error)") }
+        var key = settings.jwtKey
+        if let file = settings.jwtKeyFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read jwt-key-file '\(file)'")
+            }
+            key = text
+        }
+        guard let key else { return nil }
+        return try JWTAuthenticator(JWTSettings(key: key, userClaim: settings.jwtUserClaim, audience: settings.jwtAudience))
+    }
+
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1"
     }
@@ -99,10 +131,19 @@ struct Serve: ParsableCommand {
         if !notYetEffective.isEmpty {
             logger.warning("config directives accepted but not yet effective in Keyway: \(notYetEffective.joined(separator: ", "))")
         }
-        if !Self.isLoopback(bindAddress) && effectiveToken == nil && !settings.unprotected {
+        let jwt: JWTAuthenticator?
+        do {
+            jwt = try Self.setUpAccessControl(engine.accessControl!, settings: settings, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        let openToAll = !engine.accessControl!.requiresAuthentication
+        if !Self.isLoopback(bindAddress) && openToAll && !settings.unprotected {
             throw ValidationError("""
                 refusing to listen on \(bindAddress) without a token (protected mode).
-                Set one with --token <secret> or KEYWAY_TOKEN=<secret>, bind to 127.0.0.1,
+                Set one with --token <secret> or KEYWAY_TOKEN=<secret> (or give the default user a
+                password or turn it off in the aclfile), bind to 127.0.0.1,
                 or pass --unprotected if the network is trusted.
                 """)
         }
@@ -125,6 +166,8 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.rateLimit = settings.rateLimit
         gatewayConfiguration.browser = settings.browserPolicy
         gatewayConfiguration.allowQueryToken = settings.allowQueryToken
+        gatewayConfiguration.jwt = jwt
+        gatewayConfiguration.metricsOpen = settings.metricsOpen
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
@@ -173,7 +216,8 @@ struct Serve: ParsableCommand {
         }
         engine.startBackgroundTasks()
         logger.info("ready to accept requests", metadata: [
-            "port": "\(server.port)", "tls_port": "\(server.tlsPort)", "auth": "\(effectiveToken == nil ? "off" : "bearer token")",
+            "port": "\(server.port)", "tls_port": "\(server.tlsPort)", "auth": "\(openToAll ? "off" : "acl")",
+            "users": "\(engine.accessControl!.users.count)", "jwt": "\(jwt?.algorithm ?? "off")",
         ])
 
         var received: Int32 = 0

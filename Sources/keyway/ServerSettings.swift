@@ -39,6 +39,19 @@ struct ServerSettings {
     var tlsKeyFile: String?
     var tlsCACertFile: String?
     var tlsAuthClients = TLSClientAuth.no
+    /// ACL users from `user` lines (name, then rules), in order.
+    var users: [[String]] = []
+    /// `aclfile`: where ACL users live (ACL SAVE/LOAD); exclusive with `user` lines.
+    var aclFile: String?
+    /// `acl-token-file`: where issued tokens' hashes are kept.
+    var aclTokenFile: String?
+    /// `jwt-key` / `jwt-key-file`, `jwt-user-claim`, `jwt-audience`.
+    var jwtKey: String?
+    var jwtKeyFile: String?
+    var jwtUserClaim = "role"
+    var jwtAudience: String?
+    /// `metrics-access open`: /metrics without authentication.
+    var metricsOpen = false
 
     /// The HTTPS listener, or nil when `tls-port` is 0; the error says which
     /// setting is missing.
@@ -91,7 +104,8 @@ struct ServerSettings {
                   help: "TCP port to listen on for plain HTTP; 0 picks a free one and logs it, or, with a tls-port, serves HTTPS only.",
                   get: { Int($0.port) }, set: { $0.port = UInt16($1) }),
         Parameter("requirepass", aliases: ["token"], flag: "token", ConfigValueType<String>.string, default: nil, defaultDescription: "none",
-                  help: "Bearer token clients must send (also read from KEYWAY_TOKEN); empty leaves it unset.",
+                  help: "The default user's password, which clients send as a bearer token (also read from KEYWAY_TOKEN); "
+                      + "empty leaves it unset.",
                   get: { $0.token ?? "" }, set: { settings, token in if !token.isEmpty { settings.token = token } }),
         Parameter("protected-mode", ConfigValueType<Bool>.bool, default: "yes",
                   help: "Refuse to listen beyond loopback without a token (--unprotected is protected-mode no).",
@@ -178,6 +192,36 @@ struct ServerSettings {
                   help: "HTTPS client certificates: yes requires one signed by tls-ca-cert-file (401 without, 403 when invalid, "
                       + "before any route runs), optional checks one when presented, no ignores them.",
                   get: { $0.tlsAuthClients }, set: { $0.tlsAuthClients = $1 }),
+        Parameter("user", ConfigValueType<[String]>.aclUser, default: nil, defaultDescription: "none", repetition: .accumulate,
+                  help: "An ACL user, repeatable: NAME RULES... in Redis's rule language (user app on >secret ~app:* +@read); "
+                      + "cannot be combined with aclfile.",
+                  set: { $0.users.append($1) }),
+        Parameter("aclfile", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "A users.acl file (one 'user NAME RULES...' per line) read at start, by ACL LOAD, and written by ACL SAVE.",
+                  get: { $0.aclFile ?? "" }, set: { $0.aclFile = $1.isEmpty ? nil : $1 }),
+        Parameter("acl-token-file", ConfigValueType<String>.path, default: nil, defaultDescription: "aclfile + .tokens",
+                  help: "Where the SHA-256 hashes of tokens issued by ACL TOKEN CREATE are kept across restarts; without it "
+                      + "and without an aclfile, tokens last until the server stops.",
+                  get: { $0.aclTokenFile ?? "" }, set: { $0.aclTokenFile = $1.isEmpty ? nil : $1 }),
+        Parameter("jwt-key", ConfigValueType<String>.string, default: nil, defaultDescription: "none",
+                  help: "HS256 secret: a bearer JWT signed with it authenticates as the ACL user its jwt-user-claim names.",
+                  get: { $0.jwtKey ?? "" }, set: { $0.jwtKey = $1.isEmpty ? nil : $1 }),
+        Parameter("jwt-key-file", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "A PEM public key (RSA for RS256, P-256 for ES256, Ed25519 for EdDSA) that verifies bearer JWTs, "
+                      + "instead of jwt-key.",
+                  get: { $0.jwtKeyFile ?? "" }, set: { $0.jwtKeyFile = $1.isEmpty ? nil : $1 }),
+        Parameter("jwt-user-claim", ConfigValueType<String>.string, default: "role",
+                  help: "The JWT claim that names the ACL user; {claim} in that user's key and channel patterns is "
+                      + "filled from the token's claims.",
+                  get: { $0.jwtUserClaim }, set: { $0.jwtUserClaim = $1 }),
+        Parameter("jwt-audience", ConfigValueType<String>.string, default: nil, defaultDescription: "none",
+                  help: "When set, a JWT must name it in aud.",
+                  get: { $0.jwtAudience ?? "" }, set: { $0.jwtAudience = $1.isEmpty ? nil : $1 }),
+        Parameter("metrics-access", ConfigValueType<Bool>.enumeration([("acl", false), ("open", true)], noun: "metrics access",
+                                                                        format: { $0 ? "open" : "acl" }),
+                  default: "acl",
+                  help: "acl serves /metrics to users who may run INFO (an admin); open serves it without authentication.",
+                  get: { $0.metricsOpen }, set: { $0.metricsOpen = $1 }),
     ])
 }
 
@@ -195,6 +239,11 @@ extension ConfigValueType where Value == String {
 }
 
 extension ConfigValueType where Value == [String] {
+    /// A `user` line: the name, then its rules.
+    static var aclUser: Self { ConfigValueType(kind: "user", allowed: "NAME [RULE ...]", arity: 1...Int.max,
+                                               words: { $0.split(separator: " ").map(String.init) },
+                                               parse: { _, words in words }, format: { $0.joined(separator: " ") }) }
+
     /// A list of words, separated by spaces or commas; none (`""`) is empty.
     static func list(kind: String, allowed: String, check: @escaping @Sendable (String) throws(ConfigValueError) -> String) -> Self {
         ConfigValueType(kind: kind, allowed: allowed, arity: 0...Int.max,

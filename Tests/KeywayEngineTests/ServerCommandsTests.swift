@@ -170,7 +170,8 @@ import KeywayEngine
         #expect(engine.run("COMMAND", "COUNT").integerValue == Int64(names.count))
         #expect(names.contains(.bulk("blpop")))
         #expect(engine.run("COMMAND", "INFO", "get", "nope") == .array([
-            .array([.bulk("get"), .integer(2), .array([.status("readonly"), .status("fast")]), .integer(1), .integer(1), .integer(1)]),
+            .array([.bulk("get"), .integer(2), .array([.status("readonly"), .status("fast")]), .integer(1), .integer(1), .integer(1),
+                    .array([.status("@read"), .status("@string"), .status("@fast")])]),
             .null,
         ]))
         #expect(engine.run("COMMAND", "FOO").errorMessage?.hasPrefix("ERR unknown subcommand") == true)

@@ -1,6 +1,16 @@
 /// Redis's glob matching (KEYS, SCAN MATCH, PSUBSCRIBE): `*`, `?`, `[abc]`,
 /// `[^a-z]`, and `\` to escape, over raw bytes.
 public enum GlobPattern {
+    /// `text` as a pattern that matches only itself: `*?[]\` escaped.
+    public static func escaped(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            if "*?[]\\".contains(character) { result.append("\\") }
+            result.append(character)
+        }
+        return result
+    }
+
     public static func matches(_ pattern: Bytes, _ subject: Bytes, ignoreCase: Bool = false) -> Bool {
         pattern.storage.withUnsafeBufferPointer { p in
             subject.storage.withUnsafeBufferPointer { s in

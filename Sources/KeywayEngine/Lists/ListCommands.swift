@@ -18,12 +18,12 @@ enum ListCommands {
         CommandSpec("lpos", arity: -3, flags: [.readonly], handler: lpos),
         CommandSpec("lmove", arity: 5, flags: [.write, .denyOOM], keys: (1, 2, 1), handler: lmove),
         CommandSpec("rpoplpush", arity: 3, flags: [.write, .denyOOM], keys: (1, 2, 1), handler: rpoplpush),
-        CommandSpec("lmpop", arity: -4, flags: [.write], keys: (0, 0, 0), handler: { c throws(CommandError) in try lmpop(c, blocking: false) }),
+        CommandSpec("lmpop", arity: -4, flags: [.write], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: { c throws(CommandError) in try lmpop(c, blocking: false) }),
         CommandSpec("blpop", arity: -3, flags: [.write, .blocking], keys: (1, -2, 1), handler: { c throws(CommandError) in try blockingPop(c, from: .left) }),
         CommandSpec("brpop", arity: -3, flags: [.write, .blocking], keys: (1, -2, 1), handler: { c throws(CommandError) in try blockingPop(c, from: .right) }),
         CommandSpec("blmove", arity: 6, flags: [.write, .denyOOM, .blocking], keys: (1, 2, 1), handler: blmove),
         CommandSpec("brpoplpush", arity: 4, flags: [.write, .denyOOM, .blocking], keys: (1, 2, 1), handler: brpoplpush),
-        CommandSpec("blmpop", arity: -5, flags: [.write, .blocking], keys: (0, 0, 0), handler: { c throws(CommandError) in try lmpop(c, blocking: true) }),
+        CommandSpec("blmpop", arity: -5, flags: [.write, .blocking], keys: (0, 0, 0), variableKeys: .counted(at: 2), handler: { c throws(CommandError) in try lmpop(c, blocking: true) }),
     ]
 
     // MARK: - Push and pop

@@ -7,10 +7,10 @@
 /// read or computed.
 enum ScriptCommands {
     static let commands: [CommandSpec] = [
-        CommandSpec("eval", arity: -3, flags: [.noScript], keys: (0, 0, 0)) { c throws(CommandError) in try eval(c, bySHA: false, readOnly: false) },
-        CommandSpec("evalsha", arity: -3, flags: [.noScript], keys: (0, 0, 0)) { c throws(CommandError) in try eval(c, bySHA: true, readOnly: false) },
-        CommandSpec("eval_ro", arity: -3, flags: [.noScript, .readonly], keys: (0, 0, 0)) { c throws(CommandError) in try eval(c, bySHA: false, readOnly: true) },
-        CommandSpec("evalsha_ro", arity: -3, flags: [.noScript, .readonly], keys: (0, 0, 0)) { c throws(CommandError) in try eval(c, bySHA: true, readOnly: true) },
+        CommandSpec("eval", arity: -3, flags: [.noScript], keys: (0, 0, 0), variableKeys: .counted(at: 2)) { c throws(CommandError) in try eval(c, bySHA: false, readOnly: false) },
+        CommandSpec("evalsha", arity: -3, flags: [.noScript], keys: (0, 0, 0), variableKeys: .counted(at: 2)) { c throws(CommandError) in try eval(c, bySHA: true, readOnly: false) },
+        CommandSpec("eval_ro", arity: -3, flags: [.noScript, .readonly], keys: (0, 0, 0), variableKeys: .counted(at: 2)) { c throws(CommandError) in try eval(c, bySHA: false, readOnly: true) },
+        CommandSpec("evalsha_ro", arity: -3, flags: [.noScript, .readonly], keys: (0, 0, 0), variableKeys: .counted(at: 2)) { c throws(CommandError) in try eval(c, bySHA: true, readOnly: true) },
         CommandSpec("script", arity: -2, flags: [.noScript], keys: (0, 0, 0), handler: script),
     ]
 

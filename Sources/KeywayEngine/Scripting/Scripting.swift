@@ -95,6 +95,11 @@ final class ScriptRun {
             }
             watchdog.markWrote()
         }
+        if let user = context.user, !user.isUnrestricted,
+           let refusal = context.server.accessControl.check(user, spec: spec, arguments: arguments, client: "lua", context: "lua",
+                                                             nowMilliseconds: context.db.clock.nowMilliseconds()) {
+            return .error(refusal)
+        }
         var command = Command(arguments)
         command.client = "lua"
         return dispatch(command, spec)

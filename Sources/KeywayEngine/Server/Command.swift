@@ -8,6 +8,9 @@ public struct Command: Sendable, Equatable {
     public var client: String?
     /// The id of the connection that sent it (CLIENT ID); nil when not known.
     public var clientID: Int64?
+    /// The ACL user it runs as; nil for the server's own commands, which
+    /// no rule restricts.
+    public var user: ACLUser?
 
     public init(_ arguments: [Bytes]) {
         precondition(!arguments.isEmpty, "a command needs a name")
@@ -81,9 +84,20 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// unknown command. The gateway reads `.write` and `.readonly` to keep
     /// browsers from writing with a GET.
     func commandFlags(_ name: Bytes) -> CommandFlags?
+
+    /// The users and tokens requests authenticate against; nil when the
+    /// executor has no access control (every request is unrestricted).
+    var accessControl: AccessControl? { get }
+
+    /// Whether `command` may run as its user, without running it: nil, or
+    /// the NOPERM error (logged in ACL LOG). For what reaches the engine
+    /// other than as a command: MONITOR and subscriptions.
+    func authorize(_ command: Command) -> CommandError?
 }
 
 extension CommandExecutor {
     public var isOutOfMemory: Bool { false }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }
+    public var accessControl: AccessControl? { nil }
+    public func authorize(_ command: Command) -> CommandError? { nil }
 }

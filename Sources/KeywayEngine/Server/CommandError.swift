@@ -86,6 +86,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case unkillable = "UNKILLABLE"
     /// A command that may grow memory refused above `maxmemory`.
     case outOfMemory = "OOM"
+    /// The user's ACL rules do not allow the command, a key or a channel.
+    case noPermission = "NOPERM"
+    /// Wrong user name or password, or a disabled user.
+    case wrongPassword = "WRONGPASS"
 }
 
 extension ErrorCode {
@@ -104,6 +108,8 @@ extension ErrorCode {
         case "NOTBUSY": return .notBusy
         case "UNKILLABLE": return .unkillable
         case "OOM": return .outOfMemory
+        case "NOPERM": return .noPermission
+        case "WRONGPASS": return .wrongPassword
         default: return .generic
         }
     }

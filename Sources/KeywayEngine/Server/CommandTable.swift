@@ -12,11 +12,15 @@ public final class CommandSpec: Sendable {
     public let firstKey: Int
     public let lastKey: Int
     public let keyStep: Int
+    /// Keys whose number the arguments say (`numkeys`, `STREAMS`), after
+    /// the fixed ones; such commands report 0 0 0 positions, as Redis does.
+    public let variableKeys: VariableKeys?
     public let handler: @Sendable (CommandContext) throws(CommandError) -> Reply
 
     public init(
         _ name: String, arity: Int, flags: CommandFlags,
         keys: (first: Int, last: Int, step: Int) = (1, 1, 1),
+        variableKeys: VariableKeys? = nil,
         handler: @escaping @Sendable (CommandContext) throws(CommandError) -> Reply
     ) {
         self.name = name
@@ -25,6 +29,7 @@ public final class CommandSpec: Sendable {
         self.firstKey = keys.first
         self.lastKey = keys.last
         self.keyStep = keys.step
+        self.variableKeys = variableKeys
         self.handler = handler
     }
 
@@ -32,11 +37,44 @@ public final class CommandSpec: Sendable {
         arity >= 0 ? count == arity : count >= -arity
     }
 
-    /// The keys a given argv touches, by the declared positions.
+    /// The keys a given argv touches: the declared positions, then the
+    /// variable ones. ACL checks every one of them.
     public func keys(in arguments: [Bytes]) -> [Bytes] {
-        guard firstKey > 0, firstKey < arguments.count else { return [] }
-        let last = lastKey < 0 ? arguments.count + lastKey : lastKey
-        return stride(from: firstKey, through: min(last, arguments.count - 1), by: keyStep).map { arguments[$0] }
+        var keys: [Bytes] = []
+        if firstKey > 0, firstKey < arguments.count {
+            let last = lastKey < 0 ? arguments.count + lastKey : lastKey
+            if last >= firstKey {
+                for position in stride(from: firstKey, through: min(last, arguments.count - 1), by: keyStep) {
+                    keys.append(arguments[position])
+                }
+            }
+        }
+        if let variableKeys { keys += variableKeys.keys(in: arguments) }
+        return keys
+    }
+}
+
+/// Where a command with a variable number of keys finds them.
+public enum VariableKeys: Sendable {
+    /// The argument at this position counts the keys that follow it
+    /// (`EVAL script numkeys key...`, `ZUNION numkeys key...`).
+    case counted(at: Int)
+    /// Half the arguments after `STREAMS` (XREAD, XREADGROUP).
+    case streams
+
+    func keys(in arguments: [Bytes]) -> [Bytes] {
+        switch self {
+        case .counted(let position):
+            guard position < arguments.count, let count = Int(arguments[position].text), count > 0 else { return [] }
+            let first = position + 1
+            // A count beyond the arguments is refused by the command itself;
+            // every argument that could be a key is still checked.
+            return Array(arguments[first..<min(arguments.count, first + count)])
+        case .streams:
+            guard let keyword = arguments.firstIndex(where: { $0.equalsIgnoringCase("streams") }) else { return [] }
+            let rest = arguments[(keyword + 1)...]
+            return Array(rest.prefix((rest.count + 1) / 2))
+        }
     }
 }
 
@@ -73,6 +111,9 @@ public struct CommandContext {
     public let execution: ExecutionState
     /// The connection that sent the command (CLIENT ID); nil when internal.
     public var clientID: Int64? = nil
+    /// The ACL user running it (ACL WHOAMI; a script's calls are checked
+    /// against it); nil for the server's own commands.
+    public var user: ACLUser? = nil
 
     public var argumentCount: Int { arguments.count }
     public subscript(_ position: Int) -> Bytes { arguments[position] }
@@ -95,14 +136,30 @@ public struct CommandTable: Sendable {
     /// The same specs under their lowercase and uppercase spellings as
     /// bytes, so the usual `GET`/`get` needs no String built to look up.
     private var bySpelling: [Bytes: CommandSpec] = [:]
+    /// Each command's ACL categories, derived from its family and flags.
+    private var categoriesByName: [String: ACLCategories] = [:]
 
     public init(_ specs: [CommandSpec]) {
-        for spec in specs {
-            precondition(byName[spec.name] == nil, "command \(spec.name) declared twice")
-            byName[spec.name] = spec
-            bySpelling[Bytes(spec.name)] = spec
-            bySpelling[Bytes(spec.name.uppercased())] = spec
+        self.init(families: [([], specs)])
+    }
+
+    /// Commands grouped by family: the family's category (`@string`, ...)
+    /// is every one of its commands' category.
+    public init(families: [(category: ACLCategories, commands: [CommandSpec])]) {
+        for (family, specs) in families {
+            for spec in specs {
+                precondition(byName[spec.name] == nil, "command \(spec.name) declared twice")
+                byName[spec.name] = spec
+                bySpelling[Bytes(spec.name)] = spec
+                bySpelling[Bytes(spec.name.uppercased())] = spec
+                categoriesByName[spec.name] = ACLCategories.of(spec, family: family)
+            }
         }
+    }
+
+    /// The ACL categories of a command of this table.
+    public func categories(of spec: CommandSpec) -> ACLCategories {
+        categoriesByName[spec.name] ?? []
     }
 
     public func lookup(_ name: Bytes) -> CommandSpec? {
@@ -112,29 +169,30 @@ public struct CommandTable: Sendable {
     public var all: [CommandSpec] { byName.values.sorted { $0.name < $1.name } }
 
     /// Every command Keyway implements.
-    public static let standard = CommandTable(
-        StringCommands.commands
-            + KeyCommands.commands
-            + ExpireCommands.commands
-            + ServerCommands.commands
-            + HashCommands.commands
-            + ListCommands.commands
-            + SetCommands.commands
-            + SortedSetCommands.commands
-            + StreamCommands.commands
-            + PubSubCommands.commands
-            + ConfigCommands.commands
-            + SnapshotCommands.commands
-            + AppendOnlyCommands.commands
-            + SlowLogCommands.commands
-            + LockCommands.commands
-            + SessionCommands.commands
-            + ClientCommands.commands
-            + ScriptCommands.commands
-            + ObjectCommands.commands
-            + MemoryCommands.commands
-            + RateLimitCommands.commands
-            + TypedDeleteCommands.commands
-            + ShutdownCommand.commands
-    )
+    public static let standard = CommandTable(families: [
+        (.string, StringCommands.commands),
+        (.keyspace, KeyCommands.commands),
+        (.keyspace, ExpireCommands.commands),
+        ([], ServerCommands.commands),
+        (.hash, HashCommands.commands),
+        (.list, ListCommands.commands),
+        (.set, SetCommands.commands),
+        (.sortedset, SortedSetCommands.commands),
+        (.stream, StreamCommands.commands),
+        (.pubsub, PubSubCommands.commands),
+        ([], ConfigCommands.commands),
+        ([], SnapshotCommands.commands),
+        ([], AppendOnlyCommands.commands),
+        ([], SlowLogCommands.commands),
+        (.middleware, LockCommands.commands),
+        (.middleware, SessionCommands.commands),
+        (.connection, ClientCommands.commands),
+        (.scripting, ScriptCommands.commands),
+        (.keyspace, ObjectCommands.commands),
+        ([], MemoryCommands.commands),
+        (.middleware, RateLimitCommands.commands),
+        (.keyspace, TypedDeleteCommands.commands),
+        ([], ShutdownCommand.commands),
+        ([], AccessControlCommands.commands),
+    ])
 }

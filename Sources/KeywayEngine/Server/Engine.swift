@@ -24,6 +24,8 @@ public final class ServerState: @unchecked Sendable {
     public internal(set) var statistics: CommandStatistics?
     /// The open connections, for CLIENT; set by the server layer.
     public var clients: (any ClientDirectory)?
+    /// ACL users, issued tokens and the ACL log.
+    public let accessControl: AccessControl
     /// Cached scripts, the Lua VM and the script watchdog.
     let scripts = Scripting()
     /// lua-time-limit in milliseconds: how long a script runs before other
@@ -37,6 +39,7 @@ public final class ServerState: @unchecked Sendable {
         self.startedAt = startedAt
         self.processID = getpid()
         self.commands = commands
+        self.accessControl = AccessControl(commands: commands)
     }
 }
 
@@ -78,8 +81,21 @@ final class EngineState: @unchecked Sendable {
             execution.statistics.recordError(error)
             return .error(error)
         case .success(let spec):
+            if let refusal = refusal(command, spec: spec, context: "toplevel") {
+                db.stats.totalErrors += 1
+                execution.statistics.recordError(refusal)
+                return .error(refusal)
+            }
             return run(command, spec: spec)
         }
+    }
+
+    /// The NOPERM error when the command's user may not run it (and an
+    /// ACL LOG entry), else nil.
+    func refusal(_ command: Command, spec: CommandSpec, context: String) -> CommandError? {
+        guard let user = command.user, !user.isUnrestricted else { return nil }
+        return server.accessControl.check(user, spec: spec, arguments: command.arguments, client: command.client,
+                                          context: context, nowMilliseconds: db.clock.nowMilliseconds())
     }
 
     func run(_ command: Command, spec: CommandSpec) -> Reply {
@@ -108,7 +124,7 @@ final class EngineState: @unchecked Sendable {
 
     private func runHandler(_ command: Command, spec: CommandSpec) -> Reply {
         let context = CommandContext(arguments: command.arguments, db: db, server: server, spec: spec, execution: execution,
-                                     clientID: command.clientID)
+                                     clientID: command.clientID, user: command.user)
         guard let recorder = execution.propagation else {
             do {
                 return try spec.handler(context)
@@ -191,6 +207,9 @@ public final class Engine: CommandExecutor {
     /// Read without the lock: a script running too long makes the engine busy.
     private let scriptWatchdog: ScriptWatchdog
     private let shutdownHook: ShutdownHook
+    /// The ACL users; read without the engine lock (it has its own).
+    private let access: AccessControl
+    private let clock: any EngineClock
     /// The append-only writer as published outside the engine lock.
     let appendOnlyWriter: PublishedWriter
     /// The database's eviction state, for the lock-free OOM flag.
@@ -212,6 +231,8 @@ public final class Engine: CommandExecutor {
         ConfigTable.engine.applyDefaults(to: &settings)
         scriptWatchdog = server.scripts.watchdog
         shutdownHook = server.shutdownHook
+        access = server.accessControl
+        self.clock = clock
         appendOnlyWriter = server.appendOnly.published
         state = EngineLock(engineState)
     }
@@ -316,6 +337,17 @@ public final class Engine: CommandExecutor {
 
     public func commandFlags(_ name: Bytes) -> CommandFlags? {
         commands.lookup(name)?.flags
+    }
+
+    public var accessControl: AccessControl? { access }
+
+    public func authorize(_ command: Command) -> CommandError? {
+        guard let user = command.user, !user.isUnrestricted else { return nil }
+        guard let spec = commands.lookup(command.name) else {
+            return .unknownCommand(command.name, arguments: command.arguments.dropFirst())
+        }
+        return access.check(user, spec: spec, arguments: command.arguments, client: command.client, context: "toplevel",
+                            nowMilliseconds: clock.nowMilliseconds())
     }
 
     public func mayBlock(_ command: Command) -> Bool {
@@ -462,6 +494,10 @@ public final class Engine: CommandExecutor {
                 case .failure:
                     return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
                 case .success(let spec):
+                    if let refusal = state.refusal(command, spec: spec, context: "multi") {
+                        state.execution.statistics.recordError(refusal)
+                        return (.failure(refusal), [], nil)
+                    }
                     if spec.flags.contains(.noMulti) {
                         return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
                     }

@@ -43,7 +43,7 @@ enum ServerCommands {
         let table = c.server.commands
         if c.argumentCount == 1 || c[1].equalsIgnoringCase("info") {
             let specs = c.argumentCount <= 2 ? table.all : c.arguments.dropFirst(2).map { table.lookup($0) }
-            return .array(specs.map { spec in spec.map(describe) ?? .null })
+            return .array(specs.map { spec in spec.map { describe($0, categories: table.categories(of: $0)) } ?? .null })
         }
         if c[1].equalsIgnoringCase("count") && c.argumentCount == 2 {
             return .integer(Int64(table.all.count))
@@ -54,7 +54,9 @@ enum ServerCommands {
         throw CommandError(.syntax, "ERR unknown subcommand or wrong number of arguments for '\(c[1].text)'. Try COMMAND HELP.")
     }
 
-    static func describe(_ spec: CommandSpec) -> Reply {
+    /// Redis 7's first seven fields: name, arity, flags, key positions, and
+    /// the ACL categories (the same `ACL CAT` lists).
+    static func describe(_ spec: CommandSpec, categories: ACLCategories) -> Reply {
         var flags: [Reply] = []
         if spec.flags.contains(.write) { flags.append(.status("write")) }
         if spec.flags.contains(.readonly) { flags.append(.status("readonly")) }
@@ -64,7 +66,8 @@ enum ServerCommands {
         if spec.flags.contains(.noScript) { flags.append(.status("noscript")) }
         if spec.flags.contains(.fast) { flags.append(.status("fast")) }
         return .array([.bulk(Bytes(spec.name)), .integer(Int64(spec.arity)), .array(flags),
-                       .integer(Int64(spec.firstKey)), .integer(Int64(spec.lastKey)), .integer(Int64(spec.keyStep))])
+                       .integer(Int64(spec.firstKey)), .integer(Int64(spec.lastKey)), .integer(Int64(spec.keyStep)),
+                       .array(categories.names.map { .status("@" + $0) })])
     }
 
     /// INFO [section ...] in Redis's text format.

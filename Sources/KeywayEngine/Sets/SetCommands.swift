@@ -22,7 +22,7 @@ enum SetCommands {
         CommandSpec("sdiffstore", arity: -3, flags: [.write, .denyOOM], keys: (1, -1, 1), handler: { c throws(CommandError) in try combineAndStore(c, .difference) }),
         // Keys follow `numkeys`, so no fixed positions describe them (Redis
         // declares 0 0 0 plus "movablekeys" for the same reason).
-        CommandSpec("sintercard", arity: -3, flags: [.readonly], keys: (0, 0, 0), handler: sintercard),
+        CommandSpec("sintercard", arity: -3, flags: [.readonly], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: sintercard),
         CommandSpec("sscan", arity: -3, flags: [.readonly], handler: sscan),
     ]
 

@@ -43,18 +43,18 @@ enum SortedSetCommands {
 
         CommandSpec("zpopmin", arity: -2, flags: [.write, .fast], handler: { c throws(CommandError) in try zpop(c, end: .min) }),
         CommandSpec("zpopmax", arity: -2, flags: [.write, .fast], handler: { c throws(CommandError) in try zpop(c, end: .max) }),
-        CommandSpec("zmpop", arity: -4, flags: [.write], keys: (2, 2, 1), handler: { c throws(CommandError) in try zmpop(c, blocking: false) }),
+        CommandSpec("zmpop", arity: -4, flags: [.write], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: { c throws(CommandError) in try zmpop(c, blocking: false) }),
         CommandSpec("bzpopmin", arity: -3, flags: [.write, .fast, .blocking], keys: (1, -2, 1), handler: { c throws(CommandError) in try bzpop(c, end: .min) }),
         CommandSpec("bzpopmax", arity: -3, flags: [.write, .fast, .blocking], keys: (1, -2, 1), handler: { c throws(CommandError) in try bzpop(c, end: .max) }),
-        CommandSpec("bzmpop", arity: -5, flags: [.write, .blocking], keys: (3, 3, 1), handler: { c throws(CommandError) in try zmpop(c, blocking: true) }),
+        CommandSpec("bzmpop", arity: -5, flags: [.write, .blocking], keys: (0, 0, 0), variableKeys: .counted(at: 2), handler: { c throws(CommandError) in try zmpop(c, blocking: true) }),
 
-        CommandSpec("zunion", arity: -3, flags: [.readonly], keys: (2, 2, 1), handler: { c throws(CommandError) in try combine(c, .union, store: false) }),
-        CommandSpec("zinter", arity: -3, flags: [.readonly], keys: (2, 2, 1), handler: { c throws(CommandError) in try combine(c, .intersection, store: false) }),
-        CommandSpec("zdiff", arity: -3, flags: [.readonly], keys: (2, 2, 1), handler: { c throws(CommandError) in try combine(c, .difference, store: false) }),
-        CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1), handler: { c throws(CommandError) in try combine(c, .union, store: true) }),
-        CommandSpec("zinterstore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1), handler: { c throws(CommandError) in try combine(c, .intersection, store: true) }),
-        CommandSpec("zdiffstore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1), handler: { c throws(CommandError) in try combine(c, .difference, store: true) }),
-        CommandSpec("zintercard", arity: -3, flags: [.readonly], keys: (2, 2, 1), handler: zintercard),
+        CommandSpec("zunion", arity: -3, flags: [.readonly], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: { c throws(CommandError) in try combine(c, .union, store: false) }),
+        CommandSpec("zinter", arity: -3, flags: [.readonly], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: { c throws(CommandError) in try combine(c, .intersection, store: false) }),
+        CommandSpec("zdiff", arity: -3, flags: [.readonly], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: { c throws(CommandError) in try combine(c, .difference, store: false) }),
+        CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1), variableKeys: .counted(at: 2), handler: { c throws(CommandError) in try combine(c, .union, store: true) }),
+        CommandSpec("zinterstore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1), variableKeys: .counted(at: 2), handler: { c throws(CommandError) in try combine(c, .intersection, store: true) }),
+        CommandSpec("zdiffstore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1), variableKeys: .counted(at: 2), handler: { c throws(CommandError) in try combine(c, .difference, store: true) }),
+        CommandSpec("zintercard", arity: -3, flags: [.readonly], keys: (0, 0, 0), variableKeys: .counted(at: 1), handler: zintercard),
     ]
 
     static let nanScore = CommandError(.notFloat, "ERR resulting score is not a number (NaN)")

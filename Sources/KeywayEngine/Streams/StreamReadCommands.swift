@@ -3,8 +3,8 @@
 /// bookkeeping (last-delivered-id, entries-read, pending entries).
 enum StreamReadCommands {
     static let commands: [CommandSpec] = [
-        CommandSpec("xread", arity: -4, flags: [.readonly, .blocking], keys: (0, 0, 0), handler: { c throws(CommandError) in try read(c, grouped: false) }),
-        CommandSpec("xreadgroup", arity: -7, flags: [.write, .blocking], keys: (0, 0, 0), handler: { c throws(CommandError) in try read(c, grouped: true) }),
+        CommandSpec("xread", arity: -4, flags: [.readonly, .blocking], keys: (0, 0, 0), variableKeys: .streams, handler: { c throws(CommandError) in try read(c, grouped: false) }),
+        CommandSpec("xreadgroup", arity: -7, flags: [.write, .blocking], keys: (0, 0, 0), variableKeys: .streams, handler: { c throws(CommandError) in try read(c, grouped: true) }),
     ]
 
     /// What one stream's ID argument asks for.

@@ -16,12 +16,14 @@ enum MetricsRoutes {
 
     static func register(_ routes: Routes) -> RouteCounters {
         let counters = RouteCounters()
-        routes.resource.get("/metrics") { context throws(HTTPResponse) in try metrics(context, counters) }
+        // ACL: only users who may run INFO, unless `metrics-access open`.
+        let group = routes.resource.gateway.metricsOpen ? routes.open : routes.resource
+        group.get("/metrics") { context throws(HTTPResponse) in try metrics(context, counters) }
         return counters
     }
 
     static func metrics(_ context: ResourceContext, _ counters: RouteCounters) throws(HTTPResponse) -> HTTPResponse {
-        guard case .bulk(let text) = context.executor.execute(context.command("INFO", ["all"])) else {
+        guard case .bulk(let text) = try context.execute("INFO", ["all"]) else {
             throw Problem.response(500, code: "ERR", detail: "INFO failed")
         }
         let sections = ServerRoutes.parseInfo(text.text)

@@ -26,6 +26,7 @@ enum MonitorRoutes {
     }
 
     static func monitor(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        try context.authorize("MONITOR")
         let stream = try context.openEventStream()
         stream.describeSubscriber(flag: "O")
         stream.send(ServerSentEvents.retryField + ServerSentEvents.event("monitor", data: Array(#"{"status":"watching"}"#.utf8)))

@@ -90,6 +90,7 @@ enum PubSubRoutes {
         greeting: (inout JSONWriter) -> [UInt8],
         format: @escaping @Sendable (PubSubMessage) -> [UInt8]
     ) throws(HTTPResponse) -> HTTPResult {
+        try context.authorizeSubscription(channels: channels, patterns: patterns)
         let stream = try context.openEventStream()
         stream.describeSubscriber(channels: channels.count, patterns: patterns.count)
         var json = JSONWriter()

@@ -43,7 +43,14 @@ struct RequestContext: Sendable {
     var gateway: Gateway { _read { yield fixed.gateway } }
     /// The address and connection id every Command of this request carries,
     /// so MONITOR and CLIENT LIST name who sent it.
-    var client: ClientIdentity { _read { yield fixed.client } }
+    var client: ClientIdentity {
+        var client = fixed.client
+        client.user = user
+        return client
+    }
+    /// The ACL user the request authenticated as (nil before
+    /// `AuthenticationMiddleware`, and for an executor without users).
+    var user: ACLUser?
     /// The session of the request's cookie, once `SessionMiddleware` loaded it.
     var session: Session?
     /// For an `OPTIONS` request the router handed to the chain (a CORS
@@ -69,10 +76,13 @@ struct RequestContext: Sendable {
 struct ClientIdentity: Sendable {
     let address: String
     let connectionID: Int64?
+    /// Whose rules the engine checks the commands against.
+    var user: ACLUser? = nil
 
     func stamp(_ command: inout Command) {
         command.client = address
         command.clientID = connectionID
+        command.user = user
     }
 }
 

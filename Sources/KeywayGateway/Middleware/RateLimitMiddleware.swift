@@ -140,8 +140,14 @@ struct RateLimitMiddleware: Middleware {
         let executor = context.gateway.executor
         guard !executor.isLoading else { return next(context) }
         let request = context.request
-        let authenticated = authentication.token != nil
-            && authentication.check(request, allowQueryToken: context.face.acceptsQueryToken) == .allowed
+        let authenticated: Bool
+        if Authentication.credential(of: request, allowQueryToken: context.face.acceptsQueryToken) == nil {
+            authenticated = false
+        } else if case .user = authentication.authenticate(request, allowQueryToken: context.face.acceptsQueryToken) {
+            authenticated = true
+        } else {
+            authenticated = false
+        }
         guard let decision = limiter.check(request, authenticated: authenticated, executor: executor) else { return next(context) }
         let headers = [
             ("RateLimit-Limit", limiter.fixedHeaders.limit),

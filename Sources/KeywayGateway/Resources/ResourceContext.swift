@@ -93,6 +93,23 @@ struct ResourceContext: Sendable {
         return command
     }
 
+    /// Checks, without running it, that the request's user may run a
+    /// command: for what reaches the engine other than as a command
+    /// (MONITOR). 403 NOPERM otherwise.
+    func authorize(_ name: String, _ arguments: [Bytes] = []) throws(HTTPResponse) {
+        if let refusal = executor.authorize(command(name, arguments)) { throw Problem.from(refusal) }
+    }
+
+    /// Checks that the request's user may subscribe to these channels and
+    /// patterns (SUBSCRIBE, PSUBSCRIBE and `&` rules). 403 NOPERM otherwise.
+    func authorizeSubscription(channels: [Bytes], patterns: [Bytes]) throws(HTTPResponse) {
+        guard let user = context.user, !user.isUnrestricted, let access = executor.accessControl else { return }
+        if let refusal = access.checkSubscription(user, channels: channels, patterns: patterns, client: client.address,
+                                                  nowMilliseconds: Authentication.nowMilliseconds()) {
+            throw Problem.from(refusal)
+        }
+    }
+
     /// Runs one command; an error reply is thrown as its problem response.
     @discardableResult
     func execute(_ name: String, _ arguments: [Bytes]) throws(HTTPResponse) -> Reply {
