@@ -105,6 +105,7 @@ public final class Gateway: Sendable {
         SessionRoutes.register(routes)
         LockRoutes.register(routes)
         ClientRoutes.register(routes)
+        ACLRoutes.register(routes)
         let metrics = MetricsRoutes.register(routes)
         CacheRoutes.register(routes)
         RateLimitRoutes.register(routes)

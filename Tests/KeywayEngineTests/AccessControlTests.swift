@@ -220,7 +220,7 @@ import Testing
         #expect(entries.count == 1)
         guard case .map(let pairs)? = entries.first else { Issue.record("no entry"); return }
         #expect(pairs[0] == .bulk("count") && pairs[1] == .integer(3))
-        #expect(pairs.contains(.bulk("127.0.0.1:5000")))
+        #expect(pairs.contains(.bulk("addr=127.0.0.1:5000")))
         #expect(engine.run("ACL", "LOG", "RESET") == .ok)
         #expect(engine.run("ACL", "LOG").arrayValue?.isEmpty == true)
     }

@@ -33,6 +33,14 @@ public final class ACLLog: Sendable {
         set { state.withLock { $0.maxLength = max(0, newValue); $0.entries = Array($0.entries.prefix($0.maxLength)) } }
     }
 
+    /// `id=7 addr=127.0.0.1`: the connection as CLIENT LIST names it.
+    public static func clientInfo(id: Int64?, address: String?) -> String {
+        var parts: [String] = []
+        if let id { parts.append("id=\(id)") }
+        if let address { parts.append("addr=\(address)") }
+        return parts.joined(separator: " ")
+    }
+
     public func record(reason: String, context: String, object: String, username: String, clientInfo: String, nowMilliseconds: Int64) {
         state.withLock { state in
             if let index = state.entries.firstIndex(where: {

@@ -96,7 +96,8 @@ final class ScriptRun {
             watchdog.markWrote()
         }
         if let user = context.user, !user.isUnrestricted,
-           let refusal = context.server.accessControl.check(user, spec: spec, arguments: arguments, client: "lua", context: "lua",
+           let refusal = context.server.accessControl.check(user, spec: spec, arguments: arguments,
+                                                             client: ACLLog.clientInfo(id: context.clientID, address: nil), context: "lua",
                                                              nowMilliseconds: context.db.clock.nowMilliseconds()) {
             return .error(refusal)
         }

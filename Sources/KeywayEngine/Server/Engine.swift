@@ -94,7 +94,7 @@ final class EngineState: @unchecked Sendable {
     /// ACL LOG entry), else nil.
     func refusal(_ command: Command, spec: CommandSpec, context: String) -> CommandError? {
         guard let user = command.user, !user.isUnrestricted else { return nil }
-        return server.accessControl.check(user, spec: spec, arguments: command.arguments, client: command.client,
+        return server.accessControl.check(user, spec: spec, arguments: command.arguments, client: ACLLog.clientInfo(id: command.clientID, address: command.client),
                                           context: context, nowMilliseconds: db.clock.nowMilliseconds())
     }
 
@@ -346,7 +346,7 @@ public final class Engine: CommandExecutor {
         guard let spec = commands.lookup(command.name) else {
             return .unknownCommand(command.name, arguments: command.arguments.dropFirst())
         }
-        return access.check(user, spec: spec, arguments: command.arguments, client: command.client, context: "toplevel",
+        return access.check(user, spec: spec, arguments: command.arguments, client: ACLLog.clientInfo(id: command.clientID, address: command.client), context: "toplevel",
                             nowMilliseconds: clock.nowMilliseconds())
     }
 

@@ -25,9 +25,10 @@ final class CacheAside: Sendable {
     }
 
     /// The stored entry (fresh or stale) and the engine's time, atomically.
-    /// Every command runs for `context`'s request, carrying its client.
+    /// The entry's commands are the gateway's own: the route authorized the
+    /// request's user for the key first (see `CacheRoutes.resolve`).
     func lookup(_ key: Bytes, _ context: ResourceContext) -> (entry: CacheEntry?, now: Int64) {
-        let commands = [context.command("HGETALL", [key]), context.command("TIME", [])]
+        let commands = [context.serverCommand("HGETALL", [key]), context.serverCommand("TIME", [])]
         guard case .success(let replies) = context.executor.executeTransaction(commands),
               replies.count == 2, let now = Self.milliseconds(replies[1]) else { return (nil, 0) }
         return (CacheEntry(hgetall: replies[0]), now)
@@ -38,19 +39,19 @@ final class CacheAside: Sendable {
     func store(_ response: OriginResponse, key: Bytes, origin: CacheOrigin, _ context: ResourceContext) {
         guard CacheControl.storableStatuses.contains(response.status),
               let fresh = CacheControl(header: response.cacheControl).freshness(configuredTTL: origin.ttl),
-              let now = Self.milliseconds(context.executor.execute(context.command("TIME", []))) else { return }
+              let now = Self.milliseconds(context.executor.execute(context.serverCommand("TIME", []))) else { return }
         let entry = CacheEntry(status: response.status, contentType: response.contentType ?? "", body: response.body,
                                storedAt: now, freshUntil: now + Int64(fresh) * 1000)
         let keep = Int64(fresh + origin.staleIfError) * 1000
         _ = context.executor.executeTransaction([
-            context.command("DEL", [key]),
-            context.command("HSET", [key] + entry.fields),
-            context.command("PEXPIRE", [key, Bytes(String(keep))]),
+            context.serverCommand("DEL", [key]),
+            context.serverCommand("HSET", [key] + entry.fields),
+            context.serverCommand("PEXPIRE", [key, Bytes(String(keep))]),
         ])
     }
 
     /// Drops a stored entry; true when there was one.
     func purge(_ key: Bytes, _ context: ResourceContext) -> Bool {
-        context.executor.execute(context.command("DEL", [key])) == .integer(1)
+        context.executor.execute(context.serverCommand("DEL", [key])) == .integer(1)
     }
 }

@@ -26,6 +26,12 @@ enum CacheRoutes {
             throw Problem.response(404, code: "NO_SUCH_ORIGIN", detail: "no cache origin named '\(name)' is configured")
         }
         let target = CacheTarget(origin: origin.name, segments: context.parameters.rest["path"] ?? [], query: context.request.query)
+        // ACL: a read needs to read the entry's key, a write to delete it.
+        if context.request.method == "GET" || context.request.method == "HEAD" {
+            try context.authorize("HGETALL", [target.key])
+        } else {
+            try context.authorize("DEL", [target.key])
+        }
         return (origin, target)
     }
 

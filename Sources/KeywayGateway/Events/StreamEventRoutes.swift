@@ -60,6 +60,9 @@ enum StreamEventRoutes {
         case "auto": autoAck = true
         default: throw Problem.badRequest("'ack' must be auto or manual")
         }
+        // ACL: the reads (and acks) the follower will run, before it runs any.
+        try context.authorize("XREADGROUP", ["GROUP", group, consumer, "STREAMS", key, ">"])
+        if autoAck { try context.authorize("XACK", [key, group, "0-1"]) }
         // A missing group (or stream) is a 404 before anything streams. (A
         // read would do too, but it would count as a delivery.)
         try context.execute("XINFO", ["CONSUMERS", key, group]) { error in

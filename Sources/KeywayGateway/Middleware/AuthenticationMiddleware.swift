@@ -18,11 +18,11 @@ struct AuthenticationMiddleware: Middleware {
             return next(context)
         case .missing:
             detail = "missing bearer token"
-            authentication.access?.recordFailedAuthentication(username: "default", client: context.client.address,
+            authentication.access?.recordFailedAuthentication(username: "default", client: ACLLog.clientInfo(id: context.client.connectionID, address: context.client.address),
                                                               nowMilliseconds: Authentication.nowMilliseconds())
         case .invalid(let username, let basic):
             detail = basic ? "invalid username-password pair or user is disabled" : "invalid token"
-            authentication.access?.recordFailedAuthentication(username: username, client: context.client.address,
+            authentication.access?.recordFailedAuthentication(username: username, client: ACLLog.clientInfo(id: context.client.connectionID, address: context.client.address),
                                                               nowMilliseconds: Authentication.nowMilliseconds())
         }
         let message = context.face == .command ? "Unauthorized: \(detail)" : detail

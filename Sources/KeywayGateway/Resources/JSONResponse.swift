@@ -12,6 +12,11 @@ enum JSONResponse {
         return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
     }
 
+    /// A response of JSON written already.
+    static func ok(_ json: JSONWriter, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: json.bytes)
+    }
+
     /// `"key": ...`, base64 when asked or when the key is not UTF-8.
     static func writeKey(_ key: Bytes, base64: Bool = false, into o: inout ObjectWriter) {
         if !base64, key.isValidUTF8 {

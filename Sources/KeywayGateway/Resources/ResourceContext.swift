@@ -16,6 +16,8 @@ struct ResourceContext: Sendable {
     var client: ClientIdentity { _read { yield context.client } }
     /// The session the session middleware loaded, on `/v1/session` routes.
     var session: Session? { _read { yield context.session } }
+    /// The ACL user the request authenticated as.
+    var user: ACLUser? { context.user }
 
     init(_ context: RequestContext) {
         self.context = context
@@ -86,6 +88,16 @@ struct ResourceContext: Sendable {
 
     // MARK: - Commands
 
+    /// A command the gateway runs for its own bookkeeping once the route
+    /// has authorized the request (a cache-aside entry stored on a miss):
+    /// it carries the client, but no user's rules restrict it.
+    func serverCommand(_ name: String, _ arguments: [Bytes]) -> Command {
+        var command = Command(name, arguments)
+        command.client = client.address
+        command.clientID = client.connectionID
+        return command
+    }
+
     /// A command stamped with this request's client (MONITOR, CLIENT LIST).
     func command(_ name: String, _ arguments: [Bytes]) -> Command {
         var command = Command(name, arguments)
@@ -104,7 +116,7 @@ struct ResourceContext: Sendable {
     /// patterns (SUBSCRIBE, PSUBSCRIBE and `&` rules). 403 NOPERM otherwise.
     func authorizeSubscription(channels: [Bytes], patterns: [Bytes]) throws(HTTPResponse) {
         guard let user = context.user, !user.isUnrestricted, let access = executor.accessControl else { return }
-        if let refusal = access.checkSubscription(user, channels: channels, patterns: patterns, client: client.address,
+        if let refusal = access.checkSubscription(user, channels: channels, patterns: patterns, client: ACLLog.clientInfo(id: client.connectionID, address: client.address),
                                                   nowMilliseconds: Authentication.nowMilliseconds()) {
             throw Problem.from(refusal)
         }
