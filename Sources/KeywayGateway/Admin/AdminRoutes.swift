@@ -11,8 +11,9 @@ enum AdminRoutes {
         admin.post("/bgrewriteaof", bgrewriteaof)
     }
 
+    /// LASTSAVE after a save the request ran: the gateway's own read.
     static func lastSaveTime(_ context: ResourceContext) -> Int64 {
-        if case .integer(let time) = context.executor.execute(context.command("LASTSAVE", [])) { return time }
+        if case .integer(let time) = context.executor.execute(context.serverCommand("LASTSAVE", [])) { return time }
         return 0
     }
 
@@ -62,7 +63,9 @@ enum AdminRoutes {
     }
 
     static func lastsave(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
-        let time = lastSaveTime(context)
+        guard case .integer(let time) = try context.execute("LASTSAVE", []) else {
+            throw Problem.response(500, code: "ERR", detail: "unexpected reply")
+        }
         return context.json { o in o.member("lastSave") { $0.integer(time) } }
     }
 }
