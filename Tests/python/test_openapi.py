@@ -47,6 +47,16 @@ def test_core_paths_are_documented(openapi_spec):
     # server's own route list in test_routes_match_openapi.
     expected = {
         ("POST", "/"),
+        ("GET", "/v1/acl/whoami"),
+        ("GET", "/v1/acl/users"),
+        ("GET", "/v1/acl/users/{name}"),
+        ("PUT", "/v1/acl/users/{name}"),
+        ("DELETE", "/v1/acl/users/{name}"),
+        ("POST", "/v1/acl/tokens"),
+        ("GET", "/v1/acl/tokens"),
+        ("DELETE", "/v1/acl/tokens/{id}"),
+        ("GET", "/v1/acl/log"),
+        ("DELETE", "/v1/acl/log"),
         ("POST", "/pipeline"),
         ("POST", "/multi-exec"),
         ("GET", "/{command}"),
@@ -84,7 +94,7 @@ def test_core_paths_are_documented(openapi_spec):
     }
     assert expected <= spec_operations(openapi_spec)
     assert openapi_spec["paths"]["/healthz"]["get"]["security"] == []
-    assert openapi_spec["security"] == [{"bearer": []}]
+    assert openapi_spec["security"] == [{"bearer": []}, {"basic": []}]
 
 
 def test_problem_codes_match_api_doc(openapi_spec):
