@@ -76,6 +76,7 @@ bench: release
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/acl.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/ratelimit.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py

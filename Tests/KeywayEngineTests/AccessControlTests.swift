@@ -148,6 +148,23 @@ import Testing
         let dangerous = Set(engine.run("ACL", "CAT", "dangerous").arrayValue?.compactMap { $0.bytesValue?.text } ?? [])
         #expect(admin.isSubset(of: dangerous))
         #expect(["config", "save", "shutdown", "acl", "flushall", "keys", "monitor"].allSatisfy(dangerous.contains))
+        // COMMAND INFO's categories are the ones ACL CAT lists the command under.
+        let categoryNames = engine.run("ACL", "CAT").arrayValue?.compactMap { $0.bytesValue?.text } ?? []
+        var members: [String: Set<String>] = [:]
+        for category in categoryNames {
+            for name in engine.run("ACL", "CAT", Bytes(category)).arrayValue?.compactMap({ $0.bytesValue?.text }) ?? [] {
+                members[name, default: []].insert("@" + category)
+            }
+        }
+        for name in all {
+            guard case .array(let infos) = engine.run("COMMAND", "INFO", Bytes(name)), case .array(let info)? = infos.first,
+                  info.count == 7, case .array(let listed) = info[6] else {
+                Issue.record("COMMAND INFO \(name) has no categories")
+                continue
+            }
+            let fromInfo = Set(listed.compactMap { reply -> String? in if case .status(let text) = reply { return text } else { return nil } })
+            #expect(fromInfo == members[name] ?? [], "\(name)")
+        }
     }
 
     @Test func rulesErrorsAndGetUser() {

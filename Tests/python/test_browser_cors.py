@@ -156,6 +156,56 @@ def test_an_allowed_origin_reads_writes_and_subscribes(browser, keyway, page_por
     assert received and received[0]["channel"] == "browser-news" and received[0]["message"] == "breaking", received
 
 
+def test_a_read_only_token_reads_follows_and_is_refused_writes(browser, keyway, page_port):
+    """Upstash's read-only token, as one ACL user and one issued token: the
+    page reads, subscribes to a channel, follows a consumer group, and every
+    write it tries is 403 NOPERM, readable by the page."""
+    rules = ["on", "+@read", "+subscribe", "+xreadgroup", "-@dangerous", "-keys", "-scan", "~*", "&*"]
+    assert keyway.command("ACL", "SETUSER", "browser", *rules).json() == {"result": "OK"}
+    created = requests.post(keyway.url + "/v1/acl/tokens", json={"user": "browser", "ttl": 600}, headers=keyway.auth, timeout=5)
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    keyway.command("SET", "greeting", "hello, read-only")
+    keyway.command("DEL", "jobs")
+    keyway.command("XGROUP", "CREATE", "jobs", "workers", "$", "MKSTREAM")
+    browser.get(f"http://127.0.0.1:{page_port}/")
+    reply = run_async(browser, """
+        const [base, token] = args;
+        const headers = {Authorization: "Bearer " + token, "Content-Type": "application/json"};
+        const read = await fetch(base + "/get/greeting", {headers});
+        const write = await fetch(base + "/", {method: "POST", headers, body: JSON.stringify(["SET", "greeting", "defaced"])});
+        const put = await fetch(base + "/v1/keys/greeting", {method: "PUT", headers, body: JSON.stringify({value: "defaced"})});
+        return {read: [read.status, await read.json()], write: [write.status, await write.json()], put: [put.status, await put.json()]};
+    """, keyway.url, token)
+    assert reply["read"] == [200, {"result": "hello, read-only"}], reply
+    assert reply["write"] == [403, {"error": "NOPERM User browser has no permissions to run the 'set' command"}], reply
+    assert reply["put"][0] == 403 and reply["put"][1]["code"] == "NOPERM", reply
+    assert keyway.command("GET", "greeting").json() == {"result": "hello, read-only"}
+
+    browser.execute_script("""
+        const [base, token] = arguments;
+        window.news = []; window.entries = []; window.ready = 0; window.sseErrors = [];
+        const channel = new EventSource(base + "/v1/subscribe?channel=ro-news&_token=" + token);
+        channel.addEventListener("subscribe", () => { window.ready += 1; });
+        channel.addEventListener("message", e => { window.news.push(JSON.parse(e.data)); });
+        channel.onerror = () => window.sseErrors.push("channel " + channel.readyState);
+        const group = new EventSource(base + "/v1/streams/jobs/groups/workers/events?consumer=page&ack=manual&_token=" + token);
+        group.onopen = () => { window.ready += 1; };
+        group.addEventListener("entry", e => { window.entries.push(JSON.parse(e.data)); });
+        group.onerror = () => window.sseErrors.push("group " + group.readyState);
+        window.sources = [channel, group];
+    """, keyway.url, token)
+    assert wait_for(browser, "window.ready >= 2"), browser.execute_script("return window.sseErrors;")
+    deadline = time.monotonic() + 10
+    keyway.command("XADD", "jobs", "*", "task", "resize")
+    while time.monotonic() < deadline and not (browser.execute_script("return window.news.length && window.entries.length;")):
+        keyway.command("PUBLISH", "ro-news", "update")
+        time.sleep(0.2)
+    news, entries = browser.execute_script("window.sources.forEach(s => s.close()); return [window.news, window.entries];")
+    assert news and news[0]["message"] == "update", news
+    assert entries and entries[0]["fields"] == {"task": "resize"}, entries
+
+
 def test_an_origin_not_listed_is_blocked_and_refused(browser, keyway, page_port):
     keyway.command("SET", "greeting", "secret")
     keyway.command("DEL", "pwned", "img-pwned")
