@@ -12,11 +12,23 @@ let router = Gateway(executor: engine).makeRouter()
 _ = engine.execute(Command("SET", [Bytes("bench:key"), Bytes("hello")]))
 _ = engine.execute(Command("HSET", [Bytes("bench:hash"), Bytes("name"), Bytes("Ada")]))
 
-func request(_ method: String, _ path: String, _ body: String = "") -> HTTPRequest {
-    HTTPRequest(method: method, rawPath: path, segments: path.split(separator: "/").map { Array($0.utf8) },
-                headers: ["host": "127.0.0.1:7379", "content-type": "application/json", "user-agent": "bench"],
-                body: Array(body.utf8), remoteAddress: "127.0.0.1")
+func request(_ method: String, _ path: String, _ body: String = "", token: String? = nil) -> HTTPRequest {
+    var headers = ["host": "127.0.0.1:7379", "content-type": "application/json", "user-agent": "bench"]
+    if let token { headers["authorization"] = "Bearer " + token }
+    return HTTPRequest(method: method, rawPath: path, segments: path.split(separator: "/").map { Array($0.utf8) },
+                       headers: headers, body: Array(body.utf8), remoteAddress: "127.0.0.1")
 }
+
+// ACL: a user with 20 key patterns (the key matched by the last one) and
+// a token issued for it, beside the same requests without credentials.
+let patterns = (0..<20).map { Bytes("~tenant\($0):*") }
+_ = engine.execute(Command("ACL", [Bytes("SETUSER"), Bytes("bench20"), Bytes("on"), Bytes("+@all"), Bytes("-@dangerous")] + patterns))
+guard case .map(let issued) = engine.execute(Command("ACL", [Bytes("TOKEN"), Bytes("CREATE"), Bytes("bench20")])),
+      case .bulk(let tokenBytes) = issued[1] else { fatalError("no token") }
+let token = tokenBytes.text
+let aclKey = "tenant19:user:session:0001234"
+let value = String(repeating: "v", count: 100)
+_ = engine.execute(Command("SET", [Bytes(aclKey), Bytes(value)]))
 
 let cases: [(String, HTTPRequest)] = [
     ("GET /healthz", request("GET", "/healthz")),
@@ -25,10 +37,20 @@ let cases: [(String, HTTPRequest)] = [
     ("GET /v1/hashes/{key}/fields/{field}", request("GET", "/v1/hashes/bench:hash/fields/name")),
     (#"POST / ["GET",k]"#, request("POST", "/", #"["GET","bench:key"]"#)),
     (#"POST / ["SET",k,v]"#, request("POST", "/", #"["SET","bench:key","hello"]"#)),
+    ("open: GET /v1/keys/{key}", request("GET", "/v1/keys/\(aclKey)")),
+    ("ACL 20 patterns: GET /v1/keys/{key}", request("GET", "/v1/keys/\(aclKey)", token: token)),
+    ("open: PUT /v1/keys/{key}", request("PUT", "/v1/keys/\(aclKey)", #"{"value":"\#(value)"}"#)),
+    ("ACL 20 patterns: PUT /v1/keys/{key}", request("PUT", "/v1/keys/\(aclKey)", #"{"value":"\#(value)"}"#, token: token)),
+    (#"open: POST / ["GET",k]"#, request("POST", "/", #"["GET","\#(aclKey)"]"#)),
+    (#"ACL 20 patterns: POST / ["GET",k]"#, request("POST", "/", #"["GET","\#(aclKey)"]"#, token: token)),
+    (#"open: POST / ["SET",k,v]"#, request("POST", "/", #"["SET","\#(aclKey)","\#(value)"]"#)),
+    (#"ACL 20 patterns: POST / ["SET",k,v]"#, request("POST", "/", #"["SET","\#(aclKey)","\#(value)"]"#, token: token)),
 ]
 
 let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 200_000
-for (label, request) in cases {
+// `RouterBench N "label"` runs one case (for `perf stat -e instructions`).
+let only = CommandLine.arguments.dropFirst(2).first
+for (label, request) in cases where only == nil || label == only {
     var best = Double.infinity
     for _ in 0..<5 {
         let start = DispatchTime.now().uptimeNanoseconds

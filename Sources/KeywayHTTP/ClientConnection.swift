@@ -46,6 +46,7 @@ public final class ClientConnection: Sendable {
     private struct Rare {
         var name: String = ""
         var stream: EventStream?
+        var user = "default"
     }
     private let rare = Mutex(Rare())
 
@@ -68,6 +69,12 @@ public final class ClientConnection: Sendable {
     /// the connection (keep labels in a static table).
     public func noteCommand(_ label: ActivityLabel) {
         lastLabel.store(UInt(bitPattern: Unmanaged.passUnretained(label).toOpaque()), ordering: .relaxed)
+    }
+
+    /// Records the ACL user the connection's latest request ran as, for
+    /// CLIENT LIST's `user=`.
+    public func noteUser(_ user: String) {
+        rare.withLock { if $0.user != user { $0.user = user } }
     }
 
     /// Asks the server to close this connection once the current response
@@ -97,7 +104,7 @@ public final class ClientConnection: Sendable {
     }
 
     func snapshot(now: Int64) -> ClientSnapshot {
-        let (name, stream) = rare.withLock { ($0.name, $0.stream) }
+        let (name, stream, user) = rare.withLock { ($0.name, $0.stream, $0.user) }
         let bits = lastLabel.load(ordering: .relaxed)
         let label = bits == 0 ? nil : Unmanaged<ActivityLabel>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue().text
         let activity = Activity(rawValue: activity.load(ordering: .relaxed)) ?? .normal
@@ -109,7 +116,7 @@ public final class ClientConnection: Sendable {
             streamFlag: activity == .streaming ? (stream?.subscriberFlag ?? "P") : nil,
             channels: stream?.channelCount ?? 0, patterns: stream?.patternCount ?? 0,
             lastCommand: label,
-            bytesIn: bytesIn.load(ordering: .relaxed), bytesOut: bytesOut.load(ordering: .relaxed))
+            bytesIn: bytesIn.load(ordering: .relaxed), bytesOut: bytesOut.load(ordering: .relaxed), user: user)
     }
 
     /// Milliseconds on a coarse monotonic clock (a few ns to read).
@@ -146,4 +153,6 @@ public struct ClientSnapshot: Sendable {
     /// Request and response body bytes (headers and stream events not counted).
     public var bytesIn: Int64
     public var bytesOut: Int64
+    /// The ACL user of the latest request.
+    public var user: String
 }

@@ -216,16 +216,16 @@ import Testing
         }
         let token = pairs[1].bytesValue!.text
         #expect(token.hasPrefix("kw_"))
-        #expect(access.authenticate(bearer: token, nowMilliseconds: clock.nowMilliseconds())?.name == "svc")
+        #expect(access.authenticate(bearer: Substring(token), nowMilliseconds: clock.nowMilliseconds())?.name == "svc")
         let listed = engine.run("ACL", "TOKEN", "LIST").arrayValue ?? []
         #expect(listed.count == 1)
         #expect(!"\(listed)".contains(token), "the secret is never listed")
         clock.advance(milliseconds: 61_000)
-        #expect(access.authenticate(bearer: token, nowMilliseconds: clock.nowMilliseconds()) == nil, "expired")
+        #expect(access.authenticate(bearer: Substring(token), nowMilliseconds: clock.nowMilliseconds()) == nil, "expired")
         guard case .map(let second) = engine.run("ACL", "TOKEN", "CREATE", "svc") else { Issue.record("no token"); return }
         let id = second[3].bytesValue!.text
         #expect(engine.run("ACL", "TOKEN", "REVOKE", Bytes(id)) == .integer(1))
-        #expect(access.authenticate(bearer: second[1].bytesValue!.text, nowMilliseconds: clock.nowMilliseconds()) == nil)
+        #expect(access.authenticate(bearer: Substring(second[1].bytesValue!.text), nowMilliseconds: clock.nowMilliseconds()) == nil)
         #expect(engine.run("ACL", "TOKEN", "CREATE", "ghost").errorMessage == "ERR User 'ghost' does not exist")
     }
 

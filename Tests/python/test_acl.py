@@ -310,3 +310,33 @@ def test_protected_mode_counts_a_passwordless_default_user(tmp_path):
     config = write_config(tmp_path, "bind 0.0.0.0\nuser default on nopass ~* +@all\n")
     with pytest.raises(RuntimeError, match="protected mode"):
         start_server("--config", config, token_flag=False)
+
+
+def test_metrics_access_open_serves_metrics_without_credentials(tmp_path):
+    config = write_config(tmp_path, f"requirepass {ADMIN}\nmetrics-access open\n")
+    server = start_server("--config", config, token=ADMIN, token_flag=False)
+    try:
+        r = requests.get(server.url + "/metrics", timeout=5)
+        assert r.status_code == 200 and "keyway_commands_total" in r.text
+        assert requests.get(server.url + "/v1/info", timeout=5).status_code == 401
+    finally:
+        server.cleanup()
+
+
+def test_genpass_gives_random_hex_of_the_asked_bits(keyway):
+    admin = bearer(ADMIN)
+    first = command(keyway, admin, "ACL", "GENPASS").json()["result"]
+    second = command(keyway, admin, "ACL", "GENPASS").json()["result"]
+    assert len(first) == 64 and first != second and int(first, 16) >= 0
+    assert len(command(keyway, admin, "ACL", "GENPASS", "5").json()["result"]) == 2
+    assert command(keyway, admin, "ACL", "GENPASS", "0").status_code == 400
+
+
+def test_client_list_names_the_user_of_each_connection(keyway):
+    with requests.Session() as session:
+        session.headers.update(basic("everything", "everythingpw"))
+        own_id = session.post(keyway.url + "/", json=["CLIENT", "ID"], timeout=5).json()["result"]
+        listing = session.post(keyway.url + "/", json=["CLIENT", "LIST", "ID", str(own_id)], timeout=5).json()["result"]
+        assert f"id={own_id} " in listing and listing.strip().endswith("user=everything"), listing
+        clients = session.get(keyway.url + "/v1/clients", params={"id": own_id}, timeout=5).json()["clients"]
+        assert clients[0]["user"] == "everything"

@@ -182,6 +182,57 @@ extension ACLUser {
     }
 }
 
+/// A SHA-256 as four words: hashed and compared without building the hex
+/// text, on the authentication path of every request.
+struct ACLDigest: Hashable, Sendable {
+    let words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ digest: SHA256.Digest) {
+        words = digest.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        }
+    }
+
+    /// From 64 lowercase hex digits (a `#hash` rule); nil otherwise.
+    init?(hex: String) {
+        guard ACLPasswords.isHash(hex) else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        var high: UInt8? = nil
+        for c in hex.utf8 {
+            let nibble = c <= 57 ? c - 48 : c - 87
+            if let h = high { bytes.append(h << 4 | nibble); high = nil } else { high = nibble }
+        }
+        words = bytes.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        }
+    }
+
+    static func of(_ secret: String) -> ACLDigest {
+        of(Substring(secret))
+    }
+
+    /// Hashes the text's UTF-8 where it lies when it can (a slice of a
+    /// request header), copying only a text stored otherwise.
+    static func of(_ secret: Substring) -> ACLDigest {
+        if let digest = secret.utf8.withContiguousStorageIfAvailable({ ACLDigest(SHA256.hash(data: UnsafeRawBufferPointer($0))) }) {
+            return digest
+        }
+        return ACLDigest(SHA256.hash(data: Array(secret.utf8)))
+    }
+
+    static func == (a: ACLDigest, b: ACLDigest) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+    }
+}
+
 /// Passwords are kept only as SHA-256 hashes, as Redis keeps them.
 enum ACLPasswords {
     static func hash(_ password: String) -> String {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One ACL user as its rules left it: immutable, so a request that
 /// authenticated keeps a consistent view while `ACL SETUSER` builds the
 /// next version beside it.
@@ -9,6 +15,8 @@ public final class ACLUser: Sendable {
     public let noPass: Bool
     /// SHA-256 of each password, lowercase hex, in the order added.
     public let passwordHashes: [String]
+    /// The same hashes, for comparing without text.
+    let passwordDigests: [ACLDigest]
     let commands: CommandPermissions
     /// The command rules as given since the last `allcommands`/`nocommands`
     /// (`+@all -@dangerous`), which `ACL LIST` prints back.
@@ -29,6 +37,7 @@ public final class ACLUser: Sendable {
         self.enabled = enabled
         self.noPass = noPass
         self.passwordHashes = passwordHashes
+        self.passwordDigests = passwordHashes.compactMap(ACLDigest.init(hex:))
         self.commands = commands
         self.commandRules = commandRules
         self.keys = keys
@@ -48,12 +57,20 @@ public final class ACLUser: Sendable {
             return .command(Self.commandLabel(spec, arguments))
         }
         if !allKeys {
-            let keyNames = spec.keys(in: arguments)
-            if !keyNames.isEmpty {
-                // A write needs %W, anything else %R; `~` grants both.
-                let write = spec.flags.contains(.write)
-                let read = !write
-                for key in keyNames where !mayAccess(key, read: read, write: write) {
+            // A write needs %W, anything else %R; `~` grants both.
+            let write = spec.flags.contains(.write)
+            if spec.variableKeys == nil {
+                // The common case, without collecting the keys first.
+                if spec.firstKey > 0, spec.firstKey < arguments.count {
+                    let last = min(spec.lastKey < 0 ? arguments.count + spec.lastKey : spec.lastKey, arguments.count - 1)
+                    var position = spec.firstKey
+                    while position <= last {
+                        if !mayAccess(arguments[position], read: !write, write: write) { return .key(arguments[position]) }
+                        position += max(1, spec.keyStep)
+                    }
+                }
+            } else {
+                for key in spec.keys(in: arguments) where !mayAccess(key, read: !write, write: write) {
                     return .key(key)
                 }
             }
@@ -168,7 +185,7 @@ struct KeyPermission: Sendable, Equatable {
     /// `*`: matches every key without running the matcher.
     let matchesEverything: Bool
     /// `prefix*` with nothing else special: one prefix comparison.
-    private let literalPrefix: Bytes?
+    private let literalPrefix: [UInt8]?
 
     init(pattern: Bytes, read: Bool, write: Bool) {
         self.pattern = pattern
@@ -178,7 +195,7 @@ struct KeyPermission: Sendable, Equatable {
         matchesEverything = bytes == [UInt8(ascii: "*")]
         let special: Set<UInt8> = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")]
         if let last = bytes.last, last == UInt8(ascii: "*"), !bytes.dropLast().contains(where: special.contains) {
-            literalPrefix = Bytes(Array(bytes.dropLast()))
+            literalPrefix = Array(bytes.dropLast())
         } else {
             literalPrefix = nil
         }
@@ -186,7 +203,14 @@ struct KeyPermission: Sendable, Equatable {
 
     func matches(_ key: Bytes) -> Bool {
         if matchesEverything { return true }
-        if let literalPrefix { return key.storage.starts(with: literalPrefix.storage) }
+        if let literalPrefix {
+            return key.storage.withUnsafeBufferPointer { subject in
+                literalPrefix.withUnsafeBufferPointer { prefix in
+                    subject.count >= prefix.count
+                        && (prefix.isEmpty || memcmp(subject.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
+                }
+            }
+        }
         return GlobPattern.matches(pattern, key)
     }
 

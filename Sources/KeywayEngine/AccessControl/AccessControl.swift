@@ -11,7 +11,7 @@ public final class AccessControl: Sendable {
     private struct State {
         var users: [String: ACLUser] = [:]
         /// Issued tokens by the SHA-256 of the token.
-        var tokens: [String: ACLToken] = [:]
+        var tokens: [ACLDigest: ACLToken] = [:]
         var aclFile: String?
         var tokenFile: String?
     }
@@ -103,11 +103,12 @@ public final class AccessControl: Sendable {
 
     /// The NOPERM error when `user` may not run `arguments`, after logging
     /// the refusal in ACL LOG; nil when it may.
-    public func check(_ user: ACLUser, spec: CommandSpec, arguments: [Bytes], client: String?, context: String,
-                      nowMilliseconds: Int64) -> CommandError? {
+    /// `client` and `now` are asked for only when there is a refusal to log.
+    public func check(_ user: ACLUser, spec: CommandSpec, arguments: [Bytes], client: @autoclosure () -> String?,
+                      context: String, nowMilliseconds: @autoclosure () -> Int64) -> CommandError? {
         guard let denial = user.denial(for: spec, arguments) else { return nil }
         log.record(reason: denial.reason, context: context, object: denial.object, username: user.name,
-                   clientInfo: client ?? "", nowMilliseconds: nowMilliseconds)
+                   clientInfo: client() ?? "", nowMilliseconds: nowMilliseconds())
         return denial.error(user: user.name)
     }
 
@@ -151,27 +152,24 @@ public final class AccessControl: Sendable {
     public func authenticate(name: String, password: String) -> ACLUser? {
         guard let user = user(named: name), user.enabled else { return nil }
         if user.noPass { return user }
-        let hash = ACLPasswords.hash(password)
-        return user.passwordHashes.contains(hash) ? user : nil
+        return user.passwordDigests.contains(ACLDigest.of(password)) ? user : nil
     }
 
     /// The user a bearer token stands for: a token issued by ACL TOKEN
     /// CREATE, or else the default user's password (`--token`,
     /// `requirepass`). Nil when neither.
-    public func authenticate(bearer token: String, nowMilliseconds: Int64) -> ACLUser? {
+    public func authenticate(bearer token: Substring, nowMilliseconds: Int64) -> ACLUser? {
         guard !token.isEmpty else { return nil }
-        let hash = ACLPasswords.hash(token)
-        let found = state.withLock { state -> (issued: ACLToken?, user: ACLUser?, defaultUser: ACLUser) in
-            let issued = state.tokens[hash]
-            return (issued, issued.flatMap { state.users[$0.user] }, state.users["default"]!)
+        let hash = ACLDigest.of(token)
+        return state.withLock { state -> ACLUser? in
+            if let issued = state.tokens[hash] {
+                guard !issued.hasExpired(at: nowMilliseconds), let user = state.users[issued.user], user.enabled else { return nil }
+                return user
+            }
+            guard let defaultUser = state.users["default"], defaultUser.enabled, !defaultUser.noPass,
+                  defaultUser.passwordDigests.contains(hash) else { return nil }
+            return defaultUser
         }
-        if let issued = found.issued {
-            guard !issued.hasExpired(at: nowMilliseconds), let user = found.user, user.enabled else { return nil }
-            return user
-        }
-        let defaultUser = found.defaultUser
-        guard defaultUser.enabled, !defaultUser.noPass, defaultUser.passwordHashes.contains(hash) else { return nil }
-        return defaultUser
     }
 
     // MARK: - Tokens
@@ -181,11 +179,13 @@ public final class AccessControl: Sendable {
     public func createToken(for userName: String, ttlSeconds: Int64?, label: String?, nowMilliseconds: Int64) throws(CommandError) -> (token: String, record: ACLToken) {
         guard user(named: userName) != nil else { throw CommandError(.generic, "ERR User '\(userName)' does not exist") }
         let id = RandomHex.make(bytes: 6)
-        let token = "kw_" + id + "_" + RandomHex.make(bytes: 24)
+        // 48 bytes in all: one SHA-256 block to check on each request, and
+        // 176 random bits.
+        let token = "kw_" + id + "_" + RandomHex.make(bytes: 16)
         let expires = ttlSeconds.map { nowMilliseconds.addingReportingOverflow($0.multipliedReportingOverflow(by: 1000).partialValue).partialValue }
         let record = ACLToken(id: id, user: userName, hash: ACLPasswords.hash(token), label: label,
                               createdMilliseconds: nowMilliseconds, expiresMilliseconds: expires)
-        state.withLock { $0.tokens[record.hash] = record }
+        state.withLock { $0.tokens[ACLDigest(hex: record.hash)!] = record }
         saveTokens()
         return (token, record)
     }
@@ -257,7 +257,9 @@ public final class AccessControl: Sendable {
         guard let path = state.withLock({ $0.tokenFile }), FileManager.default.fileExists(atPath: path) else { return }
         let tokens = try ACLToken.parseFile(try String(contentsOfFile: path, encoding: .utf8))
         state.withLock { state in
-            for token in tokens where state.users[token.user] != nil { state.tokens[token.hash] = token }
+            for token in tokens where state.users[token.user] != nil {
+                if let digest = ACLDigest(hex: token.hash) { state.tokens[digest] = token }
+            }
         }
     }
 

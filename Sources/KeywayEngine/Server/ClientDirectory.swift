@@ -50,10 +50,13 @@ public struct ClientInfo: Sendable, Equatable {
     public var lastCommand: String?
     public var bytesIn: Int64
     public var bytesOut: Int64
+    /// The ACL user the latest request ran as.
+    public var user: String
 
     public init(id: Int64, address: String, localAddress: String, fd: Int32, name: String = "",
                 ageSeconds: Int64 = 0, idleSeconds: Int64 = 0, flags: String = "N", kind: Kind = .normal,
-                channels: Int = 0, patterns: Int = 0, lastCommand: String? = nil, bytesIn: Int64 = 0, bytesOut: Int64 = 0) {
+                channels: Int = 0, patterns: Int = 0, lastCommand: String? = nil, bytesIn: Int64 = 0, bytesOut: Int64 = 0,
+                user: String = "default") {
         self.id = id
         self.address = address
         self.localAddress = localAddress
@@ -68,6 +71,7 @@ public struct ClientInfo: Sendable, Equatable {
         self.lastCommand = lastCommand
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
+        self.user = user
     }
 
     /// Redis's `CLIENT LIST` line (without the newline). Fields that have no
@@ -75,6 +79,6 @@ public struct ClientInfo: Sendable, Equatable {
     public var line: String {
         "id=\(id) addr=\(address) laddr=\(localAddress) fd=\(fd) name=\(name) age=\(ageSeconds) idle=\(idleSeconds)"
             + " flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=0 multi=-1 watch=0"
-            + " tot-net-in=\(bytesIn) tot-net-out=\(bytesOut) cmd=\(lastCommand ?? "NULL") user=default"
+            + " tot-net-in=\(bytesIn) tot-net-out=\(bytesOut) cmd=\(lastCommand ?? "NULL") user=\(user)"
     }
 }

@@ -61,6 +61,6 @@ public final class HTTPClientDirectory: ClientDirectory {
             id: snapshot.id, address: snapshot.address, localAddress: snapshot.localAddress, fd: snapshot.fd,
             name: snapshot.name, ageSeconds: snapshot.ageSeconds, idleSeconds: snapshot.idleSeconds,
             flags: flags, kind: kind, channels: snapshot.channels, patterns: snapshot.patterns,
-            lastCommand: snapshot.lastCommand, bytesIn: snapshot.bytesIn, bytesOut: snapshot.bytesOut)
+            lastCommand: snapshot.lastCommand, bytesIn: snapshot.bytesIn, bytesOut: snapshot.bytesOut, user: snapshot.user)
     }
 }

@@ -30,24 +30,39 @@ struct Authentication: Sendable {
 
     /// The credential a request presents, before it is checked.
     enum Credential {
-        case bearer(String)
+        /// A slice of the header (or query) text: hashed in place.
+        case bearer(Substring)
         case basic(name: String, password: String)
         case malformed
     }
 
     static func credential(of request: HTTPRequest, allowQueryToken: Bool) -> Credential? {
         if let header = request.header("authorization") {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2 else { return .malformed }
-            let scheme = parts[0].lowercased(), value = String(parts[1]).trimmingCharacters(in: .whitespaces)
-            if scheme == "bearer" { return value.isEmpty ? .malformed : .bearer(value) }
-            guard scheme == "basic", let decoded = Data(base64Encoded: value), let text = String(data: decoded, encoding: .utf8),
-                  let colon = text.firstIndex(of: ":") else { return .malformed }
+            // `<scheme> <value>`, read over UTF-8 without Foundation: this
+            // runs on every request.
+            let bytes = header.utf8
+            guard let space = bytes.firstIndex(of: 32) else { return .malformed }
+            var start = bytes.index(after: space), end = bytes.endIndex
+            while start < end, bytes[start] == 32 || bytes[start] == 9 { start = bytes.index(after: start) }
+            while end > start, case let last = bytes[bytes.index(before: end)], last == 32 || last == 9 { end = bytes.index(before: end) }
+            guard start < end else { return .malformed }
+            let value = Substring(bytes[start..<end])
+            if Self.scheme(bytes[..<space], is: "bearer") { return .bearer(value) }
+            guard Self.scheme(bytes[..<space], is: "basic"), let decoded = Data(base64Encoded: String(value)),
+                  let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return .malformed }
             return .basic(name: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
         }
         // An empty `?_token=` is no credential at all, never a match.
-        if allowQueryToken, let token = request.queryString("_token"), !token.isEmpty { return .bearer(token) }
+        if allowQueryToken, let token = request.queryString("_token"), !token.isEmpty { return .bearer(Substring(token)) }
         return nil
+    }
+
+    /// Whether an auth scheme is `lowercaseName`, in any case (RFC 9110 11.1).
+    static func scheme(_ scheme: Substring.UTF8View.SubSequence, is lowercaseName: StaticString) -> Bool {
+        guard scheme.count == lowercaseName.utf8CodeUnitCount else { return false }
+        return lowercaseName.withUTF8Buffer { name in
+            zip(scheme, name).allSatisfy { ($0 | 0x20) == $1 }
+        }
     }
 
     func authenticate(_ request: HTTPRequest, allowQueryToken: Bool) -> Outcome {
@@ -65,7 +80,7 @@ struct Authentication: Sendable {
         case .bearer(let token)?:
             if let user = access.authenticate(bearer: token, nowMilliseconds: Self.nowMilliseconds()) { return .user(user) }
             if let jwt, JWTAuthenticator.looksLikeJWT(token) {
-                switch jwt.authenticate(token, access: access) {
+                switch jwt.authenticate(String(token), access: access) {
                 case .success(let user): return .user(user)
                 case .failure(let failure): return .invalid(username: failure.username ?? "default")
                 }

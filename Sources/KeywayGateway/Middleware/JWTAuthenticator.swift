@@ -81,7 +81,7 @@ public final class JWTAuthenticator: Sendable {
     }
 
     /// Three base64url parts: worth trying as a JWT.
-    static func looksLikeJWT(_ token: String) -> Bool {
+    static func looksLikeJWT(_ token: Substring) -> Bool {
         token.hasPrefix("eyJ") && token.utf8.lazy.filter { $0 == UInt8(ascii: ".") }.count == 2
     }
 
