@@ -77,6 +77,6 @@ let package = Package(
         .target(name: "KeywayTestSupport", path: "Tests/KeywayTestSupport"),
         .testTarget(name: "KeywayEngineTests", dependencies: ["KeywayEngine"]),
         .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "KeywayGatewayTests", dependencies: ["KeywayGateway", "KeywayEngine", "KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "KeywayGatewayTests", dependencies: ["KeywayGateway", "KeywayEngine", "KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "JWTKit", package: "jwt-kit")]),
     ]
 )
