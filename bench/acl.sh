@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/acl.sh: what access control costs per request. Keep-alive
 # `wrk -t1 -c64`, GET and SET through both API faces, a 29-byte key and a
-# 100-byte value, the three cases in turn within each round so drift on a
-# shared machine hits them alike:
+# 100-byte value, the three cases in a rotating order within each round so
+# drift on a shared machine hits them alike:
 #   no credentials - a server without a password: the default user, every
 #                    right, no authentication and no checks;
 #   password       - a server with --token, its default user's password as
@@ -74,16 +74,23 @@ rate() {  # URL [wrk args...] -> req/s
 }
 
 : >results.tsv
-for _ in $(seq "$rounds"); do
+for round in $(seq "$rounds"); do
     for case in "GET /get/KEY|/get/$key|" "SET POST /|/|set_command.lua" \
                 "GET /v1/keys/KEY|/v1/keys/$key|" "PUT /v1/keys/KEY|/v1/keys/$key|set_resource.lua"; do
         IFS='|' read -r label path script <<<"$case"
         extra=()
         [[ -n $script ]] && extra=(-s "$script")
-        a=$(rate "$open$path" "${extra[@]}")
-        b=$(rate "$secured$path" "${extra[@]}" -H "$password_header")
-        c=$(rate "$secured$path" "${extra[@]}" -H "$token_header")
-        printf '%s\t%s\t%s\t%s\n' "$label" "$a" "$b" "$c" >>results.tsv
+        # The three cases in a rotating order, so going first or last is
+        # no one case's advantage.
+        declare -A got=()
+        for step in 0 1 2; do
+            case $(( (step + round) % 3 )) in
+                0) got[a]=$(rate "$open$path" "${extra[@]}") ;;
+                1) got[b]=$(rate "$secured$path" "${extra[@]}" -H "$password_header") ;;
+                2) got[c]=$(rate "$secured$path" "${extra[@]}" -H "$token_header") ;;
+            esac
+        done
+        printf '%s\t%s\t%s\t%s\n' "$label" "${got[a]}" "${got[b]}" "${got[c]}" >>results.tsv
     done
 done
 python3 -c '

@@ -47,10 +47,23 @@ let cases: [(String, HTTPRequest)] = [
     (#"ACL 20 patterns: POST / ["SET",k,v]"#, request("POST", "/", #"["SET","\#(aclKey)","\#(value)"]"#, token: token)),
 ]
 
+// The same requests with the default user's password as the bearer token
+// (`--token`), on a second gateway: authentication without rule checks.
+let securedEngine = Engine()
+let securedRouter = Gateway(executor: securedEngine, configuration: GatewayConfiguration(token: "bench-admin-password")).makeRouter()
+_ = securedEngine.execute(Command("SET", [Bytes(aclKey), Bytes(value)]))
+let passwordCases: [(String, HTTPRequest)] = [
+    ("password: GET /v1/keys/{key}", request("GET", "/v1/keys/\(aclKey)", token: "bench-admin-password")),
+    ("password: PUT /v1/keys/{key}", request("PUT", "/v1/keys/\(aclKey)", #"{"value":"\#(value)"}"#, token: "bench-admin-password")),
+    (#"password: POST / ["GET",k]"#, request("POST", "/", #"["GET","\#(aclKey)"]"#, token: "bench-admin-password")),
+    (#"password: POST / ["SET",k,v]"#, request("POST", "/", #"["SET","\#(aclKey)","\#(value)"]"#, token: "bench-admin-password")),
+]
+
 let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 200_000
 // `RouterBench N "label"` runs one case (for `perf stat -e instructions`).
 let only = CommandLine.arguments.dropFirst(2).first
-for (label, request) in cases where only == nil || label == only {
+for (label, request, router) in cases.map({ ($0.0, $0.1, router) }) + passwordCases.map({ ($0.0, $0.1, securedRouter) })
+    where only == nil || label == only {
     var best = Double.infinity
     for _ in 0..<5 {
         let start = DispatchTime.now().uptimeNanoseconds
