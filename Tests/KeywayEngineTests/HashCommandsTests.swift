@@ -218,7 +218,7 @@ private func strings(_ reply: Reply) -> [String]? {
         #expect(h.error("HRANDFIELD", "r", "x") == "ERR value is not an integer or out of range")
         #expect(h.error("HRANDFIELD", "r", "-9223372036854770000", "withvalues") == "ERR value is out of range")
         #expect(h.error("HRANDFIELD", "r", "-9223372036854775808")?.hasPrefix("ERR value is out of range") == true)
-        #expect(h.error("HRANDFIELD", "r", "-9223372036854775807") == "ERR value is out of range")
+        #expect(h.error("HRANDFIELD", "r", "-9223372036854775807") == "ERR value is out of range, must be between -1048576 and 9223372036854775807")
     }
 
     @Test func hrandfieldOnALargeHashIsUniform() {

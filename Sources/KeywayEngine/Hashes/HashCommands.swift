@@ -50,9 +50,6 @@ enum HashCommands {
     static let invalidNumberOfFields = CommandError(.generic, "ERR invalid number of fields")
     static let countOutOfRange = CommandError(.generic, "ERR value is out of range")
 
-    /// The most repeated picks HRANDFIELD builds for a negative count.
-    static let maxRandomReply = 1 << 26
-
     /// The latest field deadline Redis accepts (2^46 - 1 ms, year 4199).
     static let maxFieldDeadline: Int64 = ((1 << 48) - 1) >> 2
 
@@ -234,10 +231,7 @@ enum HashCommands {
         var picked: [(key: Bytes, value: Bytes)] = []
         if count < 0 {
             let wanted = Int(-count)
-            // Redis streams such a reply and lets the output-buffer limit cut
-            // the client off; here the whole reply is built in memory first,
-            // so refuse one that could not be sent anyway.
-            if wanted > maxRandomReply { throw countOutOfRange }
+            try RandomPicks.check(count)
             picked.reserveCapacity(min(wanted, 1 << 20))
             for _ in 0..<wanted { picked.append(hash.fields.randomElement(using: &generator)!) }
         } else if Int(count) >= hash.count {

@@ -29,12 +29,6 @@ enum SetCommands {
     /// SPOP's count error, Redis's text for "a count that must be >= 0".
     static let countMustBePositive = CommandError(.generic, "ERR value is out of range, must be positive")
 
-    /// The most members SRANDMEMBER returns for a negative count (repeats
-    /// allowed). Redis accepts any count down to -LONG_MAX and would build a
-    /// reply that size; over HTTP that one reply would exhaust memory, so
-    /// Keyway refuses larger magnitudes with Redis's range error wording.
-    static let maxRepeatedPicks: Int64 = 1 << 24
-
     // MARK: - Membership
 
     static func sadd(_ c: CommandContext) throws(CommandError) -> Reply {
@@ -161,9 +155,7 @@ enum SetCommands {
         if count == Int64.min {
             throw CommandError(.generic, "ERR value is out of range, must be between \(-Int64.max) and \(Int64.max)")
         }
-        if count < -maxRepeatedPicks {
-            throw CommandError(.generic, "ERR value is out of range, must be between \(-maxRepeatedPicks) and \(Int64.max)")
-        }
+        try RandomPicks.check(count)
         guard let set = try c.db.read(SetValue.self, c[1]), count != 0 else { return .array([]) }
         if count > 0 {
             return memberArray(set.distinctRandomMembers(Int(min(count, Int64(set.count))), using: &generator))

@@ -282,6 +282,7 @@ enum SortedSetCommands {
         guard let set = try c.db.read(SortedSetValue.self, c[1]), requested != 0 else { return .array([]) }
         var picked: [(member: Bytes, score: Double)] = []
         if requested < 0 {
+            try RandomPicks.check(requested)
             let wanted = Int(-requested)
             picked.reserveCapacity(min(wanted, 1 << 20))
             for _ in 0..<wanted { picked.append(set.randomElement(using: &generator)!) }
