@@ -207,6 +207,10 @@ struct Serve: ParsableCommand {
         // 503 LOADING instead of connection refused. With the append-only
         // file on, it is the source of truth; otherwise the snapshot.
         let snapshotPath = engine.withSnapshotState { $0.path }
+        let dataDirectory = engine.withSnapshotState { $0.directory }
+        for name in TemporaryFiles.removeLeftovers(in: dataDirectory) {
+            logger.warning("removed \(name), left behind by a save or rewrite that did not finish")
+        }
         do {
             try loadData(engine: engine, appendOnly: engine.withDatabase { _, server in server.appendOnly.configured }, snapshotPath: snapshotPath, logger: logger)
         } catch {

@@ -4,6 +4,7 @@ save rules, and the file checked by Redis's own redis-check-rdb."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -110,5 +111,28 @@ def test_a_corrupt_snapshot_stops_the_start_with_a_clear_message():
                                 capture_output=True, text=True, timeout=20)
         assert result.returncode != 0
         assert "cannot load the snapshot" in result.stderr + result.stdout
+    finally:
+        server.cleanup()
+
+
+def test_leftover_temporary_files_are_removed_at_start(tmp_path):
+    """A BGSAVE or BGREWRITEAOF killed midway leaves temp-*.rdb and
+    temp-rewriteaof-bg-*.aof; the next start removes them, and nothing else."""
+    dead = 4_194_000
+    while True:
+        try:
+            os.kill(dead, 0)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            pass
+        dead -= 1
+    leftovers = [f"temp-{dead}-4242.rdb", f"temp-rewriteaof-bg-{dead}.aof"]
+    for name in leftovers + ["keep-me.txt"]:
+        (tmp_path / name).write_bytes(b"x" * 1024)
+    server = start_server("--dir", str(tmp_path), "--save", "")
+    try:
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name != "dump.rdb") == ["keep-me.txt"]
+        assert all(name in server.log_tail() for name in leftovers)
     finally:
         server.cleanup()
