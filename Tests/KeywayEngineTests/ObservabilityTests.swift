@@ -88,4 +88,32 @@ import Testing
         #expect(watcher.seen.count == 2)
         #expect(engine.run("MONITOR").errorMessage?.contains("/v1/monitor") == true)
     }
+
+    /// Lock tokens and session ids are credentials: MONITOR and SLOWLOG
+    /// show `(redacted)` in their place; the commands themselves run as sent.
+    @Test func secretsAreRedactedInMonitorAndSlowlog() {
+        let (engine, _) = makeEngine()
+        engine.run("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        let watcher = Watcher()
+        let subscription = engine.monitor(watcher)
+        defer { subscription.cancel() }
+        let session: Bytes = "session:AAAAAAAAAAAAAAAAAAAAAA"
+        #expect(engine.run("KEYWAY.LOCK", "lock:a", "lock:a:fencing", "s3cret-token", "10000", "0").isError == false)
+        #expect(engine.run("KEYWAY.EXTEND", "lock:a", "s3cret-token", "20000") == .integer(1))
+        #expect(engine.run("KEYWAY.UNLOCK", "lock:a", "s3cret-token") == .integer(1))
+        engine.run("HSET", session, "user", "ada")
+        engine.run("SET", "session:short", "x")  // not a session id: shown
+        let shown = watcher.seen.map { $0.arguments.map(\.text).joined(separator: " ") }
+        #expect(shown == [
+            "KEYWAY.LOCK lock:a lock:a:fencing (redacted) 10000 0",
+            "KEYWAY.EXTEND lock:a (redacted) 20000",
+            "KEYWAY.UNLOCK lock:a (redacted)",
+            "HSET session:(redacted) user ada",
+            "SET session:short x",
+        ])
+        let slowlog = "\(engine.run("SLOWLOG", "GET", "10"))"
+        #expect(!slowlog.contains("s3cret-token") && !slowlog.contains("AAAAAAAAAAAAAAAAAAAAAA"))
+        #expect(slowlog.contains("(redacted)"))
+        #expect(engine.run("HGET", session, "user") == .bulk("ada"))
+    }
 }

@@ -47,7 +47,7 @@ public final class CommandStatistics {
         counters[ObjectIdentifier(spec), default: (spec.name, Counters())].counters.add(microseconds: microseconds, failed: error != nil)
         if let error { recordError(error) }
         if slowerThanMicroseconds >= 0 && microseconds >= slowerThanMicroseconds {
-            addSlowEntry(arguments, microseconds: microseconds, nowMilliseconds: nowMilliseconds)
+            addSlowEntry(SecretRedaction.shown(spec, arguments), microseconds: microseconds, nowMilliseconds: nowMilliseconds)
         }
     }
 

@@ -101,7 +101,8 @@ final class EngineState: @unchecked Sendable {
     func run(_ command: Command, spec: CommandSpec) -> Reply {
         // MONITOR sees commands as they are executed, as in Redis.
         if !monitors.isEmpty && !spec.flags.contains(.admin) {
-            monitors.feed(MonitoredCommand(microseconds: db.clock.nowMicroseconds(), client: command.client, arguments: command.arguments))
+            monitors.feed(MonitoredCommand(microseconds: db.clock.nowMicroseconds(), client: command.client,
+                                           arguments: SecretRedaction.shown(spec, command.arguments)))
         }
         // Redis's performEvictions: free memory first, or refuse (OOM).
         if db.eviction.maxMemory > 0, !execution.inTransaction, let refusal = db.enforceMemoryLimit(for: spec) {
