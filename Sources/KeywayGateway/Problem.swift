@@ -40,6 +40,7 @@ enum ErrorStatus {
         switch code {
         case .loading, .busy, .outOfMemory: return (503, 503)
         case .noPermission: return (403, 403)
+        case .saveFailed: return (500, 500)
         case .wrongPassword: return (401, 401)
         case .wrongType, .busyGroup, .notBusy, .unkillable: return (409, 400)
         case .noSuchKey, .noGroup, .noScript: return (404, 400)

@@ -136,3 +136,22 @@ def test_leftover_temporary_files_are_removed_at_start(tmp_path):
         assert all(name in server.log_tail() for name in leftovers)
     finally:
         server.cleanup()
+
+
+def test_a_failed_save_is_a_server_error(tmp_path):
+    """SAVE that cannot write the snapshot is the server's failure: 500
+    SAVE_FAILED on both faces with Redis's ERR text, and no temporary file
+    is left behind."""
+    server = start_server("--dir", str(tmp_path), "--save", "")
+    try:
+        (tmp_path / "dump.rdb").mkdir()  # rename() over a directory fails, even for root
+        cmd(server, "SET", "k", "v")
+        r = requests.post(server.url + "/v1/admin/save", headers=server.auth, timeout=10)
+        assert r.status_code == 500 and r.json()["code"] == "SAVE_FAILED", r.text
+        assert r.json()["detail"].startswith("ERR ")
+        r = requests.post(server.url + "/", json=["SAVE"], headers=server.auth, timeout=10)
+        assert r.status_code == 500 and r.json()["error"].startswith("ERR "), r.text
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["dump.rdb"]
+        assert cmd(server, "GET", "k") == {"result": "v"}
+    finally:
+        server.cleanup()

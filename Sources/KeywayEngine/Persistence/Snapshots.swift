@@ -78,7 +78,7 @@ enum SnapshotCommands {
         } catch {
             snapshots.lastSaveSucceeded = false
             snapshots.lastError = "\(error)"
-            throw CommandError(.generic, "ERR \(error)")
+            throw CommandError(.saveFailed, "ERR \(error)")
         }
         c.db.resetDirty(by: c.db.dirty)
         snapshots.lastSaveTime = c.db.now / 1000

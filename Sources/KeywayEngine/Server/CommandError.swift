@@ -90,6 +90,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case noPermission = "NOPERM"
     /// Wrong user name or password, or a disabled user.
     case wrongPassword = "WRONGPASS"
+    /// SAVE could not write the snapshot (a full disk, an unwritable dir):
+    /// the server's failure, not the request's.
+    case saveFailed = "SAVE_FAILED"
 }
 
 extension ErrorCode {
