@@ -70,6 +70,11 @@ import Testing
         #expect(run(engine, as: "app", "XREAD", "STREAMS", "app:s", "secret", "0", "0").errorMessage == "NOPERM No permissions to access a key")
         #expect(run(engine, as: "app", "LMPOP", "2", "app:l", "secret", "LEFT").errorMessage == "NOPERM No permissions to access a key")
         #expect(run(engine, as: "app", "EVAL", "return 1", "1", "secret").errorMessage == "NOPERM No permissions to access a key")
+        // A numkeys near Int.max is checked over the arguments there are,
+        // and the command refuses the count itself: no overflow, no trap.
+        #expect(run(engine, as: "app", "EVAL", "return 1", "9223372036854775807", "app:1").isError)
+        #expect(run(engine, as: "app", "ZUNION", "9223372036854775807", "secret").errorMessage == "NOPERM No permissions to access a key")
+        #expect(run(engine, as: "app", "PING") == .status("PONG"))
     }
 
     @Test func channelsForPublish() {

@@ -239,10 +239,6 @@ enum ACLPasswords {
         hex(SHA256.hash(data: Array(password.utf8)))
     }
 
-    static func hash(_ bytes: [UInt8]) -> String {
-        hex(SHA256.hash(data: bytes))
-    }
-
     static func hex(_ digest: SHA256.Digest) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

@@ -69,7 +69,9 @@ public enum VariableKeys: Sendable {
             let first = position + 1
             // A count beyond the arguments is refused by the command itself;
             // every argument that could be a key is still checked.
-            return Array(arguments[first..<min(arguments.count, first + count)])
+            // `count` is the client's number: compared, never added, so a
+            // numkeys near Int.max cannot overflow.
+            return Array(arguments[first..<(count > arguments.count - first ? arguments.count : first + count)])
         case .streams:
             guard let keyword = arguments.firstIndex(where: { $0.equalsIgnoringCase("streams") }) else { return [] }
             let rest = arguments[(keyword + 1)...]
