@@ -38,7 +38,7 @@ enum ErrorStatus {
 
     private static func table(_ code: ErrorCode) -> (resource: Int, command: Int) {
         switch code {
-        case .loading, .busy, .outOfMemory: return (503, 503)
+        case .loading, .busy, .outOfMemory, .misconf: return (503, 503)
         case .noPermission: return (403, 403)
         case .saveFailed: return (500, 500)
         case .wrongPassword: return (401, 401)

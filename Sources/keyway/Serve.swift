@@ -156,6 +156,10 @@ struct Serve: ParsableCommand {
         sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
+        // A file grown past RLIMIT_FSIZE fails its write(2) with EFBIG, which
+        // the AOF and snapshot writers handle (MISCONF); the signal that comes
+        // with it would kill the process.
+        signal(SIGXFSZ, SIG_IGN)
 
         engine.withDatabase { _, server in
             server.configFilePath = config.map { path in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }

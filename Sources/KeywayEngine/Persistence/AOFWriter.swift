@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -84,6 +85,16 @@ final class AOFMonitor: @unchecked Sendable {
 ///
 /// A rewrite (`AOFRewriter`) asks the writer to also copy new records into a
 /// rewrite buffer, and at the end swaps the rewritten file in.
+///
+/// A failed write(2) or fsync(2) (a full disk, `RLIMIT_FSIZE`, an I/O error)
+/// cuts the file back to its last complete record and sets `failure`, which
+/// makes the engine refuse writes with MISCONF. The flusher then retries once
+/// a second, as Redis does, until a write and fsync succeed again:
+/// - `everysec`/`no`: the failed records were already acknowledged, so they
+///   are kept and written first when the retry succeeds;
+/// - `always`: nobody was told of the failed records yet, so the engine
+///   undoes them (`onFailedBatch`) before the parked replies hear of the
+///   failure, and the retry writes a no-op record (`SELECT 0`) as a probe.
 public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sendable {
     public let path: String
     public let policy: AOFFsyncPolicy
@@ -105,24 +116,97 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
     private var lastFsync: Int64
     private var callbacks: [(sequence: UInt64, callback: @Sendable (Bool) -> Void)] = []
     private var rewriteBuffer: [UInt8]?
+    /// Set when the records a running rewrite copied were undone: the
+    /// rewrite must not swap its file in.
+    private var rewriteCancelled = false
     private var closing = false
     private var stopped = false
-    /// errno of the first failed write or fsync; the file is then unusable.
-    public private(set) var failure: Int32?
+    /// The file's size after the last record known good: a failed write is
+    /// cut back to it, so the file never ends in half a command.
+    private var goodSize: Int64 = 0
+    /// errno of the failed write or fsync while the failure lasts.
+    private var failed: Int32?
+    private let publishedFailure = Atomic<Int32>(0)
+    private var lastFailure: (code: Int32, unixSeconds: Int64)?
+    private var lastAttempt: Int64 = 0
+    let retryIntervalMicroseconds: Int64
+    /// True while `onFailedBatch` runs: no retry meanwhile.
+    private var undoing = false
+    /// `always` only: undoes the records of a failed batch (and any after
+    /// it) in memory. Called on the flusher thread with no writer lock held,
+    /// before the replies parked on those records are failed.
+    private var failedBatchHandler: (@Sendable () -> Void)?
+
+    /// errno of the write or fsync that failed, while writes are refused
+    /// for it (until a retry succeeds); nil when healthy. Lock-free.
+    public var failure: Int32? {
+        let code = publishedFailure.load(ordering: .relaxed)
+        return code == 0 ? nil : code
+    }
+
+    /// The last failure, kept after recovery (INFO's aof_last_write_error).
+    public var lastError: (message: String, unixSeconds: Int64)? {
+        state.withLock { lastFailure.map { (String(cString: strerror($0.code)), $0.unixSeconds) } }
+    }
+
+    /// A record that changes nothing, written as a probe when a retry has
+    /// no records to write: SELECT 0 (Redis writes it too; loaders skip it).
+    static let probeRecord: [UInt8] = Array("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n".utf8)
 
     private var bytesWrittenTotal: Int64 = 0
     private var fsyncCount: Int64 = 0
 
     /// Opens (creating if needed) the file at `path` for appending and starts
     /// the flusher thread.
-    public init(path: String, policy: AOFFsyncPolicy, fsyncIntervalMilliseconds: Int = 1000) throws {
+    public init(path: String, policy: AOFFsyncPolicy, fsyncIntervalMilliseconds: Int = 1000, retryIntervalMilliseconds: Int = 1000) throws {
         self.path = path
         self.policy = policy
         self.fsyncIntervalMicroseconds = Int64(max(1, fsyncIntervalMilliseconds)) * 1000
+        self.retryIntervalMicroseconds = Int64(max(1, retryIntervalMilliseconds)) * 1000
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         if fd < 0 { throw AOFIOError(operation: "open", path: path, code: errno) }
+        goodSize = Int64(lseek(fd, 0, SEEK_END))
         lastFsync = monotonicMicroseconds()
         startFlusher()
+    }
+
+    /// Installs the undo step of `always` (see `failedBatchHandler`).
+    public func onFailedBatch(_ handler: @escaping @Sendable () -> Void) {
+        state.withLock { failedBatchHandler = handler }
+    }
+
+    /// After an undo: records not yet written are dropped (the engine's
+    /// data no longer holds them) and every ticket so far is settled, so
+    /// replies stop waiting. A running rewrite, which copied some of them,
+    /// is cancelled. Call under the engine lock.
+    public func discardUnwritten() {
+        let failedCallbacks: [@Sendable (Bool) -> Void] = state.withLock {
+            pending.removeAll(keepingCapacity: true)
+            written = appended
+            durable = appended
+            if rewriteBuffer != nil {
+                rewriteBuffer = nil
+                rewriteCancelled = true
+            }
+            let waiting = callbacks.map(\.callback)
+            callbacks = []
+            state.broadcast()
+            return waiting
+        }
+        for callback in failedCallbacks { callback(false) }
+    }
+
+    private func setFailure(_ code: Int32) {
+        failed = code
+        publishedFailure.store(code, ordering: .relaxed)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        lastFailure = (code, Int64(now.tv_sec))
+    }
+
+    private func clearFailure() {
+        failed = nil
+        publishedFailure.store(0, ordering: .relaxed)
     }
 
     deinit {
@@ -184,7 +268,7 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
 
     public func waitDurable(_ sequence: UInt64) -> Bool {
         state.withLock {
-            while durable < sequence && failure == nil && !stopped { state.wait() }
+            while durable < sequence && failed == nil && !stopped { state.wait() }
             return durable >= sequence
         }
     }
@@ -192,7 +276,7 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
     public func onDurable(_ sequence: UInt64, _ callback: @escaping @Sendable (Bool) -> Void) {
         let now: Bool? = state.withLock {
             if durable >= sequence { return true }
-            if failure != nil || stopped { return false }
+            if failed != nil || stopped { return false }
             callbacks.append((sequence, callback))
             return nil
         }
@@ -208,8 +292,8 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
             return appended
         }
         let ok: Bool = state.withLock {
-            while written < target && failure == nil && !stopped { state.wait() }
-            return failure == nil
+            while written < target && failed == nil && !stopped { state.wait() }
+            return failed == nil
         }
         guard ok else { return false }
         return io.withLock {
@@ -219,8 +303,9 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
                     durable = max(durable, target)
                     unsyncedWrites = false
                     fsyncCount += 1
-                } else if failure == nil {
-                    failure = errno
+                } else if failed == nil {
+                    setFailure(errno)
+                    lastAttempt = monotonicMicroseconds()
                 }
                 state.broadcast()
             }
@@ -271,11 +356,17 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
 
     private func flusherLoop() {
         while true {
-            // Wait for records, a due fsync, or the end.
+            // Wait for records, a due fsync, a due retry, or the end.
             state.lock()
-            while pending.isEmpty && !closing && failure == nil {
+            while !closing {
                 let now = monotonicMicroseconds()
-                if fsyncDue(now) { break }
+                if failed != nil {
+                    let due = lastAttempt + retryIntervalMicroseconds
+                    if now >= due && !undoing { break }
+                    state.wait(microseconds: max(1000, due - now))
+                    continue
+                }
+                if !pending.isEmpty || fsyncDue(now) { break }
                 if policy == .everysec && unsyncedWrites {
                     state.wait(microseconds: min(lastFsync + fsyncIntervalMicroseconds - now, Self.writeDelayMicroseconds))
                 } else if policy == .always {
@@ -284,17 +375,18 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
                     state.wait(microseconds: Self.writeDelayMicroseconds)
                 }
             }
+            let retrying = failed != nil
             // everysec/no: let a few more records join the batch.
-            if policy != .always && !pending.isEmpty && pending.count < Self.eagerWriteBytes && !closing {
+            if !retrying && policy != .always && !pending.isEmpty && pending.count < Self.eagerWriteBytes && !closing {
                 state.wait(microseconds: Self.writeDelayMicroseconds)
             }
-            if (closing && pending.isEmpty) || failure != nil {
+            if closing && (pending.isEmpty || failed != nil) {
                 stopped = true
-                let failed = callbacks
+                let abandoned = callbacks
                 callbacks = []
                 state.broadcast()
                 state.unlock()
-                for entry in failed { entry.callback(false) }
+                for entry in abandoned { entry.callback(false) }
                 return
             }
             state.unlock()
@@ -306,24 +398,52 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
             let descriptor = fd
             state.unlock()
 
-            var error: Int32? = nil
+            let probing = retrying && spare.isEmpty
+            if probing { spare = Self.probeRecord }
+            var writeError: Int32? = nil
+            var fsyncError: Int32? = nil
             if !spare.isEmpty {
-                error = writeAll(descriptor, spare)
+                writeError = writeAll(descriptor, spare)
             }
             let batchBytes = spare.count
-            spare.removeAll(keepingCapacity: true)
             let now = monotonicMicroseconds()
             var synced = false
-            if error == nil && (policy == .always || (policy == .everysec && (unsyncedWrites || batchBytes > 0) && now - lastFsync >= fsyncIntervalMicroseconds)) {
-                if fsync(descriptor) == 0 { synced = true } else { error = errno }
+            if writeError == nil && (policy == .always || retrying || (policy == .everysec && (unsyncedWrites || batchBytes > 0) && now - lastFsync >= fsyncIntervalMicroseconds)) {
+                if fsync(descriptor) == 0 { synced = true } else { fsyncError = errno }
+            }
+            let error = writeError ?? fsyncError
+            // Under `always` a batch counts only once fsynced; otherwise
+            // written bytes stay (a failed fsync is retried as a probe).
+            let undone = error != nil && policy == .always
+            if writeError != nil || undone {
+                // Cut the file back to its last complete record.
+                _ = ftruncate(descriptor, off_t(goodSize))
+            } else {
+                goodSize += Int64(batchBytes)
             }
             io.unlock()
 
             state.lock()
             var ready: [@Sendable (Bool) -> Void] = []
+            var failedCallbacks: [@Sendable (Bool) -> Void] = []
+            var handler: (@Sendable () -> Void)?
             if let error {
-                failure = error
+                setFailure(error)
+                lastAttempt = now
+                if undone {
+                    // Nobody was answered for these records: the engine
+                    // undoes them, then their parked replies fail.
+                    failedCallbacks = callbacks.map(\.callback)
+                    callbacks = []
+                    handler = failedBatchHandler
+                    undoing = handler != nil
+                } else if writeError != nil && !probing {
+                    // Acknowledged records: keep them, first in line.
+                    spare.append(contentsOf: pending)
+                    swap(&pending, &spare)
+                }
             } else {
+                if retrying { clearFailure() }
                 bytesWrittenTotal += Int64(batchBytes)
                 written = max(written, sequence)
                 if synced {
@@ -340,8 +460,17 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
                     callbacks.removeAll { $0.sequence <= durableNow }
                 }
             }
+            spare.removeAll(keepingCapacity: true)
             state.broadcast()
             state.unlock()
+            if let handler {
+                handler()
+                state.withLock {
+                    undoing = false
+                    state.broadcast()
+                }
+            }
+            for callback in failedCallbacks { callback(false) }
             for callback in ready { callback(true) }
         }
     }
@@ -351,7 +480,10 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
     /// Starts copying new records into the rewrite buffer. Call under the
     /// engine lock, in the same critical section that snapshots the keyspace.
     public func beginRewrite() {
-        state.withLock { rewriteBuffer = [] }
+        state.withLock {
+            rewriteBuffer = []
+            rewriteCancelled = false
+        }
     }
 
     /// Takes what the rewrite buffer holds so far.
@@ -365,7 +497,10 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
     }
 
     public func abortRewrite() {
-        state.withLock { rewriteBuffer = nil }
+        state.withLock {
+            rewriteBuffer = nil
+            rewriteCancelled = false
+        }
     }
 
     public var isRewriting: Bool { state.withLock { rewriteBuffer != nil } }
@@ -386,6 +521,10 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
             io.unlock()
             for callback in ready { callback(true) }
         }
+        if rewriteCancelled {
+            rewriteCancelled = false
+            throw AOFIOError(operation: "rewrite (cancelled: records it copied were undone)", path: temporaryPath, code: ECANCELED)
+        }
         let rest = rewriteBuffer ?? []
         rewriteBuffer = nil
         if let code = writeAll(temporaryFD, rest) { throw AOFIOError(operation: "write", path: temporaryPath, code: code) }
@@ -394,6 +533,9 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
         fsyncDirectory(of: path)
         Glibc.close(fd)
         fd = temporaryFD
+        goodSize = Int64(lseek(temporaryFD, 0, SEEK_END))
+        // The new file holds every record, those a failure held back too.
+        if failed != nil { clearFailure() }
         pending.removeAll(keepingCapacity: true)
         written = appended
         durable = appended

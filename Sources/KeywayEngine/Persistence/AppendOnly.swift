@@ -74,6 +74,9 @@ extension Engine {
         let appendOnly = state.server.appendOnly
         let path = appendOnly.path(in: state.server.snapshots.directory)
         let writer = try AOFWriter(path: path, policy: appendOnly.fsync)
+        if appendOnly.fsync == .always {
+            writer.onFailedBatch { [weak self] in self?.undoUnpersistedWrites() }
+        }
         appendOnly.writer = writer
         appendOnly.enabled = true
         appendOnly.baseSize = AppendOnlyState.fileSize(path)

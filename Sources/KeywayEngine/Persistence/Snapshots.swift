@@ -1,9 +1,10 @@
 import Dispatch
+import Synchronization
 
 /// Snapshot persistence settings and status: where the RDB file lives, the
 /// save rules, and how the last save went. Lives in `ServerState`, under
 /// the engine lock.
-public final class SnapshotState {
+public final class SnapshotState: @unchecked Sendable {
     /// `save <seconds> <changes>`: save when at least `changes` writes
     /// happened and `seconds` passed since the last save.
     public struct SaveRule: Sendable, Equatable {
@@ -27,6 +28,18 @@ public final class SnapshotState {
     public internal(set) var lastSaveTime: Int64 = 0
     public internal(set) var lastSaveSucceeded = true
     public internal(set) var lastError: String?
+    /// Unix seconds of the last failed save (INFO's rdb_last_bgsave_error_time).
+    public internal(set) var lastErrorTime: Int64 = 0
+    /// `stop-writes-on-bgsave-error`: refuse writes (MISCONF) after a failed
+    /// background save while save rules are set, until a save succeeds.
+    public var stopWritesOnError = true
+    private let backgroundSaveFailedFlag = Atomic<Bool>(false)
+    /// The last background save failed (and no save succeeded since).
+    /// Lock-free, for `/readyz`.
+    public internal(set) var backgroundSaveFailed: Bool {
+        get { backgroundSaveFailedFlag.load(ordering: .relaxed) }
+        set { backgroundSaveFailedFlag.store(newValue, ordering: .relaxed) }
+    }
     public internal(set) var inProgress = false
     public internal(set) var lastDurationSeconds: Int64 = -1
     /// A BGSAVE SCHEDULE waiting for the running one to end.
@@ -78,11 +91,13 @@ enum SnapshotCommands {
         } catch {
             snapshots.lastSaveSucceeded = false
             snapshots.lastError = "\(error)"
+            snapshots.lastErrorTime = c.db.now / 1000
             throw CommandError(.saveFailed, "ERR \(error)")
         }
         c.db.resetDirty(by: c.db.dirty)
         snapshots.lastSaveTime = c.db.now / 1000
         snapshots.lastSaveSucceeded = true
+        snapshots.backgroundSaveFailed = false
         snapshots.lastError = nil
         snapshots.lastDurationSeconds = (monotonicMicroseconds() - started) / 1_000_000
         return .ok
@@ -143,10 +158,13 @@ extension Engine {
                 state.db.resetDirty(by: snapshots.dirtyAtStart)
                 snapshots.lastSaveTime = now / 1000
                 snapshots.lastSaveSucceeded = true
+                snapshots.backgroundSaveFailed = false
                 snapshots.lastError = nil
             case .failure(let error):
                 snapshots.lastSaveSucceeded = false
+                snapshots.backgroundSaveFailed = true
                 snapshots.lastError = "\(error)"
+                snapshots.lastErrorTime = state.db.clock.nowMilliseconds() / 1000
             }
             if snapshots.scheduled {
                 snapshots.scheduled = false

@@ -80,6 +80,16 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// memory is above `maxmemory` (OOM): `/readyz` reports not ready.
     var isOutOfMemory: Bool { get }
 
+    /// What keeps writes from reaching disk (a failed AOF write or fsync, a
+    /// failed background save), while writes are refused with MISCONF:
+    /// `/readyz` reports it. Nil when persistence is healthy.
+    var persistenceFailure: String? { get }
+
+    /// Grows each time writes that could not be persisted were undone
+    /// (`appendfsync always`): a reply computed while it moved may have
+    /// read them and must not be sent.
+    var undoCount: UInt64 { get }
+
     /// The command table's flags for a command name (any case); nil for an
     /// unknown command. The gateway reads `.write` and `.readonly` to keep
     /// browsers from writing with a GET.
@@ -97,6 +107,8 @@ public protocol CommandExecutor: AnyObject, Sendable {
 
 extension CommandExecutor {
     public var isOutOfMemory: Bool { false }
+    public var persistenceFailure: String? { nil }
+    public var undoCount: UInt64 { 0 }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }
     public var accessControl: AccessControl? { nil }
     public func authorize(_ command: Command) -> CommandError? { nil }

@@ -93,6 +93,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// SAVE could not write the snapshot (a full disk, an unwritable dir):
     /// the server's failure, not the request's.
     case saveFailed = "SAVE_FAILED"
+    /// Writes refused while the data cannot be persisted (a failed AOF
+    /// write or fsync, a failed background save): Redis's MISCONF.
+    case misconf = "MISCONF"
 }
 
 extension ErrorCode {
@@ -111,6 +114,7 @@ extension ErrorCode {
         case "NOTBUSY": return .notBusy
         case "UNKILLABLE": return .unkillable
         case "OOM": return .outOfMemory
+        case "MISCONF": return .misconf
         case "NOPERM": return .noPermission
         case "WRONGPASS": return .wrongPassword
         default: return .generic

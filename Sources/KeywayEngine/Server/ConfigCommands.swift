@@ -59,10 +59,26 @@ public enum ConfigCommands {
             } catch {
                 throw CommandError(.generic, error.configSetMessage(name))
             }
+            if parameter.name == "appendonly", c[i + 1].equalsIgnoringCase("yes"), let reason = appendOnlyFileUnusable(c) {
+                throw failure("Unable to turn on AOF: \(reason)")
+            }
         }
         var settings = EngineSettings(db: c.db, server: c.server)
         for change in changes { change(&settings) }
         return .ok
+    }
+
+    /// Why `appendonly yes` could not open the file it would write (an
+    /// unwritable `dir`, a directory in the way), checked before anything
+    /// of the CONFIG SET applies; nil when it can, or the AOF is already on.
+    private static func appendOnlyFileUnusable(_ c: CommandContext) -> String? {
+        let appendOnly = c.server.appendOnly
+        guard appendOnly.writer == nil else { return nil }
+        let path = appendOnly.path(in: c.server.snapshots.directory)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+        close(fd)
+        return nil
     }
 
     /// CONFIG REWRITE: writes the current value of every live parameter back

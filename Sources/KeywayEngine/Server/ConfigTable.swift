@@ -117,6 +117,9 @@ enum EngineConfig {
               add: { target, rules in
                   if rules.isEmpty { target.server.snapshots.rules = [] } else { target.server.snapshots.rules += rules }
               }),
+        .init("stop-writes-on-bgsave-error", ConfigValueType<Bool>.bool, default: "yes",
+              help: "After a failed background save, refuse writes (MISCONF) until a save succeeds, while save rules are set.",
+              get: { $0.server.snapshots.stopWritesOnError }, set: { $0.server.snapshots.stopWritesOnError = $1 }),
         .init("appendonly", ConfigValueType<Bool>.bool, default: "no",
               help: "Keep an append-only file. At run time, yes writes the data into a new file and no closes it.",
               get: { $0.server.appendOnly.enabled }, set: { $0.server.appendOnly.configured = $1 },

@@ -110,6 +110,12 @@ final class EngineState: @unchecked Sendable {
             execution.statistics.recordError(refusal)
             return .error(refusal)
         }
+        // Redis's MISCONF: no writes while the data cannot be persisted.
+        if spec.flags.contains(.write), !execution.inTransaction, let refusal = diskErrorRefusal() {
+            db.stats.totalErrors += 1
+            execution.statistics.recordError(refusal)
+            return .error(refusal)
+        }
         let started = monotonicMicroseconds()
         let reply = runHandler(command, spec: spec)
         db.noteMemoryAfterCommand()
@@ -217,6 +223,10 @@ public final class Engine: CommandExecutor {
     private let eviction: EvictionState
     /// Set while the dataset loads at start-up; read without the lock.
     let loadingDataset = Atomic<Bool>(false)
+    /// For `persistenceFailure`, read without the lock.
+    let snapshotState: SnapshotState
+    /// See `undoCount`.
+    let undoneWriteBatches = Atomic<UInt64>(0)
 
     public init(clock: any EngineClock = SystemClock(), commands: CommandTable = .standard) {
         writes = WriteCounter()
@@ -235,6 +245,7 @@ public final class Engine: CommandExecutor {
         access = server.accessControl
         self.clock = clock
         appendOnlyWriter = server.appendOnly.published
+        snapshotState = server.snapshots
         state = EngineLock(engineState)
     }
 
@@ -514,6 +525,11 @@ public final class Engine: CommandExecutor {
                 state.db.stats.totalErrors += 1
                 state.execution.statistics.recordError(refusal)
                 return (.failure(refusal), [], nil)
+            }
+            if specs.contains(where: { $0.flags.contains(.write) }), let refusal = state.diskErrorRefusal() {
+                state.db.stats.totalErrors += 1
+                state.execution.statistics.recordError(refusal)
+                return (.failure(CommandError(.misconf, "EXECABORT Transaction discarded because of: " + refusal.message)), [], nil)
             }
             state.execution.inTransaction = true
             let replies = zip(commands, specs).map { state.run($0, spec: $1) }

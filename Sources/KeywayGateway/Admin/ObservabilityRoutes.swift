@@ -11,8 +11,9 @@ enum ObservabilityRoutes {
         routes.open.get("/readyz", ready)
     }
 
-    /// Ready to serve: 503 while the data loads or while writes are refused
-    /// for maxmemory (OOM) until memory is freed.
+    /// Ready to serve: 503 while the data loads, while writes are refused
+    /// for maxmemory (OOM) until memory is freed, or while they are refused
+    /// because the data cannot be persisted (MISCONF: `persistence_failed`).
     static func ready(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         if context.executor.isLoading {
             return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
@@ -20,6 +21,12 @@ enum ObservabilityRoutes {
         }
         if context.executor.isOutOfMemory {
             return HTTPResponse(status: 503, contentType: "application/json", body: Array(#"{"status":"oom"}"#.utf8))
+        }
+        if let failure = context.executor.persistenceFailure {
+            return context.json(503) { o in
+                o.member("status") { $0.string("persistence_failed") }
+                o.member("detail") { $0.string(failure) }
+            }
         }
         return HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
     }
