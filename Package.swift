@@ -47,6 +47,7 @@ let package = Package(
             dependencies: [
                 "CMicroHTTPD",
                 "CGnuTLS",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

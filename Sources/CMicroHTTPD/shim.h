@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 
 /// Leaves URL paths and query values exactly as sent; Keyway percent-decodes
 /// them to bytes itself, so `%2F` and `%00` survive inside keys.
@@ -35,6 +36,7 @@ static inline struct MHD_Daemon *keyway_mhd_start_daemon(
     const struct sockaddr *address,
     unsigned int thread_pool_size,
     unsigned int connection_limit,
+    unsigned int per_ip_connection_limit,
     unsigned int connection_timeout_seconds,
     size_t connection_memory_limit,
     MHD_AccessHandlerCallback access_handler,
@@ -46,10 +48,11 @@ static inline struct MHD_Daemon *keyway_mhd_start_daemon(
     void *cert_callback,
     const char *trust_pem)
 {
-    struct MHD_OptionItem options[11];
+    struct MHD_OptionItem options[12];
     int count = 0;
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)thread_pool_size, NULL };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL };
+    if (per_ip_connection_limit) options[count++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)per_ip_connection_limit, NULL };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_handler, completed_context };
@@ -68,13 +71,13 @@ static inline struct MHD_Daemon *keyway_mhd_start_daemon(
 /// A plain HTTP daemon.
 static inline struct MHD_Daemon *keyway_mhd_start(
     unsigned int flags, uint16_t port, const struct sockaddr *address,
-    unsigned int thread_pool_size, unsigned int connection_limit,
+    unsigned int thread_pool_size, unsigned int connection_limit, unsigned int per_ip_connection_limit,
     unsigned int connection_timeout_seconds, size_t connection_memory_limit,
     MHD_AccessHandlerCallback access_handler, void *access_context,
     MHD_RequestCompletedCallback completed_handler, void *completed_context,
     MHD_NotifyConnectionCallback connection_handler, void *connection_context)
 {
-    return keyway_mhd_start_daemon(flags, port, address, thread_pool_size, connection_limit,
+    return keyway_mhd_start_daemon(flags, port, address, thread_pool_size, connection_limit, per_ip_connection_limit,
                                    connection_timeout_seconds, connection_memory_limit,
                                    access_handler, access_context, completed_handler, completed_context,
                                    connection_handler, connection_context, NULL, NULL);
@@ -83,14 +86,14 @@ static inline struct MHD_Daemon *keyway_mhd_start(
 /// An HTTPS daemon (see `keyway_mhd_start_daemon`).
 static inline struct MHD_Daemon *keyway_mhd_start_tls(
     unsigned int flags, uint16_t port, const struct sockaddr *address,
-    unsigned int thread_pool_size, unsigned int connection_limit,
+    unsigned int thread_pool_size, unsigned int connection_limit, unsigned int per_ip_connection_limit,
     unsigned int connection_timeout_seconds, size_t connection_memory_limit,
     MHD_AccessHandlerCallback access_handler, void *access_context,
     MHD_RequestCompletedCallback completed_handler, void *completed_context,
     MHD_NotifyConnectionCallback connection_handler, void *connection_context,
     void *cert_callback, const char *trust_pem)
 {
-    return keyway_mhd_start_daemon(flags, port, address, thread_pool_size, connection_limit,
+    return keyway_mhd_start_daemon(flags, port, address, thread_pool_size, connection_limit, per_ip_connection_limit,
                                    connection_timeout_seconds, connection_memory_limit,
                                    access_handler, access_context, completed_handler, completed_context,
                                    connection_handler, connection_context, cert_callback, trust_pem);
@@ -115,6 +118,15 @@ static inline unsigned int keyway_mhd_connection_count(struct MHD_Daemon *daemon
 static inline int keyway_mhd_connection_fd(struct MHD_Connection *connection) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     return info ? (int)info->connect_fd : -1;
+}
+
+/// Milliseconds since the socket last received data (TCP_INFO's
+/// tcpi_last_data_recv), or -1 when unknown.
+static inline long keyway_tcp_last_data_received_ms(int fd) {
+    struct tcp_info info;
+    socklen_t length = sizeof(info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
+    return (long)info.tcpi_last_data_recv;
 }
 
 static inline const struct sockaddr *keyway_mhd_client_address(struct MHD_Connection *connection) {

@@ -14,6 +14,10 @@ public struct GatewayConfiguration: Sendable {
     public var metricsOpen = false
     /// Most Server-Sent Event streams open at once; more get 503.
     public var maxEventStreams: Int
+    /// `client-output-buffer-limit pubsub`: when a slow reader's stream is cut.
+    public var eventStreamLimits = OutputBufferLimits.pubsub
+    /// `client-output-buffer-total`: what all streams may hold unsent; 0 = no cap.
+    public var eventStreamBufferTotal = 128 * 1024 * 1024
     /// Session lifetime, sliding expiry and cookie settings.
     public var sessions = SessionConfiguration()
     /// Origins for the cache-aside routes and how to reach them.
@@ -43,6 +47,9 @@ public final class Gateway: Sendable {
     let maxEventStreams: Int
     /// Event streams open now.
     let openEventStreams = Atomic<Int>(0)
+    let eventStreamLimits: OutputBufferLimits
+    /// What every event stream holds unsent, against its total.
+    public let eventStreamBudget: StreamBufferBudget
     let sessions: SessionConfiguration
     /// The cache-aside middleware (`/v1/cache`).
     let cache: CacheAside
@@ -60,6 +67,8 @@ public final class Gateway: Sendable {
                                              jwt: configuration.jwt, allowQueryToken: configuration.allowQueryToken)
         self.metricsOpen = configuration.metricsOpen
         self.maxEventStreams = configuration.maxEventStreams
+        self.eventStreamLimits = configuration.eventStreamLimits
+        self.eventStreamBudget = StreamBufferBudget(totalBytes: configuration.eventStreamBufferTotal)
         self.sessions = configuration.sessions
         self.cache = CacheAside(settings: configuration.cache)
         self.rateLimiter = configuration.rateLimit.map(GatewayRateLimiter.init)
@@ -74,7 +83,7 @@ public final class Gateway: Sendable {
             openEventStreams.subtract(1, ordering: .relaxed)
             return nil
         }
-        return EventStream()
+        return EventStream(limits: eventStreamLimits, budget: eventStreamBudget)
     }
 
     func eventStreamClosed() {

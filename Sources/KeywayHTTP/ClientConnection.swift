@@ -43,6 +43,30 @@ public final class ClientConnection: Sendable {
     /// Set by `CLIENT KILL` on the caller's own connection: answer, then close.
     let closeAfterReply = Atomic<Bool>(false)
 
+    /// Where the connection is in its current request, for the read
+    /// deadlines of `ConnectionGuard`.
+    enum RequestPhase: UInt8 {
+        /// Between requests: idle, or receiving the next request's headers.
+        case waiting = 0
+        /// Headers in, receiving the body.
+        case readingBody = 1
+        /// Being answered, parked, or streaming.
+        case answering = 2
+    }
+    let phase = Atomic<UInt8>(RequestPhase.waiting.rawValue)
+    /// When the current phase began (monotonic ms).
+    let phaseSince: Atomic<Int64>
+    /// When the last request was answered; 0 before the first.
+    let lastRequestEnded = Atomic<Int64>(0)
+    /// When the guard first saw bytes of the next request after an answer;
+    /// 0 while the connection is idle.
+    let nextRequestSeen = Atomic<Int64>(0)
+    /// A request on this connection passed authentication: it is a known
+    /// client's, not one a flood of anonymous sockets may push out.
+    let authenticated = Atomic<Bool>(false)
+    /// Shut down by the guard or CLIENT KILL, not yet closed by libmicrohttpd.
+    let shutDown = Atomic<Bool>(false)
+
     private struct Rare {
         var name: String = ""
         var stream: EventStream?
@@ -57,6 +81,21 @@ public final class ClientConnection: Sendable {
         self.fd = fd
         self.openedAt = now
         self.lastActive = Atomic(now)
+        self.phaseSince = Atomic(now)
+    }
+
+    /// Marks the connection as an authenticated client's (see `authenticated`).
+    public func markAuthenticated() {
+        if !authenticated.load(ordering: .relaxed) { authenticated.store(true, ordering: .relaxed) }
+    }
+
+    func enter(_ newPhase: RequestPhase, now: Int64) {
+        phase.store(newPhase.rawValue, ordering: .relaxed)
+        phaseSince.store(now, ordering: .relaxed)
+        if newPhase == .waiting {
+            lastRequestEnded.store(now, ordering: .relaxed)
+            nextRequestSeen.store(0, ordering: .relaxed)
+        }
     }
 
     /// The name set with `CLIENT SETNAME` ("" when none).
@@ -87,6 +126,7 @@ public final class ClientConnection: Sendable {
 
     func requestStarted(now: Int64) {
         lastActive.store(now, ordering: .relaxed)
+        enter(.readingBody, now: now)
     }
 
     func setActivity(_ value: Activity) {

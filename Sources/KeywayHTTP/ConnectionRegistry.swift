@@ -13,6 +13,9 @@ public final class ConnectionRegistry: Sendable {
     private struct State {
         var byID: [Int64: ClientConnection] = [:]
         var nextID: Int64 = 1
+        /// Connections shut down but not yet closed by libmicrohttpd: they
+        /// no longer count against the limit.
+        var closing = 0
     }
     private let state = Mutex(State())
 
@@ -53,7 +56,7 @@ public final class ConnectionRegistry: Sendable {
                 if id == callerID {
                     connection.closeAfterCurrentReply()
                 } else {
-                    shutdown(connection.fd, Int32(SHUT_RDWR))
+                    Self.shutDown(connection, &state)
                 }
             }
             return killed
@@ -78,7 +81,44 @@ public final class ConnectionRegistry: Sendable {
     }
 
     func closed(_ connection: ClientConnection) {
-        state.withLock { _ = $0.byID.removeValue(forKey: connection.id) }
+        state.withLock { state in
+            _ = state.byID.removeValue(forKey: connection.id)
+            if connection.shutDown.load(ordering: .relaxed) { state.closing -= 1 }
+        }
+    }
+
+    /// Under the lock: shuts the socket down once (see `kill`).
+    private static func shutDown(_ connection: ClientConnection, _ state: inout State) {
+        guard !connection.shutDown.load(ordering: .relaxed) else { return }
+        connection.shutDown.store(true, ordering: .relaxed)
+        state.closing += 1
+        shutdown(connection.fd, Int32(SHUT_RDWR))
+    }
+
+    /// A connection just opened: if that makes more than `limit` live
+    /// connections, makes room by shutting one down, chosen by `pick`
+    /// among the others (nil: the newcomer itself is refused). Returns the
+    /// connection shut down, if any.
+    func admit(_ newcomer: ClientConnection, limit: Int, pick: ([ClientConnection]) -> ClientConnection?) -> ClientConnection? {
+        state.withLock { state in
+            guard state.byID.count - state.closing > limit else { return nil }
+            let others = state.byID.values.filter { $0 !== newcomer && !$0.shutDown.load(ordering: .relaxed) }
+            let victim = pick(others) ?? newcomer
+            Self.shutDown(victim, &state)
+            return victim
+        }
+    }
+
+    /// Shuts down every live connection `overdue` picks; returns how many.
+    func shutDown(where overdue: (ClientConnection) -> Bool) -> Int {
+        state.withLock { state in
+            var count = 0
+            for connection in state.byID.values where !connection.shutDown.load(ordering: .relaxed) && overdue(connection) {
+                Self.shutDown(connection, &state)
+                count += 1
+            }
+            return count
+        }
     }
 
     private static func text(_ characters: [CChar]) -> String {

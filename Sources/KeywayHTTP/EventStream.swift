@@ -1,8 +1,67 @@
 import CMicroHTTPD
+import DequeModule
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Redis's `client-output-buffer-limit pubsub <hard> <soft> <seconds>`:
+/// an event stream whose unsent bytes pass `hardBytes`, or stay above
+/// `softBytes` for `softSeconds`, is a subscriber that does not keep up,
+/// and is disconnected. 0 turns a limit off.
+public struct OutputBufferLimits: Sendable, Equatable {
+    public var hardBytes: Int
+    public var softBytes: Int
+    public var softSeconds: Int
+
+    public init(hardBytes: Int, softBytes: Int, softSeconds: Int) {
+        self.hardBytes = hardBytes
+        self.softBytes = softBytes
+        self.softSeconds = softSeconds
+    }
+
+    /// Redis's default for pub/sub clients: 32mb 8mb 60.
+    public static let pubsub = OutputBufferLimits(hardBytes: 32 * 1024 * 1024, softBytes: 8 * 1024 * 1024, softSeconds: 60)
+}
+
+/// The bytes every event stream holds unsent, against one total, so that
+/// many slow readers together cannot take the memory either. Past the
+/// total, a message to a stream holding more than its fair share (the
+/// total over the streams open) disconnects that stream; a stream that
+/// keeps up (holding less) is still served, the total then overshooting
+/// by at most what such streams hold. Also counts the disconnections
+/// (INFO's `client_output_buffer_limit_disconnections`).
+public final class StreamBufferBudget: Sendable {
+    public let totalBytes: Int
+    private let used = Atomic<Int>(0)
+    private let disconnectedCount = Atomic<Int64>(0)
+    private let streams = Atomic<Int>(0)
+
+    public init(totalBytes: Int) { self.totalBytes = totalBytes }
+
+    public var usedBytes: Int { used.load(ordering: .relaxed) }
+    public var disconnections: Int64 { disconnectedCount.load(ordering: .relaxed) }
+
+    /// Takes `bytes` for a stream already holding `held`; false when the
+    /// stream should be cut instead.
+    func reserve(_ bytes: Int, held: Int) -> Bool {
+        let now = used.add(bytes, ordering: .relaxed).newValue
+        if totalBytes > 0 && now > totalBytes && held + bytes > totalBytes / max(1, streams.load(ordering: .relaxed)) {
+            used.subtract(bytes, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func streamOpened() { streams.add(1, ordering: .relaxed) }
+    func streamClosed() { streams.subtract(1, ordering: .relaxed) }
+
+    func release(_ bytes: Int) {
+        if bytes > 0 { used.subtract(bytes, ordering: .relaxed) }
+    }
+
+    func countDisconnection() { disconnectedCount.add(1, ordering: .relaxed) }
+}
 
 /// A streaming response (Server-Sent Events): producers on any thread
 /// `send` bytes; libmicrohttpd pulls them through a content reader.
@@ -10,9 +69,21 @@ import Glibc
 /// While the queue is empty the connection is suspended, so an idle stream
 /// costs no thread and no CPU; `send` resumes it. The reader never returns 0
 /// without suspending (that would make libmicrohttpd spin).
+///
+/// A reader that does not keep up is disconnected at once when its queue
+/// passes the output buffer limits or the servers' total (`send` returns
+/// false), its queue dropped: the socket is shut down, as CLIENT KILL does.
 public final class EventStream: Sendable {
     private struct State {
-        var pending: [UInt8] = []
+        /// Queued messages, each kept as sent (no copy into one buffer,
+        /// no doubling growth); `offset` bytes of the first are handed out.
+        var chunks = Deque<[UInt8]>()
+        var offset = 0
+        var buffered = 0
+        /// A producer waiting for the queue to drain (`waitForRoom`).
+        var drainWaiter: (@Sendable () -> Void)?
+        /// When the queue went above the soft limit (monotonic ms), if it is.
+        var overSoftLimitSince: Int64?
         var connection: CHandle?
         var fd: Int32 = -1
         var server: HTTPServer?
@@ -23,13 +94,20 @@ public final class EventStream: Sendable {
     }
 
     private let state: Mutex<State>
-    /// Bytes buffered beyond which a slow client is cut off rather than
-    /// letting its queue grow without bound.
-    public let maxBufferedBytes: Int
+    public let limits: OutputBufferLimits
+    private let budget: StreamBufferBudget?
 
-    public init(maxBufferedBytes: Int = 8 * 1024 * 1024, onClose: (@Sendable () -> Void)? = nil) {
-        self.maxBufferedBytes = maxBufferedBytes
+    public init(limits: OutputBufferLimits = .pubsub, budget: StreamBufferBudget? = nil, onClose: (@Sendable () -> Void)? = nil) {
+        self.limits = limits
+        self.budget = budget
         state = Mutex(State(onClose: onClose))
+        budget?.streamOpened()
+    }
+
+    deinit {
+        let held = state.withLock { $0.buffered }
+        budget?.release(held)
+        budget?.streamClosed()
     }
 
     public func setCloseHandler(_ handler: @escaping @Sendable () -> Void) {
@@ -41,23 +119,73 @@ public final class EventStream: Sendable {
         if runNow { handler() }
     }
 
-    /// Queues bytes for the client. False when the stream has ended.
+    /// Queues bytes for the client. False when the stream has ended, or
+    /// has just been disconnected for not keeping up.
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {
-        let (accepted, overflow) = state.withLock { state -> (Bool, Bool) in
-            guard !state.finished && !state.closed else { return (false, false) }
-            if state.pending.count + bytes.count > maxBufferedBytes {
-                state.finished = true
-                wake(&state)
-                return (false, true)
+        state.withLock { state -> Bool in
+            guard !state.finished && !state.closed else { return false }
+            let buffered = state.buffered + bytes.count
+            if limits.hardBytes > 0 && buffered > limits.hardBytes {
+                disconnect(&state)
+                return false
             }
-            state.pending.append(contentsOf: bytes)
+            if limits.softBytes > 0 && buffered > limits.softBytes {
+                let now = ClientConnection.monotonicMilliseconds()
+                if let since = state.overSoftLimitSince {
+                    if now - since > Int64(limits.softSeconds) * 1000 {
+                        disconnect(&state)
+                        return false
+                    }
+                } else {
+                    state.overSoftLimitSince = now
+                }
+            } else {
+                state.overSoftLimitSince = nil
+            }
+            if let budget, !budget.reserve(bytes.count, held: state.buffered) {
+                disconnect(&state)
+                return false
+            }
+            state.chunks.append(bytes)
+            state.buffered += bytes.count
             wake(&state)
-            return (true, false)
+            return true
         }
-        _ = overflow
-        return accepted
     }
+
+    /// Past this many queued bytes a producer that can wait (a stream
+    /// replaying history) should, rather than queue more (`waitForRoom`).
+    public static let backpressureBytes = 256 * 1024
+
+    /// For producers that can pause: true when the queue holds more than
+    /// `backpressureBytes`, and then `resume` runs once it has drained to a
+    /// quarter of that (never if the stream closes first). False: go on now.
+    public func waitForRoom(_ resume: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard !state.closed, state.buffered > Self.backpressureBytes else { return false }
+            state.drainWaiter = resume
+            return true
+        }
+    }
+
+    /// Drops the queue and cuts the connection; with the lock held. The
+    /// socket is valid here: libmicrohttpd reports a response completed
+    /// (which sets `closed` under this lock) before it closes the socket.
+    private func disconnect(_ state: inout State) {
+        budget?.release(state.buffered)
+        budget?.countDisconnection()
+        state.chunks = []
+        state.offset = 0
+        state.buffered = 0
+        state.drainWaiter = nil
+        state.closed = true
+        if state.fd >= 0 { shutdown(state.fd, Int32(SHUT_RDWR)) }
+        wake(&state)
+    }
+
+    /// Bytes queued and not yet handed to libmicrohttpd.
+    public var bufferedBytes: Int { state.withLock { $0.buffered } }
 
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
@@ -110,21 +238,38 @@ public final class EventStream: Sendable {
 
     /// The content reader: copies queued bytes, ends, or suspends.
     func read(into buffer: UnsafeMutableRawPointer, max: Int) -> Int {
-        state.withLock { state in
-            if !state.pending.isEmpty {
-                let count = min(max, state.pending.count)
-                state.pending.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: count) }
-                state.pending.removeFirst(count)
-                return count
+        let (result, drained) = state.withLock { state -> (Int, (@Sendable () -> Void)?) in
+            if state.buffered > 0 && !state.closed {
+                var copied = 0
+                while copied < max, let first = state.chunks.first {
+                    let count = min(max - copied, first.count - state.offset)
+                    first.withUnsafeBytes { (buffer + copied).copyMemory(from: $0.baseAddress! + state.offset, byteCount: count) }
+                    copied += count
+                    state.offset += count
+                    if state.offset == first.count {
+                        state.chunks.removeFirst()
+                        state.offset = 0
+                    }
+                }
+                state.buffered -= copied
+                budget?.release(copied)
+                var drained: (@Sendable () -> Void)?
+                if state.drainWaiter != nil && state.buffered <= Self.backpressureBytes / 4 {
+                    drained = state.drainWaiter
+                    state.drainWaiter = nil
+                }
+                return (copied, drained)
             }
-            if state.finished || state.closed { return -1 }  // MHD_CONTENT_READER_END_OF_STREAM
-            guard let connection = state.connection, let server = state.server else { return -1 }
+            if state.finished || state.closed { return (-1, nil) }  // MHD_CONTENT_READER_END_OF_STREAM
+            guard let connection = state.connection, let server = state.server else { return (-1, nil) }
             MHD_suspend_connection(connection.pointer)
             state.suspended = true
             let fd = state.fd
             server.hangups.watch(fd) { [weak self] in self?.clientHungUp() }
-            return 0
+            return (0, nil)
         }
+        drained?()
+        return result
     }
 
     private func clientHungUp() {
@@ -139,7 +284,11 @@ public final class EventStream: Sendable {
         let handler = state.withLock { state -> (@Sendable () -> Void)? in
             state.closed = true
             if state.suspended { state.server?.hangups.unwatch(state.fd) }
-            state.pending = []
+            budget?.release(state.buffered)
+            state.chunks = []
+            state.offset = 0
+            state.buffered = 0
+            state.drainWaiter = nil
             let handler = state.onClose
             state.onClose = nil
             return handler

@@ -18,6 +18,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionLimit: Int = 10_000
     /// Idle keep-alive connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int = 300
+    /// A request's headers must arrive within this many seconds (from the
+    /// connection's opening, or the next request's first byte); 0 = no deadline.
+    public var headerTimeoutSeconds: Double = 20
+    /// A request's body must arrive within this many seconds of its headers.
+    public var bodyTimeoutSeconds: Double = 60
+    /// Most connections one client address may hold; 0 = no cap.
+    public var maxConnectionsPerAddress: Int = 0
     /// How often every open event stream gets a `: ping` comment, which
     /// keeps proxies from timing it out and finds dead peers.
     public var heartbeatSeconds: Double = 15
@@ -68,12 +75,21 @@ public final class HTTPServer: Sendable {
     public let counters = HTTPCounters()
     /// Open connections, for CLIENT LIST and CLIENT KILL.
     public let connections = ConnectionRegistry()
+    /// Read deadlines and room for newcomers (slowloris).
+    let connectionGuard: ConnectionGuard
 
     public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger = Logger(label: "keyway.http")) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
         self.clientAuth = configuration.tls?.clientAuth ?? .no
+        self.connectionGuard = ConnectionGuard(configuration: configuration)
+    }
+
+    /// Connections closed for missing a read deadline, and shut down to
+    /// make room for a newcomer (INFO's slow_clients_closed, connections_evicted).
+    public var guardCounters: (slowClosed: Int64, evicted: Int64) {
+        (connectionGuard.closedSlow.load(ordering: .relaxed), connectionGuard.evicted.load(ordering: .relaxed))
     }
 
     /// The port actually bound (useful with port 0).
@@ -132,6 +148,7 @@ public final class HTTPServer: Sendable {
             boundTLSPort.store(keyway_mhd_bound_port(started), ordering: .relaxed)
         }
         startHeartbeat()
+        connectionGuard.start(connections)
         if configuration.plainHTTP {
             logger.info("listening", metadata: ["address": "\(configuration.bindAddress)", "port": "\(port)", "threads": "\(configuration.threads)"])
         }
@@ -182,7 +199,8 @@ public final class HTTPServer: Sendable {
                         keyway_mhd_start_tls(
                             flags, port, address,
                             UInt32(max(1, configuration.threads)),
-                            UInt32(configuration.connectionLimit),
+                            UInt32(ConnectionGuard.daemonLimit(for: configuration.connectionLimit)),
+                            UInt32(configuration.maxConnectionsPerAddress),
                             UInt32(configuration.connectionTimeoutSeconds),
                             32 * 1024,
                             httpsAccessHandler, context,
@@ -194,7 +212,8 @@ public final class HTTPServer: Sendable {
                 return keyway_mhd_start(
                     flags, port, address,
                     UInt32(max(1, configuration.threads)),
-                    UInt32(configuration.connectionLimit),
+                    UInt32(ConnectionGuard.daemonLimit(for: configuration.connectionLimit)),
+                    UInt32(configuration.maxConnectionsPerAddress),
                     UInt32(configuration.connectionTimeoutSeconds),
                     32 * 1024,  // per-connection buffer pool; libmicrohttpd zeroes it per request
                     httpAccessHandler, context,
@@ -216,6 +235,7 @@ public final class HTTPServer: Sendable {
             box?.timer.cancel()
             box = nil
         }
+        connectionGuard.stop()
         for stream in streams.withLock({ Array($0.values) }) { stream.close() }
         let waiting = parked.withLock { Array($0.values) }
         for response in waiting {
@@ -371,6 +391,7 @@ public final class HTTPServer: Sendable {
         }
 
         // Final call: route and answer.
+        request.client?.enter(.answering, now: ClientConnection.monotonicMilliseconds())
         if request.tooLarge {
             return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
@@ -435,6 +456,7 @@ public final class HTTPServer: Sendable {
         guard let requestState, let existing = requestState.pointee else { return }
         let request = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
         requestState.pointee = nil
+        request.client?.enter(.waiting, now: ClientConnection.monotonicMilliseconds())
         if let parkedResponse = request.parked {
             unregisterParked(parkedResponse)
             request.client?.setActivity(.normal)
@@ -622,7 +644,9 @@ private func httpConnectionNotified(
     guard let context, let connection, let socketContext else { return }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
     if Int32(code.rawValue) == KEYWAY_MHD_CONNECTION_STARTED {
-        socketContext.pointee = Unmanaged.passRetained(server.connections.opened(connection)).toOpaque()
+        let client = server.connections.opened(connection)
+        socketContext.pointee = Unmanaged.passRetained(client).toOpaque()
+        server.connectionGuard.admit(client, into: server.connections)
     } else if let slot = socketContext.pointee {
         socketContext.pointee = nil
         server.connections.closed(Unmanaged<ClientConnection>.fromOpaque(slot).takeRetainedValue())

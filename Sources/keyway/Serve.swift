@@ -172,6 +172,8 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.allowQueryToken = settings.allowQueryToken
         gatewayConfiguration.jwt = jwt
         gatewayConfiguration.metricsOpen = settings.metricsOpen
+        gatewayConfiguration.eventStreamLimits = settings.eventStreamLimits
+        gatewayConfiguration.eventStreamBufferTotal = settings.eventStreamBufferTotal
         let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
@@ -180,6 +182,9 @@ struct Serve: ParsableCommand {
         configuration.maxBodyBytes = settings.maxBody
         configuration.connectionLimit = settings.maxConnections
         configuration.connectionTimeoutSeconds = settings.idleTimeout
+        configuration.headerTimeoutSeconds = Double(settings.headerTimeoutMilliseconds) / 1000
+        configuration.bodyTimeoutSeconds = Double(settings.bodyTimeoutMilliseconds) / 1000
+        configuration.maxConnectionsPerAddress = settings.maxConnectionsPerAddress
         do {
             configuration.tls = try settings.tlsConfiguration()
         } catch {
@@ -206,7 +211,7 @@ struct Serve: ParsableCommand {
             kill(getpid(), SIGTERM)
         }
         // CLIENT and INFO's clients section read the server's connections.
-        HTTPClientDirectory.install(server, on: engine)
+        HTTPClientDirectory.install(server, on: engine, eventStreamBudget: gateway.eventStreamBudget)
         // Load the data while already listening: requests meanwhile get
         // 503 LOADING instead of connection refused. With the append-only
         // file on, it is the source of truth; otherwise the snapshot.

@@ -16,7 +16,12 @@ struct ServerSettings {
     var threads = System.coreCount
     var maxConnections = 10_000
     var idleTimeout = 300
+    var headerTimeoutMilliseconds = 20_000
+    var bodyTimeoutMilliseconds = 60_000
+    var maxConnectionsPerAddress = 0
     var maxStreams = 10_000
+    var eventStreamLimits = OutputBufferLimits.pubsub
+    var eventStreamBufferTotal = 128 * 1024 * 1024
     var logLevel = Logger.Level.info
     var unprotected = false
     /// `session-ttl`, `session-sliding`, `session-cookie`, `session-cookie-secure`.
@@ -119,6 +124,17 @@ struct ServerSettings {
                   get: { $0.idleTimeout == Int(Int32.max) ? 0 : $0.idleTimeout },
                   // Redis's 0 means never: the longest wait libmicrohttpd takes.
                   set: { $0.idleTimeout = $1 == 0 ? Int(Int32.max) : $1 }),
+        Parameter("client-header-timeout", ConfigValueType<Int>.int(0...Int(Int32.max), unit: "milliseconds"), default: "20000",
+                  help: "A request's headers must arrive within this many milliseconds of the connection opening or of the "
+                      + "request's first byte; slower clients are disconnected (slowloris). 0 disables.",
+                  get: { $0.headerTimeoutMilliseconds }, set: { $0.headerTimeoutMilliseconds = $1 }),
+        Parameter("client-body-timeout", ConfigValueType<Int>.int(0...Int(Int32.max), unit: "milliseconds"), default: "60000",
+                  help: "A request's body must arrive within this many milliseconds of its headers. 0 disables.",
+                  get: { $0.bodyTimeoutMilliseconds }, set: { $0.bodyTimeoutMilliseconds = $1 }),
+        Parameter("max-connections-per-address", ConfigValueType<Int>.int(0...Int(Int32.max)), default: "0",
+                  help: "Most connections one client IP address may hold; more are refused. 0 is no cap "
+                      + "(behind a proxy every client shares its address).",
+                  get: { $0.maxConnectionsPerAddress }, set: { $0.maxConnectionsPerAddress = $1 }),
         Parameter("loglevel", aliases: ["log-level"], flag: "log-level", ConfigValueType<Logger.Level>.logLevel, default: "info",
                   help: "Log level: trace, debug, info, notice, warning, error or critical (Redis's verbose and nothing too).",
                   get: { $0.logLevel }, set: { $0.logLevel = $1 }),
@@ -131,6 +147,15 @@ struct ServerSettings {
         Parameter("max-streams", ConfigValueType<Int>.int(1...Int.max), default: "10000",
                   help: "Most Server-Sent Event streams (subscribers) open at once; more get 503.",
                   get: { $0.maxStreams }, set: { $0.maxStreams = $1 }),
+        Parameter("client-output-buffer-limit", ConfigValueType<OutputBufferLimits>.outputBufferLimits, default: "pubsub 32mb 8mb 60",
+                  help: "Redis's <class> <hard> <soft> <soft-seconds>: an event stream (pub/sub, keyspace and stream events, MONITOR) "
+                      + "whose unsent bytes pass hard, or stay above soft for soft-seconds, is disconnected. Only the pubsub class "
+                      + "applies; normal and replica are accepted and ignored. 0 turns a limit off.",
+                  get: { $0.eventStreamLimits }, set: { $0.eventStreamLimits = $1 }),
+        Parameter("client-output-buffer-total", ConfigValueType<Int64>.memory, default: "134217728",
+                  help: "What all event streams together may hold unsent; past it, the stream whose message would pass it is "
+                      + "disconnected. 0 is no cap.",
+                  get: { Int64($0.eventStreamBufferTotal) }, set: { $0.eventStreamBufferTotal = Int($1) }),
         Parameter("session-ttl", ConfigValueType<Int64>.integer(1...SessionConfiguration.maxTTLSeconds, unit: "seconds",
                                                                 headline: "expected seconds, 1 to \(SessionConfiguration.maxTTLSeconds)"),
                   default: "86400", help: "Lifetime of a new session when its request gives none.",
@@ -316,4 +341,28 @@ extension ConfigValueType where Value == GatewayRateLimit? {
         }
         return limit
     }, format: { $0.map { "\($0.limit)/\($0.windowSeconds)" } ?? "off" }) }
+}
+
+extension ConfigValueType where Value == OutputBufferLimits {
+    /// `client-output-buffer-limit`: groups of class, hard, soft and seconds.
+    static var outputBufferLimits: Self { ConfigValueType(
+        kind: "output buffer limits", allowed: "<class> <hard> <soft> <seconds>, class normal, replica or pubsub", arity: 4...Int.max,
+        words: { $0.split(separator: " ").map(String.init) },
+        parse: { _, words throws(ConfigValueError) in
+            let words = words.flatMap { $0.split(separator: " ").map(String.init) }
+            let wrong = ConfigValueError(headline: "expected <class> <hard> <soft> <seconds>, e.g. pubsub 32mb 8mb 60",
+                                         rule: "Invalid client-output-buffer-limit")
+            guard !words.isEmpty, words.count % 4 == 0 else { throw wrong }
+            var limits = OutputBufferLimits.pubsub
+            for index in stride(from: 0, to: words.count, by: 4) {
+                guard let hard = MemorySize.parse(words[index + 1]), let soft = MemorySize.parse(words[index + 2]),
+                      let seconds = Int(words[index + 3]), hard >= 0, soft >= 0, seconds >= 0 else { throw wrong }
+                switch words[index].lowercased() {
+                case "pubsub": limits = OutputBufferLimits(hardBytes: Int(hard), softBytes: Int(soft), softSeconds: seconds)
+                case "normal", "replica", "slave": break
+                default: throw wrong
+                }
+            }
+            return limits
+        }, format: { "pubsub \($0.hardBytes) \($0.softBytes) \($0.softSeconds)" }) }
 }

@@ -13,7 +13,7 @@ public final class HTTPClientDirectory: ClientDirectory {
 
     /// Lets the engine's CLIENT command and INFO's clients section see
     /// `server`'s connections. SSE streams count as pub/sub clients.
-    public static func install(_ server: HTTPServer, on engine: Engine) {
+    public static func install(_ server: HTTPServer, on engine: Engine, eventStreamBudget: StreamBufferBudget? = nil) {
         let directory = HTTPClientDirectory(server.connections)
         engine.withDatabase { _, state in
             state.clients = directory
@@ -23,6 +23,10 @@ public final class HTTPClientDirectory: ClientDirectory {
                     ("blocked_clients", String(server.parkedCount)),
                     ("pubsub_clients", String(server.streamCount)),
                     ("maxclients", String(server.configuration.connectionLimit)),
+                    ("slow_clients_closed", String(server.guardCounters.slowClosed)),
+                    ("connections_evicted", String(server.guardCounters.evicted)),
+                    ("pubsub_output_buffer_bytes", String(eventStreamBudget?.usedBytes ?? 0)),
+                    ("client_output_buffer_limit_disconnections", String(eventStreamBudget?.disconnections ?? 0)),
                 ]
             }
         }

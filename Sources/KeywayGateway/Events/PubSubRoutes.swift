@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import KeywayEngine
 import KeywayHTTP
@@ -50,6 +51,7 @@ enum PubSubRoutes {
             }
             return ServerSentEvents.event("subscribe", data: json.bytes)
         }) { message in
+            LastEncodedMessage.shared.event(for: message, base64: base64) {
             var json = JSONWriter(capacity: 64 + message.payload.count)
             json.object { o in
                 o.member("channel") { $0.string(bytes: message.channel.storage) }
@@ -59,6 +61,7 @@ enum PubSubRoutes {
                 ValueEncoding.writeValue(message.payload.storage, forceBase64: base64, into: &o, name: "message")
             }
             return ServerSentEvents.event("message", data: json.bytes)
+            }
         }
     }
 
@@ -115,5 +118,45 @@ enum PubSubRoutes {
             o.member("channel") { $0.string(bytes: channel.storage) }
             o.member("receivers") { $0.integer(receivers) }
         }
+    }
+}
+
+/// The `message` event last built for a published message. A message goes
+/// to its subscribers one after another under the engine lock, so the
+/// second subscriber on finds it here: the payload is encoded once, not
+/// once per subscriber, and every stream queues the same bytes (one copy
+/// in memory however many subscribers have not read it yet).
+final class LastEncodedMessage: Sendable {
+    static let shared = LastEncodedMessage()
+
+    private struct Entry {
+        /// Kept so its address identifies it (and cannot be reused).
+        var payload: [UInt8]
+        var channel: Bytes
+        var pattern: Bytes?
+        var base64: Bool
+        var event: [UInt8]
+    }
+    private let last = Mutex<Entry?>(nil)
+
+    func event(for message: PubSubMessage, base64: Bool, encode: () -> [UInt8]) -> [UInt8] {
+        let payload = message.payload.storage
+        if let hit = last.withLock({ entry -> [UInt8]? in
+            guard let entry, entry.base64 == base64, entry.channel == message.channel, entry.pattern == message.pattern,
+                  Self.sameBuffer(entry.payload, payload) else { return nil }
+            return entry.event
+        }) {
+            return hit
+        }
+        let event = encode()
+        // Only worth keeping for payloads that cost something to encode.
+        if payload.count >= 1024 {
+            last.withLock { $0 = Entry(payload: payload, channel: message.channel, pattern: message.pattern, base64: base64, event: event) }
+        }
+        return event
+    }
+
+    private static func sameBuffer(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress } }
     }
 }

@@ -145,6 +145,9 @@ final class StreamFollower: BlockedClient {
     /// and backlogs are drained without waiting.
     func pump() {
         while true {
+            // A reader behind by a lot: wait until it has taken most of it,
+            // rather than queue a whole history at once.
+            if stream.waitForRoom({ [weak self] in self?.pump() }) { return }
             guard let command = state.withLock({ $0.stopped ? nil : nextCommand($0) }) else { return }
             switch gateway.executor.submit(command, client: self) {
             case .blocked(let handle):

@@ -13,7 +13,10 @@ struct AuthenticationMiddleware: Middleware {
         let detail: String
         switch authentication.authenticate(context.request, allowQueryToken: context.face.acceptsQueryToken) {
         case .user(let user):
-            if let user { context.request.connection?.noteUser(user.name) }
+            if let connection = context.request.connection {
+                connection.markAuthenticated()
+                if let user { connection.noteUser(user.name) }
+            }
             var context = context
             context.user = user
             return next(context)
