@@ -71,6 +71,9 @@ public final class ClientConnection: Sendable {
         var name: String = ""
         var stream: EventStream?
         var user = "default"
+        /// Whether the current request authenticated (as `user`); read by
+        /// the access log, reset when a request starts only while it is on.
+        var authenticated = false
     }
     private let rare = Mutex(Rare())
 
@@ -113,7 +116,10 @@ public final class ClientConnection: Sendable {
     /// Records the ACL user the connection's latest request ran as, for
     /// CLIENT LIST's `user=`.
     public func noteUser(_ user: String) {
-        rare.withLock { if $0.user != user { $0.user = user } }
+        rare.withLock {
+            if $0.user != user { $0.user = user }
+            $0.authenticated = true
+        }
     }
 
     /// Asks the server to close this connection once the current response
@@ -127,6 +133,17 @@ public final class ClientConnection: Sendable {
     func requestStarted(now: Int64) {
         lastActive.store(now, ordering: .relaxed)
         enter(.readingBody, now: now)
+    }
+
+    /// For the access log: forgets the previous request's user.
+    func resetRequestUser() {
+        rare.withLock { $0.authenticated = false }
+    }
+
+    /// For the access log: the user the current request authenticated as,
+    /// nil when it did not.
+    var requestUser: String? {
+        rare.withLock { $0.authenticated ? $0.user : nil }
     }
 
     func setActivity(_ value: Activity) {

@@ -33,6 +33,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var plainHTTP = true
     /// An HTTPS listener beside (or instead of) the plain one; nil = none.
     public var tls: TLSConfiguration?
+    /// One JSON line per answered request (`access-log`); nil = off.
+    public var accessLog: AccessLog?
 
     public init() {}
 }
@@ -77,11 +79,14 @@ public final class HTTPServer: Sendable {
     public let connections = ConnectionRegistry()
     /// Read deadlines and room for newcomers (slowloris).
     let connectionGuard: ConnectionGuard
+    /// `configuration.accessLog`, checked once per request.
+    private let accessLog: AccessLog?
 
     public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger = Logger(label: "keyway.http")) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        self.accessLog = configuration.accessLog
         self.clientAuth = configuration.tls?.clientAuth ?? .no
         self.connectionGuard = ConnectionGuard(configuration: configuration)
     }
@@ -257,6 +262,7 @@ public final class HTTPServer: Sendable {
             daemon = nil
         }
         hangups.stop()
+        accessLog?.flush()
         logger.info("stopped")
     }
 
@@ -307,6 +313,8 @@ public final class HTTPServer: Sendable {
         MHD_destroy_response(response)
         counters.countStatus(200)
         (request.statistics ?? router.unmatched).count(status: 200)
+        // A stream is logged when it starts: status 200, no body bytes yet.
+        if let accessLog { logAccess(to: accessLog, request, status: 200, bytes: 0) }
         return result
     }
 
@@ -333,6 +341,7 @@ public final class HTTPServer: Sendable {
         // First call: headers are in, body not yet.
         guard let existing = requestState.pointee else {
             let request = beginRequest(on: connection, requestState)
+            if accessLog != nil { beginAccess(request, url: url, method: method) }
             let contentLength = lookupHeader(connection, "Content-Length")
             // RFC 9112 6.3: both framings at once is a request smuggling
             // vector; refuse it and close.
@@ -403,6 +412,7 @@ public final class HTTPServer: Sendable {
         request.body = []
         let (result, statistics) = router.respond(to: httpRequest)
         request.statistics = statistics
+        if accessLog != nil { request.accessRoute = accessRoute(statistics, httpRequest) }
         switch result {
         case .response(var response):
             if httpRequest.method == "HEAD" { response.body = [] }
@@ -432,7 +442,8 @@ public final class HTTPServer: Sendable {
     /// that is missing (yes) or not signed by the CA is answered 401/403
     /// and the connection closed, before any route or token check; nil lets
     /// the request through to `handle`.
-    fileprivate func refuseUnverifiedClient(connection: OpaquePointer, requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result? {
+    fileprivate func refuseUnverifiedClient(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+                                            requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result? {
         guard clientAuth != .no, requestState.pointee == nil, let session = keyway_mhd_tls_session(connection) else { return nil }
         let problem: HTTPResponse
         switch clientAuth.check(session: session) {
@@ -448,6 +459,7 @@ public final class HTTPServer: Sendable {
                                            headers: [("Connection", "close")])
         }
         let request = beginRequest(on: connection, requestState)
+        if accessLog != nil, let url, let method { beginAccess(request, url: url, method: method) }
         request.answered = true
         return queue(problem, on: connection, for: request)
     }
@@ -486,7 +498,55 @@ public final class HTTPServer: Sendable {
         let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
         MHD_destroy_response(mhdResponse)
         counters.countStatus(response.status)
+        if let accessLog { logAccess(to: accessLog, request, status: response.status, bytes: response.body.count) }
         return result
+    }
+
+    // MARK: - Access log (only while `access-log` is on)
+
+    /// A request's first call: its start, method, and its path for a route
+    /// until it is routed. The user of the connection's previous request is
+    /// forgotten.
+    private func beginAccess(_ request: RequestState, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) {
+        request.accessStart = AccessLog.monotonicNanoseconds()
+        request.accessMethod = String(cString: method)
+        request.accessRoute = Self.pathWithoutQuery(url)
+        request.client?.resetRequestUser()
+    }
+
+    /// The matched route's pattern; for a request no route answered (404,
+    /// 405, a CORS preflight), the pattern of the path's routes when it has
+    /// some, else its path.
+    private func accessRoute(_ statistics: RouteStatistics, _ request: HTTPRequest) -> String {
+        if statistics !== router.unmatched && statistics !== router.options { return statistics.pattern }
+        return router.pattern(segments: request.segments) ?? Self.pathWithoutQuery(request.rawPath)
+    }
+
+    /// A request answered before routing (400 BAD_FRAMING, 413, a refused
+    /// client certificate): the pattern of the path's routes, else its path.
+    private func unroutedAccessRoute(_ path: String) -> String {
+        router.pattern(segments: PercentDecoding.segments(ofPath: path)) ?? path
+    }
+
+    private static func pathWithoutQuery(_ path: String) -> String {
+        guard let question = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return path }
+        return String(path[..<question])
+    }
+
+    private static func pathWithoutQuery(_ url: UnsafePointer<CChar>) -> String {
+        pathWithoutQuery(String(cString: url))
+    }
+
+    private func logAccess(to accessLog: AccessLog, _ request: RequestState, status: Int, bytes: Int) {
+        let now = AccessLog.now()
+        let elapsed = AccessLog.monotonicNanoseconds() &- request.accessStart
+        let client = request.client
+        accessLog.log(AccessLogEntry(
+            seconds: now.seconds, nanoseconds: now.nanoseconds,
+            client: client?.address ?? "", connection: client?.id, user: client?.requestUser,
+            method: request.accessMethod,
+            route: request.statistics == nil ? unroutedAccessRoute(request.accessRoute) : request.accessRoute,
+            status: status, bytes: bytes, durationNanoseconds: request.accessStart == 0 ? 0 : elapsed))
     }
 
     private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {
@@ -554,6 +614,12 @@ private final class RequestState {
     var statistics: RouteStatistics?
     /// The connection this request arrived on.
     var client: ClientConnection?
+    /// For the access log, set only while it is on: when the request began
+    /// (monotonic nanoseconds), its method, and its route pattern (its path,
+    /// without the query, until routed).
+    var accessStart: UInt64 = 0
+    var accessMethod = ""
+    var accessRoute = ""
 }
 
 /// A C handle (daemon or connection) that libmicrohttpd lets any thread use.
@@ -630,7 +696,7 @@ private func httpsAccessHandler(
 ) -> MHD_Result {
     guard let context, let connection, let requestState else { return MHD_Result(rawValue: 0)! }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
-    if let refused = server.refuseUnverifiedClient(connection: connection, requestState: requestState) { return refused }
+    if let refused = server.refuseUnverifiedClient(connection: connection, url: url, method: method, requestState: requestState) { return refused }
     return httpAccessHandler(context, connection, url, method, version, uploadData, uploadSize, requestState)
 }
 

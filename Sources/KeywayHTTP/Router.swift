@@ -35,6 +35,8 @@ public struct Router: Sendable {
         var handlers: [(method: String, handler: Handler, statistics: RouteStatistics)] = []
         /// The options handler of the first route declared here with one.
         var options: OptionsHandler?
+        /// `/v1/keys/{key}`: the pattern of the routes that end here.
+        var template = ""
 
         /// The methods the routes ending here accept: HEAD with GET, and
         /// OPTIONS when it is answered.
@@ -91,7 +93,8 @@ public struct Router: Sendable {
             }
         }
         precondition(!node.handlers.contains { $0.method == method }, "\(method) \(pattern) declared twice")
-        let routeStatistics = RouteStatistics(method: method, pattern: Router.template(parts))
+        node.template = Router.template(parts)
+        let routeStatistics = RouteStatistics(method: method, pattern: node.template)
         statistics.append(routeStatistics)
         node.handlers.append((method, handler, routeStatistics))
         if node.options == nil { node.options = options }
@@ -146,6 +149,13 @@ public struct Router: Sendable {
             let extra = unmatchedHeaders?(request) ?? []
             return (.response(ProblemResponse.make(404, code: "NOT_FOUND", detail: "no route for \(request.rawPath)", headers: extra)), unmatched)
         }
+    }
+
+    /// The pattern of the routes a path matches under any method
+    /// (`/v1/keys/{key}`); nil when no route has the path.
+    public func pattern(segments: [[UInt8]]) -> String? {
+        var parameters = RouteParameters()
+        return find(root, segments[...], &parameters, namespace: true)?.template
     }
 
     /// The node the whole path leads to, trying literal, then parameter,

@@ -191,6 +191,16 @@ struct Serve: ParsableCommand {
             logger.critical("\(error)")
             throw ExitCode.failure
         }
+        if let destination = settings.accessLog {
+            do {
+                configuration.accessLog = try AccessLog(destination: AccessLog.Destination(destination), logger: logger)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode.failure
+            }
+            logger.info("writing the access log", metadata: ["destination": "\(destination)"])
+        }
+        let accessLog = configuration.accessLog
         // Redis's port 0 with a TLS port: HTTPS only.
         configuration.plainHTTP = !(settings.port == 0 && configuration.tls != nil)
         let server = HTTPServer(configuration: configuration, router: gateway.makeRouter(), logger: logger)
@@ -237,6 +247,16 @@ struct Serve: ParsableCommand {
         while true {
             sigwait(&signals, &received)
             guard received == SIGHUP else { break }
+            // SIGHUP: the access log file is opened again (after logrotate
+            // moved it).
+            if let accessLog, case .file = accessLog.destination {
+                do {
+                    try accessLog.reopen()
+                    logger.info("received SIGHUP: reopened the access log", metadata: ["destination": "\(accessLog.destination)"])
+                } catch {
+                    logger.error("received SIGHUP: access log not reopened, writing to the previous file: \(error)")
+                }
+            }
             // SIGHUP: new HTTPS handshakes get the certificate and key as
             // the files hold them now; open connections are untouched.
             guard server.configuration.tls != nil else {
@@ -256,6 +276,12 @@ struct Serve: ParsableCommand {
         // the steps below need, and may loop forever.
         let scriptWasHalfDone = engine.interruptScriptForShutdown()
         server.stop()
+        if let accessLog {
+            accessLog.close()
+            if accessLog.droppedLines > 0 {
+                logger.warning("access log: \(accessLog.droppedLines) lines were dropped", metadata: ["destination": "\(accessLog.destination)"])
+            }
+        }
         engine.stopBackgroundTasks()
         engine.closeAppendOnlyFile()
         // A clean shutdown saves when save rules are set, as Redis does;

@@ -23,6 +23,8 @@ struct ServerSettings {
     var eventStreamLimits = OutputBufferLimits.pubsub
     var eventStreamBufferTotal = 128 * 1024 * 1024
     var logLevel = Logger.Level.info
+    /// `access-log`: `stdout` or a file to append JSON lines to; nil = off.
+    var accessLog: String?
     var unprotected = false
     /// `session-ttl`, `session-sliding`, `session-cookie`, `session-cookie-secure`.
     var sessions = SessionConfiguration()
@@ -138,6 +140,13 @@ struct ServerSettings {
         Parameter("loglevel", aliases: ["log-level"], flag: "log-level", ConfigValueType<Logger.Level>.logLevel, default: "info",
                   help: "Log level: trace, debug, info, notice, warning, error or critical (Redis's verbose and nothing too).",
                   get: { $0.logLevel }, set: { $0.logLevel = $1 }),
+        Parameter("access-log", ConfigValueType<String>.single(kind: "path", allowed: "no, stdout, or a file path",
+                                                                parse: { _, text in text }, format: { $0 }), default: "no",
+                  help: "One JSON line per answered request (time, client, connection, user, method, route pattern, status, "
+                      + "bytes, duration_ms): stdout, or a file to append to (reopened on SIGHUP); no or empty is off. "
+                      + "Tokens, headers, query strings and bodies are never written.",
+                  get: { $0.accessLog ?? "no" },
+                  set: { settings, value in settings.accessLog = value.isEmpty || value.lowercased() == "no" ? nil : value }),
         Parameter("max-body", ConfigValueType<Int>.int(1...Int.max, unit: "bytes"), default: "67108864",
                   help: "Largest request body in bytes; larger requests get 413.",
                   get: { $0.maxBody }, set: { $0.maxBody = $1 }),
