@@ -80,6 +80,8 @@ bench: release
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/ratelimit.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/connection_memory.py 10000
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/lock_hold.py 1000000
 	$(SWIFT) run -c release EngineBench
 	$(SWIFT) run -c release RouterBench
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""How long single commands hold the engine (every other client waits
+meanwhile), for the commands whose cost grows with their input: the worst
+cases a client can ask for.
+
+Starts `keyway serve` (release build), fills a set, a sorted set, a hash
+and a list of N members each plus N string keys (pipelines of 1000), then
+runs each command once and reads its duration from SLOWLOG (measured inside
+the engine lock), while a second client PINGs in a loop and records the
+longest wait it saw. Loopback only; bounded.
+
+    KEYWAY_BIN=.build/release/keyway python3 bench/lock_hold.py [N]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+TOKEN = "bench-token"
+
+COMMANDS = [
+    ["SRANDMEMBER", "set", "-1048576"],
+    ["HRANDFIELD", "hash", "-1048576"],
+    ["ZRANDMEMBER", "zset", "-1048576"],
+    ["SMEMBERS", "set"],
+    ["ZRANGE", "zset", "0", "-1"],
+    ["LRANGE", "list", "0", "-1"],
+    ["HGETALL", "hash"],
+    ["KEYS", "*"],
+    ["SUNIONSTORE", "set2", "set"],
+    ["DEL", "set2"],
+    ["FLUSHALL"],
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port, path, body):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def fill(port):
+    for start in range(0, N, 1000):
+        members = [f"member:{i:012d}" for i in range(start, min(N, start + 1000))]
+        pipeline = [["SADD", "set", *members], ["RPUSH", "list", *members],
+                    ["ZADD", "zset", *[w for i, m in enumerate(members) for w in (str(start + i), m)]],
+                    ["HSET", "hash", *[w for m in members for w in (m, "v")]],
+                    ["MSET", *[w for m in members for w in ("key:" + m, "value-of-forty-bytes-0123456789abcdef")]]]
+        post(port, "/pipeline", pipeline)
+
+
+def main() -> None:
+    binary = os.path.abspath(os.environ.get("KEYWAY_BIN", ".build/release/keyway"))
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="keyway-bench-")
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--token", TOKEN, "--save", "", "--log-level", "warning",
+                               "--max-body", "1gb"], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        fill(port)
+        post(port, "/", ["CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "1000"])
+        print(f"{N:,} members per collection and {N:,} string keys")
+        print(f"{'command':<34} {'in the lock':>12} {'longest PING wait':>18} {'reply':>12}")
+        for command in COMMANDS:
+            post(port, "/", ["SLOWLOG", "RESET"])
+            worst = [0.0]
+            stop = threading.Event()
+
+            def pinger():
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    post(port, "/", ["PING"])
+                    worst[0] = max(worst[0], time.perf_counter() - started)
+
+            thread = threading.Thread(target=pinger)
+            thread.start()
+            time.sleep(0.05)
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=json.dumps(command).encode(),
+                                             headers={"Authorization": f"Bearer {TOKEN}"})
+            with urllib.request.urlopen(request, timeout=600) as response:
+                size = len(response.read())
+            time.sleep(0.05)
+            stop.set()
+            thread.join()
+            entries = post(port, "/", ["SLOWLOG", "GET", "-1"])["result"]
+            micros = max((e[2] for e in entries if e[3][0].upper() == command[0]), default=0)
+            print(f"{' '.join(command):<34} {micros / 1000:>9.1f} ms {worst[0] * 1000:>15.1f} ms {size:>12,}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
