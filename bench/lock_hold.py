@@ -7,7 +7,8 @@ Starts `keyway serve` (release build), fills a set, a sorted set, a hash
 and a list of N members each plus N string keys (pipelines of 1000), then
 runs each command once and reads its duration from SLOWLOG (measured inside
 the engine lock), while a second client PINGs in a loop and records the
-longest wait it saw. Loopback only; bounded.
+longest wait it saw. The same against redis-server (Debian's), over RESP,
+in the same run. Loopback only; bounded.
 
     KEYWAY_BIN=.build/release/keyway python3 bench/lock_hold.py [N]
 """
@@ -23,6 +24,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "python"))
+from resp_client import RespClient  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 TOKEN = "bench-token"
@@ -65,12 +69,70 @@ def fill(port):
         post(port, "/pipeline", pipeline)
 
 
+def fill_redis(client):
+    for start in range(0, N, 1000):
+        members = [f"member:{i:012d}" for i in range(start, min(N, start + 1000))]
+        client("SADD", "set", *members)
+        client("RPUSH", "list", *members)
+        client("ZADD", "zset", *[w for i, m in enumerate(members) for w in (str(start + i), m)])
+        client("HSET", "hash", *[w for m in members for w in (m, "v")])
+        client("MSET", *[w for m in members for w in ("key:" + m, "value-of-forty-bytes-0123456789abcdef")])
+
+
+def redis_figures():
+    """{command: (micros in the command, longest PING wait)} from redis-server."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="keyway-bench-redis-")
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", workdir,
+                               "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1000"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    figures = {}
+    try:
+        for _ in range(100):
+            try:
+                client = RespClient(port)
+                break
+            except OSError:
+                time.sleep(0.1)
+        client.sock.settimeout(600)
+        fill_redis(client)
+        for command in COMMANDS:
+            client("SLOWLOG", "RESET")
+            worst = [0.0]
+            stop = threading.Event()
+
+            def pinger():
+                pinging = RespClient(port)
+                pinging.sock.settimeout(600)
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    pinging("PING")
+                    worst[0] = max(worst[0], time.perf_counter() - started)
+                pinging.close()
+
+            thread = threading.Thread(target=pinger)
+            thread.start()
+            time.sleep(0.05)
+            client(*command)
+            time.sleep(0.05)
+            stop.set()
+            thread.join()
+            entries = client("SLOWLOG", "GET", "-1")
+            micros = max((e[2] for e in entries if e[3][0].upper() == command[0]), default=0)
+            figures[" ".join(command)] = (micros, worst[0])
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return figures
+
+
 def main() -> None:
     binary = os.path.abspath(os.environ.get("KEYWAY_BIN", ".build/release/keyway"))
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="keyway-bench-")
     server = subprocess.Popen([binary, "serve", "--port", str(port), "--token", TOKEN, "--save", "", "--log-level", "warning",
-                               "--max-body", "1gb"], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--max-body", "1073741824"], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -79,9 +141,10 @@ def main() -> None:
             except Exception:
                 time.sleep(0.1)
         fill(port)
-        post(port, "/", ["CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "1000"])
-        print(f"{N:,} members per collection and {N:,} string keys")
-        print(f"{'command':<34} {'in the lock':>12} {'longest PING wait':>18} {'reply':>12}")
+        post(port, "/", ["CONFIG", "SET", "slowlog-log-slower-than", "1000", "slowlog-max-len", "1000"])
+        reference = redis_figures()
+        print(f"{N:,} members per collection and {N:,} string keys; milliseconds")
+        print(f"{'command':<34} {'keyway lock':>12} {'keyway PING':>12} {'redis cmd':>10} {'redis PING':>11} {'reply bytes':>12}")
         for command in COMMANDS:
             post(port, "/", ["SLOWLOG", "RESET"])
             worst = [0.0]
@@ -105,7 +168,8 @@ def main() -> None:
             thread.join()
             entries = post(port, "/", ["SLOWLOG", "GET", "-1"])["result"]
             micros = max((e[2] for e in entries if e[3][0].upper() == command[0]), default=0)
-            print(f"{' '.join(command):<34} {micros / 1000:>9.1f} ms {worst[0] * 1000:>15.1f} ms {size:>12,}")
+            theirs, their_ping = reference[" ".join(command)]
+            print(f"{' '.join(command):<34} {micros / 1000:>12.1f} {worst[0] * 1000:>12.1f} {theirs / 1000:>10.1f} {their_ping * 1000:>11.1f} {size:>12,}")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -158,6 +158,41 @@ def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True, 
     )
 
 
+def wait_until(predicate, timeout: float = 15.0, what: str = "condition") -> None:
+    """Polls `predicate` until it holds; fails the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory, MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Reads and drops what the server sends; True once it closes the
+    connection within `within` seconds."""
+    sock.settimeout(within)
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            if not sock.recv(1 << 20):
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    return False
+
+
 @pytest.fixture(scope="session")
 def server():
     """The shared server for the whole test session: has ``url`` and ``token``."""

@@ -21,7 +21,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import start_server
+from conftest import start_server, wait_until
 
 
 def cmd(server, *words):
@@ -41,13 +41,6 @@ def lift_file_size_limit(server):
     resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def assert_misconf(response, reason=None):
@@ -88,7 +81,7 @@ def test_always_a_write_that_cannot_be_appended_is_undone_and_writes_wait_for_th
 
         # Room again: the next retry (within a second or two) succeeds.
         lift_file_size_limit(server)
-        wait_until(lambda: requests.get(server.url + "/readyz", timeout=10).status_code == 200, what="/readyz 200")
+        wait_until(lambda: requests.get(server.url + "/readyz", timeout=10).status_code == 200, timeout=10, what="/readyz 200")
         assert cmd(server, "SET", "after", "v2").json() == {"result": "OK"}
         assert info(server)["aof_last_write_status"] == "ok"
         assert info(server)["aof_last_write_error"] == "File too large"  # kept for the record

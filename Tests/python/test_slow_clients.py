@@ -16,7 +16,7 @@ import time
 
 import requests
 
-from conftest import TOKEN, start_server
+from conftest import TOKEN, closed_by_server, rss_mib, start_server
 
 LEGITIMATE = "127.0.0.2"
 
@@ -36,19 +36,6 @@ def slow_socket(port, source="127.0.0.1"):
     return s
 
 
-def closed_by_server(s, within):
-    """True when the server closes the socket within `within` seconds."""
-    s.settimeout(within)
-    deadline = time.monotonic() + within
-    try:
-        while time.monotonic() < deadline:
-            if s.recv(4096) == b"":
-                return True
-    except socket.timeout:
-        return False
-    except OSError:
-        return True
-    return False
 
 
 def timed_request(port, path="/v1/keys/k"):
@@ -167,12 +154,6 @@ def test_one_address_cannot_hold_more_than_its_cap():
         server.cleanup()
 
 
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_memory_of_closed_connections_is_given_back():

@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from conftest import TOKEN, start_server
+from conftest import TOKEN, closed_by_server, rss_mib, start_server, wait_until
 
 MIB = 1024 * 1024
 
@@ -27,12 +27,6 @@ def info_clients(server):
     return {k: int(v) for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line) if v.strip().lstrip("-").isdigit()}
 
 
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def stalled_reader(port, path):
@@ -45,28 +39,8 @@ def stalled_reader(port, path):
     return s
 
 
-def wait_until(predicate, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
-def drained_until_closed(s, timeout=10.0):
-    """Reads what the server sent; True once it has closed the stream."""
-    s.settimeout(timeout)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if not s.recv(1 << 20):
-                return True
-    except socket.timeout:
-        return False
-    except OSError:
-        return True
-    return False
 
 
 def test_fifty_stalled_subscribers_are_cut_at_the_total_and_readers_keep_up():
@@ -79,7 +53,7 @@ def test_fifty_stalled_subscribers_are_cut_at_the_total_and_readers_keep_up():
         assert reader.status_code == 200
         lines = reader.iter_lines(chunk_size=1 << 16)
         wait_until(lambda: cmd(server, "PUBSUB", "NUMSUB", "news")[1] == 51, what="51 subscribers")
-        before = rss_bytes(server.process.pid)
+        before = rss_mib(server.process.pid)
         received = 0
         for i in range(12):
             assert cmd(server, "PUBLISH", "news", str(i) * MIB) >= 1
@@ -91,13 +65,13 @@ def test_fifty_stalled_subscribers_are_cut_at_the_total_and_readers_keep_up():
                     received += 1
                     break
         assert received == 12
-        grown = rss_bytes(server.process.pid) - before
+        grown = rss_mib(server.process.pid) - before
         # Without limits: 50 x 12 MiB queued. The total (128 MB) bounds it.
-        assert grown < 200 * MIB, f"RSS grew {grown / MIB:.0f} MiB"
+        assert grown < 200, f"RSS grew {grown:.0f} MiB"
         clients = info_clients(server)
         assert clients["client_output_buffer_limit_disconnections"] >= 25, clients
         assert clients["pubsub_output_buffer_bytes"] <= 128 * MIB + 12 * MIB, clients
-        cut = sum(1 for s in stalled if drained_until_closed(s, 5.0))
+        cut = sum(1 for s in stalled if closed_by_server(s, 5.0))
         assert cut >= 25
         reader.close()
     finally:
@@ -117,13 +91,13 @@ def test_hard_and_soft_limits_cut_one_stalled_subscriber():
         # Hard: past 16 MB at once.
         for _ in range(24):
             cmd(server, "PUBLISH", "a", "x" * MIB)
-        assert drained_until_closed(hard)
+        assert closed_by_server(hard, 10.0)
         # Soft: above 1 MB, still there more than a second later.
         cmd(server, "PUBLISH", "b", "y" * 6 * MIB)
         assert cmd(server, "PUBSUB", "NUMSUB", "b") == ["b", 1]
         time.sleep(1.5)
         cmd(server, "PUBLISH", "b", "y")
-        assert drained_until_closed(soft)
+        assert closed_by_server(soft, 10.0)
         wait_until(lambda: cmd(server, "PUBSUB", "NUMSUB", "a", "b") == ["a", 0, "b", 0], what="both unsubscribed")
         assert info_clients(server)["client_output_buffer_limit_disconnections"] == 2
         assert info_clients(server)["pubsub_output_buffer_bytes"] == 0
@@ -141,7 +115,7 @@ def test_a_cut_consumer_group_stream_gets_its_pending_entries_back():
         slow = stalled_reader(server.port, "/v1/streams/jobs/groups/workers/events?consumer=w1")
         wait_until(lambda: cmd(server, "XINFO", "CONSUMERS", "jobs", "workers") != [], what="the consumer")
         ids = [cmd(server, "XADD", "jobs", "*", "payload", str(i) * (MIB // 2)) for i in range(16)]
-        assert drained_until_closed(slow)
+        assert closed_by_server(slow, 10.0)
         pending = cmd(server, "XPENDING", "jobs", "workers")
         assert pending[0] >= 1
         # Reconnecting, the same consumer is handed its pending entries first,
