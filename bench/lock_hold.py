@@ -42,7 +42,9 @@ COMMANDS = [
     ["KEYS", "*"],
     ["SUNIONSTORE", "set2", "set"],
     ["DEL", "set2"],
-    ["FLUSHALL"],
+    ["DEL", "hash"],
+    ["UNLINK", "zset"],
+    ["FLUSHALL", "ASYNC"],
 ]
 
 

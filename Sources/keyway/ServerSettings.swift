@@ -96,7 +96,7 @@ struct ServerSettings {
     /// accepted so a Redis config file loads, and reported at start-up.
     static let recognisedButInactive: Set<String> = [
         "appenddirname", "rdbcompression",
-        "rdbchecksum", "stop-writes-on-bgsave-error",
+        "rdbchecksum",
         "databases", "daemonize", "supervised", "pidfile", "logfile", "tcp-backlog",
         "tcp-keepalive",
     ]

@@ -242,6 +242,28 @@ import KeywayEngine
         #expect(engine.ttl("a") == -1)
     }
 
+    /// Values past the lazy-free threshold (64 elements) are freed off the
+    /// engine; what clients see is the same as an in-place free.
+    @Test func bigValuesAreUnlinkedAndFlushedLazily() {
+        let members = (0..<1000).map { Bytes("member:\($0)") }
+        for key in ["set1", "set2", "set3"] { engine.run([Bytes("SADD"), Bytes(key)] + members) }
+        engine.run([Bytes("RPUSH"), Bytes("list")] + members)
+        #expect(engine.run("UNLINK", "set1", "list", "missing") == .integer(2))
+        #expect(engine.run("EXISTS", "set1", "list") == .integer(0))
+        #expect(engine.run("CONFIG", "SET", "lazyfree-lazy-user-del", "yes") == .ok)
+        #expect(engine.run("DEL", "set2") == .integer(1))
+        #expect(engine.run("SCARD", "set3") == .integer(1000))
+        // A copy shares storage with its source: dropping one leaves the other whole.
+        engine.run("COPY", "set3", "copy")
+        #expect(engine.run("UNLINK", "set3") == .integer(1))
+        #expect(engine.run("SCARD", "copy") == .integer(1000))
+        #expect(engine.run("CONFIG", "SET", "lazyfree-lazy-user-flush", "yes") == .ok)
+        #expect(engine.run("FLUSHALL") == .ok)
+        #expect(engine.run("DBSIZE") == .integer(0))
+        engine.run([Bytes("SADD"), Bytes("set1")] + members)
+        #expect(engine.run("SCARD", "set1") == .integer(1000))
+    }
+
     @Test(arguments: ["FLUSHDB", "FLUSHALL"])
     func flushRefusesBadArguments(_ command: String) {
         engine.run("SET", "a", "1")

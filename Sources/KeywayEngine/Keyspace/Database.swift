@@ -152,6 +152,12 @@ public final class Database: @unchecked Sendable {
         return true
     }
 
+    /// Deletes `key` and hands back its value, for UNLINK to free elsewhere.
+    public func removeKey(_ key: Bytes) -> Value? {
+        guard let slot = liveSlot(key) else { return nil }
+        return keyspace.remove(atSlot: slot).value
+    }
+
     public func setExpiry(_ key: Bytes, at expiresAt: Int64) {
         guard let slot = liveSlot(key) else { return }
         keyspace.setExpiry(expiresAt, atSlot: slot)

@@ -3,7 +3,7 @@
 enum KeyCommands {
     static let commands: [CommandSpec] = [
         CommandSpec("del", arity: -2, flags: [.write], keys: (1, -1, 1), handler: del),
-        CommandSpec("unlink", arity: -2, flags: [.write, .fast], keys: (1, -1, 1), handler: del),
+        CommandSpec("unlink", arity: -2, flags: [.write, .fast], keys: (1, -1, 1), handler: unlink),
         CommandSpec("exists", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1), handler: exists),
         CommandSpec("touch", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1), handler: exists),
         CommandSpec("type", arity: 2, flags: [.readonly, .fast], handler: type),
@@ -19,8 +19,21 @@ enum KeyCommands {
     ]
 
     static func del(_ c: CommandContext) throws(CommandError) -> Reply {
+        if c.server.lazyFree.userDel { return try unlink(c) }
         var deleted: Int64 = 0
         for key in c.arguments.dropFirst() where c.db.deleteKey(key) {
+            c.db.didWrite(key, .del)
+            deleted += 1
+        }
+        return .integer(deleted)
+    }
+
+    /// UNLINK: DEL whose big values are freed off the engine (`LazyFree`).
+    static func unlink(_ c: CommandContext) throws(CommandError) -> Reply {
+        var deleted: Int64 = 0
+        for key in c.arguments.dropFirst() {
+            guard let value = c.db.removeKey(key) else { continue }
+            LazyFree.dispose(value)
             c.db.didWrite(key, .del)
             deleted += 1
         }
@@ -127,6 +140,8 @@ enum KeyCommands {
             throw .syntax
         }
         let removed = c.db.keyspace.count
+        let async = c.argumentCount == 2 ? c[1].equalsIgnoringCase("async") : c.server.lazyFree.userFlush
+        if async { LazyFree.release(c.db.keyspace) }
         c.db.removeAll()
         c.db.didWriteAll(event: c.name, changes: removed)
         return .ok

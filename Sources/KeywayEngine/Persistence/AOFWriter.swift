@@ -276,6 +276,11 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
     public func onDurable(_ sequence: UInt64, _ callback: @escaping @Sendable (Bool) -> Void) {
         let now: Bool? = state.withLock {
             if durable >= sequence { return true }
+            // While an undo runs, wait for it: a failed reply means undone.
+            if undoing && !stopped {
+                callbacks.append((sequence, callback))
+                return nil
+            }
             if failed != nil || stopped { return false }
             callbacks.append((sequence, callback))
             return nil
@@ -465,10 +470,15 @@ public final class AOFWriter: PropagationSink, DurabilityTracker, @unchecked Sen
             state.unlock()
             if let handler {
                 handler()
-                state.withLock {
+                // Replies that waited on the undo: it settled them, unless
+                // it could not reload (then they fail here).
+                let waited: [@Sendable (Bool) -> Void] = state.withLock {
                     undoing = false
                     state.broadcast()
+                    defer { callbacks = [] }
+                    return callbacks.map(\.callback)
                 }
+                failedCallbacks += waited
             }
             for callback in failedCallbacks { callback(false) }
             for callback in ready { callback(true) }

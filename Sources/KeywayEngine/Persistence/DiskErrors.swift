@@ -66,6 +66,9 @@ extension Engine {
             let (keyspace, volatileFields) = scratch.withEngineState { ($0.db.keyspace, $0.db.keysWithVolatileFields) }
             state.db.install(keyspace)
             for key in volatileFields.keys { state.db.trackVolatileFields(key) }
+            // Done loading before anyone hears of the failure: a client
+            // answered MISCONF finds the data undone, not LOADING.
+            loadingDataset.store(false, ordering: .relaxed)
             // Counted before the writer settles the tickets, so whoever sees
             // them settled also sees the count move.
             undoneWriteBatches.add(1, ordering: .sequentiallyConsistent)

@@ -117,6 +117,12 @@ enum EngineConfig {
               add: { target, rules in
                   if rules.isEmpty { target.server.snapshots.rules = [] } else { target.server.snapshots.rules += rules }
               }),
+        .init("lazyfree-lazy-user-del", ConfigValueType<Bool>.bool, default: "no",
+              help: "DEL frees big values off the engine, as UNLINK does.",
+              get: { $0.server.lazyFree.userDel }, set: { $0.server.lazyFree.userDel = $1 }),
+        .init("lazyfree-lazy-user-flush", ConfigValueType<Bool>.bool, default: "no",
+              help: "FLUSHALL and FLUSHDB without SYNC or ASYNC free the data off the engine, as with ASYNC.",
+              get: { $0.server.lazyFree.userFlush }, set: { $0.server.lazyFree.userFlush = $1 }),
         .init("stop-writes-on-bgsave-error", ConfigValueType<Bool>.bool, default: "yes",
               help: "After a failed background save, refuse writes (MISCONF) until a save succeeds, while save rules are set.",
               get: { $0.server.snapshots.stopWritesOnError }, set: { $0.server.snapshots.stopWritesOnError = $1 }),

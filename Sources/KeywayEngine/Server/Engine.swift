@@ -7,6 +7,8 @@ public final class ServerState: @unchecked Sendable {
     public let startedAt: Int64
     public let processID: Int32
     public var hz: Int = 10
+    /// `lazyfree-lazy-user-del`, `lazyfree-lazy-user-flush`.
+    public var lazyFree = LazyFreeSettings()
     public let commands: CommandTable
     /// Extra INFO sections by name, filled by the layers that own the facts.
     public var infoSections: [String: @Sendable () -> [(String, String)]] = [:]
