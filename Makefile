@@ -73,6 +73,7 @@ check-docker: release
 ## Throughput with wrk against a release build; figures go to docs/BENCHMARKS.md.
 bench: release
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/floor.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
