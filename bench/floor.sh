@@ -11,7 +11,8 @@
 # /healthz, GET and SET through the resource API (/v1/keys/{key}) and
 # through the command API (/get/{key}, POST /). Prints req/s and each
 # figure's ratio to the floor, from the same run. Keys of 21 bytes, values
-# of 40 bytes (user:session:%08d, as real applications have).
+# of 40 bytes (user:session:%08d, as real applications have), beside the
+# tiniest (1-byte key and value) and a 31-byte key with a 1000-byte value.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +40,11 @@ done
 key=user:session:00000001
 value=$(printf 'v%.0s' $(seq 40))
 curl -fs -X PUT "http://127.0.0.1:$keyway_port/v1/keys/$key" -H 'Content-Type: application/json' -d "{\"value\":\"$value\"}" >/dev/null
+# The tiniest case and a 1000-byte value beside the real-size one.
+curl -fs -X PUT "http://127.0.0.1:$keyway_port/v1/keys/k" -H 'Content-Type: application/json' -d '{"value":"v"}' >/dev/null
+big_key=user:profile:cache:000000000001
+big_value=$(printf 'p%.0s' $(seq 1000))
+curl -fs -X PUT "http://127.0.0.1:$keyway_port/v1/keys/$big_key" -H 'Content-Type: application/json' -d "{\"value\":\"$big_value\"}" >/dev/null
 
 lua=$(mktemp)
 set_lua=$(mktemp)
@@ -69,7 +75,9 @@ printf '%-34s %12s %8s\n' "case" "req/s" "ratio"
 printf '%-34s %12.0f %8s\n' "libmicrohttpd floor" "$floor" "1.00"
 show() { printf '%-34s %12.0f %8.2f\n' "$1" "$2" "$(echo "$2 / $floor" | bc -l)"; }
 show "GET /healthz" "$(rate "http://127.0.0.1:$keyway_port/healthz")"
+show "GET /v1/keys/k (1 B value)" "$(rate "http://127.0.0.1:$keyway_port/v1/keys/k")"
 show "GET /v1/keys/{key}" "$(rate "http://127.0.0.1:$keyway_port/v1/keys/$key")"
+show "GET /v1/keys/{31 B key} (1000 B)" "$(rate "http://127.0.0.1:$keyway_port/v1/keys/$big_key")"
 show "PUT /v1/keys/{key}" "$(rate -s "$set_lua" "http://127.0.0.1:$keyway_port/v1/keys/$key")"
 show "GET /get/{key} (command API)" "$(rate "http://127.0.0.1:$keyway_port/get/$key")"
 show "POST / SET (command API)" "$(rate -s "$lua" "http://127.0.0.1:$keyway_port/")"

@@ -365,7 +365,9 @@ extension ConfigValueType where Value == OutputBufferLimits {
             var limits = OutputBufferLimits.pubsub
             for index in stride(from: 0, to: words.count, by: 4) {
                 guard let hard = MemorySize.parse(words[index + 1]), let soft = MemorySize.parse(words[index + 2]),
-                      let seconds = Int(words[index + 3]), hard >= 0, soft >= 0, seconds >= 0 else { throw wrong }
+                      let seconds = Int(words[index + 3]), hard >= 0, soft >= 0,
+                      // Bounded, so seconds * 1000 can never overflow.
+                      (0...Int(Int32.max)).contains(seconds) else { throw wrong }
                 switch words[index].lowercased() {
                 case "pubsub": limits = OutputBufferLimits(hardBytes: Int(hard), softBytes: Int(soft), softSeconds: seconds)
                 case "normal", "replica", "slave": break
