@@ -1,22 +1,35 @@
 #!/usr/bin/env python3
-"""Bytes per key for small strings, Keyway beside redis-server.
+"""Bytes per key for the key and value sizes applications have, Keyway beside redis-server.
 
-Loads the same N keys into a fresh Keyway and a fresh Debian redis-server
-(11-byte keys `key:0000001`, 13-byte values, no TTL), both on loopback:
-Redis through pipelined RESP (MSET of BATCH pairs), Keyway through
-`POST /` MSET of BATCH pairs over one keep-alive HTTP connection. Then it
-reports, per key:
+For each shape below, loads the same keys into a fresh Keyway and a fresh
+Debian redis-server (both on loopback, persistence off) and reports, per
+key, the growth of each process's resident memory (VmRSS after - before)
+and of `used_memory` (INFO memory: Redis's own count, Keyway's estimate).
 
-- the growth of each process's resident memory (VmRSS after - before);
-- Redis's own `used_memory` growth (what `INFO memory` reports, the figure
-  Redis users quote) and Keyway's `used_memory` growth when its INFO has a
-  memory section.
+Strings (N_KEYS keys each, no TTL), key bytes x value bytes:
+
+- 7 x 8      `k000001` -> `00000001`, the tiniest case
+- 21 x 40    `user:session:00000001` -> a 40-byte token
+- 35 x 200   `cache:product:details:v2:0000000001` -> a 200-byte fragment
+- 16 x 1000  `img:thumb:000001` -> a 1000-byte blob
+
+Collections (N_KEYS / 100 keys, 100 small members each, which Redis 7.0
+keeps as listpacks, except sets of strings, which it keeps as hash tables):
+
+- hash: fields `field:001` (9 B) with 8-byte values
+- set: members `member:00001` (12 B)
+- zset: the same members, scores 0-99
+- list: elements `item:000001` (11 B), RPUSH
+
+Redis is loaded with pipelined RESP, Keyway with `POST /pipeline` over one
+keep-alive HTTP connection (MSET of 1,000 pairs for strings, one command
+per collection key).
 
     KEYWAY_BIN=.build/release/keyway python3 bench/memory_per_key.py
-    N_KEYS=200000 python3 bench/memory_per_key.py
+    N_KEYS=200000 SHAPES=21x40,hash python3 bench/memory_per_key.py
 
-Every server is started here on a free port in a temporary directory with
-persistence off, and stopped at the end; every wait has a deadline.
+Every server is started here on a free port in a temporary directory and
+stopped at the end; every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYWAY_BIN = os.path.abspath(os.path.join(REPO, os.environ.get("KEYWAY_BIN", ".build/release/keyway")))
 REDIS_SERVER = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
 N_KEYS = int(os.environ.get("N_KEYS", "1000000"))
-BATCH = 1000
+MEMBERS = 100
 START_TIMEOUT = 30.0
 
 
@@ -64,20 +77,88 @@ def wait_for_port(port: int) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def key(i: int) -> bytes:
-    return b"key:%07d" % i          # 11 bytes
+def padded(prefix: str, i: int, length: int) -> str:
+    """`prefix` + i, padded with 'x' (or cut) to exactly `length` bytes."""
+    text = f"{prefix}{i}"
+    return (text + "x" * length)[:length]
 
 
-def value(i: int) -> bytes:
-    return b"value:%07d" % i        # 13 bytes
+# ---------------------------------------------------------------- shapes ---
+
+class StringShape:
+    def __init__(self, name: str, key_format: str, key_length: int, value_length: int):
+        self.name, self.key_format = name, key_format
+        self.key_length, self.value_length = key_length, value_length
+        self.keys = N_KEYS
+
+    def key(self, i: int) -> str:
+        key = self.key_format % i
+        assert len(key) == self.key_length, key
+        return key
+
+    def value(self, i: int) -> str:
+        return padded(f"{i}:", i, self.value_length)
+
+    def commands(self):
+        """Batches of commands, each batch one pipeline round trip."""
+        for start in range(0, self.keys, 1000):
+            command = ["MSET"]
+            for i in range(start, min(start + 1000, self.keys)):
+                command += [self.key(i), self.value(i)]
+            yield [command]
+
+
+class CollectionShape:
+    def __init__(self, name: str, build):
+        self.name, self.build = name, build
+        self.keys = max(1, N_KEYS // MEMBERS)
+
+    def commands(self):
+        for start in range(0, self.keys, 100):
+            yield [self.build(f"{self.name}:{i:08d}") for i in range(start, min(start + 100, self.keys))]
+
+
+def hash_command(key: str) -> list:
+    command = ["HSET", key]
+    for m in range(MEMBERS):
+        command += [f"field:{m:03d}", f"{m:08d}"]
+    return command
+
+
+def set_command(key: str) -> list:
+    return ["SADD", key] + [f"member:{m:05d}" for m in range(MEMBERS)]
+
+
+def zset_command(key: str) -> list:
+    command = ["ZADD", key]
+    for m in range(MEMBERS):
+        command += [str(m), f"member:{m:05d}"]
+    return command
+
+
+def list_command(key: str) -> list:
+    return ["RPUSH", key] + [f"item:{m:06d}" for m in range(MEMBERS)]
+
+
+SHAPES = {
+    "7x8": StringShape("7x8", "k%06d", 7, 8),
+    "21x40": StringShape("21x40", "user:session:%08d", 21, 40),
+    "35x200": StringShape("35x200", "cache:product:details:v2:%010d", 35, 200),
+    "16x1000": StringShape("16x1000", "img:thumb:%06d", 16, 1000),
+    "hash": CollectionShape("hash", hash_command),
+    "set": CollectionShape("set", set_command),
+    "zset": CollectionShape("zset", zset_command),
+    "list": CollectionShape("list", list_command),
+}
 
 
 # ---------------------------------------------------------------- Redis ---
 
-def resp_command(*args: bytes) -> bytes:
+def resp_command(args: list) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+        data = arg.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
 
 
@@ -92,15 +173,14 @@ def read_reply(sock_file) -> bytes:
 
 
 def redis_used_memory(sock, sock_file) -> int:
-    sock.sendall(resp_command(b"INFO", b"memory"))
-    text = read_reply(sock_file).decode()
-    for line in text.splitlines():
+    sock.sendall(resp_command(["INFO", "memory"]))
+    for line in read_reply(sock_file).decode().splitlines():
         if line.startswith("used_memory:"):
             return int(line.split(":")[1])
     raise RuntimeError("no used_memory")
 
 
-def measure_redis(workdir: str) -> dict:
+def measure_redis(shape, workdir: str) -> dict:
     port = free_port()
     proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", workdir],
@@ -111,12 +191,10 @@ def measure_redis(workdir: str) -> dict:
         sock_file = sock.makefile("rb")
         rss_before = rss_bytes(proc.pid)
         used_before = redis_used_memory(sock, sock_file)
-        for start in range(0, N_KEYS, BATCH):
-            args = [b"MSET"]
-            for i in range(start, min(start + BATCH, N_KEYS)):
-                args += [key(i), value(i)]
-            sock.sendall(resp_command(*args))
-            read_reply(sock_file)
+        for batch in shape.commands():
+            sock.sendall(b"".join(resp_command(command) for command in batch))
+            for _ in batch:
+                read_reply(sock_file)
         time.sleep(0.5)
         return {"rss": rss_bytes(proc.pid) - rss_before, "used": redis_used_memory(sock, sock_file) - used_before}
     finally:
@@ -126,43 +204,40 @@ def measure_redis(workdir: str) -> dict:
 
 # --------------------------------------------------------------- Keyway ---
 
-def keyway_call(conn: http.client.HTTPConnection, command: list) -> object:
-    conn.request("POST", "/", body=json.dumps(command), headers={"Content-Type": "application/json"})
+def keyway_request(conn: http.client.HTTPConnection, path: str, body: object) -> object:
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
     response = conn.getresponse()
-    body = response.read()
+    payload = response.read()
     if response.status != 200:
-        raise RuntimeError(f"{response.status}: {body[:200]!r}")
-    return json.loads(body)["result"]
+        raise RuntimeError(f"{response.status}: {payload[:200]!r}")
+    return json.loads(payload)
 
 
-def keyway_used_memory(conn) -> int | None:
-    text = keyway_call(conn, ["INFO", "memory"])
+def keyway_used_memory(conn) -> int:
+    text = keyway_request(conn, "/", ["INFO", "memory"])["result"]
     for line in text.splitlines():
         if line.startswith("used_memory:"):
             return int(line.split(":")[1])
-    return None
+    raise RuntimeError("no used_memory")
 
 
-def measure_keyway(workdir: str) -> dict:
+def measure_keyway(shape, workdir: str) -> dict:
     port = free_port()
     proc = subprocess.Popen([KEYWAY_BIN, "serve", "--port", str(port), "--dir", workdir, "--save", "",
                              "--appendonly", "no", "--log-level", "error"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         rss_before = rss_bytes(proc.pid)
         used_before = keyway_used_memory(conn)
-        for start in range(0, N_KEYS, BATCH):
-            command = ["MSET"]
-            for i in range(start, min(start + BATCH, N_KEYS)):
-                command += [key(i).decode(), value(i).decode()]
-            keyway_call(conn, command)
-        assert keyway_call(conn, ["DBSIZE"]) == N_KEYS
+        for batch in shape.commands():
+            for reply in keyway_request(conn, "/pipeline", batch):
+                if "error" in reply:
+                    raise RuntimeError(reply["error"])
+        assert keyway_request(conn, "/", ["DBSIZE"])["result"] == shape.keys
         time.sleep(0.5)
-        used_after = keyway_used_memory(conn)
-        used = None if used_before is None or used_after is None else used_after - used_before
-        return {"rss": rss_bytes(proc.pid) - rss_before, "used": used}
+        return {"rss": rss_bytes(proc.pid) - rss_before, "used": keyway_used_memory(conn) - used_before}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -171,19 +246,19 @@ def measure_keyway(workdir: str) -> dict:
 def main() -> None:
     if not os.path.exists(KEYWAY_BIN):
         sys.exit(f"no server binary at {KEYWAY_BIN}: build it with `swift build -c release`")
-    with tempfile.TemporaryDirectory() as keyway_dir, tempfile.TemporaryDirectory() as redis_dir:
-        keyway = measure_keyway(keyway_dir)
-        redis = measure_redis(redis_dir)
-    per = lambda total: total / N_KEYS
-    print(f"{N_KEYS} keys, 11-byte keys, 13-byte values")
-    print(f"| | Keyway | Redis | Keyway/Redis |")
-    print(f"| --- | ---: | ---: | ---: |")
-    print(f"| RSS growth per key (bytes) | {per(keyway['rss']):.0f} | {per(redis['rss']):.0f} | "
-          f"{keyway['rss'] / redis['rss']:.2f}x |")
-    if keyway["used"] is not None:
-        print(f"| used_memory growth per key (bytes) | {per(keyway['used']):.0f} | {per(redis['used']):.0f} | "
-              f"{keyway['used'] / redis['used']:.2f}x |")
-    print(f"| Keyway RSS per key vs Redis used_memory per key | | | {keyway['rss'] / redis['used']:.2f}x |")
+    names = os.environ.get("SHAPES", ",".join(SHAPES)).split(",")
+    print(f"{N_KEYS} string keys per shape; {max(1, N_KEYS // MEMBERS)} collection keys of {MEMBERS} members")
+    print("| shape | keys | Keyway RSS/key | Redis RSS/key | RSS ratio | Keyway used/key | Redis used/key |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in names:
+        shape = SHAPES[name]
+        with tempfile.TemporaryDirectory() as keyway_dir, tempfile.TemporaryDirectory() as redis_dir:
+            keyway = measure_keyway(shape, keyway_dir)
+            redis = measure_redis(shape, redis_dir)
+        per = lambda total: total / shape.keys
+        print(f"| {name} | {shape.keys} | {per(keyway['rss']):.0f} | {per(redis['rss']):.0f} | "
+              f"{keyway['rss'] / redis['rss']:.2f}x | {per(keyway['used']):.0f} | {per(redis['used']):.0f} |",
+              flush=True)
 
 
 if __name__ == "__main__":
