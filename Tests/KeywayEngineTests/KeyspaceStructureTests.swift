@@ -1,8 +1,8 @@
 import Testing
 @testable import KeywayEngine
 
-/// The keyspace's own structure: the compact index and inline keys and
-/// values, checked against a plain dictionary model.
+/// The keyspace's own structure: the compact index and the entry layouts
+/// (inline pair, packed, keyed), checked against a plain dictionary model.
 @Suite struct KeyspaceStructureTests {
     /// Keys around the inline limit (14 bytes), binary and empty.
     static func key(_ n: Int) -> Bytes {
@@ -48,7 +48,8 @@ import Testing
 
     @Test func emptyAndBoundaryLengthKeysAndValuesRoundTrip() {
         var keyspace = Keyspace()
-        let lengths = [0, 1, 13, 14, 15, 16, 100]
+        // Around the inline pair (15 bytes together) and the packed limit.
+        let lengths = [0, 1, 7, 8, 13, 14, 15, 16, 100, 2_048, 4_096, 4_097]
         for length in lengths {
             let key = Bytes(Array(repeating: UInt8(65 + length % 26), count: length))
             let value = Bytes(Array(repeating: 0, count: length))
@@ -100,9 +101,110 @@ import Testing
     }
 
     @Test func entriesStayCompact() {
-        // A string key's entry: inline key and value, expiry, volatile
-        // position and spare room: a regression here costs every key.
+        // A key's entry: its storage (inline pair or one reference), expiry,
+        // access clock and lengths: a regression here costs every key.
         #expect(MemoryLayout<Value>.size <= 9)
-        #expect(MemoryLayout<Keyspace.Entry?>.stride <= 48)
+        #expect(MemoryLayout<Keyspace.Entry?>.stride == 32)
+    }
+
+    @Test("each layout is chosen by size: inline up to 15 bytes together, packed up to 4 KiB values, else keyed")
+    func layoutsFollowTheSizes() {
+        var keyspace = Keyspace()
+        func layout(_ key: Bytes, _ value: Bytes) -> String {
+            let slot = keyspace.insert(key, .string(value))
+            defer { keyspace.remove(atSlot: slot) }
+            #expect(keyspace[slot: slot].key == key)
+            if case .string(let stored) = keyspace[slot: slot].value { #expect(stored == value) } else { Issue.record("not a string") }
+            switch keyspace[slot: slot].storage {
+            case .inlinePair: return "inline"
+            case .packed: return "packed"
+            case .keyed: return "keyed"
+            }
+        }
+        #expect(layout("k000001", "00000001") == "inline")                       // 7 + 8
+        #expect(layout("", Bytes(Array(repeating: 0, count: 15))) == "inline")
+        #expect(layout("k0000001", "00000001") == "packed")                      // 8 + 8
+        #expect(layout("user:session:00000001", Bytes(String(repeating: "t", count: 40))) == "packed")
+        #expect(layout("k", Bytes(Array(repeating: 0xFF, count: 4_096))) == "packed")
+        #expect(layout("k", Bytes(Array(repeating: 0xFF, count: 4_097))) == "keyed")
+        let hash = keyspace.insert("h", HashValue().wrapped)
+        if case .keyed = keyspace[slot: hash].storage {} else { Issue.record("a collection is not keyed") }
+    }
+
+    @Test("a string changed in place moves to its own array, and a snapshot holding it is unchanged")
+    func stringChangedInPlaceLeavesSnapshotsAlone() throws {
+        var keyspace = Keyspace()
+        let slot = keyspace.insert("user:session:00000001", .string("started"))
+        let beforeAppend = keyspace
+        for n in 0..<3 {
+            try keyspace.modifyValue(atSlot: slot) { (value: inout Value) throws(CommandError) in
+                guard case .string(var bytes) = value else { return }
+                value = .string(Bytes())
+                bytes.storage.append(contentsOf: Array("+\(n)".utf8))
+                value = .string(bytes)
+            }
+            if case .keyed = keyspace[slot: slot].storage {} else { Issue.record("an appended string is not keyed") }
+        }
+        let afterAppends = keyspace
+        try keyspace.modifyValue(atSlot: slot) { (value: inout Value) throws(CommandError) in
+            value = .string("replaced in place")
+        }
+        #expect(keyspace[slot: slot].value.stringBytes == "replaced in place")
+        #expect(afterAppends[slot: slot].value.stringBytes == "started+0+1+2")
+        #expect(beforeAppend[slot: slot].value.stringBytes == "started")
+        #expect(keyspace.recountMemoryUsage() == keyspace.usedMemory)
+    }
+
+    @Test("a failed change of a packed or inline string leaves its layout as it was")
+    func unchangedStringKeepsItsLayout() throws {
+        var keyspace = Keyspace()
+        let packed = keyspace.insert("user:session:00000001", .string("a forty-byte session token, or near it"))
+        let inline = keyspace.insert("k", .string("1"))
+        for slot in [packed, inline] {
+            let before = keyspace.usedMemory
+            #expect(throws: CommandError.self) {
+                try keyspace.modifyValue(atSlot: slot) { (value: inout Value) throws(CommandError) in
+                    guard HashValue.take(&value) != nil else { throw .wrongType }
+                }
+            }
+            #expect(keyspace.usedMemory == before)
+            if case .keyed = keyspace[slot: slot].storage { Issue.record("moved to a keyed object") }
+        }
+    }
+
+    @Test("the volatile set adds, removes and picks every member, against a model")
+    func volatileSlotsMatchASet() {
+        var slots = VolatileSlots()
+        var model = Set<Int>()
+        var random = SplitMix64(seed: 20_261_204)
+        for _ in 0..<50_000 {
+            let slot = Int(random.next() % 4_000)
+            if model.contains(slot) {
+                slots.remove(slot)
+                model.remove(slot)
+            } else {
+                slots.insert(slot)
+                model.insert(slot)
+            }
+            #expect(slots.count == model.count)
+        }
+        var picked = Set<Int>()
+        for _ in 0..<(model.count * 30) {
+            guard let slot = slots.randomElement(using: &random) else { break }
+            #expect(model.contains(slot))
+            picked.insert(slot)
+        }
+        #expect(picked == model)
+        for slot in model { slots.remove(slot) }
+        #expect(slots.isEmpty)
+        #expect(slots.randomElement(using: &random) == nil)
+    }
+}
+
+private extension Value {
+    /// The bytes of a string value, nil for other types.
+    var stringBytes: Bytes? {
+        if case .string(let bytes) = self { return bytes }
+        return nil
     }
 }

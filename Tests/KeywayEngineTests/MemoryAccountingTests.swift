@@ -18,11 +18,11 @@ struct MemoryAccountingTests {
         engine.run("SET", "k", "12345")
         let figures = engine.memoryFigures()
         #expect(figures.running == figures.recount)
-        // Both the key and the value are short enough to sit inline in the entry.
-        #expect(figures.running == MemoryCost.keyEntry + MemoryCost.string(length: 1) + MemoryCost.string(length: 5))
+        // The key and the value together are short enough to sit inline in the entry.
         #expect(figures.running == MemoryCost.keyEntry)
         engine.run("SET", "k", "a value longer than fourteen bytes")
-        #expect(engine.memoryFigures().running == MemoryCost.keyEntry + MemoryCost.objectHeader + 34)
+        // Longer, the key and value share one heap object.
+        #expect(engine.memoryFigures().running == MemoryCost.keyEntry + MemoryCost.packedHeader + 1 + 34)
         engine.run("SET", "k", "12345")
         engine.run("EXPIRE", "k", "100")
         #expect(engine.memoryFigures().running == figures.running + MemoryCost.expiryEntry)
@@ -150,9 +150,10 @@ struct MemoryAccountingTests {
         engine.run("SET", "big", Bytes([UInt8](repeating: 65, count: 10_000)))
         let small = engine.run("MEMORY", "USAGE", "small").integerValue!
         let big = engine.run("MEMORY", "USAGE", "big").integerValue!
-        // Both names and "x" sit inline in their entries; the big value
-        // costs its bytes plus a heap header.
-        #expect(big - small == MemoryCost.objectHeader + 10_000)
+        // "small" and "x" sit inline in their entry; the big value (past
+        // the packed limit) has its own array beside its key's object.
+        #expect(small == MemoryCost.keyEntry)
+        #expect(big - small == MemoryCost.keyedHeader + 3 + MemoryCost.objectHeader + 10_000)
         #expect(engine.run("MEMORY", "USAGE", "missing") == .null)
         #expect(engine.run("MEMORY", "USAGE", "big", "SAMPLES", "0").integerValue == big)
         #expect(engine.run("MEMORY", "USAGE", "big", "SAMPLES", "x").errorMessage == "ERR value is not an integer or out of range")

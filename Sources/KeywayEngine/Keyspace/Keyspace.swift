@@ -5,8 +5,9 @@
 /// and active expiry (later eviction too) needs to pick random keys in O(1).
 /// An entry never moves once placed, so a SCAN that walks slot positions
 /// returns every key present for the whole scan exactly once; deleted slots
-/// are reused by later inserts. Expiring keys are also kept in a dense array
-/// so sampling them costs O(1), as Redis samples its `expires` dict.
+/// are reused by later inserts. The slots of expiring keys are also kept in
+/// a set that picks at random in O(1) (`VolatileSlots`), as Redis samples
+/// its `expires` dict. How one key is laid out is `KeyspaceEntry.swift`.
 ///
 /// Why chunks and shards: a snapshot (BGSAVE, AOF rewrite) copies the
 /// keyspace in O(1) under the lock, copy-on-write. Were the slots one array
@@ -18,85 +19,6 @@
 /// This is a plain data structure: it knows nothing of time, stats or events.
 /// `Database` applies those policies on top.
 public struct Keyspace: Sendable {
-    public struct Entry: Sendable {
-        /// The key, inline when short (see `CompactBytes`).
-        var storedKey: CompactBytes
-        var storedValue: StoredValue
-        /// Absolute expiry in Unix milliseconds, or `Entry.persistent`.
-        public var expiresAt: Int64
-        /// Position in `volatileSlots` while `expiresAt` is set.
-        var volatilePosition: Int32
-        /// Redis's 24-bit LRU clock or LFU minutes+counter, set on access
-        /// (see Eviction.swift); the keyspace only stores it.
-        public internal(set) var access: UInt32 = 0
-
-        public static let persistent: Int64 = -1
-        public var hasExpiry: Bool { expiresAt != Entry.persistent }
-
-        init(key: Bytes, value: Value, access: UInt32) {
-            storedKey = CompactBytes(key)
-            storedValue = StoredValue(value)
-            expiresAt = Entry.persistent
-            volatilePosition = -1
-            self.access = access
-        }
-
-        public var key: Bytes { storedKey.bytes }
-
-        /// The value; mutated in place through `_modify` so a uniquely held
-        /// collection is not copied.
-        public var value: Value {
-            get { storedValue.value }
-            set { storedValue = StoredValue(newValue) }
-            _modify {
-                var current = storedValue.take()
-                defer { storedValue = StoredValue(current) }
-                yield &current
-            }
-        }
-    }
-
-    /// A value as an entry holds it: a short string inline, anything else
-    /// as a `Value` (whose collections are boxed, so this stays 16 bytes).
-    enum StoredValue: Sendable {
-        case inlineString(InlineBytes)
-        case value(Value)
-
-        init(_ value: Value) {
-            if case .string(let bytes) = value, let inline = InlineBytes(bytes) {
-                self = .inlineString(inline)
-            } else {
-                self = .value(value)
-            }
-        }
-
-        var value: Value {
-            switch self {
-            case .inlineString(let inline): return .string(inline.bytes)
-            case .value(let value): return value
-            }
-        }
-
-        /// `value.memoryUsage`, without building an inline string.
-        var memoryUsage: Int {
-            switch self {
-            case .inlineString(let inline): return MemoryCost.string(length: Int(inline.length))
-            case .value(let value): return value.memoryUsage
-            }
-        }
-
-        /// Moves the value out, leaving an empty string behind, so the
-        /// caller holds the only reference to a collection.
-        mutating func take() -> Value {
-            switch self {
-            case .inlineString(let inline): return .string(inline.bytes)
-            case .value(let value):
-                self = .inlineString(InlineBytes(Bytes())!)
-                return value
-            }
-        }
-    }
-
     static let chunkShift = 12
     static let chunkSize = 1 << chunkShift
     static let shardCount = 256
@@ -107,7 +29,7 @@ public struct Keyspace: Sendable {
     private var shards: [SlotIndex] = Array(repeating: SlotIndex(), count: Keyspace.shardCount)
     private var keyCount = 0
     private var freeSlots: [Int32] = []
-    private var volatileSlots: [Int32] = []
+    private var volatileSlots = VolatileSlots()
     /// Running estimate of the bytes held (MemoryAccounting.swift), adjusted
     /// by each mutation function below.
     public private(set) var usedMemory = 0
@@ -137,7 +59,7 @@ public struct Keyspace: Sendable {
     @inline(__always)
     private func slot(of key: Bytes, at address: (shard: Int, hash32: UInt32)) -> Int? {
         shards[address.shard].find(hash32: address.hash32) { slot in
-            chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedKey.equals(key)
+            chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.keyEquals(key)
         }
     }
 
@@ -151,15 +73,15 @@ public struct Keyspace: Sendable {
 
     /// Replaces the value in place, keeping the expiry.
     public mutating func setValue(_ value: Value, atSlot slot: Int) {
-        let stored = StoredValue(value)
-        usedMemory += stored.memoryUsage - chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue.memoryUsage
-        chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue = stored
+        let before = Self.cost(of: self[slot: slot])
+        modifyEntry(slot) { $0.value = value }
+        usedMemory += Self.cost(of: self[slot: slot]) - before
     }
 
     /// Mutates a value in place (no copy of a uniquely referenced collection).
     public mutating func modifyValue<R>(atSlot slot: Int, _ body: (inout Value) throws(CommandError) -> R) throws(CommandError) -> R {
-        let before = chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue.memoryUsage
-        defer { usedMemory += chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.storedValue.memoryUsage - before }
+        let before = Self.cost(of: self[slot: slot])
+        defer { usedMemory += Self.cost(of: self[slot: slot]) - before }
         return try body(&chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.value)
     }
 
@@ -221,7 +143,7 @@ public struct Keyspace: Sendable {
             setSlot(slot, entry)
         }
         keyCount += 1
-        usedMemory += Self.entryCost(keyLength: entry.storedKey.count, valueBytes: entry.storedValue.memoryUsage, hasExpiry: false)
+        usedMemory += Self.cost(of: entry)
     }
 
     /// Inserts a new key; the caller ensures it is absent.
@@ -247,9 +169,9 @@ public struct Keyspace: Sendable {
     @discardableResult
     public mutating func remove(atSlot slot: Int) -> Entry {
         let entry = self[slot: slot]
-        usedMemory -= Self.entryCost(keyLength: entry.storedKey.count, valueBytes: entry.storedValue.memoryUsage, hasExpiry: entry.hasExpiry)
-        if entry.hasExpiry { removeFromVolatile(entry.volatilePosition) }
-        let address = Self.address(ofHash: entry.storedKey.hashValue)
+        usedMemory -= Self.cost(of: entry)
+        if entry.hasExpiry { volatileSlots.remove(slot) }
+        let address = Self.address(ofHash: entry.keyHashValue)
         shards[address.shard].remove(hash32: address.hash32, slot: slot)
         keyCount -= 1
         if slot == slotCount - 1 {
@@ -266,9 +188,7 @@ public struct Keyspace: Sendable {
     public mutating func setExpiry(_ expiresAt: Int64, atSlot slot: Int) {
         precondition(expiresAt != Entry.persistent)
         if !self[slot: slot].hasExpiry {
-            let position = Int32(volatileSlots.count)
-            modifyEntry(slot) { $0.volatilePosition = position }
-            volatileSlots.append(Int32(slot))
+            volatileSlots.insert(slot)
             usedMemory += MemoryCost.expiryEntry
         }
         modifyEntry(slot) { $0.expiresAt = expiresAt }
@@ -278,27 +198,15 @@ public struct Keyspace: Sendable {
     @discardableResult
     public mutating func removeExpiry(atSlot slot: Int) -> Bool {
         guard self[slot: slot].hasExpiry else { return false }
-        removeFromVolatile(self[slot: slot].volatilePosition)
+        volatileSlots.remove(slot)
         usedMemory -= MemoryCost.expiryEntry
-        modifyEntry(slot) {
-            $0.expiresAt = Entry.persistent
-            $0.volatilePosition = -1
-        }
+        modifyEntry(slot) { $0.expiresAt = Entry.persistent }
         return true
-    }
-
-    private mutating func removeFromVolatile(_ position: Int32) {
-        let last = volatileSlots.removeLast()
-        if Int(position) < volatileSlots.count {
-            volatileSlots[Int(position)] = last
-            modifyEntry(Int(last)) { $0.volatilePosition = position }
-        }
     }
 
     /// A uniformly random key with an expiry, in O(1).
     public func randomVolatileSlot<G: RandomNumberGenerator>(using generator: inout G) -> Int? {
-        guard !volatileSlots.isEmpty else { return nil }
-        return Int(volatileSlots[Int.random(in: 0..<volatileSlots.count, using: &generator)])
+        volatileSlots.randomElement(using: &generator)
     }
 
     /// A random live key. Slots freed by deletes are skipped by retrying.

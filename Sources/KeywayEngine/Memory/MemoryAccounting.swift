@@ -11,11 +11,19 @@
 /// in O(1) as it changes, the keyspace adjusts its total at its mutation
 /// functions) and by `recountMemoryUsage()`, which walks everything.
 public enum MemoryCost {
-    /// A keyspace slot: the `Entry` (key and string value up to 14 bytes
-    /// inline, expiry, access clock) plus its index bucket.
-    public static let keyEntry = 64
-    /// A key's expiry: its deadline plus its place among volatile keys.
-    public static let expiryEntry = 16
+    /// A keyspace slot: the 32-byte `Entry` (a key and string value of at
+    /// most 15 bytes together inline, expiry, access clock) plus its index
+    /// bucket.
+    public static let keyEntry = 48
+    /// A key's expiry: its place among the volatile keys (the deadline is
+    /// in the entry).
+    public static let expiryEntry = 8
+    /// The heap object a key shares with its string value: its header and
+    /// malloc's own.
+    public static let packedHeader = 24
+    /// The heap object holding a key beside any other value: its header,
+    /// the value's reference, and malloc's own.
+    public static let keyedHeader = 32
     /// The heap header of a string's or a collection's storage.
     public static let objectHeader = 32
     /// One list element: its deque slot and its storage header.
@@ -39,10 +47,10 @@ public enum MemoryCost {
     public static let streamConsumer = 80
     public static let streamPendingEntry = 64
 
-    /// A key or string value held by the keyspace entry: nothing beyond the
-    /// entry when short enough to sit inline, else its heap storage.
+    /// A string value in its own array: its header and bytes (the empty
+    /// array is shared and costs nothing).
     @inline(__always)
-    public static func string(length: Int) -> Int { length <= InlineBytes.capacity ? 0 : objectHeader + length }
+    public static func string(length: Int) -> Int { length == 0 ? 0 : objectHeader + length }
     @inline(__always)
     static func listElement(_ element: Bytes) -> Int { listElement + element.count }
     @inline(__always)
@@ -89,8 +97,13 @@ extension Value {
 
 extension Keyspace {
     /// Bytes one key costs: its slot, its name, its value and its expiry.
-    static func entryCost(keyLength: Int, valueBytes: Int, hasExpiry: Bool) -> Int {
-        MemoryCost.keyEntry + MemoryCost.string(length: keyLength) + valueBytes + (hasExpiry ? MemoryCost.expiryEntry : 0)
+    /// Bytes one key costs as it is laid out now, in O(1).
+    static func cost(of entry: Entry) -> Int {
+        cost(of: entry, valueBytes: entry.valueMemoryUsage)
+    }
+
+    static func cost(of entry: Entry, valueBytes: Int) -> Int {
+        MemoryCost.keyEntry + entry.storageOverhead + valueBytes + (entry.hasExpiry ? MemoryCost.expiryEntry : 0)
     }
 
     /// Total bytes recomputed by walking every key and every item: O(n),
@@ -98,14 +111,13 @@ extension Keyspace {
     public func recountMemoryUsage() -> Int {
         var total = 0
         for entry in entries {
-            total += Self.entryCost(keyLength: entry.key.count, valueBytes: entry.value.recountMemoryUsage(), hasExpiry: entry.hasExpiry)
+            total += Self.cost(of: entry, valueBytes: entry.recountValueMemoryUsage())
         }
         return total
     }
 
     /// Bytes one key costs now (MEMORY USAGE), in O(1).
     public func memoryUsage(atSlot slot: Int) -> Int {
-        let entry = self[slot: slot]
-        return Self.entryCost(keyLength: entry.storedKey.count, valueBytes: entry.storedValue.memoryUsage, hasExpiry: entry.hasExpiry)
+        Self.cost(of: self[slot: slot])
     }
 }
