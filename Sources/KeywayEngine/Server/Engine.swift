@@ -479,12 +479,58 @@ public final class Engine: CommandExecutor {
         state.deadlineTimer?.schedule(deadline: .now() + .milliseconds(Int(delay)), leeway: .milliseconds(1))
     }
 
+    /// Most commands one pipeline slice runs under one hold of the lock.
+    static let pipelineSliceCommands = 64
+    /// Longest a pipeline slice holds the lock, in nanoseconds, so other
+    /// clients wait at most about this long behind a big pipeline.
+    static let pipelineSliceNanoseconds: UInt64 = 200_000
+
     /// Each command atomic on its own; blocking commands don't block here.
+    ///
+    /// Commands run in slices: the lock is taken once for up to
+    /// `pipelineSliceCommands` commands or `pipelineSliceNanoseconds`,
+    /// whichever ends first. A batch of 100 pays two lock round trips instead
+    /// of 100, and a 10,000-command batch still lets other clients in between
+    /// slices. Each command keeps its own command time, deferred actions and
+    /// wake-ups of blocked clients, as if sent alone.
     public func executePipeline(_ commands: [Command]) -> [Reply] {
-        commands.map { command in
-            if let refusal = refuseInBatch(command) { return .error(refusal) }
-            return execute(command)
+        var replies: [Reply] = []
+        replies.reserveCapacity(commands.count)
+        let watchdog = scriptWatchdog
+        while replies.count < commands.count {
+            if watchdog.isBusy {
+                // A script holds the engine: each command gets its BUSY
+                // refusal (or SCRIPT KILL / SHUTDOWN NOSAVE its way).
+                replies.append(executeOneInPipeline(commands[replies.count]))
+                continue
+            }
+            let slice = state.withLock(unless: { watchdog.isBusy }) { state -> (deliveries: [Delivery], ticket: DurabilityTicket?) in
+                let started = DispatchTime.now().uptimeNanoseconds
+                var deliveries: [Delivery] = []
+                var ran = 0
+                while replies.count < commands.count && ran < Self.pipelineSliceCommands {
+                    let command = commands[replies.count]
+                    if let refusal = refuseInBatch(command) {
+                        replies.append(.error(refusal))
+                        continue
+                    }
+                    state.db.beginCommand()
+                    replies.append(state.run(command))
+                    runDeferredActions(state)
+                    deliveries += serveReadyKeys(state)
+                    ran += 1
+                    if DispatchTime.now().uptimeNanoseconds - started > Self.pipelineSliceNanoseconds { break }
+                }
+                return (deliveries, state.flushPropagation())
+            }
+            if let slice { deliver(slice.deliveries, after: slice.ticket) }
         }
+        return replies
+    }
+
+    private func executeOneInPipeline(_ command: Command) -> Reply {
+        if let refusal = refuseInBatch(command) { return .error(refusal) }
+        return execute(command)
     }
 
     public func executeTransaction(_ commands: [Command]) -> Result<[Reply], CommandError> {

@@ -25,6 +25,7 @@ enum CommandRoutes {
 
     /// `POST /` with one command as a JSON array.
     static func single(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
+        if let command = CommandBodyReader.command(context.request.body) { return run(command, context) }
         switch parseJSON(context.request.body).flatMap(command(from:)) {
         case .failure(let failure): throw CommandReplyEncoding.errorResponse(failure.message)
         case .success(let command): return run(command, context)
@@ -50,8 +51,28 @@ enum CommandRoutes {
     /// `/pipeline` (each command atomic on its own) and `/multi-exec` (all atomic).
     static func batch(_ context: ResourceContext, atomic: Bool) throws(HTTPResponse) -> HTTPResponse {
         let encoding = CommandReplyEncoding(request: context.request)
+        var commands: [Command]
+        if let read = CommandBodyReader.commands(context.request.body) {
+            commands = read
+        } else {
+            commands = try parseBatch(context.request.body)
+        }
+        for index in commands.indices { context.client.stamp(&commands[index]) }
+        guard atomic else {
+            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context.gateway))
+        }
+        switch context.executor.executeTransaction(commands) {
+        case .failure(let error):
+            throw CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(context.gateway))
+        case .success(let replies):
+            return encoding.response(forEach: replies, headers: syncHeader(context.gateway))
+        }
+    }
+
+    /// A batch body through the general JSON parser, with its errors.
+    static func parseBatch(_ body: [UInt8]) throws(HTTPResponse) -> [Command] {
         let value: JSONValue
-        switch parseJSON(context.request.body) {
+        switch parseJSON(body) {
         case .failure(let failure): throw CommandReplyEncoding.errorResponse(failure.message)
         case .success(let parsed): value = parsed
         }
@@ -63,20 +84,10 @@ enum CommandRoutes {
         for element in elements {
             switch command(from: element) {
             case .failure(let failure): throw CommandReplyEncoding.errorResponse(failure.message)
-            case .success(var command):
-                context.client.stamp(&command)
-                commands.append(command)
+            case .success(let command): commands.append(command)
             }
         }
-        guard atomic else {
-            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context.gateway))
-        }
-        switch context.executor.executeTransaction(commands) {
-        case .failure(let error):
-            throw CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(context.gateway))
-        case .success(let replies):
-            return encoding.response(forEach: replies, headers: syncHeader(context.gateway))
-        }
+        return commands
     }
 
     /// `GET|POST /{command}/{args...}`: one argument per decoded segment; a
