@@ -51,6 +51,7 @@ struct CommandBodyReader {
         skipWhitespace()
         guard consume(UInt8(ascii: "[")) else { return nil }
         var arguments: [Bytes] = []
+        arguments.reserveCapacity(4)
         repeat {
             skipWhitespace()
             guard let argument = readArgument() else { return nil }
@@ -67,22 +68,22 @@ struct CommandBodyReader {
 
     /// A string without escapes or control bytes, valid UTF-8.
     private mutating func readString() -> Bytes? {
-        position += 1
-        let start = position
-        var ascii = true
-        while position < body.count {
-            let byte = body[position]
-            if byte == UInt8(ascii: "\"") {
-                let bytes = Bytes(UnsafeBufferPointer(rebasing: body[start..<position]))
-                position += 1
-                if !ascii && !bytes.isValidUTF8 { return nil }
-                return bytes
-            }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
-            if byte >= 0x80 { ascii = false }
-            position += 1
+        let start = position + 1
+        guard let base = body.baseAddress,
+              let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), body.count - start) else { return nil }
+        let end = UnsafeRawPointer(quote) - UnsafeRawPointer(base)
+        let content = UnsafeBufferPointer(rebasing: body[start..<end])
+        // One test per byte finds both control bytes (below 0x20, which
+        // wrap to 0xE0 and up) and non-ASCII bytes (0x80 and up).
+        var plain = true
+        for byte in content where byte &- 0x20 >= 0x60 || byte == UInt8(ascii: "\\") {
+            if byte < 0x20 || byte == UInt8(ascii: "\\") { return nil }
+            plain = false
         }
-        return nil
+        let bytes = Bytes(content)
+        if !plain && !bytes.isValidUTF8 { return nil }
+        position = end + 1
+        return bytes
     }
 
     /// A number as JSON writes it, kept as its exact text.
@@ -143,3 +144,11 @@ struct CommandBodyReader {
         return position == body.count
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
