@@ -67,7 +67,12 @@ final class EngineState: @unchecked Sendable {
     /// Looks up and checks a command before it runs: the checks Redis makes
     /// when queueing inside MULTI.
     func resolve(_ command: Command) -> Result<CommandSpec, CommandError> {
-        guard let spec = server.commands.lookup(command.name) else {
+        resolve(command, spec: server.commands.lookup(command.name))
+    }
+
+    /// `resolve` with the command's table entry already looked up.
+    private func resolve(_ command: Command, spec: CommandSpec?) -> Result<CommandSpec, CommandError> {
+        guard let spec else {
             return .failure(.unknownCommand(command.name, arguments: command.arguments.dropFirst()))
         }
         guard spec.acceptsArgumentCount(command.arguments.count) else {
@@ -77,7 +82,19 @@ final class EngineState: @unchecked Sendable {
     }
 
     func run(_ command: Command) -> Reply {
-        switch resolve(command) {
+        run(command, spec: server.commands.lookup(command.name))
+    }
+
+    /// A command of a pipeline: one that cannot run there (SUBSCRIBE,
+    /// blocking forms, ...) is refused before anything else, uncounted.
+    func runInPipeline(_ command: Command) -> Reply {
+        let spec = server.commands.lookup(command.name)
+        if let spec, spec.flags.contains(.noMulti) { return .error(Engine.refusalInPipeline(spec)) }
+        return run(command, spec: spec)
+    }
+
+    private func run(_ command: Command, spec: CommandSpec?) -> Reply {
+        switch resolve(command, spec: spec) {
         case .failure(let error):
             db.stats.totalErrors += 1
             execution.statistics.recordError(error)
@@ -509,17 +526,12 @@ public final class Engine: CommandExecutor {
                 var deliveries: [Delivery] = []
                 var ran = 0
                 while replies.count < commands.count && ran < Self.pipelineSliceCommands {
-                    let command = commands[replies.count]
-                    if let refusal = refuseInBatch(command) {
-                        replies.append(.error(refusal))
-                        continue
-                    }
                     state.db.beginCommand()
-                    replies.append(state.run(command))
+                    replies.append(state.runInPipeline(commands[replies.count]))
                     runDeferredActions(state)
                     deliveries += serveReadyKeys(state)
                     ran += 1
-                    if DispatchTime.now().uptimeNanoseconds - started > Self.pipelineSliceNanoseconds { break }
+                    if ran % 8 == 0 && DispatchTime.now().uptimeNanoseconds - started > Self.pipelineSliceNanoseconds { break }
                 }
                 return (deliveries, state.flushPropagation())
             }
@@ -596,7 +608,11 @@ public final class Engine: CommandExecutor {
 
     private func refuseInBatch(_ command: Command) -> CommandError? {
         guard let spec = commands.lookup(command.name), spec.flags.contains(.noMulti) else { return nil }
-        return CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not allowed in a pipeline")
+        return Self.refusalInPipeline(spec)
+    }
+
+    static func refusalInPipeline(_ spec: CommandSpec) -> CommandError {
+        CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not allowed in a pipeline")
     }
 
     /// Runs `body` under the engine lock with the whole engine state.

@@ -1,3 +1,4 @@
+import Dispatch
 import KeywayEngine
 import KeywayHTTP
 
@@ -10,8 +11,8 @@ enum CommandRoutes {
         // refuses a browser's cross-site GET that writes.
         let json = routes.command.group("", middleware: [JSONBodyMiddleware()])
         json.addResult("POST", "", single)
-        json.post("/pipeline") { context throws(HTTPResponse) in try batch(context, atomic: false) }
-        json.post("/multi-exec") { context throws(HTTPResponse) in try batch(context, atomic: true) }
+        json.addResult("POST", "/pipeline") { context in batchResult(context, atomic: false) }
+        json.addResult("POST", "/multi-exec") { context in batchResult(context, atomic: true) }
         let pathForm = routes.command.group("", middleware: [GetWriteMiddleware(policy: routes.command.gateway.browserPolicy)])
         for method in ["GET", "POST"] {
             pathForm.addResult(method, "/{command}", path)
@@ -46,6 +47,27 @@ enum CommandRoutes {
             }
         }
         return .response(encoding.response(for: context.executor.execute(command), headers: syncHeader(gateway)))
+    }
+
+    /// Batch bodies larger than this (about 1,500 commands) are read, run and
+    /// answered on a worker thread, the connection parked meanwhile, so the
+    /// HTTP thread goes on serving its other connections instead of making
+    /// them wait the whole batch.
+    static let backgroundBatchBytes = 64 * 1024
+    private static let batchQueue = DispatchQueue(label: "keyway.batches", attributes: .concurrent)
+
+    static func batchResult(_ context: ResourceContext, atomic: Bool) -> HTTPResult {
+        guard context.request.body.count > backgroundBatchBytes else {
+            do { return .response(try batch(context, atomic: atomic)) } catch { return .response(error) }
+        }
+        let parked = ParkedResponse()
+        let undosBefore = context.executor.undoCount
+        batchQueue.async {
+            let response: HTTPResponse
+            do throws(HTTPResponse) { response = try batch(context, atomic: atomic) } catch { response = error }
+            context.resolve(parked, with: response, undosBefore: undosBefore)
+        }
+        return .parked(parked)
     }
 
     /// `/pipeline` (each command atomic on its own) and `/multi-exec` (all atomic).

@@ -13,17 +13,31 @@ struct DurabilityMiddleware: Middleware {
         let undosBefore = executor.undoCount
         let result = next(context)
         guard case .response(let response) = result, let ticket = executor.durabilityBarrier() else { return result }
-        // An undo settles the undone writes' tickets: it must not pass for
-        // their being durable.
-        @Sendable func settled(_ durable: Bool) -> HTTPResponse {
-            if durable && executor.undoCount == undosBefore { return response }
-            let reason = executor.persistenceFailure ?? "append-only file: write failed"
-            return context.refusal(503, code: "MISCONF",
-                                   message: "MISCONF Errors writing to the AOF file (\(reason)): the writes this reply depends on were undone")
-        }
-        if ticket.isDurable { return .response(settled(true)) }
+        if ticket.isDurable { return .response(Self.settled(response, durable: true, context, undosBefore: undosBefore)) }
         let parked = ParkedResponse()
-        ticket.onDurable { durable in parked.resolve(settled(durable)) }
+        ticket.onDurable { durable in parked.resolve(Self.settled(response, durable: durable, context, undosBefore: undosBefore)) }
         return .parked(parked)
+    }
+
+    /// For a handler that answers a parked request itself (a batch run on a
+    /// worker thread): resolves `parked` with `response` once the writes it
+    /// may depend on are durable, as `handle` does for direct responses.
+    static func resolve(_ parked: ParkedResponse, with response: HTTPResponse, _ context: RequestContext, undosBefore: UInt64) {
+        guard let ticket = context.gateway.executor.durabilityBarrier(), !ticket.isDurable else {
+            parked.resolve(settled(response, durable: true, context, undosBefore: undosBefore))
+            return
+        }
+        ticket.onDurable { durable in parked.resolve(settled(response, durable: durable, context, undosBefore: undosBefore)) }
+    }
+
+    /// The response, or 503 MISCONF when its writes were not made durable.
+    /// An undo settles the undone writes' tickets: it must not pass for
+    /// their being durable.
+    private static func settled(_ response: HTTPResponse, durable: Bool, _ context: RequestContext, undosBefore: UInt64) -> HTTPResponse {
+        let executor = context.gateway.executor
+        if durable && executor.undoCount == undosBefore { return response }
+        let reason = executor.persistenceFailure ?? "append-only file: write failed"
+        return context.refusal(503, code: "MISCONF",
+                               message: "MISCONF Errors writing to the AOF file (\(reason)): the writes this reply depends on were undone")
     }
 }

@@ -25,6 +25,12 @@ struct ResourceContext: Sendable {
 
     var executor: any CommandExecutor { gateway.executor }
 
+    /// Resolves a request this handler parked, once the writes the response
+    /// may depend on are durable (see `DurabilityMiddleware`).
+    func resolve(_ parked: ParkedResponse, with response: HTTPResponse, undosBefore: UInt64) {
+        DurabilityMiddleware.resolve(parked, with: response, context, undosBefore: undosBefore)
+    }
+
     // MARK: - Path parameters
 
     /// The `{key}` segment, as bytes.
