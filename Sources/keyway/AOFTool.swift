@@ -79,7 +79,7 @@ struct AOFTool: ParsableCommand {
                     value = items
                 case .hash(let hash):
                     var fields: [String: String] = [:]
-                    for (field, fieldValue) in hash.fields.entries { fields[field.text] = fieldValue.text }
+                    hash.forEach { field, fieldValue in fields[field.text] = fieldValue.text }
                     value = fields
                 case .stream(let stream):
                     var groups: [String: Any] = [:]

@@ -142,7 +142,7 @@ extension JSONWriter {
             }
         case .hash(let hash):
             object { object in
-                for (field, value) in hash.fields.entries.sorted(by: { $0.key < $1.key }) {
+                for (field, value) in hash.entries.sorted(by: { $0.field < $1.field }) {
                     object.member(field.utf8String ?? field.text) { $0.bytes(value) }
                 }
             }

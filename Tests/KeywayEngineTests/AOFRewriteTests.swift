@@ -17,7 +17,7 @@ func dumpKeyspace(_ engine: Engine, livePendingOnly: Bool = false) -> [String: S
         for entry in db.keyspace.entries where !(entry.hasExpiry && entry.expiresAt < now) {
             let key = entry.key.storage.map { String($0, radix: 16) }.joined(separator: ".")
             // Hash fields past their deadline are gone, whether or not removed yet.
-            if case .hash(let hash) = entry.value, hash.fields.keys.allSatisfy({ (hash.expiry(of: $0) ?? .max) <= now }) { continue }
+            if case .hash(let hash) = entry.value, hash.fieldNames.allSatisfy({ (hash.expiry(of: $0) ?? .max) <= now }) { continue }
             result[key] = describe(entry.value, now: now, livePendingOnly: livePendingOnly) + " ttl=\(entry.hasExpiry ? entry.expiresAt : -1)"
         }
         return result
@@ -48,7 +48,7 @@ private func describe(_ value: Value, now: Int64, livePendingOnly: Bool) -> Stri
         }
         return "zset \(items)"
     case .hash(let hash):
-        let fields = hash.fields.entries.filter { (hash.expiry(of: $0.key) ?? .max) > now }.sorted { $0.key < $1.key }.map { field, value in
+        let fields = hash.entries.filter { (hash.expiry(of: $0.field) ?? .max) > now }.sorted { $0.field < $1.field }.map { field, value in
             "\(text(field))=\(text(value))@\(hash.expiry(of: field) ?? -1)"
         }
         return "hash \(fields)"

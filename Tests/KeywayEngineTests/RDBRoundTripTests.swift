@@ -22,7 +22,7 @@ struct RDBRoundTripTests {
         case .set(let s): return "set:\(s.members.sorted().map(\.storage))"
         case .zset(let z): return "zset:\(z.allElements.map { "\($0.member.storage)=\($0.score)" })"
         case .hash(let h):
-            return "hash:\(h.fields.entries.sorted { $0.key < $1.key }.map { "\($0.key.storage)=\($0.value.storage)@\(h.expiry(of: $0.key) ?? -1)" })"
+            return "hash:\(h.entries.sorted { $0.field < $1.field }.map { "\($0.field.storage)=\($0.value.storage)@\(h.expiry(of: $0.field) ?? -1)" })"
         case .stream(let s):
             var text = "stream:\(s.entries.range(.zero, .max).map { "\($0.id)\($0.fields.map(\.storage))" }) last=\(s.lastID) added=\(s.entriesAdded) maxdel=\(s.maxDeletedID) first=\(s.firstID)"
             for name in s.groups.keys.sorted() {

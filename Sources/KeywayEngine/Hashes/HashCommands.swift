@@ -123,7 +123,7 @@ enum HashCommands {
         guard let hash = try readHash(c, c[1]) else { return .map([]) }
         var pairs: [Reply] = []
         pairs.reserveCapacity(hash.count * 2)
-        for (field, value) in hash.fields.entries {
+        hash.forEach { field, value in
             pairs.append(.bulk(field))
             pairs.append(.bulk(value))
         }
@@ -131,11 +131,11 @@ enum HashCommands {
     }
 
     static func hkeys(_ c: CommandContext) throws(CommandError) -> Reply {
-        .array(try readHash(c, c[1])?.fields.keys.map(Reply.bulk) ?? [])
+        .array(try readHash(c, c[1])?.fieldNames.map(Reply.bulk) ?? [])
     }
 
     static func hvals(_ c: CommandContext) throws(CommandError) -> Reply {
-        .array(try readHash(c, c[1])?.fields.entries.map { Reply.bulk($0.value) } ?? [])
+        .array(try readHash(c, c[1])?.values.map(Reply.bulk) ?? [])
     }
 
     static func hdel(_ c: CommandContext) throws(CommandError) -> Reply {
@@ -214,7 +214,7 @@ enum HashCommands {
         var generator = SystemRandomNumberGenerator()
         guard c.argumentCount >= 3 else {
             guard let hash = try readHash(c, c[1]) else { return .null }
-            return hash.fields.randomElement(using: &generator).map { Reply.bulk($0.key) } ?? .null
+            return hash.randomEntry(using: &generator).map { Reply.bulk($0.field) } ?? .null
         }
         let count = try c.integer(at: 2)
         if count == Int64.min {
@@ -228,31 +228,17 @@ enum HashCommands {
             if count < -Int64.max / 2 || count > Int64.max / 2 { throw countOutOfRange }
         }
         guard let hash = try readHash(c, c[1]), count != 0 else { return .array([]) }
-        var picked: [(key: Bytes, value: Bytes)] = []
+        let picked: [(field: Bytes, value: Bytes)]
         if count < 0 {
-            let wanted = Int(-count)
             try RandomPicks.check(count)
-            picked.reserveCapacity(min(wanted, 1 << 20))
-            for _ in 0..<wanted { picked.append(hash.fields.randomElement(using: &generator)!) }
-        } else if Int(count) >= hash.count {
-            picked = hash.fields.entries
-        } else if Int(count) * 3 > hash.count {
-            // Close to the whole hash: shuffle the front of a copy.
-            var all = hash.fields.entries
-            for i in 0..<Int(count) { all.swapAt(i, Int.random(in: i..<all.count, using: &generator)) }
-            picked = Array(all.prefix(Int(count)))
+            picked = hash.randomEntries(Int(-count), using: &generator)
         } else {
-            // Far fewer than the hash holds: draw until enough distinct fields.
-            var seen = Set<Bytes>()
-            while picked.count < Int(count) {
-                let entry = hash.fields.randomElement(using: &generator)!
-                if seen.insert(entry.key).inserted { picked.append(entry) }
-            }
+            picked = hash.distinctRandomEntries(Int(count), using: &generator)
         }
         var reply: [Reply] = []
         reply.reserveCapacity(picked.count * (withValues ? 2 : 1))
         for entry in picked {
-            reply.append(.bulk(entry.key))
+            reply.append(.bulk(entry.field))
             if withValues { reply.append(.bulk(entry.value)) }
         }
         return .array(reply)
@@ -260,13 +246,13 @@ enum HashCommands {
 
     /// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]. The cursor
     /// is a slot position, so fields present for the whole walk come back
-    /// exactly once.
+    /// exactly once; a compact hash comes back whole with cursor 0.
     static func hscan(_ c: CommandContext) throws(CommandError) -> Reply {
         guard ScanOptions.cursor(c[2]) != nil else { throw .invalidCursor }
         guard let hash = try readHash(c, c[1]) else { return ScanOptions.empty }
         let options = try ScanOptions(c, cursorAt: 2, optionsFrom: 3, allowNoValues: true)
         var items: [Reply] = []
-        let next = hash.fields.scan(from: options.start(capacity: hash.fields.slotCapacity), count: options.count) { field, value in
+        let next = hash.scan(from: options.start(capacity: hash.cursorCapacity), count: options.count) { field, value in
             guard options.matches(field) else { return }
             items.append(.bulk(field))
             if !options.noValues { items.append(.bulk(value)) }

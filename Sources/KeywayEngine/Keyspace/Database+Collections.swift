@@ -22,6 +22,7 @@ extension Database {
                 guard var collection = C.take(&value) else { throw .wrongType }
                 defer { value = collection.wrapped }
                 let result = try body(&collection)
+                collection.shrinkToFit()
                 return (result, collection.isEmpty)
             }
             if isEmpty {
@@ -33,6 +34,7 @@ extension Database {
         guard create else { return nil }
         var collection = C()
         let result = try body(&collection)
+        collection.shrinkToFit()
         if !collection.isEmpty {
             keyspace.insert(key, collection.wrapped)
         }
@@ -49,6 +51,8 @@ extension Database {
     /// or deletes the key when the collection is empty. Keeps no TTL.
     public func replace<C: CollectionValue>(_ key: Bytes, with collection: C) {
         deleteKey(key)
+        var collection = collection
+        collection.shrinkToFit()
         if !collection.isEmpty { keyspace.insert(key, collection.wrapped) }
     }
 }

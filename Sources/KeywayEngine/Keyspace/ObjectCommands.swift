@@ -5,10 +5,12 @@
 /// default thresholds (`hash-max-listpack-entries` 128 and `-value` 64,
 /// `set-max-intset-entries` 512, `set-max-listpack-entries` 128,
 /// `zset-max-listpack-entries` 128, `list-max-listpack-size` -2 = 8 KB),
-/// because tools and people read these names. Keyway's own layout differs
-/// (every hash is a slot map, every list a deque, ...), and unlike Redis an
-/// encoding is recomputed from the current contents, so a shrunk collection
-/// reports the compact name again.
+/// because tools and people read these names. A hash or set reports the
+/// form Keyway holds it in (compact `listpack` or `hashtable`, converted one
+/// way at the same thresholds as Redis; a set of integers reports `intset`
+/// as Redis would hold it). Other types' layouts differ (every list is a
+/// deque, ...), and their encoding is recomputed from the current contents,
+/// so a shrunk list or sorted set reports the compact name again.
 enum ObjectCommands {
     static let commands: [CommandSpec] = [
         CommandSpec("object", arity: -2, flags: [.readonly], keys: (2, 2, 1), handler: object),
@@ -89,14 +91,16 @@ enum ObjectCommands {
             let payload = list.memoryUsage - list.count * (MemoryCost.listElement - 2)
             return payload + 7 <= listNodeBytes ? "listpack" : "quicklist"
         case .hash(let hash):
-            guard hash.count <= listpackEntries,
-                  hash.fields.entries.allSatisfy({ $0.key.count <= listpackValueBytes && $0.value.count <= listpackValueBytes })
+            if hash.isCompact { return "listpack" }
+            // Field TTLs force the table form; Redis keeps a small hash with
+            // them as a listpackex.
+            guard hash.hasVolatileFields, hash.count <= listpackEntries,
+                  hash.entries.allSatisfy({ $0.field.count <= listpackValueBytes && $0.value.count <= listpackValueBytes })
             else { return "hashtable" }
-            return hash.hasVolatileFields ? "listpackex" : "listpack"
+            return "listpackex"
         case .set(let set):
             if set.count <= intsetEntries && set.members.allSatisfy({ isIntsetMember($0) }) { return "intset" }
-            if set.count <= listpackEntries && set.members.allSatisfy({ $0.count <= listpackValueBytes }) { return "listpack" }
-            return "hashtable"
+            return set.isCompact ? "listpack" : "hashtable"
         case .zset(let zset):
             guard zset.count <= listpackEntries,
                   zset.allElements.allSatisfy({ $0.member.count <= listpackValueBytes }) else { return "skiplist" }

@@ -37,6 +37,14 @@ public protocol CollectionValue: Sendable {
     static func take(_ value: inout Value) -> Self?
     /// Wraps the collection back into a `Value`.
     var wrapped: Value { get }
+    /// Gives back spare room once a command's writes are done: a compact
+    /// form grows by doubling, which would otherwise leave up to half of it
+    /// unused.
+    mutating func shrinkToFit()
+}
+
+extension CollectionValue {
+    public mutating func shrinkToFit() {}
 }
 
 extension Value {

@@ -66,6 +66,16 @@ public enum MemoryCost {
     }
 }
 
+// MARK: - Compact collections
+
+extension MemoryCost {
+    /// A small hash or set held packed (`PackedStrings`): the buffer's heap
+    /// header and the bytes it reserves (none while it has never grown).
+    static func packedStrings(_ packed: PackedStrings) -> Int {
+        packed.byteCount == 0 ? 0 : objectHeader + packed.byteCount
+    }
+}
+
 extension Value {
     /// Estimated bytes of this value, in O(1) for every type (collections
     /// keep their own running figure; a stream adds its groups, bounded by

@@ -30,7 +30,7 @@ enum SessionCommands {
 
         guard let hash = try HashCommands.readHash(c, key) else { return .null }
         // Refuse before changing anything when no field would be left.
-        var remaining = Set(hash.fields.keys)
+        var remaining = Set(hash.fieldNames)
         for field in deletions { remaining.remove(field) }
         for i in stride(from: sets.startIndex, to: sets.endIndex, by: 2) { remaining.insert(sets[i]) }
         if remaining.isEmpty { return .integer(0) }
@@ -63,7 +63,7 @@ enum SessionCommands {
             let entry = c.db.keyspace[slot: slot]
             if entry.hasExpiry { pttl = max(0, entry.expiresAt - c.db.now) }
             if let patched = HashValue.peek(entry.value) {
-                for (field, value) in patched.fields.entries {
+                patched.forEach { field, value in
                     pairs.append(.bulk(field))
                     pairs.append(.bulk(value))
                 }

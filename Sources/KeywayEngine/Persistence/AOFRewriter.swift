@@ -87,7 +87,7 @@ public enum AOFRewriter {
         case .hash(let hash):
             var items: [[Bytes]] = []
             var byDeadline: [Int64: [Bytes]] = [:]
-            for (field, fieldValue) in hash.fields.entries {
+            for (field, fieldValue) in hash.entries {
                 if let deadline = hash.expiry(of: field) {
                     if deadline <= now { continue }
                     byDeadline[deadline, default: []].append(field)

@@ -178,6 +178,7 @@ public enum RDBReader {
                     let at = decoder.position
                     guard set.insert(try decoder.bytesValue()) else { throw RDBError("duplicate set member", offset: at) }
                 }
+                set.shrinkToFit()
                 return set.isEmpty ? nil : .set(set)
             case T.zset, T.zset2:
                 let count = try decoder.count()
@@ -199,6 +200,7 @@ public enum RDBReader {
                     let field = try decoder.bytesValue()
                     guard hash.set(field, try decoder.bytesValue()) else { throw RDBError("duplicate hash field", offset: at) }
                 }
+                hash.shrinkToFit()
                 return hash.isEmpty ? nil : .hash(hash)
             case T.hashMetadata, T.hashListpackEx:
                 return try readHashWithFieldTTLs(type: type)
@@ -220,6 +222,7 @@ public enum RDBReader {
                     for element in elements {
                         guard set.insert(element.bytes) else { throw RDBError("duplicate set member in listpack", offset: at) }
                     }
+                    set.shrinkToFit()
                     return set.isEmpty ? nil : .set(set)
                 case T.zsetZiplist, T.zsetListpack:
                     guard elements.count % 2 == 0 else { throw RDBError("sorted set listpack has an odd element count", offset: at) }
@@ -241,6 +244,7 @@ public enum RDBReader {
                             throw RDBError("duplicate hash field in listpack", offset: at)
                         }
                     }
+                    hash.shrinkToFit()
                     return hash.isEmpty ? nil : .hash(hash)
                 }
             case T.listQuicklist, T.listQuicklist2:
@@ -344,6 +348,7 @@ public enum RDBReader {
             }
             // An empty hash read as such is an empty key; one emptied by
             // expired fields is reported to the caller as an empty hash.
+            hash.shrinkToFit()
             return sawAny ? .hash(hash) : nil
         }
 

@@ -54,7 +54,7 @@ public enum RDBWriter {
     static func isLive(_ entry: Keyspace.Entry, now: Int64) -> Bool {
         if entry.hasExpiry && entry.expiresAt <= now { return false }
         if case .hash(let hash) = entry.value, hash.hasVolatileFields {
-            return hash.fields.keys.contains { field in (hash.expiry(of: field) ?? .max) > now }
+            return hash.fieldNames.contains { field in (hash.expiry(of: field) ?? .max) > now }
         }
         return true
     }
@@ -181,7 +181,7 @@ public enum RDBWriter {
     }
 
     private static func writeHash(_ hash: HashValue, key: Bytes, now: Int64, options: Options, to out: inout RDBEncoder) {
-        let fields = hash.fields.entries
+        let fields = hash.entries
         guard hash.hasVolatileFields else {
             out.byte(RDBFormat.ValueType.hash)
             out.string(key)
@@ -192,8 +192,8 @@ public enum RDBWriter {
             }
             return
         }
-        let live = fields.filter { (hash.expiry(of: $0.key) ?? .max) > now }
-        let deadlines = live.compactMap { hash.expiry(of: $0.key) }
+        let live = fields.filter { (hash.expiry(of: $0.field) ?? .max) > now }
+        let deadlines = live.compactMap { hash.expiry(of: $0.field) }
         guard let minimum = deadlines.min() else {
             // Every TTL has passed or none is left on a live field: a plain hash.
             out.byte(RDBFormat.ValueType.hash)

@@ -160,12 +160,7 @@ enum SetCommands {
         if count > 0 {
             return memberArray(set.distinctRandomMembers(Int(min(count, Int64(set.count))), using: &generator))
         }
-        var picks: [Reply] = []
-        picks.reserveCapacity(Int(-count))
-        for _ in 0..<(-count) {
-            if let member = set.randomMember(using: &generator) { picks.append(.bulk(member)) }
-        }
-        return .array(picks)
+        return memberArray(set.randomMembers(Int(-count), using: &generator))
     }
 
     // MARK: - SMOVE
@@ -348,7 +343,8 @@ enum SetCommands {
 
     /// SSCAN key cursor [MATCH pattern] [COUNT count]. The cursor is a slot
     /// position of the set's member map, so members present for the whole
-    /// iteration come back exactly once. A missing key is an empty, finished
+    /// iteration come back exactly once; a compact set comes back whole with
+    /// cursor 0. A missing key is an empty, finished
     /// scan (its options are not even parsed, as in Redis).
     static func sscan(_ c: CommandContext) throws(CommandError) -> Reply {
         guard ScanOptions.cursor(c[2]) != nil else { throw .invalidCursor }
