@@ -73,7 +73,9 @@ check-docker: release
 ## Throughput with wrk against a release build; figures go to docs/BENCHMARKS.md.
 bench: release
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-tools; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/floor.sh
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/pipeline.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
@@ -83,9 +85,9 @@ bench: release
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/connection_memory.py 10000
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/lock_hold.py 1000000
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) STRING_SHAPE=session N_ELEMENTS=10000 $(PYTHON) bench/persistence.py
 	$(SWIFT) run -c release EngineBench
 	$(SWIFT) run -c release RouterBench
-	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/eviction_hit_ratio.py
 
 clean:

@@ -41,6 +41,9 @@ Environment:
     KEYWAY_BIN      server binary (default .build-bench/release/keyway)
     REDIS_SERVER    redis-server binary (default: redis-server on PATH)
     N_STRINGS       string keys (default 1000000)
+    STRING_SHAPE    `small` (11-byte keys, 13-byte values; default) or
+                    `session` (21-byte keys `user:session:%08d`, 40-byte
+                    values, the sizes applications have)
     N_ELEMENTS      elements in each of the four collections (default 100000)
     REPEATS         rounds of SAVE and of restart (default 3)
     WRK_SECONDS     seconds per wrk scenario (default 8)
@@ -70,6 +73,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYWAY_BIN = os.path.abspath(os.path.join(REPO, os.environ.get("KEYWAY_BIN", ".build-bench/release/keyway")))
 REDIS_SERVER = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
 N_STRINGS = int(os.environ.get("N_STRINGS", "1000000"))
+STRING_SHAPE = os.environ.get("STRING_SHAPE", "small")
 N_ELEMENTS = int(os.environ.get("N_ELEMENTS", "100000"))
 REPEATS = max(1, int(os.environ.get("REPEATS", "3")))
 WRK_SECONDS = max(1, min(60, int(os.environ.get("WRK_SECONDS", "8"))))
@@ -194,9 +198,19 @@ def deadline_check(proc: subprocess.Popen, deadline: float, what: str, logfile: 
 # of bytes). Strings in batches of BATCH SETs; collections CHUNK elements per
 # command (HSET/RPUSH/ZADD), the stream one XADD per entry with explicit IDs.
 
+def string_key(i: int) -> bytes:
+    return b"user:session:%08d" % i if STRING_SHAPE == "session" else b"key:%07d" % i
+
+
+def string_value(i: int) -> bytes:
+    if STRING_SHAPE == "session":
+        return (b"token:%d:" % i + b"x" * 40)[:40]
+    return b"value:%07d" % i
+
+
 def string_batches():
     for start in range(1, N_STRINGS + 1, BATCH):
-        yield [[b"SET", b"key:%07d" % i, b"value:%07d" % i] for i in range(start, min(start + BATCH, N_STRINGS + 1))]
+        yield [[b"SET", string_key(i), string_value(i)] for i in range(start, min(start + BATCH, N_STRINGS + 1))]
 
 
 def collection_commands():
@@ -446,12 +460,12 @@ def check_data(name: str, client) -> None:
     if name == "redis":
         got = [client.call(b"DBSIZE"), client.call(b"HLEN", b"bench:hash"), client.call(b"LLEN", b"bench:list"),
                client.call(b"ZCARD", b"bench:zset"), client.call(b"XLEN", b"bench:stream"),
-               client.call(b"GET", b"key:%07d" % N_STRINGS).decode()]
+               client.call(b"GET", string_key(N_STRINGS)).decode()]
     else:
         got = [client.call("DBSIZE"), client.call("HLEN", "bench:hash"), client.call("LLEN", "bench:list"),
                client.call("ZCARD", "bench:zset"), client.call("XLEN", "bench:stream"),
-               client.call("GET", "key:%07d" % N_STRINGS)]
-    want = [N_KEYS, N_ELEMENTS, N_ELEMENTS, N_ELEMENTS, N_ELEMENTS, "value:%07d" % N_STRINGS]
+               client.call("GET", string_key(N_STRINGS).decode())]
+    want = [N_KEYS, N_ELEMENTS, N_ELEMENTS, N_ELEMENTS, N_ELEMENTS, string_value(N_STRINGS).decode()]
     if got != want:
         raise RuntimeError(f"{name}: data check failed: got {got}, want {want}")
 
