@@ -7,8 +7,8 @@ public struct HTTPRequest: Sendable {
     public var segments: [[UInt8]]
     /// Query parameters in order, names as text, values decoded to bytes.
     public var query: [(name: String, value: [UInt8])]
-    /// Header names lowercased.
-    public var headers: [String: String]
+    /// The header fields, names lowercased.
+    public var fields: HTTPHeaderFields
     public var body: [UInt8]
     public var remoteAddress: String
     /// The keep-alive connection the request came on (nil in unit tests
@@ -19,20 +19,36 @@ public struct HTTPRequest: Sendable {
         method: String, rawPath: String, segments: [[UInt8]] = [], query: [(name: String, value: [UInt8])] = [],
         headers: [String: String] = [:], body: [UInt8] = [], remoteAddress: String = ""
     ) {
+        self.init(method: method, rawPath: rawPath, segments: segments, query: query,
+                  fields: HTTPHeaderFields(headers), body: body, remoteAddress: remoteAddress)
+    }
+
+    public init(
+        method: String, rawPath: String, segments: [[UInt8]], query: [(name: String, value: [UInt8])],
+        fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String
+    ) {
         self.method = method
         self.rawPath = rawPath
         self.segments = segments
         self.query = query
-        self.headers = headers
+        self.fields = fields
         self.body = body
         self.remoteAddress = remoteAddress
     }
 
-    public func header(_ lowercaseName: String) -> String? { headers[lowercaseName] }
+    /// Header names lowercased, as a dictionary (built on each read; the
+    /// server's hot path uses `header(_:)`).
+    public var headers: [String: String] {
+        get { fields.dictionary }
+        set { fields = HTTPHeaderFields(newValue) }
+    }
+
+    public func header(_ lowercaseName: String) -> String? { fields[lowercaseName] }
 
     /// The first value of a query parameter.
     public func queryValue(_ name: String) -> [UInt8]? {
-        query.first { $0.name == name }?.value
+        if query.isEmpty { return nil }
+        return query.first { $0.name == name }?.value
     }
 
     public func queryString(_ name: String) -> String? {
@@ -46,7 +62,7 @@ public struct HTTPRequest: Sendable {
     /// The media type of the body without parameters, lowercased
     /// (`Application/JSON; charset=utf-8` → `application/json`).
     public var contentType: String? {
-        guard let header = headers["content-type"] else { return nil }
+        guard let header = fields["content-type"] else { return nil }
         // Most clients send it bare and lowercase (`application/json`): as is.
         if !header.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || ($0 >= 65 && $0 <= 90) }) {
             return header
@@ -59,6 +75,45 @@ public struct HTTPRequest: Sendable {
             bytes.append(byte >= 65 && byte <= 90 ? byte + 32 : byte)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A request's header fields, names lowercased, in a small array.
+///
+/// A request carries a handful of headers and handlers ask for a few by
+/// name: comparing short names (Swift keeps strings of up to 15 bytes
+/// inline, compared as two words) costs less than hashing each name into a
+/// dictionary. A name given twice answers with its last value, as a
+/// dictionary filled in order would.
+public struct HTTPHeaderFields: Sendable {
+    private var entries: [(name: String, value: String)] = []
+
+    public init() {}
+
+    public init(_ dictionary: [String: String]) {
+        entries.reserveCapacity(dictionary.count)
+        for (name, value) in dictionary { entries.append((name, value)) }
+    }
+
+    /// The value of a header, by lowercase name: the last one sent.
+    public subscript(_ lowercaseName: String) -> String? {
+        var index = entries.endIndex
+        while index > entries.startIndex {
+            index -= 1
+            if entries[index].name == lowercaseName { return entries[index].value }
+        }
+        return nil
+    }
+
+    /// Adds a header in arrival order, its name already lowercased.
+    public mutating func append(_ lowercaseName: String, _ value: String) {
+        entries.append((lowercaseName, value))
+    }
+
+    var dictionary: [String: String] {
+        var dictionary: [String: String] = [:]
+        for entry in entries { dictionary[entry.name] = entry.value }
+        return dictionary
     }
 }
 

@@ -411,7 +411,7 @@ public final class HTTPServer: Sendable {
         if request.tooLarge {
             return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
-        var httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
+        var httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body, client: request.client)
         if let client = request.client {
             client.bytesIn.add(Int64(request.body.count), ordering: .relaxed)
             httpRequest.connection = client
@@ -560,7 +560,8 @@ public final class HTTPServer: Sendable {
         MHD_lookup_connection_value(connection, MHDKind.header, name).map { String(cString: $0) }
     }
 
-    private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>, body: [UInt8]) -> HTTPRequest {
+    private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+                              body: [UInt8], client: ClientConnection?) -> HTTPRequest {
         let rawPath = String(cString: url)
         var collector = ValueCollector()
         withUnsafeMutablePointer(to: &collector) { pointer in
@@ -568,33 +569,29 @@ public final class HTTPServer: Sendable {
             _ = MHD_get_connection_values(connection, MHDKind.query, collectQueryArgument, pointer)
         }
         return HTTPRequest(
-            method: String(cString: method),
+            method: Self.methodName(method),
             rawPath: rawPath,
             segments: PercentDecoding.segments(ofPath: rawPath),
             query: collector.query,
-            headers: collector.headers,
+            fields: collector.headers,
             body: body,
-            remoteAddress: Self.clientAddress(connection))
+            remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection))
     }
 
-    private static func clientAddress(_ connection: OpaquePointer) -> String {
-        guard let address = keyway_mhd_client_address(connection) else { return "" }
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
-                var addr = ipv4.pointee.sin_addr
-                _ = inet_ntop(AF_INET, &addr, &text, socklen_t(text.count))
+    /// The request method as a string: the common ones as literals,
+    /// without measuring and validating the C string.
+    private static func methodName(_ method: UnsafePointer<CChar>) -> String {
+        func spells(_ name: StaticString) -> Bool {
+            name.withUTF8Buffer { letters in
+                // Stops at the first difference, so never reads past the terminator.
+                for index in 0..<letters.count where UInt8(bitPattern: method[index]) != letters[index] { return false }
+                return method[letters.count] == 0
             }
-        case AF_INET6:
-            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
-                var addr = ipv6.pointee.sin6_addr
-                _ = inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
-            }
-        default:
-            return ""
         }
-        return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if spells("GET") { return "GET" }
+        if spells("POST") { return "POST" }
+        if spells("PUT") { return "PUT" }
+        return String(cString: method)
     }
 
     // MARK: - Canned responses
@@ -636,7 +633,7 @@ struct CHandle: @unchecked Sendable {
 }
 
 private struct ValueCollector {
-    var headers: [String: String] = [:]
+    var headers = HTTPHeaderFields()
     var query: [(name: String, value: [UInt8])] = []
 }
 
@@ -650,7 +647,7 @@ private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_Valu
                            _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
     guard let context, let key else { return MHD_Result(rawValue: 1)! }
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
-    collector.pointee.headers[lowercasedASCII(key)] = value.map { String(cString: $0) } ?? ""
+    collector.pointee.headers.append(lowercasedASCII(key), value.map { String(cString: $0) } ?? "")
     return MHD_Result(rawValue: 1)!
 }
 

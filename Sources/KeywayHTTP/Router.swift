@@ -28,7 +28,9 @@ public struct Router: Sendable {
 
     /// One level of the trie.
     final class Node: @unchecked Sendable {
-        var literals: [[UInt8]: Node] = [:]
+        /// Literal children, searched in order: a level has a few dozen at
+        /// most, and comparing a segment's bytes costs less than hashing it.
+        var literals: [(segment: [UInt8], node: Node)] = []
         var parameter: (name: String, node: Node)?
         var rest: (name: String, node: Node)?
         /// Handlers of the routes that end here, by method, in insertion order.
@@ -37,6 +39,12 @@ public struct Router: Sendable {
         var options: OptionsHandler?
         /// `/v1/keys/{key}`: the pattern of the routes that end here.
         var template = ""
+
+        /// The literal child named `segment`.
+        func literal(_ segment: [UInt8]) -> Node? {
+            for entry in literals where entry.segment == segment { return entry.node }
+            return nil
+        }
 
         /// The methods the routes ending here accept: HEAD with GET, and
         /// OPTIONS when it is answered.
@@ -81,8 +89,13 @@ public struct Router: Sendable {
         for part in parts {
             switch part {
             case .literal(let text):
-                if node.literals[text] == nil { node.literals[text] = Node() }
-                node = node.literals[text]!
+                if let existing = node.literal(text) {
+                    node = existing
+                } else {
+                    let child = Node()
+                    node.literals.append((text, child))
+                    node = child
+                }
             case .parameter(let name):
                 if node.parameter == nil { node.parameter = (name, Node()) }
                 precondition(node.parameter!.name == name, "conflicting parameter names at \(pattern)")
@@ -163,20 +176,20 @@ public struct Router: Sendable {
     private func find(_ node: Node, _ path: ArraySlice<[UInt8]>, _ parameters: inout RouteParameters, namespace: Bool) -> Node? {
         guard let segment = path.first else { return node.handlers.isEmpty ? nil : node }
         let remainder = path.dropFirst()
-        if let child = node.literals[segment] {
+        if let child = node.literal(segment) {
             if let found = find(child, remainder, &parameters, namespace: false) { return found }
             if namespace { return nil }
         }
         if let (name, child) = node.parameter {
             var attempt = parameters
-            attempt.values[name] = segment
+            attempt.bind(name, segment)
             if let found = find(child, remainder, &attempt, namespace: false) {
                 parameters = attempt
                 return found
             }
         }
         if let (name, child) = node.rest, !child.handlers.isEmpty {
-            parameters.rest[name] = Array(path)
+            parameters.bindRest(name, Array(path))
             return child
         }
         return nil
@@ -200,13 +213,53 @@ public struct Router: Sendable {
 }
 
 /// Values bound by a route pattern.
+///
+/// A pattern binds one or two names: they are kept in small arrays and
+/// found by comparing names, with no dictionary to build per request.
 public struct RouteParameters: Sendable {
-    public var values: [String: [UInt8]] = [:]
-    public var rest: [String: [[UInt8]]] = [:]
+    private var bound: [(name: String, value: [UInt8])] = []
+    private var boundRest: [(name: String, segments: [[UInt8]])] = []
 
     public init() {}
 
-    public subscript(_ name: String) -> [UInt8]? { values[name] }
+    public subscript(_ name: String) -> [UInt8]? {
+        for entry in bound where entry.name == name { return entry.value }
+        return nil
+    }
+
+    /// Each `{name}` parameter and its value.
+    public var values: [String: [UInt8]] {
+        Dictionary(bound.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// The segments `{name...}` parameters bound, by name.
+    public var rest: RestParameters { RestParameters(entries: boundRest) }
+
+    mutating func bind(_ name: String, _ value: [UInt8]) {
+        if let index = bound.firstIndex(where: { $0.name == name }) {
+            bound[index].value = value
+        } else {
+            bound.append((name, value))
+        }
+    }
+
+    mutating func bindRest(_ name: String, _ segments: [[UInt8]]) {
+        if let index = boundRest.firstIndex(where: { $0.name == name }) {
+            boundRest[index].segments = segments
+        } else {
+            boundRest.append((name, segments))
+        }
+    }
+}
+
+/// The trailing segments a `{name...}` parameter bound: `rest["args"]`.
+public struct RestParameters: Sendable {
+    fileprivate let entries: [(name: String, segments: [[UInt8]])]
+
+    public subscript(_ name: String) -> [[UInt8]]? {
+        for entry in entries where entry.name == name { return entry.segments }
+        return nil
+    }
 }
 
 /// Responses of one route by status class, counted without a lock.
