@@ -1,19 +1,85 @@
 /// An HTTP request as handlers see it: everything already read and decoded.
+///
+/// Its fields live in one shared box, copied only when a copy is changed:
+/// a request passes through the router, the middleware and the handler,
+/// and each copy of eight separate fields cost eight retains and releases.
 public struct HTTPRequest: Sendable {
-    public var method: String
+    private final class Storage: @unchecked Sendable {
+        var method: String
+        var rawPath: String
+        var segments: [[UInt8]]
+        var query: [(name: String, value: [UInt8])]
+        var fields: HTTPHeaderFields
+        var body: [UInt8]
+        var remoteAddress: String
+        var connection: ClientConnection?
+
+        init(method: String, rawPath: String, segments: [[UInt8]], query: [(name: String, value: [UInt8])],
+             fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String, connection: ClientConnection?) {
+            self.method = method
+            self.rawPath = rawPath
+            self.segments = segments
+            self.query = query
+            self.fields = fields
+            self.body = body
+            self.remoteAddress = remoteAddress
+            self.connection = connection
+        }
+
+        func copy() -> Storage {
+            Storage(method: method, rawPath: rawPath, segments: segments, query: query, fields: fields, body: body,
+                    remoteAddress: remoteAddress, connection: connection)
+        }
+    }
+
+    private var storage: Storage
+
+    /// The box to change, copied first when another request shares it.
+    private var unique: Storage {
+        mutating get {
+            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+            return storage
+        }
+    }
+
+    public var method: String {
+        _read { yield storage.method }
+        set { unique.method = newValue }
+    }
     /// The path as sent, still percent-encoded.
-    public var rawPath: String
+    public var rawPath: String {
+        _read { yield storage.rawPath }
+        set { unique.rawPath = newValue }
+    }
     /// Path segments percent-decoded to bytes (`%2F` stays inside its segment).
-    public var segments: [[UInt8]]
+    public var segments: [[UInt8]] {
+        _read { yield storage.segments }
+        set { unique.segments = newValue }
+    }
     /// Query parameters in order, names as text, values decoded to bytes.
-    public var query: [(name: String, value: [UInt8])]
+    public var query: [(name: String, value: [UInt8])] {
+        _read { yield storage.query }
+        set { unique.query = newValue }
+    }
     /// The header fields, names lowercased.
-    public var fields: HTTPHeaderFields
-    public var body: [UInt8]
-    public var remoteAddress: String
+    public var fields: HTTPHeaderFields {
+        _read { yield storage.fields }
+        set { unique.fields = newValue }
+    }
+    public var body: [UInt8] {
+        _read { yield storage.body }
+        set { unique.body = newValue }
+    }
+    public var remoteAddress: String {
+        _read { yield storage.remoteAddress }
+        set { unique.remoteAddress = newValue }
+    }
     /// The keep-alive connection the request came on (nil in unit tests
     /// that build requests by hand).
-    public var connection: ClientConnection?
+    public var connection: ClientConnection? {
+        _read { yield storage.connection }
+        set { unique.connection = newValue }
+    }
 
     public init(
         method: String, rawPath: String, segments: [[UInt8]] = [], query: [(name: String, value: [UInt8])] = [],
@@ -25,15 +91,10 @@ public struct HTTPRequest: Sendable {
 
     public init(
         method: String, rawPath: String, segments: [[UInt8]], query: [(name: String, value: [UInt8])],
-        fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String
+        fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String, connection: ClientConnection? = nil
     ) {
-        self.method = method
-        self.rawPath = rawPath
-        self.segments = segments
-        self.query = query
-        self.fields = fields
-        self.body = body
-        self.remoteAddress = remoteAddress
+        storage = Storage(method: method, rawPath: rawPath, segments: segments, query: query, fields: fields, body: body,
+                          remoteAddress: remoteAddress, connection: connection)
     }
 
     /// Header names lowercased, as a dictionary (built on each read; the

@@ -411,11 +411,8 @@ public final class HTTPServer: Sendable {
         if request.tooLarge {
             return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
-        var httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body, client: request.client)
-        if let client = request.client {
-            client.bytesIn.add(Int64(request.body.count), ordering: .relaxed)
-            httpRequest.connection = client
-        }
+        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body, client: request.client)
+        request.client?.bytesIn.add(Int64(request.body.count), ordering: .relaxed)
         request.body = []
         let (result, statistics) = router.respond(to: httpRequest)
         request.statistics = statistics
@@ -496,7 +493,9 @@ public final class HTTPServer: Sendable {
         }
         guard let mhdResponse else { return MHD_Result(rawValue: 0)! }
         for (name, value) in response.headers {
-            MHD_add_response_header(mhdResponse, name, value)
+            // withCString lends the string's own bytes; passing a String
+            // where C wants a pointer allocates a copy.
+            name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
         }
         if let client = request.client {
             client.bytesOut.add(Int64(response.body.count), ordering: .relaxed)
@@ -575,7 +574,8 @@ public final class HTTPServer: Sendable {
             query: collector.query,
             fields: collector.headers,
             body: body,
-            remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection))
+            remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection),
+            connection: client)
     }
 
     /// The request method as a string: the common ones as literals,

@@ -46,8 +46,27 @@ public struct BrowserPolicy: Sendable, Equatable {
     /// Whether a `Host` header (`localhost:7379`, `[::1]:7379`) names this server.
     func allows(host: String) -> Bool {
         guard let normalizedHosts else { return true }
+        if let answer = host.utf8.withContiguousStorageIfAvailable({ Self.allowsLowercaseASCII(host: $0, in: normalizedHosts) }),
+           let answer {
+            return answer
+        }
         let value = host.lowercased()
         return normalizedHosts.contains(value) || normalizedHosts.contains(Self.hostName(value))
+    }
+
+    /// `allows(host:)` read over the bytes, as clients send the name:
+    /// lowercase ASCII, most often with a port. Nil for any other name.
+    private static func allowsLowercaseASCII(host: UnsafeBufferPointer<UInt8>, in names: Set<String>) -> Bool? {
+        var lastColon: Int?
+        for index in host.indices {
+            let byte = host[index]
+            if byte >= 0x80 || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) { return nil }
+            if byte == UInt8(ascii: ":") { lastColon = index }
+        }
+        var nameEnd = lastColon ?? host.count
+        if host.first == UInt8(ascii: "["), let close = host.firstIndex(of: UInt8(ascii: "]")) { nameEnd = close + 1 }
+        if names.contains(String(decoding: UnsafeBufferPointer(rebasing: host[..<nameEnd]), as: UTF8.self)) { return true }
+        return nameEnd < host.count && names.contains(String(decoding: host, as: UTF8.self))
     }
 
     /// `localhost:7379` → `localhost`, `[::1]:7379` → `[::1]`.
@@ -78,7 +97,8 @@ extension HTTPRequest {
     /// send neither header.
     var isCrossSiteBrowserRequest: Bool {
         if header("origin") != nil { return true }
-        switch header("sec-fetch-site")?.lowercased() {
+        guard let site = header("sec-fetch-site") else { return false }
+        switch site.lowercased() {
         case "cross-site", "same-site": return true
         default: return false
         }
