@@ -370,8 +370,18 @@ public final class HTTPServer: Sendable {
             }
             return MHD_Result(rawValue: 1)!
         }
-        let request = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+        // The slot holds the request's state until `completed`: borrowed here.
+        return Unmanaged<RequestState>.fromOpaque(existing)._withUnsafeGuaranteedRef { request in
+            continueRequest(request, connection: connection, url: url, method: method, uploadData: uploadData, uploadSize: uploadSize)
+        }
+    }
 
+    /// Every call after the first: body chunks, then the final call that
+    /// routes and answers; or a parked request resumed.
+    private func continueRequest(
+        _ request: RequestState, connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>
+    ) -> MHD_Result {
         // A parked request that was resumed: deliver its response, or
         // close the connection when the client hung up meanwhile.
         if let parkedResponse = request.parked {
@@ -407,13 +417,15 @@ public final class HTTPServer: Sendable {
         }
 
         // Final call: route and answer.
-        request.client?.enter(.answering, now: ClientConnection.monotonicMilliseconds())
+        let client = request.client
+        client?.enter(.answering, now: ClientConnection.monotonicMilliseconds())
         if request.tooLarge {
             return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
-        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body, client: request.client)
-        request.client?.bytesIn.add(Int64(request.body.count), ordering: .relaxed)
+        let body = request.body
         request.body = []
+        client?.bytesIn.add(Int64(body.count), ordering: .relaxed)
+        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
         let (result, statistics) = router.respond(to: httpRequest)
         request.statistics = statistics
         if accessLog != nil { request.accessRoute = accessRoute(statistics, httpRequest) }
@@ -685,9 +697,11 @@ private func httpAccessHandler(
     guard let context, let connection, let url, let method, let uploadSize, let requestState else {
         return MHD_Result(rawValue: 0)!
     }
-    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
-    return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
-                         uploadSize: uploadSize, requestState: requestState)
+    // The server outlives its daemon: borrowed, not retained, per call.
+    return Unmanaged<HTTPServer>.fromOpaque(context)._withUnsafeGuaranteedRef { server in
+        server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
+                      uploadSize: uploadSize, requestState: requestState)
+    }
 }
 
 /// The HTTPS daemon's access handler: client certificates first, then the
@@ -739,7 +753,7 @@ private func httpRequestCompleted(
     _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode
 ) {
     guard let context else { return }
-    Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().completed(requestState: requestState)
+    Unmanaged<HTTPServer>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.completed(requestState: requestState) }
 }
 
 /// Request and status counters, readable without locks.
