@@ -1,18 +1,20 @@
 /// An HTTP request as handlers see it: everything already read and decoded.
 ///
-/// Its fields live in one shared box, copied only when a copy is changed:
-/// a request passes through the router, the middleware and the handler,
-/// and each copy of eight separate fields cost eight retains and releases.
+/// Its fields live in one shared box of constants: a request passes
+/// through the router, the middleware and the handler, and each copy of
+/// eight separate fields cost eight retains and releases, while constants
+/// are read without exclusivity checks. Changing a field (rare: tests and
+/// the server's own set-up) puts a changed copy in a new box.
 public struct HTTPRequest: Sendable {
-    private final class Storage: @unchecked Sendable {
-        var method: String
-        var rawPath: String
-        var segments: [[UInt8]]
-        var query: [(name: String, value: [UInt8])]
-        var fields: HTTPHeaderFields
-        var body: [UInt8]
-        var remoteAddress: String
-        var connection: ClientConnection?
+    private final class Storage: Sendable {
+        let method: String
+        let rawPath: String
+        let segments: [[UInt8]]
+        let query: [(name: String, value: [UInt8])]
+        let fields: HTTPHeaderFields
+        let body: [UInt8]
+        let remoteAddress: String
+        let connection: ClientConnection?
 
         init(method: String, rawPath: String, segments: [[UInt8]], query: [(name: String, value: [UInt8])],
              fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String, connection: ClientConnection?) {
@@ -26,59 +28,54 @@ public struct HTTPRequest: Sendable {
             self.connection = connection
         }
 
-        func copy() -> Storage {
-            Storage(method: method, rawPath: rawPath, segments: segments, query: query, fields: fields, body: body,
-                    remoteAddress: remoteAddress, connection: connection)
+        func with(method: String? = nil, rawPath: String? = nil, segments: [[UInt8]]? = nil,
+                  query: [(name: String, value: [UInt8])]? = nil, fields: HTTPHeaderFields? = nil, body: [UInt8]? = nil,
+                  remoteAddress: String? = nil, connection: ClientConnection?? = nil) -> Storage {
+            Storage(method: method ?? self.method, rawPath: rawPath ?? self.rawPath, segments: segments ?? self.segments,
+                    query: query ?? self.query, fields: fields ?? self.fields, body: body ?? self.body,
+                    remoteAddress: remoteAddress ?? self.remoteAddress, connection: connection ?? self.connection)
         }
     }
 
     private var storage: Storage
 
-    /// The box to change, copied first when another request shares it.
-    private var unique: Storage {
-        mutating get {
-            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-            return storage
-        }
-    }
-
     public var method: String {
-        _read { yield storage.method }
-        set { unique.method = newValue }
+        get { storage.method }
+        set { storage = storage.with(method: newValue) }
     }
     /// The path as sent, still percent-encoded.
     public var rawPath: String {
-        _read { yield storage.rawPath }
-        set { unique.rawPath = newValue }
+        get { storage.rawPath }
+        set { storage = storage.with(rawPath: newValue) }
     }
     /// Path segments percent-decoded to bytes (`%2F` stays inside its segment).
     public var segments: [[UInt8]] {
-        _read { yield storage.segments }
-        set { unique.segments = newValue }
+        get { storage.segments }
+        set { storage = storage.with(segments: newValue) }
     }
     /// Query parameters in order, names as text, values decoded to bytes.
     public var query: [(name: String, value: [UInt8])] {
-        _read { yield storage.query }
-        set { unique.query = newValue }
+        get { storage.query }
+        set { storage = storage.with(query: newValue) }
     }
     /// The header fields, names lowercased.
     public var fields: HTTPHeaderFields {
-        _read { yield storage.fields }
-        set { unique.fields = newValue }
+        get { storage.fields }
+        set { storage = storage.with(fields: newValue) }
     }
     public var body: [UInt8] {
-        _read { yield storage.body }
-        set { unique.body = newValue }
+        get { storage.body }
+        set { storage = storage.with(body: newValue) }
     }
     public var remoteAddress: String {
-        _read { yield storage.remoteAddress }
-        set { unique.remoteAddress = newValue }
+        get { storage.remoteAddress }
+        set { storage = storage.with(remoteAddress: newValue) }
     }
     /// The keep-alive connection the request came on (nil in unit tests
     /// that build requests by hand).
     public var connection: ClientConnection? {
-        _read { yield storage.connection }
-        set { unique.connection = newValue }
+        get { storage.connection }
+        set { storage = storage.with(connection: .some(newValue)) }
     }
 
     public init(
@@ -147,13 +144,19 @@ public struct HTTPRequest: Sendable {
 /// dictionary. A name given twice answers with its last value, as a
 /// dictionary filled in order would.
 public struct HTTPHeaderFields: Sendable {
-    private var entries: [(name: String, value: String)] = []
+    /// A struct rather than a tuple: arrays of tuples are destroyed through
+    /// the runtime's generic tuple witnesses, field by field.
+    private struct Entry: Sendable {
+        let name: String
+        let value: String
+    }
+    private var entries: [Entry] = []
 
     public init() {}
 
     public init(_ dictionary: [String: String]) {
         entries.reserveCapacity(dictionary.count)
-        for (name, value) in dictionary { entries.append((name, value)) }
+        for (name, value) in dictionary { entries.append(Entry(name: name, value: value)) }
     }
 
     /// The value of a header, by lowercase name: the last one sent.
@@ -168,7 +171,7 @@ public struct HTTPHeaderFields: Sendable {
 
     /// Adds a header in arrival order, its name already lowercased.
     public mutating func append(_ lowercaseName: String, _ value: String) {
-        entries.append((lowercaseName, value))
+        entries.append(Entry(name: lowercaseName, value: value))
     }
 
     var dictionary: [String: String] {

@@ -349,16 +349,16 @@ public final class HTTPServer: Sendable {
         guard let existing = requestState.pointee else {
             let request = beginRequest(on: connection, requestState)
             if accessLog != nil { beginAccess(request, url: url, method: method) }
-            let contentLength = lookupHeader(connection, "Content-Length")
+            let contentLength = MHD_lookup_connection_value(connection, MHDKind.header, "Content-Length")
             // RFC 9112 6.3: both framings at once is a request smuggling
             // vector; refuse it and close.
-            if contentLength != nil, lookupHeader(connection, "Transfer-Encoding") != nil {
+            if contentLength != nil, MHD_lookup_connection_value(connection, MHDKind.header, "Transfer-Encoding") != nil {
                 request.answered = true
                 return queue(ProblemResponse.make(400, code: "BAD_FRAMING",
                                                   detail: "a request may not carry both Content-Length and Transfer-Encoding",
                                                   headers: [("Connection", "close")]), on: connection, for: request)
             }
-            if let length = contentLength.flatMap({ Int($0) }), length > configuration.maxBodyBytes {
+            if let length = contentLength.flatMap(Self.integer), length > configuration.maxBodyBytes {
                 // Read the body and drop it, so the client reads the 413
                 // instead of a reset; a body too large to be worth reading
                 // is answered at once and the connection closed.
@@ -588,6 +588,29 @@ public final class HTTPServer: Sendable {
             body: body,
             remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection),
             connection: client)
+    }
+
+    /// A header's value read as `Int(String)` reads it (an optional sign,
+    /// then digits, nothing else; nil on overflow), without making a String.
+    private static func integer(_ text: UnsafePointer<CChar>) -> Int? {
+        var index = 0
+        var negative = false
+        if text[0] == 0x2B || text[0] == 0x2D {
+            negative = text[0] == 0x2D
+            index = 1
+        }
+        guard text[index] != 0 else { return nil }
+        var value = 0
+        while text[index] != 0 {
+            let digit = Int(text[index]) - 0x30
+            guard digit >= 0 && digit <= 9 else { return nil }
+            let (shifted, overflowShift) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowAdd) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            if overflowShift || overflowAdd { return nil }
+            value = next
+            index += 1
+        }
+        return value
     }
 
     /// The request method as a string: the common ones as literals,
