@@ -74,6 +74,8 @@ check-docker: release
 bench: release
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/floor.sh
+	@command -v valgrind >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind; }
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/instructions.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
