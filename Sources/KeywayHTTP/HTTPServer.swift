@@ -567,10 +567,6 @@ public final class HTTPServer: Sendable {
             status: status, bytes: bytes, durationNanoseconds: request.accessStart == 0 ? 0 : elapsed))
     }
 
-    private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {
-        MHD_lookup_connection_value(connection, MHDKind.header, name).map { String(cString: $0) }
-    }
-
     private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
                               body: [UInt8], client: ClientConnection?) -> HTTPRequest {
         let rawPath = String(cString: url)
