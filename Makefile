@@ -76,6 +76,8 @@ bench: release
 	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-tools; }
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/floor.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/pipeline.sh
+	@command -v valgrind >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind; }
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/instructions.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh

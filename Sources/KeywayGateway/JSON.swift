@@ -266,7 +266,11 @@ public struct JSONWriter {
     }
 
     public mutating func raw(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        // The string's own bytes, lent without a copy; appending the UTF-8
+        // view element by element costs several times more.
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: text.utf8)
+        }
     }
 
     public mutating func null() { raw("null") }
@@ -286,8 +290,10 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ text: String) {
-        var text = text
-        text.withUTF8 { escapeUTF8($0) }
+        if text.utf8.withContiguousStorageIfAvailable({ escapeUTF8($0) }) == nil {
+            var copy = text
+            copy.withUTF8 { escapeUTF8($0) }
+        }
     }
 
     /// Writes bytes already known to be valid UTF-8 as a JSON string.

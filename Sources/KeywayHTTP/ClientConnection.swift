@@ -29,6 +29,9 @@ public final class ClientConnection: Sendable {
     public let id: Int64
     /// The peer, `ip:port`.
     public let address: String
+    /// The peer's IP address alone: what its requests carry as
+    /// `remoteAddress`, formatted once per connection.
+    public let host: String
     /// The server's end, `ip:port`.
     public let localAddress: String
     public let fd: Int32
@@ -77,9 +80,10 @@ public final class ClientConnection: Sendable {
     }
     private let rare = Mutex(Rare())
 
-    init(id: Int64, address: String, localAddress: String, fd: Int32, now: Int64) {
+    init(id: Int64, address: String, host: String, localAddress: String, fd: Int32, now: Int64) {
         self.id = id
         self.address = address
+        self.host = host
         self.localAddress = localAddress
         self.fd = fd
         self.openedAt = now

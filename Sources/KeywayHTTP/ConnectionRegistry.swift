@@ -71,9 +71,10 @@ public final class ConnectionRegistry: Sendable {
         var local = [CChar](repeating: 0, count: 64)
         keyway_format_address(keyway_mhd_client_address(connection), &peer, peer.count)
         if fd >= 0 { keyway_format_local_address(fd, &local, local.count) }
+        let host = Self.peerHost(connection)
         let now = ClientConnection.monotonicMilliseconds()
         return state.withLock { state in
-            let client = ClientConnection(id: state.nextID, address: Self.text(peer), localAddress: Self.text(local), fd: fd, now: now)
+            let client = ClientConnection(id: state.nextID, address: Self.text(peer), host: host, localAddress: Self.text(local), fd: fd, now: now)
             state.nextID += 1
             state.byID[client.id] = client
             return client
@@ -119,6 +120,27 @@ public final class ConnectionRegistry: Sendable {
             }
             return count
         }
+    }
+
+    /// The peer's IP address without the port ("" when it has none).
+    static func peerHost(_ connection: OpaquePointer) -> String {
+        guard let address = keyway_mhd_client_address(connection) else { return "" }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
+                var addr = ipv4.pointee.sin_addr
+                _ = inet_ntop(AF_INET, &addr, &text, socklen_t(text.count))
+            }
+        case AF_INET6:
+            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
+                var addr = ipv6.pointee.sin6_addr
+                _ = inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
+            }
+        default:
+            return ""
+        }
+        return Self.text(text)
     }
 
     private static func text(_ characters: [CChar]) -> String {

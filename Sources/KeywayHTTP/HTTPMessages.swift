@@ -1,38 +1,112 @@
 /// An HTTP request as handlers see it: everything already read and decoded.
+///
+/// Its fields live in one shared box of constants: a request passes
+/// through the router, the middleware and the handler, and each copy of
+/// eight separate fields cost eight retains and releases, while constants
+/// are read without exclusivity checks. Changing a field (rare: tests and
+/// the server's own set-up) puts a changed copy in a new box.
 public struct HTTPRequest: Sendable {
-    public var method: String
+    private final class Storage: Sendable {
+        let method: String
+        let rawPath: String
+        let segments: [[UInt8]]
+        let query: [(name: String, value: [UInt8])]
+        let fields: HTTPHeaderFields
+        let body: [UInt8]
+        let remoteAddress: String
+        let connection: ClientConnection?
+
+        init(method: String, rawPath: String, segments: [[UInt8]], query: [(name: String, value: [UInt8])],
+             fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String, connection: ClientConnection?) {
+            self.method = method
+            self.rawPath = rawPath
+            self.segments = segments
+            self.query = query
+            self.fields = fields
+            self.body = body
+            self.remoteAddress = remoteAddress
+            self.connection = connection
+        }
+
+        func with(method: String? = nil, rawPath: String? = nil, segments: [[UInt8]]? = nil,
+                  query: [(name: String, value: [UInt8])]? = nil, fields: HTTPHeaderFields? = nil, body: [UInt8]? = nil,
+                  remoteAddress: String? = nil, connection: ClientConnection?? = nil) -> Storage {
+            Storage(method: method ?? self.method, rawPath: rawPath ?? self.rawPath, segments: segments ?? self.segments,
+                    query: query ?? self.query, fields: fields ?? self.fields, body: body ?? self.body,
+                    remoteAddress: remoteAddress ?? self.remoteAddress, connection: connection ?? self.connection)
+        }
+    }
+
+    private var storage: Storage
+
+    public var method: String {
+        get { storage.method }
+        set { storage = storage.with(method: newValue) }
+    }
     /// The path as sent, still percent-encoded.
-    public var rawPath: String
+    public var rawPath: String {
+        get { storage.rawPath }
+        set { storage = storage.with(rawPath: newValue) }
+    }
     /// Path segments percent-decoded to bytes (`%2F` stays inside its segment).
-    public var segments: [[UInt8]]
+    public var segments: [[UInt8]] {
+        get { storage.segments }
+        set { storage = storage.with(segments: newValue) }
+    }
     /// Query parameters in order, names as text, values decoded to bytes.
-    public var query: [(name: String, value: [UInt8])]
-    /// Header names lowercased.
-    public var headers: [String: String]
-    public var body: [UInt8]
-    public var remoteAddress: String
+    public var query: [(name: String, value: [UInt8])] {
+        get { storage.query }
+        set { storage = storage.with(query: newValue) }
+    }
+    /// The header fields, names lowercased.
+    public var fields: HTTPHeaderFields {
+        get { storage.fields }
+        set { storage = storage.with(fields: newValue) }
+    }
+    public var body: [UInt8] {
+        get { storage.body }
+        set { storage = storage.with(body: newValue) }
+    }
+    public var remoteAddress: String {
+        get { storage.remoteAddress }
+        set { storage = storage.with(remoteAddress: newValue) }
+    }
     /// The keep-alive connection the request came on (nil in unit tests
     /// that build requests by hand).
-    public var connection: ClientConnection?
+    public var connection: ClientConnection? {
+        get { storage.connection }
+        set { storage = storage.with(connection: .some(newValue)) }
+    }
 
     public init(
         method: String, rawPath: String, segments: [[UInt8]] = [], query: [(name: String, value: [UInt8])] = [],
         headers: [String: String] = [:], body: [UInt8] = [], remoteAddress: String = ""
     ) {
-        self.method = method
-        self.rawPath = rawPath
-        self.segments = segments
-        self.query = query
-        self.headers = headers
-        self.body = body
-        self.remoteAddress = remoteAddress
+        self.init(method: method, rawPath: rawPath, segments: segments, query: query,
+                  fields: HTTPHeaderFields(headers), body: body, remoteAddress: remoteAddress)
     }
 
-    public func header(_ lowercaseName: String) -> String? { headers[lowercaseName] }
+    public init(
+        method: String, rawPath: String, segments: [[UInt8]], query: [(name: String, value: [UInt8])],
+        fields: HTTPHeaderFields, body: [UInt8], remoteAddress: String, connection: ClientConnection? = nil
+    ) {
+        storage = Storage(method: method, rawPath: rawPath, segments: segments, query: query, fields: fields, body: body,
+                          remoteAddress: remoteAddress, connection: connection)
+    }
+
+    /// Header names lowercased, as a dictionary (built on each read; the
+    /// server's hot path uses `header(_:)`).
+    public var headers: [String: String] {
+        get { fields.dictionary }
+        set { fields = HTTPHeaderFields(newValue) }
+    }
+
+    public func header(_ lowercaseName: String) -> String? { fields[lowercaseName] }
 
     /// The first value of a query parameter.
     public func queryValue(_ name: String) -> [UInt8]? {
-        query.first { $0.name == name }?.value
+        if query.isEmpty { return nil }
+        return query.first { $0.name == name }?.value
     }
 
     public func queryString(_ name: String) -> String? {
@@ -46,7 +120,7 @@ public struct HTTPRequest: Sendable {
     /// The media type of the body without parameters, lowercased
     /// (`Application/JSON; charset=utf-8` → `application/json`).
     public var contentType: String? {
-        guard let header = headers["content-type"] else { return nil }
+        guard let header = fields["content-type"] else { return nil }
         // Most clients send it bare and lowercase (`application/json`): as is.
         if !header.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || ($0 >= 65 && $0 <= 90) }) {
             return header
@@ -59,6 +133,51 @@ public struct HTTPRequest: Sendable {
             bytes.append(byte >= 65 && byte <= 90 ? byte + 32 : byte)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A request's header fields, names lowercased, in a small array.
+///
+/// A request carries a handful of headers and handlers ask for a few by
+/// name: comparing short names (Swift keeps strings of up to 15 bytes
+/// inline, compared as two words) costs less than hashing each name into a
+/// dictionary. A name given twice answers with its last value, as a
+/// dictionary filled in order would.
+public struct HTTPHeaderFields: Sendable {
+    /// A struct rather than a tuple: arrays of tuples are destroyed through
+    /// the runtime's generic tuple witnesses, field by field.
+    private struct Entry: Sendable {
+        let name: String
+        let value: String
+    }
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    public init(_ dictionary: [String: String]) {
+        entries.reserveCapacity(dictionary.count)
+        for (name, value) in dictionary { entries.append(Entry(name: name, value: value)) }
+    }
+
+    /// The value of a header, by lowercase name: the last one sent.
+    public subscript(_ lowercaseName: String) -> String? {
+        var index = entries.endIndex
+        while index > entries.startIndex {
+            index -= 1
+            if entries[index].name == lowercaseName { return entries[index].value }
+        }
+        return nil
+    }
+
+    /// Adds a header in arrival order, its name already lowercased.
+    public mutating func append(_ lowercaseName: String, _ value: String) {
+        entries.append(Entry(name: lowercaseName, value: value))
+    }
+
+    var dictionary: [String: String] {
+        var dictionary: [String: String] = [:]
+        for entry in entries { dictionary[entry.name] = entry.value }
+        return dictionary
     }
 }
 

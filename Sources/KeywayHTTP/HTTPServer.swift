@@ -349,16 +349,16 @@ public final class HTTPServer: Sendable {
         guard let existing = requestState.pointee else {
             let request = beginRequest(on: connection, requestState)
             if accessLog != nil { beginAccess(request, url: url, method: method) }
-            let contentLength = lookupHeader(connection, "Content-Length")
+            let contentLength = MHD_lookup_connection_value(connection, MHDKind.header, "Content-Length")
             // RFC 9112 6.3: both framings at once is a request smuggling
             // vector; refuse it and close.
-            if contentLength != nil, lookupHeader(connection, "Transfer-Encoding") != nil {
+            if contentLength != nil, MHD_lookup_connection_value(connection, MHDKind.header, "Transfer-Encoding") != nil {
                 request.answered = true
                 return queue(ProblemResponse.make(400, code: "BAD_FRAMING",
                                                   detail: "a request may not carry both Content-Length and Transfer-Encoding",
                                                   headers: [("Connection", "close")]), on: connection, for: request)
             }
-            if let length = contentLength.flatMap({ Int($0) }), length > configuration.maxBodyBytes {
+            if let length = contentLength.flatMap(Self.integer), length > configuration.maxBodyBytes {
                 // Read the body and drop it, so the client reads the 413
                 // instead of a reset; a body too large to be worth reading
                 // is answered at once and the connection closed.
@@ -370,8 +370,18 @@ public final class HTTPServer: Sendable {
             }
             return MHD_Result(rawValue: 1)!
         }
-        let request = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+        // The slot holds the request's state until `completed`: borrowed here.
+        return Unmanaged<RequestState>.fromOpaque(existing)._withUnsafeGuaranteedRef { request in
+            continueRequest(request, connection: connection, url: url, method: method, uploadData: uploadData, uploadSize: uploadSize)
+        }
+    }
 
+    /// Every call after the first: body chunks, then the final call that
+    /// routes and answers; or a parked request resumed.
+    private func continueRequest(
+        _ request: RequestState, connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>
+    ) -> MHD_Result {
         // A parked request that was resumed: deliver its response, or
         // close the connection when the client hung up meanwhile.
         if let parkedResponse = request.parked {
@@ -407,16 +417,15 @@ public final class HTTPServer: Sendable {
         }
 
         // Final call: route and answer.
-        request.client?.enter(.answering, now: ClientConnection.monotonicMilliseconds())
+        let client = request.client
+        client?.enter(.answering, now: ClientConnection.monotonicMilliseconds())
         if request.tooLarge {
             return queue(Self.payloadTooLarge(configuration.maxBodyBytes), on: connection, for: request)
         }
-        var httpRequest = buildRequest(connection: connection, url: url, method: method, body: request.body)
-        if let client = request.client {
-            client.bytesIn.add(Int64(request.body.count), ordering: .relaxed)
-            httpRequest.connection = client
-        }
+        let body = request.body
         request.body = []
+        client?.bytesIn.add(Int64(body.count), ordering: .relaxed)
+        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
         let (result, statistics) = router.respond(to: httpRequest)
         request.statistics = statistics
         if accessLog != nil { request.accessRoute = accessRoute(statistics, httpRequest) }
@@ -496,7 +505,9 @@ public final class HTTPServer: Sendable {
         }
         guard let mhdResponse else { return MHD_Result(rawValue: 0)! }
         for (name, value) in response.headers {
-            MHD_add_response_header(mhdResponse, name, value)
+            // withCString lends the string's own bytes; passing a String
+            // where C wants a pointer allocates a copy.
+            name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
         }
         if let client = request.client {
             client.bytesOut.add(Int64(response.body.count), ordering: .relaxed)
@@ -556,11 +567,8 @@ public final class HTTPServer: Sendable {
             status: status, bytes: bytes, durationNanoseconds: request.accessStart == 0 ? 0 : elapsed))
     }
 
-    private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {
-        MHD_lookup_connection_value(connection, MHDKind.header, name).map { String(cString: $0) }
-    }
-
-    private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>, body: [UInt8]) -> HTTPRequest {
+    private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+                              body: [UInt8], client: ClientConnection?) -> HTTPRequest {
         let rawPath = String(cString: url)
         var collector = ValueCollector()
         withUnsafeMutablePointer(to: &collector) { pointer in
@@ -568,33 +576,53 @@ public final class HTTPServer: Sendable {
             _ = MHD_get_connection_values(connection, MHDKind.query, collectQueryArgument, pointer)
         }
         return HTTPRequest(
-            method: String(cString: method),
+            method: Self.methodName(method),
             rawPath: rawPath,
             segments: PercentDecoding.segments(ofPath: rawPath),
             query: collector.query,
-            headers: collector.headers,
+            fields: collector.headers,
             body: body,
-            remoteAddress: Self.clientAddress(connection))
+            remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection),
+            connection: client)
     }
 
-    private static func clientAddress(_ connection: OpaquePointer) -> String {
-        guard let address = keyway_mhd_client_address(connection) else { return "" }
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
-                var addr = ipv4.pointee.sin_addr
-                _ = inet_ntop(AF_INET, &addr, &text, socklen_t(text.count))
-            }
-        case AF_INET6:
-            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
-                var addr = ipv6.pointee.sin6_addr
-                _ = inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
-            }
-        default:
-            return ""
+    /// A header's value read as `Int(String)` reads it (an optional sign,
+    /// then digits, nothing else; nil on overflow), without making a String.
+    private static func integer(_ text: UnsafePointer<CChar>) -> Int? {
+        var index = 0
+        var negative = false
+        if text[0] == 0x2B || text[0] == 0x2D {
+            negative = text[0] == 0x2D
+            index = 1
         }
-        return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard text[index] != 0 else { return nil }
+        var value = 0
+        while text[index] != 0 {
+            let digit = Int(text[index]) - 0x30
+            guard digit >= 0 && digit <= 9 else { return nil }
+            let (shifted, overflowShift) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowAdd) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            if overflowShift || overflowAdd { return nil }
+            value = next
+            index += 1
+        }
+        return value
+    }
+
+    /// The request method as a string: the common ones as literals,
+    /// without measuring and validating the C string.
+    private static func methodName(_ method: UnsafePointer<CChar>) -> String {
+        func spells(_ name: StaticString) -> Bool {
+            name.withUTF8Buffer { letters in
+                // Stops at the first difference, so never reads past the terminator.
+                for index in 0..<letters.count where UInt8(bitPattern: method[index]) != letters[index] { return false }
+                return method[letters.count] == 0
+            }
+        }
+        if spells("GET") { return "GET" }
+        if spells("POST") { return "POST" }
+        if spells("PUT") { return "PUT" }
+        return String(cString: method)
     }
 
     // MARK: - Canned responses
@@ -636,7 +664,7 @@ struct CHandle: @unchecked Sendable {
 }
 
 private struct ValueCollector {
-    var headers: [String: String] = [:]
+    var headers = HTTPHeaderFields()
     var query: [(name: String, value: [UInt8])] = []
 }
 
@@ -650,7 +678,7 @@ private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_Valu
                            _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
     guard let context, let key else { return MHD_Result(rawValue: 1)! }
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
-    collector.pointee.headers[lowercasedASCII(key)] = value.map { String(cString: $0) } ?? ""
+    collector.pointee.headers.append(lowercasedASCII(key), value.map { String(cString: $0) } ?? "")
     return MHD_Result(rawValue: 1)!
 }
 
@@ -688,9 +716,11 @@ private func httpAccessHandler(
     guard let context, let connection, let url, let method, let uploadSize, let requestState else {
         return MHD_Result(rawValue: 0)!
     }
-    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
-    return server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
-                         uploadSize: uploadSize, requestState: requestState)
+    // The server outlives its daemon: borrowed, not retained, per call.
+    return Unmanaged<HTTPServer>.fromOpaque(context)._withUnsafeGuaranteedRef { server in
+        server.handle(connection: connection, url: url, method: method, uploadData: uploadData,
+                      uploadSize: uploadSize, requestState: requestState)
+    }
 }
 
 /// The HTTPS daemon's access handler: client certificates first, then the
@@ -742,7 +772,7 @@ private func httpRequestCompleted(
     _ requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode
 ) {
     guard let context else { return }
-    Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().completed(requestState: requestState)
+    Unmanaged<HTTPServer>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.completed(requestState: requestState) }
 }
 
 /// Request and status counters, readable without locks.

@@ -35,11 +35,31 @@ public enum PercentDecoding {
     /// `["a", "", "b"]`: empty inner segments are kept (an empty key is a
     /// key), one leading and one trailing slash are not segments.
     public static func segments(ofPath path: String) -> [[UInt8]] {
-        var utf8 = Substring(path).utf8[...]
-        if utf8.first == UInt8(ascii: "/") { utf8 = utf8.dropFirst() }
-        if utf8.isEmpty { return [] }
-        if utf8.last == UInt8(ascii: "/") { utf8 = utf8.dropLast() }
-        return utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { decode($0) }
+        var path = path
+        return path.withUTF8 { segments(ofPathBytes: $0) }
+    }
+
+    /// `segments(ofPath:)` over the path's bytes in one pass; a segment
+    /// without `%` is copied as it is.
+    static func segments(ofPathBytes path: UnsafeBufferPointer<UInt8>) -> [[UInt8]] {
+        var start = path.startIndex, end = path.endIndex
+        if start < end && path[start] == UInt8(ascii: "/") { start += 1 }
+        if start == end { return [] }
+        if path[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        var segments: [[UInt8]] = []
+        var segmentStart = start
+        var escaped = false
+        for index in start...end {
+            if index == end || path[index] == UInt8(ascii: "/") {
+                let segment = UnsafeBufferPointer(rebasing: path[segmentStart..<index])
+                segments.append(escaped ? decode(segment) : Array(segment))
+                segmentStart = index + 1
+                escaped = false
+            } else if path[index] == UInt8(ascii: "%") {
+                escaped = true
+            }
+        }
+        return segments
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

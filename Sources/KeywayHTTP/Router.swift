@@ -26,32 +26,96 @@ public struct Router: Sendable {
         case rest(String)
     }
 
-    /// One level of the trie.
-    final class Node: @unchecked Sendable {
-        var literals: [[UInt8]: Node] = [:]
-        var parameter: (name: String, node: Node)?
-        var rest: (name: String, node: Node)?
+    /// One level of the trie. Nodes never change once made: adding a route
+    /// makes new nodes along its path and shares the rest, so matching
+    /// reads plain constants (no exclusivity checks, no locks).
+    final class Node: Sendable {
+        /// Literal children, searched in order: a level has a few dozen at
+        /// most, and comparing a segment's bytes costs less than hashing it.
+        let literals: [Literal]
+        let parameter: Binding?
+        let rest: Binding?
         /// Handlers of the routes that end here, by method, in insertion order.
-        var handlers: [(method: String, handler: Handler, statistics: RouteStatistics)] = []
+        let handlers: [Route]
         /// The options handler of the first route declared here with one.
-        var options: OptionsHandler?
+        let options: OptionsHandler?
         /// `/v1/keys/{key}`: the pattern of the routes that end here.
-        var template = ""
-
+        let template: String
         /// The methods the routes ending here accept: HEAD with GET, and
         /// OPTIONS when it is answered.
-        var allowedMethods: [String] {
+        let allowedMethods: [String]
+
+        struct Literal: Sendable {
+            let segment: [UInt8]
+            let node: Node
+        }
+
+        struct Binding: Sendable {
+            let name: String
+            let node: Node
+        }
+
+        struct Route: Sendable {
+            let method: String
+            let handler: Handler
+            let statistics: RouteStatistics
+        }
+
+        static let empty = Node(literals: [], parameter: nil, rest: nil, handlers: [], options: nil, template: "")
+
+        init(literals: [Literal], parameter: Binding?, rest: Binding?, handlers: [Route], options: OptionsHandler?, template: String) {
+            self.literals = literals
+            self.parameter = parameter
+            self.rest = rest
+            self.handlers = handlers
+            self.options = options
+            self.template = template
             var methods: [String] = []
             for entry in handlers {
                 methods.append(entry.method)
                 if entry.method == "GET" && !handlers.contains(where: { $0.method == "HEAD" }) { methods.append("HEAD") }
             }
             if options != nil && !methods.contains("OPTIONS") { methods.append("OPTIONS") }
-            return methods
+            self.allowedMethods = methods
+        }
+
+        /// The literal child named `segment`.
+        func literal(_ segment: [UInt8]) -> Node? {
+            for index in literals.indices where literals[index].segment == segment { return literals[index].node }
+            return nil
+        }
+
+        /// This node with `route` added below it along `path`.
+        func adding(_ route: Route, options newOptions: OptionsHandler?, along path: ArraySlice<Segment>, pattern: String) -> Node {
+            guard let first = path.first else {
+                precondition(!handlers.contains { $0.method == route.method }, "\(route.method) \(pattern) declared twice")
+                return Node(literals: literals, parameter: parameter, rest: rest, handlers: handlers + [route],
+                            options: options ?? newOptions, template: route.statistics.pattern)
+            }
+            let remainder = path.dropFirst()
+            switch first {
+            case .literal(let text):
+                var children = literals
+                if let index = children.firstIndex(where: { $0.segment == text }) {
+                    children[index] = Literal(segment: text, node: children[index].node.adding(route, options: newOptions, along: remainder, pattern: pattern))
+                } else {
+                    children.append(Literal(segment: text, node: Node.empty.adding(route, options: newOptions, along: remainder, pattern: pattern)))
+                }
+                return Node(literals: children, parameter: parameter, rest: rest, handlers: handlers, options: options, template: template)
+            case .parameter(let name):
+                precondition(parameter == nil || parameter!.name == name, "conflicting parameter names at \(pattern)")
+                let child = (parameter?.node ?? Node.empty).adding(route, options: newOptions, along: remainder, pattern: pattern)
+                return Node(literals: literals, parameter: Binding(name: name, node: child), rest: rest, handlers: handlers,
+                            options: options, template: template)
+            case .rest(let name):
+                let child = (rest?.node ?? Node.empty).adding(route, options: newOptions, along: remainder, pattern: pattern)
+                return Node(literals: literals, parameter: parameter, rest: Binding(name: rest?.name ?? name, node: child),
+                            handlers: handlers, options: options, template: template)
+            }
         }
     }
 
-    private let root = Node()
+    private var root = Node.empty
     private var patterns: [(method: String, segments: [Segment])] = []
     /// Per-route response counters, in registration order (for /metrics).
     public private(set) var statistics: [RouteStatistics] = []
@@ -77,27 +141,10 @@ public struct Router: Sendable {
             return .literal(Array(part.utf8))
         }
         patterns.append((method, parts))
-        var node = root
-        for part in parts {
-            switch part {
-            case .literal(let text):
-                if node.literals[text] == nil { node.literals[text] = Node() }
-                node = node.literals[text]!
-            case .parameter(let name):
-                if node.parameter == nil { node.parameter = (name, Node()) }
-                precondition(node.parameter!.name == name, "conflicting parameter names at \(pattern)")
-                node = node.parameter!.node
-            case .rest(let name):
-                if node.rest == nil { node.rest = (name, Node()) }
-                node = node.rest!.node
-            }
-        }
-        precondition(!node.handlers.contains { $0.method == method }, "\(method) \(pattern) declared twice")
-        node.template = Router.template(parts)
-        let routeStatistics = RouteStatistics(method: method, pattern: node.template)
+        let routeStatistics = RouteStatistics(method: method, pattern: Router.template(parts))
         statistics.append(routeStatistics)
-        node.handlers.append((method, handler, routeStatistics))
-        if node.options == nil { node.options = options }
+        root = root.adding(Node.Route(method: method, handler: handler, statistics: routeStatistics), options: options,
+                           along: parts[...], pattern: pattern)
     }
 
     public enum Match {
@@ -111,9 +158,9 @@ public struct Router: Sendable {
 
     public func match(method: String, segments: [[UInt8]]) -> Match {
         var parameters = RouteParameters()
-        guard let node = find(root, segments[...], &parameters, namespace: true) else { return .notFound }
-        if let handler = node.handlers.first(where: { $0.method == method || (method == "HEAD" && $0.method == "GET") }) {
-            return .found(handler.handler, parameters, handler.statistics)
+        guard let node = find(root, segments, 0, &parameters, namespace: true) else { return .notFound }
+        for route in node.handlers where route.method == method || (method == "HEAD" && route.method == "GET") {
+            return .found(route.handler, parameters, route.statistics)
         }
         if method == "OPTIONS", let options = node.options {
             return .options(options, parameters, allowed: node.allowedMethods)
@@ -125,7 +172,7 @@ public struct Router: Sendable {
     /// nil when no route has the path.
     public func allowedMethods(segments: [[UInt8]]) -> [String]? {
         var parameters = RouteParameters()
-        return find(root, segments[...], &parameters, namespace: true)?.allowedMethods
+        return find(root, segments, 0, &parameters, namespace: true)?.allowedMethods
     }
 
     /// Routes a request and runs its handler, or answers the router's own
@@ -133,6 +180,16 @@ public struct Router: Sendable {
     /// calls this for every request; tests call it to drive the whole
     /// gateway in-process, without a socket.
     public func respond(to request: HTTPRequest) -> (result: HTTPResult, statistics: RouteStatistics) {
+        // The common case first, straight from the node's routes, without
+        // wrapping the handler in a `Match` first.
+        var parameters = RouteParameters()
+        if let node = find(root, request.segments, 0, &parameters, namespace: true) {
+            let method = request.method
+            for route in node.handlers where route.method == method || (method == "HEAD" && route.method == "GET") {
+                request.connection?.noteCommand(route.statistics.label)
+                return (route.handler(request, parameters), route.statistics)
+            }
+        }
         switch match(method: request.method, segments: request.segments) {
         case .found(let handler, let parameters, let statistics):
             request.connection?.noteCommand(statistics.label)
@@ -155,29 +212,27 @@ public struct Router: Sendable {
     /// (`/v1/keys/{key}`); nil when no route has the path.
     public func pattern(segments: [[UInt8]]) -> String? {
         var parameters = RouteParameters()
-        return find(root, segments[...], &parameters, namespace: true)?.template
+        return find(root, segments, 0, &parameters, namespace: true)?.template
     }
 
-    /// The node the whole path leads to, trying literal, then parameter,
-    /// then rest at each level (backtracking), with parameters bound.
-    private func find(_ node: Node, _ path: ArraySlice<[UInt8]>, _ parameters: inout RouteParameters, namespace: Bool) -> Node? {
-        guard let segment = path.first else { return node.handlers.isEmpty ? nil : node }
-        let remainder = path.dropFirst()
-        if let child = node.literals[segment] {
-            if let found = find(child, remainder, &parameters, namespace: false) { return found }
+    /// The node the path from `index` on leads to, trying literal, then
+    /// parameter, then rest at each level (backtracking), with parameters
+    /// bound; a parameter bound on a path that failed is unbound again.
+    private func find(_ node: Node, _ path: [[UInt8]], _ index: Int, _ parameters: inout RouteParameters, namespace: Bool) -> Node? {
+        guard index < path.count else { return node.handlers.isEmpty ? nil : node }
+        if let child = node.literal(path[index]) {
+            if let found = find(child, path, index + 1, &parameters, namespace: false) { return found }
             if namespace { return nil }
         }
-        if let (name, child) = node.parameter {
-            var attempt = parameters
-            attempt.values[name] = segment
-            if let found = find(child, remainder, &attempt, namespace: false) {
-                parameters = attempt
-                return found
-            }
+        if let parameter = node.parameter {
+            let mark = parameters.mark
+            parameters.bind(parameter.name, path[index])
+            if let found = find(parameter.node, path, index + 1, &parameters, namespace: false) { return found }
+            parameters.unbind(to: mark)
         }
-        if let (name, child) = node.rest, !child.handlers.isEmpty {
-            parameters.rest[name] = Array(path)
-            return child
+        if let rest = node.rest, !rest.node.handlers.isEmpty {
+            parameters.bindRest(rest.name, Array(path[index...]))
+            return rest.node
         }
         return nil
     }
@@ -200,13 +255,57 @@ public struct Router: Sendable {
 }
 
 /// Values bound by a route pattern.
+///
+/// A pattern binds one or two names: they are kept in small arrays and
+/// found by comparing names, with no dictionary to build per request.
 public struct RouteParameters: Sendable {
-    public var values: [String: [UInt8]] = [:]
-    public var rest: [String: [[UInt8]]] = [:]
+    private var bound: [(name: String, value: [UInt8])] = []
+    private var boundRest: [(name: String, segments: [[UInt8]])] = []
 
     public init() {}
 
-    public subscript(_ name: String) -> [UInt8]? { values[name] }
+    public subscript(_ name: String) -> [UInt8]? {
+        for entry in bound.reversed() where entry.name == name { return entry.value }
+        return nil
+    }
+
+    /// Each `{name}` parameter and its value.
+    public var values: [String: [UInt8]] {
+        Dictionary(bound.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// The segments `{name...}` parameters bound, by name.
+    public var rest: RestParameters { RestParameters(entries: boundRest) }
+
+    /// Where the bindings stand, to undo those made after it.
+    var mark: Int { bound.count }
+
+    mutating func unbind(to mark: Int) {
+        bound.removeSubrange(mark...)
+    }
+
+    /// Binds `name`; a later binding of a name hides an earlier one.
+    mutating func bind(_ name: String, _ value: [UInt8]) {
+        bound.append((name, value))
+    }
+
+    mutating func bindRest(_ name: String, _ segments: [[UInt8]]) {
+        if let index = boundRest.firstIndex(where: { $0.name == name }) {
+            boundRest[index].segments = segments
+        } else {
+            boundRest.append((name, segments))
+        }
+    }
+}
+
+/// The trailing segments a `{name...}` parameter bound: `rest["args"]`.
+public struct RestParameters: Sendable {
+    fileprivate let entries: [(name: String, segments: [[UInt8]])]
+
+    public subscript(_ name: String) -> [[UInt8]]? {
+        for entry in entries where entry.name == name { return entry.segments }
+        return nil
+    }
 }
 
 /// Responses of one route by status class, counted without a lock.

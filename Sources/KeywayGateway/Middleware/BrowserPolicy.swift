@@ -1,4 +1,7 @@
 import KeywayHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What browsers may do: which origins may call Keyway across origins
 /// (CORS), whether a GET a browser sent may write, and which `Host` names
@@ -16,11 +19,17 @@ public struct BrowserPolicy: Sendable, Equatable {
     public var allowGetWrites: Bool
     /// Host names (port ignored) the server answers to; nil: any.
     public var allowedHosts: [String]? {
-        didSet { normalizedHosts = allowedHosts.map { Set($0.map { $0.lowercased() }) } }
+        didSet {
+            normalizedHosts = allowedHosts.map { Set($0.map { $0.lowercased() }) }
+            hostNameBytes = normalizedHosts.map { $0.map { Array($0.utf8) } }
+        }
     }
 
     private var normalizedOrigins: Set<String> = []
     private var normalizedHosts: Set<String>?
+    /// `normalizedHosts` as bytes, compared in place with the Host
+    /// header's bytes: a handful of names, no hashing.
+    private var hostNameBytes: [[UInt8]]?
 
     /// The names a loopback listener answers to, whatever the port.
     public static let loopbackHosts = ["localhost", "127.0.0.1", "[::1]"]
@@ -31,6 +40,7 @@ public struct BrowserPolicy: Sendable, Equatable {
         self.allowedHosts = allowedHosts
         normalizedOrigins = Set(allowedOrigins.map(Self.normalize))
         normalizedHosts = allowedHosts.map { Set($0.map { $0.lowercased() }) }
+        hostNameBytes = normalizedHosts.map { $0.map { Array($0.utf8) } }
     }
 
     /// `cors-allow-origins *`: any origin, without credentials.
@@ -45,9 +55,34 @@ public struct BrowserPolicy: Sendable, Equatable {
 
     /// Whether a `Host` header (`localhost:7379`, `[::1]:7379`) names this server.
     func allows(host: String) -> Bool {
-        guard let normalizedHosts else { return true }
+        guard let normalizedHosts, let hostNameBytes else { return true }
+        if let answer = host.utf8.withContiguousStorageIfAvailable({ Self.allowsLowercaseASCII(host: $0, in: hostNameBytes) }),
+           let answer {
+            return answer
+        }
         let value = host.lowercased()
         return normalizedHosts.contains(value) || normalizedHosts.contains(Self.hostName(value))
+    }
+
+    /// `allows(host:)` read over the bytes, as clients send the name:
+    /// lowercase ASCII, most often with a port. Nil for any other name.
+    private static func allowsLowercaseASCII(host: UnsafeBufferPointer<UInt8>, in names: [[UInt8]]) -> Bool? {
+        var lastColon: Int?
+        for index in host.indices {
+            let byte = host[index]
+            if byte >= 0x80 || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) { return nil }
+            if byte == UInt8(ascii: ":") { lastColon = index }
+        }
+        var nameEnd = lastColon ?? host.count
+        if host.first == UInt8(ascii: "["), let close = host.firstIndex(of: UInt8(ascii: "]")) { nameEnd = close + 1 }
+        func listed(_ candidate: UnsafeBufferPointer<UInt8>) -> Bool {
+            names.contains { name in
+                name.count == candidate.count
+                    && (name.isEmpty || name.withUnsafeBufferPointer { memcmp($0.baseAddress!, candidate.baseAddress!, name.count) == 0 })
+            }
+        }
+        if listed(UnsafeBufferPointer(rebasing: host[..<nameEnd])) { return true }
+        return nameEnd < host.count && listed(host)
     }
 
     /// `localhost:7379` → `localhost`, `[::1]:7379` → `[::1]`.
@@ -78,7 +113,8 @@ extension HTTPRequest {
     /// send neither header.
     var isCrossSiteBrowserRequest: Bool {
         if header("origin") != nil { return true }
-        switch header("sec-fetch-site")?.lowercased() {
+        guard let site = header("sec-fetch-site") else { return false }
+        switch site.lowercased() {
         case "cross-site", "same-site": return true
         default: return false
         }

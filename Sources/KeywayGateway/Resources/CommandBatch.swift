@@ -23,7 +23,7 @@ struct CommandBatch {
     /// A command whose reply is decoded by `decode` when read.
     mutating func add<Value>(_ command: Command, _ decode: @escaping @Sendable (Reply) -> Value?) -> ReplySlot<Value> {
         commands.append(command)
-        return ReplySlot(index: commands.count - 1, name: command.name.text, decode: decode)
+        return ReplySlot(index: commands.count - 1, command: command.name, decode: decode)
     }
 
     /// An integer reply that is 1 (EXISTS, HEXISTS, SISMEMBER, ...): true.
@@ -68,8 +68,11 @@ struct CommandBatch {
 /// Where one command's reply sits in a batch, and how it decodes.
 struct ReplySlot<Value>: Sendable {
     let index: Int
-    let name: String
+    /// The command's name, as bytes: read as text only for an error.
+    let command: Bytes
     let decode: @Sendable (Reply) -> Value?
+
+    var name: String { command.text }
 }
 
 /// The replies of an atomically run batch, read through their slots.

@@ -148,6 +148,7 @@ struct ResourceContext: Sendable {
     /// else happens between its commands. The first error reply, or a
     /// batch that could not be queued, is thrown as its problem response.
     func atomically(_ batch: CommandBatch) throws(HTTPResponse) -> BatchReplies {
+        let client = self.client
         let commands = batch.commands.map { command -> Command in
             var command = command
             client.stamp(&command)
