@@ -5,12 +5,11 @@
 /// default thresholds (`hash-max-listpack-entries` 128 and `-value` 64,
 /// `set-max-intset-entries` 512, `set-max-listpack-entries` 128,
 /// `zset-max-listpack-entries` 128, `list-max-listpack-size` -2 = 8 KB),
-/// because tools and people read these names. A hash or set reports the
-/// form Keyway holds it in (compact `listpack` or `hashtable`, converted one
-/// way at the same thresholds as Redis; a set of integers reports `intset`
-/// as Redis would hold it). Other types' layouts differ (every list is a
-/// deque, ...), and their encoding is recomputed from the current contents,
-/// so a shrunk list or sorted set reports the compact name again.
+/// because tools and people read these names. A hash, set, sorted set or
+/// list reports the form Keyway holds it in, chosen at the same thresholds
+/// as Redis: compact `listpack`, or `hashtable`, `skiplist` (both converted
+/// one way, as in Redis), `quicklist` (packed again at half the size, as in
+/// Redis 7.2). A set of integers reports `intset` as Redis would hold it.
 enum ObjectCommands {
     static let commands: [CommandSpec] = [
         CommandSpec("object", arity: -2, flags: [.readonly], keys: (2, 2, 1), handler: object),
@@ -77,7 +76,6 @@ enum ObjectCommands {
     static let listpackEntries = 128
     static let listpackValueBytes = 64
     static let intsetEntries = 512
-    static let listNodeBytes = 8192
     static let embstrLimit = 44
 
     /// The Redis encoding name for `value` (see the type's comment).
@@ -87,9 +85,7 @@ enum ObjectCommands {
             if bytes.count <= 20, let number = Parse.strictInt64(bytes), String(number).utf8.count == bytes.count { return "int" }
             return bytes.count <= embstrLimit ? "embstr" : "raw"
         case .list(let list):
-            // A listpack entry costs about its bytes plus two header bytes.
-            let payload = list.memoryUsage - list.count * (MemoryCost.listElement - 2)
-            return payload + 7 <= listNodeBytes ? "listpack" : "quicklist"
+            return list.isCompact ? "listpack" : "quicklist"
         case .hash(let hash):
             if hash.isCompact { return "listpack" }
             // Field TTLs force the table form; Redis keeps a small hash with
@@ -102,9 +98,7 @@ enum ObjectCommands {
             if set.count <= intsetEntries && set.members.allSatisfy({ isIntsetMember($0) }) { return "intset" }
             return set.isCompact ? "listpack" : "hashtable"
         case .zset(let zset):
-            guard zset.count <= listpackEntries,
-                  zset.allElements.allSatisfy({ $0.member.count <= listpackValueBytes }) else { return "skiplist" }
-            return "listpack"
+            return zset.isCompact ? "listpack" : "skiplist"
         case .stream:
             return "stream"
         }

@@ -73,13 +73,13 @@ enum ListCommands {
     static func lrange(_ c: CommandContext) throws(CommandError) -> Reply {
         let start = try c.integer(at: 2), stop = try c.integer(at: 3)
         guard let list = try c.db.read(ListValue.self, c[1]), let range = list.clampedRange(start, stop) else { return .array([]) }
-        return .array(list.elements[range].map(Reply.bulk))
+        return .array(list.elements(in: range).map(Reply.bulk))
     }
 
     static func lindex(_ c: CommandContext) throws(CommandError) -> Reply {
         let index = try c.integer(at: 2)
         guard let list = try c.db.read(ListValue.self, c[1]), let position = list.position(of: index) else { return .null }
-        return .bulk(list.elements[position])
+        return .bulk(list.element(at: position))
     }
 
     /// LPOS key element [RANK r] [COUNT n] [MAXLEN m].
@@ -116,16 +116,13 @@ enum ListCommands {
         let wanted = count.map { $0 == 0 ? Int64.max : $0 } ?? 1
         var matches: [Reply] = []
         var skip = abs(rank) - 1
-        let n = list.count
-        var scanned: Int64 = 0
-        for step in 0..<n {
-            if maxLength != 0 && scanned >= maxLength { break }
-            scanned += 1
-            let position = rank > 0 ? step : n - 1 - step
-            guard list.elements[position] == target else { continue }
-            if skip > 0 { skip -= 1; continue }
+        list.visitMatches(of: target, fromTail: rank < 0, maxScanned: Int(clamping: maxLength)) { position in
+            if skip > 0 {
+                skip -= 1
+                return true
+            }
             matches.append(.integer(Int64(position)))
-            if Int64(matches.count) >= wanted { break }
+            return Int64(matches.count) < wanted
         }
         if count == nil { return matches.first ?? .null }
         return .array(matches)
@@ -153,7 +150,7 @@ enum ListCommands {
         let key = c[1]
         guard try c.db.read(ListValue.self, key) != nil else { return .integer(0) }
         let length = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) -> Int in
-            guard let pivot = list.elements.firstIndex(of: c[3]) else { return -1 }
+            guard let pivot = list.firstPosition(of: c[3]) else { return -1 }
             list.insert(c[4], at: after ? pivot + 1 : pivot)
             return list.count
         } ?? -1
@@ -168,22 +165,7 @@ enum ListCommands {
         let target = c[3]
         let removed = try c.db.modify(ListValue.self, key, create: false) { list throws(CommandError) -> Int in
             let limit = count == 0 ? Int.max : Int(clamping: count.magnitude)
-            var removed = 0
-            if count >= 0 {
-                var kept: [Bytes] = []
-                kept.reserveCapacity(list.count)
-                for element in list.elements {
-                    if removed < limit && element == target { removed += 1 } else { kept.append(element) }
-                }
-                if removed > 0 { list.replaceAll(with: kept) }
-            } else {
-                var kept: [Bytes] = []
-                for element in list.elements.reversed() {
-                    if removed < limit && element == target { removed += 1 } else { kept.append(element) }
-                }
-                if removed > 0 { list.replaceAll(with: kept.reversed()) }
-            }
-            return removed
+            return list.removeMatches(of: target, limit: limit, fromTail: count < 0)
         } ?? 0
         if removed > 0 { c.db.didWrite(key, .lrem) }
         return .integer(Int64(removed))

@@ -191,7 +191,7 @@ public enum RDBReader {
                     guard !score.isNaN else { throw RDBError("NaN score in sorted set", offset: at) }
                     guard zset.set(member, score: score) == .added else { throw RDBError("duplicate sorted set member", offset: at) }
                 }
-                return zset.isEmpty ? nil : .zset(zset)
+                return zset.isEmpty ? nil : zset.wrapped
             case T.hash:
                 let count = try decoder.count()
                 var hash = HashValue()
@@ -235,7 +235,7 @@ public enum RDBReader {
                             throw RDBError("duplicate sorted set member in listpack", offset: at)
                         }
                     }
-                    return zset.isEmpty ? nil : .zset(zset)
+                    return zset.isEmpty ? nil : zset.wrapped
                 default: // hashes
                     guard elements.count % 2 == 0 else { throw RDBError("hash listpack has an odd element count", offset: at) }
                     var hash = HashValue()

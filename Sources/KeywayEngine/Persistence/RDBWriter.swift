@@ -165,7 +165,7 @@ public enum RDBWriter {
         let maxBytes = 8 * 1024
         var nodes: [[UInt8]] = []
         var node = ListpackBuilder()
-        for element in list.elements {
+        list.forEach { element in
             if node.count >= maxEntries || (node.count > 0 && node.byteSize + element.count > maxBytes) {
                 nodes.append(node.bytes())
                 node = ListpackBuilder()

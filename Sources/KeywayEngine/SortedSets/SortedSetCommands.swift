@@ -284,8 +284,10 @@ enum SortedSetCommands {
         if requested < 0 {
             try RandomPicks.check(requested)
             let wanted = Int(-requested)
-            picked.reserveCapacity(min(wanted, 1 << 20))
-            for _ in 0..<wanted { picked.append(set.randomElement(using: &generator)!) }
+            var ranks: [Int] = []
+            ranks.reserveCapacity(min(wanted, 1 << 20))
+            for _ in 0..<wanted { ranks.append(Int.random(in: 0..<set.count, using: &generator)) }
+            picked = set.elements(atRanks: ranks)
         } else if requested >= Int64(set.count) {
             picked = set.allElements
         } else {
@@ -293,11 +295,11 @@ enum SortedSetCommands {
             if wanted * 3 > set.count {
                 var ranks = Array(0..<set.count)
                 ranks.shuffle(using: &generator)
-                picked = ranks.prefix(wanted).map { set.element(atRank: $0) }
+                picked = set.elements(atRanks: Array(ranks.prefix(wanted)))
             } else {
                 var ranks = Set<Int>()
                 while ranks.count < wanted { ranks.insert(Int.random(in: 0..<set.count, using: &generator)) }
-                picked = ranks.map { set.element(atRank: $0) }
+                picked = set.elements(atRanks: Array(ranks))
             }
         }
         return flatReply(picked, withScores: withScores)
