@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 
 /// Leaves URL paths and query values exactly as sent; Keyway percent-decodes
 /// them to bytes itself, so `%2F` and `%00` survive inside keys.

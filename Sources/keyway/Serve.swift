@@ -160,6 +160,7 @@ struct Serve: ParsableCommand {
         // the AOF and snapshot writers handle (MISCONF); the signal that comes
         // with it would kill the process.
         signal(SIGXFSZ, SIG_IGN)
+        System.limitMallocArenas(to: 2)
 
         engine.withDatabase { _, server in
             server.configFilePath = config.map { path in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
