@@ -62,6 +62,21 @@ struct RDBFormatTests {
         #expect(LZF.decompress(packed, expectedLength: text.count) == text)
     }
 
+    @Test("LZF round-trips every size, its table sized to the input")
+    func lzfRoundTripsEverySize() {
+        var random = SplitMix64(seed: 40)
+        for count in [21, 40, 64, 127, 128, 255, 256, 1_000, 4_096, 20_000, 70_000] {
+            let repetitive = (0..<count).map { UInt8(truncatingIfNeeded: $0 % 7 + 97) }
+            let packed = LZF.compress(repetitive, limit: count)
+            #expect(packed != nil && packed!.count < count * 3 / 4, "\(count) bytes")
+            #expect(packed.flatMap { LZF.decompress($0, expectedLength: count) } == repetitive)
+            let noise = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            if let packed = LZF.compress(noise, limit: count) {
+                #expect(LZF.decompress(packed, expectedLength: count) == noise)
+            }
+        }
+    }
+
     @Test func listpackDecodesHandBuiltBuffer() throws {
         // Elements: 5 (7-bit uint), "hi" (6-bit string), -100 (13-bit int),
         // 1000000 (24-bit int), then the terminator.
