@@ -59,9 +59,15 @@ import Glibc
 
     @Test func everyConnectionIsListedWithItsFlags() throws {
         let server = try TestServer()
-        let caller = try server.client(), idle = try server.client()
+        // IDs follow the order the server accepts connections in; two
+        // connections opened back to back may be accepted by different
+        // HTTP threads in either order, so `idle` connects only once the
+        // caller has been served.
+        let caller = try server.client()
+        let callerID = try clientID(caller)
+        let idle = try server.client()
+        let idleID = try clientID(idle)
         let worker = try server.client(), listener = try server.client(), watcher = try server.client()
-        let callerID = try clientID(caller), idleID = try clientID(idle)
         let workerID = try clientID(worker), listenerID = try clientID(listener), watcherID = try clientID(watcher)
         #expect(Set([callerID, idleID, workerID, listenerID, watcherID]).count == 5)
         #expect(callerID > 0 && idleID > callerID)
