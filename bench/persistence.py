@@ -665,7 +665,8 @@ def main() -> int:
         f"load average: {loadavg()}")
     log(f"keyway: {KEYWAY_BIN} (built {built}; git {head}{' + uncommitted Sources/ changes' if dirty else ''})")
     log(f"redis:  {redis_version}")
-    log(f"data:   {N_STRINGS:,} strings (11-byte keys, 13-byte values) + hash, list, sorted set, stream of "
+    shape = "21-byte keys, 40-byte values" if STRING_SHAPE == "session" else "11-byte keys, 13-byte values"
+    log(f"data:   {N_STRINGS:,} strings ({shape}) + hash, list, sorted set, stream of "
         f"{N_ELEMENTS:,} each = {N_KEYS:,} keys; {REPEATS} round(s) of SAVE and of restart; temp dirs in {TMP_BASE}")
     log()
 
