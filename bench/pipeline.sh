@@ -7,7 +7,8 @@
 #
 # Starts `keyway serve` and a Debian `redis-server` (persistence off) on free
 # loopback ports and measures commands per second for batches of 100 SETs
-# and 100 GETs (21-byte keys `user:session:%08d`, 40-byte values):
+# and 100 GETs, at a real size (21-byte keys `user:session:%08d`, 40-byte
+# values) and the tiniest (3-byte keys `k00`, 1-byte values):
 #
 # - redis-server: `redis-benchmark -P 100 -c 16` (one thread, as wrk below);
 # - Keyway: `wrk -t1 -c16` posting one JSON array of 100 commands per
@@ -45,21 +46,23 @@ for _ in $(seq 100); do
 done
 
 value=$(printf 'v%.0s' $(seq 40))
-# One JSON body of $batch commands of one kind.
+# One JSON body of $batch commands of one kind (SET or GET) and size (real or tiny).
 body() {
-    python3 - "$1" "$batch" "$value" <<'PY'
+    python3 - "$1" "$batch" "$value" "${2:-real}" <<'PY'
 import json, sys
-kind, batch, value = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-keys = [f"user:session:{i:08d}" for i in range(batch)]
+kind, batch, value, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+keys = [f"user:session:{i:08d}" if size == "real" else f"k{i:02d}" for i in range(batch)]
+value = value if size == "real" else "v"
 print(json.dumps([["SET", k, value] if kind == "SET" else ["GET", k] for k in keys]))
 PY
 }
 curl -fs -X POST "http://127.0.0.1:$keyway_port/pipeline" -d "$(body SET)" >/dev/null
+curl -fs -X POST "http://127.0.0.1:$keyway_port/pipeline" -d "$(body SET tiny)" >/dev/null
 
-lua_for() {   # path, kind -> a wrk script file
+lua_for() {   # path, kind, size -> a wrk script file
     local script
     script=$(mktemp -p "$scratch")
-    printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[%s]==]\n' "$(body "$2")" >"$script"
+    printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[%s]==]\n' "$(body "$2" "$3")" >"$script"
     echo "$script"
 }
 
@@ -74,20 +77,23 @@ wrk_rate() {
     awk '/Requests\/sec/ {print $2}' <<<"$report"
 }
 
-redis_rate() {   # test name -> commands/s
-    redis-benchmark -p "$redis_port" -P "$batch" -c 16 -n $((batch * 20000)) -d 40 -r 100000000 -t "$1" --csv \
+redis_rate() {   # test name, value size -> commands/s
+    redis-benchmark -p "$redis_port" -P "$batch" -c 16 -n $((batch * 20000)) -d "$2" -r 100000000 -t "$1" --csv \
         | awk -F'"' 'NR == 2 {print $4}'
 }
 
 printf '%-36s %14s %10s\n' "case (batches of $batch)" "commands/s" "vs redis"
-for kind in SET GET; do
-    lower=$(tr 'A-Z' 'a-z' <<<"$kind")
-    reference=$(redis_rate "$lower")
-    printf '%-36s %14.0f %10s\n' "redis-benchmark -P $batch $kind" "$reference" "1.00"
-    for path in pipeline multi-exec; do
-        rate=$(wrk_rate -s "$(lua_for "/$path" "$kind")" "http://127.0.0.1:$keyway_port/$path")
-        commands=$(echo "$rate * $batch" | bc -l)
-        printf '%-36s %14.0f %10.2f\n' "Keyway /$path $kind" "$commands" "$(echo "$commands / $reference" | bc -l)"
+for size in real tiny; do
+    bytes=40; [ "$size" = tiny ] && bytes=1
+    for kind in SET GET; do
+        lower=$(tr 'A-Z' 'a-z' <<<"$kind")
+        reference=$(redis_rate "$lower" "$bytes")
+        printf '%-36s %14.0f %10s\n' "redis-benchmark -P $batch $kind -d $bytes" "$reference" "1.00"
+        for path in pipeline multi-exec; do
+            rate=$(wrk_rate -s "$(lua_for "/$path" "$kind" "$size")" "http://127.0.0.1:$keyway_port/$path")
+            commands=$(echo "$rate * $batch" | bc -l)
+            printf '%-36s %14.0f %10.2f\n' "Keyway /$path $kind ($size)" "$commands" "$(echo "$commands / $reference" | bc -l)"
+        done
     done
 done
 
