@@ -56,6 +56,9 @@ import Testing
         // Strings ($).
         Case("$", ["SET", "k", "v"], "k=set"),
         Case("$", ["SETRANGE", "k", "0", "x"], setup: [["SET", "k", "v"]], "k=setrange"),
+        Case("$", ["SETBIT", "k", "7", "1"], "k=setbit"),
+        Case("$", ["BITFIELD", "k", "SET", "u8", "0", "1"], "k=setbit"),
+        Case("$", ["BITOP", "OR", "d", "k"], setup: [["SET", "k", "v"]], "d=set"),
         Case("$", ["INCRBY", "n", "2"], "n=incrby"),
         Case("$", ["DECR", "n"], "n=incrby"),
         Case("$", ["INCRBYFLOAT", "n", "1.5"], "n=incrbyfloat"),

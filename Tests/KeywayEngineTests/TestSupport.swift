@@ -70,6 +70,7 @@ let syntaxError = "ERR syntax error"
 /// Redis's shared error texts, spelled once.
 enum RedisError {
     static let syntax = "ERR syntax error"
+    static let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
     static let notInteger = "ERR value is not an integer or out of range"
     static let notFloat = "ERR value is not a valid float"
     static let overflow = "ERR increment or decrement would overflow"

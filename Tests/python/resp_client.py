@@ -11,7 +11,9 @@ class RespError(RuntimeError):
 
 
 class RespClient:
-    def __init__(self, port: int):
+    def __init__(self, port: int, raw: bool = False):
+        """``raw`` returns bulk strings as bytes instead of text."""
+        self.raw = raw
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.reader = self.sock.makefile("rb")
 
@@ -42,7 +44,8 @@ class RespClient:
             n = int(rest)
             if n < 0:
                 return None
-            return self.reader.read(n + 2)[:-2].decode("utf-8", "surrogateescape")
+            data = self.reader.read(n + 2)[:-2]
+            return data if self.raw else data.decode("utf-8", "surrogateescape")
         if kind == b"*":
             n = int(rest)
             return None if n < 0 else [self._read() for _ in range(n)]

@@ -6,46 +6,23 @@ from __future__ import annotations
 
 import base64
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import free_port, start_server
-from resp_client import RespClient, RespError
+from conftest import start_server
+from redis_reference import ReferenceRedis
+from resp_client import RespError
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (make deps installs it)")
 ADMIN = "compat-admin"
 
 
-class RedisWithACL:
+class RedisWithACL(ReferenceRedis):
     def __init__(self, workdir: Path, aclfile: Path):
-        self.port = free_port()
-        self.log = workdir / "redis.log"
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir), "--aclfile", str(aclfile), "--daemonize", "no", "--logfile", str(self.log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while True:
-            try:
-                self.client = RespClient(self.port)
-                break
-            except OSError:
-                if self.process.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start:\n" + (self.log.read_text() if self.log.exists() else ""))
-                time.sleep(0.05)
-
-    def stop(self):
-        if getattr(self, "client", None):
-            self.client.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        super().__init__(workdir, "--aclfile", str(aclfile))
 
 
 def basic(name: str, password: str) -> dict:

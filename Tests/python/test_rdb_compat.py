@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from resp_client import RespClient, RespError
-from conftest import free_port, require_keyway_bin
+from resp_client import RespClient
+from conftest import require_keyway_bin
+from redis_reference import ReferenceRedis
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CHECK_RDB = shutil.which("redis-check-rdb")
@@ -35,45 +35,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-# --- a minimal RESP2 client ---------------------------------------------------
-
-
-class RedisServer:
+class RedisServer(ReferenceRedis):
     def __init__(self, workdir: Path, dbfilename: str = "dump.rdb"):
-        self.port = free_port()
-        self.workdir = workdir
-        self.log = workdir / "redis.log"
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), "--dbfilename", dbfilename,
-             "--daemonize", "no", "--logfile", str(self.log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 20
-        while True:
-            try:
-                self.client = RespClient(self.port)
-                self.client("PING")
-                break
-            except (OSError, RespError):
-                if self.process.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start:\n" + self.log_text())
-                time.sleep(0.05)
-
-    def log_text(self) -> str:
-        return self.log.read_text() if self.log.exists() else ""
-
-    def stop(self):
-        if getattr(self, "client", None):
-            self.client.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().__init__(workdir, "--dbfilename", dbfilename)
 
 
 @pytest.fixture

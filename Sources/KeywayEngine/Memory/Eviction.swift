@@ -205,3 +205,20 @@ extension CommandError {
     /// Redis's refusal of a command that may grow memory above `maxmemory`.
     public static let outOfMemory = CommandError(.outOfMemory, "OOM command not allowed when used memory > 'maxmemory'.")
 }
+
+extension Database {
+    /// Admits a command's planned growth of `bytes` against `maxmemory`
+    /// before it allocates them (SETBIT at a far offset asks for up to
+    /// 512 MiB at once): evicts what the policy allows to make room, else
+    /// refuses with OOM. No limit, or no growth, admits at once.
+    func admitGrowth(_ bytes: Int) throws(CommandError) {
+        let limit = eviction.maxMemory
+        guard limit > 0, bytes > 0, !loading, !datasetLoading else { return }
+        let room = limit - Int64(bytes)
+        if usedMemory <= room { return }
+        if room >= 0 { evictUntilUnder(room) }
+        guard usedMemory > room else { return }
+        eviction.outOfMemoryFlag.store(true, ordering: .relaxed)
+        throw .outOfMemory
+    }
+}

@@ -173,6 +173,7 @@ public struct CommandTable: Sendable {
     /// Every command Keyway implements.
     public static let standard = CommandTable(families: [
         (.string, StringCommands.commands),
+        (.bitmap, BitmapCommands.commands),
         (.keyspace, KeyCommands.commands),
         (.keyspace, ExpireCommands.commands),
         ([], ServerCommands.commands),
