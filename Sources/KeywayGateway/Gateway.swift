@@ -103,6 +103,7 @@ public final class Gateway: Sendable {
         HashRoutes.register(routes)
         ListRoutes.register(routes)
         SetRoutes.register(routes)
+        BitmapRoutes.register(routes)
         LeaderboardRoutes.register(routes)
         StreamRoutes.register(routes)
         StreamEventRoutes.register(routes)

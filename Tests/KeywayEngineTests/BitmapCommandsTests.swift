@@ -56,6 +56,7 @@ import Testing
         #expect(engine.run("SETBIT", "small", "4294967295", "1").errorMessage == EvictionTests.oom)
         #expect(engine.run("GET", "small") == .bulk("x"))
         #expect(engine.run("BITFIELD", "big", "SET", "u8", "4294967280", "1").errorMessage == EvictionTests.oom)
+        #expect(engine.run("SETRANGE", "big", "536870000", "x").errorMessage == EvictionTests.oom)
         #expect(engine.usedMemory < 1_000_000)
         // Room for it: admitted.
         #expect(engine.run("SETBIT", "k", "8000000", "1") == .integer(0))

@@ -189,3 +189,67 @@ def test_bitmaps_survive_a_restart_through_the_aof(tmp_path):
         assert again.command("BITCOUNT", "bm:p").json() == {"result": 1 + 3}
     finally:
         again.cleanup()
+
+
+def test_bitmap_routes(flush):
+    base = flush.url + "/v1/bitmaps/"
+    auth = flush.auth
+
+    def call(method, path, **kwargs):
+        return requests.request(method, base + path, headers=auth, timeout=10, **kwargs)
+
+    r = call("GET", "active%3Amon/bits/5")
+    assert (r.status_code, r.json()) == (200, {"key": "active:mon", "offset": 5, "bit": 0})
+    r = call("PUT", "active%3Amon/bits/5", json={"bit": 1})
+    assert (r.status_code, r.json()) == (200, {"key": "active:mon", "offset": 5, "bit": 1, "previous": 0})
+    assert call("PUT", "active%3Amon/bits/5", json={"bit": 1}).json()["previous"] == 1
+    for offset in (9, 17, 100):
+        assert call("PUT", f"active%3Atue/bits/{offset}", json={"bit": 1}).status_code == 200
+    call("PUT", "active%3Atue/bits/5", params={"bit": 1})
+    assert call("GET", "active%3Atue/bits/100").json()["bit"] == 1
+    assert flush.command("GET", "active:mon").json() == {"result": "\x04"}
+
+    assert call("GET", "active%3Atue/count").json() == {"key": "active:tue", "count": 4}
+    assert call("GET", "active%3Atue/count", params={"start": 1, "end": 2}).json()["count"] == 2
+    assert call("GET", "active%3Atue/count", params={"start": 9, "end": 17, "unit": "bit"}).json()["count"] == 2
+    assert call("GET", "missing/count").json() == {"key": "missing", "count": 0}
+
+    assert call("GET", "active%3Atue/position", params={"bit": 1}).json() == {"key": "active:tue", "bit": 1, "position": 5}
+    assert call("GET", "active%3Atue/position", params={"bit": 1, "start": 2}).json()["position"] == 17
+    assert call("GET", "active%3Atue/position", params={"bit": 1, "start": 13, "end": 14}).json()["position"] is None
+    assert call("GET", "missing/position", params={"bit": 0}).json()["position"] == 0
+
+    r = call("POST", "active%3Aboth/op", json={"operation": "and", "keys": ["active:mon", "active:tue"]})
+    assert (r.status_code, r.json()) == (200, {"key": "active:both", "length": 13})
+    assert call("GET", "active%3Aboth/count").json()["count"] == 1
+    r = call("POST", "active%3Aeither/op", json={"operation": "OR", "keys": ["active:mon", "active:tue"]})
+    assert call("GET", "active%3Aeither/count").json()["count"] == 4
+    r = call("POST", "active%3Aonly-tue/op", json={"operation": "diff", "keys": ["active:tue", "active:mon"]})
+    assert call("GET", "active%3Aonly-tue/count").json()["count"] == 3
+    assert call("POST", "nothing/op", json={"operation": "or", "keys": ["missing"]}).json() == {"key": "nothing", "length": 0}
+
+    # Bad input: Redis's errors, or the route's own.
+    for method, path, kwargs, status, code in [
+        ("GET", "k/bits/-1", {}, 400, "ERR"),
+        ("GET", "k/bits/4294967296", {}, 400, "ERR"),
+        ("GET", "k/bits/x", {}, 400, "ERR"),
+        ("PUT", "k/bits/1", {"json": {"bit": 2}}, 400, "ERR"),
+        ("PUT", "k/bits/1", {"json": {}}, 400, "BAD_REQUEST"),
+        ("PUT", "k/bits/1", {"json": {"bit": "one"}}, 400, "BAD_REQUEST"),
+        ("PUT", "k/bits/1", {"data": "{not json", "headers": {**auth, "Content-Type": "application/json"}}, 400, "BAD_REQUEST"),
+        ("GET", "k/count", {"params": {"start": 1}}, 400, "BAD_REQUEST"),
+        ("GET", "k/count", {"params": {"end": 1}}, 400, "BAD_REQUEST"),
+        ("GET", "k/count", {"params": {"start": 0, "end": 1, "unit": "word"}}, 400, "SYNTAX"),
+        ("GET", "k/position", {}, 400, "BAD_REQUEST"),
+        ("GET", "k/position", {"params": {"bit": 3}}, 400, "ERR"),
+        ("POST", "k/op", {"json": {"operation": "nand", "keys": ["a"]}}, 400, "SYNTAX"),
+        ("POST", "k/op", {"json": {"operation": "not", "keys": ["a", "b"]}}, 400, "ERR"),
+        ("POST", "k/op", {"json": {"operation": "and", "keys": []}}, 400, "BAD_REQUEST"),
+    ]:
+        r = requests.request(method, base + path, **({"headers": auth} | kwargs), timeout=10)
+        assert r.status_code == status, (method, path, kwargs, r.text)
+        assert r.json()["code"] == code, (method, path, kwargs, r.text)
+    flush.command("RPUSH", "queue", "job")
+    r = call("GET", "queue/bits/0")
+    assert (r.status_code, r.json()["code"]) == (409, "WRONGTYPE")
+    assert call("PUT", "queue/bits/0", json={"bit": 1}).status_code == 409

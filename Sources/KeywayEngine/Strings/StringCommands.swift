@@ -293,8 +293,9 @@ enum StringCommands {
         // Compared without adding so a huge offset (up to Int64.max) is the
         // proto-max-bulk-len error, as in Redis's checkStringLength, not a trap.
         if offset > Int64(maxStringLength) - Int64(patch.count) { throw .stringTooLong }
-        var bytes = current?.storage ?? []
         let end = Int(offset) + patch.count
+        try c.db.admitGrowth(end - (current?.count ?? 0))
+        var bytes = current?.storage ?? []
         if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
         bytes.replaceSubrange(Int(offset)..<end, with: patch.storage)
         c.db.setKey(key, .string(Bytes(bytes)), keepTTL: true)
