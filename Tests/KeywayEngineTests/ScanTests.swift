@@ -47,6 +47,15 @@ import KeywayEngine
         #expect(engine.run("SCAN", "0") == .array([.bulk("0"), .array([.bulk("k")])]))
     }
 
+    /// Client code that reads one page of a small keyspace finds every key:
+    /// up to the default COUNT of 10, the first call returns them all.
+    @Test func aHandfulOfKeysComeBackInTheFirstCall() {
+        for i in 0..<10 { engine.run("SET", Bytes("user:session:\(i)"), "v") }
+        let step = scan("0", [])
+        #expect(step?.cursor == "0")
+        #expect(Set(step?.keys ?? []).count == 10)
+    }
+
     @Test func countLargeEnoughReturnsEverythingAtOnce() {
         for i in 0..<100 { engine.run("SET", Bytes("k\(i)"), "v") }
         let step = scan("0", ["COUNT", "1000"])

@@ -216,7 +216,9 @@ extension Database {
         guard limit > 0, bytes > 0, !loading, !datasetLoading else { return }
         let room = limit - Int64(bytes)
         if usedMemory <= room { return }
-        if room >= 0 { evictUntilUnder(room) }
+        // Past the time budget too: the room is for this command's own
+        // allocation, so the work is bounded by what it asked for.
+        while room >= 0, usedMemory > room, evictUntilUnder(room) != .nothingEvictable {}
         guard usedMemory > room else { return }
         eviction.outOfMemoryFlag.store(true, ordering: .relaxed)
         throw .outOfMemory
