@@ -57,6 +57,8 @@ import Testing
         Case("$", ["SET", "k", "v"], "k=set"),
         Case("$", ["SETRANGE", "k", "0", "x"], setup: [["SET", "k", "v"]], "k=setrange"),
         Case("$", ["SETBIT", "k", "7", "1"], "k=setbit"),
+        Case("$", ["PFADD", "h", "a"], "h=pfadd"),
+        Case("$", ["PFMERGE", "d", "h"], setup: [["PFADD", "h", "a"]], "d=pfadd"),
         Case("$", ["BITFIELD", "k", "SET", "u8", "0", "1"], "k=setbit"),
         Case("$", ["BITOP", "OR", "d", "k"], setup: [["SET", "k", "v"]], "d=set"),
         Case("$", ["INCRBY", "n", "2"], "n=incrby"),

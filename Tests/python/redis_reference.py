@@ -19,34 +19,44 @@ class ReferenceRedis:
     def __init__(self, workdir: Path, *extra_args: str, raw: bool = False):
         """``extra_args`` are redis-server options (``--aclfile``, ...);
         ``raw`` makes the client return bulk strings as bytes."""
-        self.port = free_port()
         self.workdir = workdir
-        self.log = workdir / f"redis-{self.port}.log"
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
-             "--logfile", str(self.log), *extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        # A free port can be taken by another process before redis-server
+        # binds it: then it starts again on another one.
+        for attempt in range(5):
+            self.port = free_port()
+            self.log = workdir / f"redis-{self.port}.log"
+            self.process = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
+                 "--logfile", str(self.log), *extra_args],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            if self._connect(raw):
+                return
+            if "Address already in use" not in self.log_text() or attempt == 4:
+                self.stop()
+                raise RuntimeError("redis-server did not start:\n" + self.log_text())
+
+    def _connect(self, raw: bool) -> bool:
+        """Connects once redis-server answers; False if it exited first."""
         deadline = time.time() + 20
         while True:
             try:
                 self.client = RespClient(self.port, raw=raw)
                 self.client("PING")
-                break
+                return True
             except RespError as error:
                 if str(error).startswith("NOAUTH"):  # up, with a password (an aclfile's)
-                    break
+                    return True
                 self.client.close()
-                if self.process.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start:\n" + self.log_text())
-                time.sleep(0.05)
             except OSError:
-                if self.process.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start:\n" + self.log_text())
-                time.sleep(0.05)
+                pass
+            if self.process.poll() is not None:
+                return False
+            if time.time() > deadline:
+                self.stop()
+                raise RuntimeError("redis-server did not answer:\n" + self.log_text())
+            time.sleep(0.05)
 
     def log_text(self) -> str:
         return self.log.read_text() if self.log.exists() else ""

@@ -174,6 +174,7 @@ public struct CommandTable: Sendable {
     public static let standard = CommandTable(families: [
         (.string, StringCommands.commands),
         (.bitmap, BitmapCommands.commands),
+        (.hyperloglog, HyperLogLogCommands.commands),
         (.keyspace, KeyCommands.commands),
         (.keyspace, ExpireCommands.commands),
         ([], ServerCommands.commands),

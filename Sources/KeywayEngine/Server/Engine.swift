@@ -9,6 +9,9 @@ public final class ServerState: @unchecked Sendable {
     public var hz: Int = 10
     /// `lazyfree-lazy-user-del`, `lazyfree-lazy-user-flush`.
     public var lazyFree = LazyFreeSettings()
+    /// `hll-sparse-max-bytes`: the longest a sparse HyperLogLog string grows
+    /// before it turns dense.
+    public var hyperLogLogSparseMaxBytes = HyperLogLog.defaultSparseMaxBytes
     public let commands: CommandTable
     /// Extra INFO sections by name, filled by the layers that own the facts.
     public var infoSections: [String: @Sendable () -> [(String, String)]] = [:]
