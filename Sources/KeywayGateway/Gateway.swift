@@ -104,6 +104,7 @@ public final class Gateway: Sendable {
         ListRoutes.register(routes)
         SetRoutes.register(routes)
         BitmapRoutes.register(routes)
+        HyperLogLogRoutes.register(routes)
         LeaderboardRoutes.register(routes)
         StreamRoutes.register(routes)
         StreamEventRoutes.register(routes)

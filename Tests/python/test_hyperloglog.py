@@ -179,3 +179,34 @@ def test_hyperloglog_through_the_sdk(server, flush):
             client.pfadd("plain", "a")
     finally:
         client.close()
+
+
+def test_hyperloglog_routes(flush):
+    base = flush.url + "/v1/hyperloglogs/"
+    auth = flush.auth
+    r = requests.post(base + "visitors%3Amon", json={"members": ["alice", "bob", "carol"]}, headers=auth, timeout=10)
+    assert (r.status_code, r.json()) == (201, {"key": "visitors:mon", "changed": True})
+    r = requests.post(base + "visitors%3Amon", json={"members": ["alice"]}, headers=auth, timeout=10)
+    assert (r.status_code, r.json()) == (200, {"key": "visitors:mon", "changed": False})
+    requests.post(base + "visitors%3Atue", json={"members": ["YWxpY2U=", "ZGF2ZQ=="], "encoding": "base64"}, headers=auth, timeout=10)
+    assert requests.get(base + "visitors%3Amon/count", headers=auth, timeout=10).json() == {"key": "visitors:mon", "count": 3}
+    r = requests.get(base + "visitors%3Amon/count", params=[("keys", "visitors:tue"), ("keys", "missing")], headers=auth, timeout=10)
+    assert r.json()["count"] == 4 and r.json()["keys"] == ["visitors:tue", "missing"]
+    assert requests.get(base + "missing/count", headers=auth, timeout=10).json()["count"] == 0
+    r = requests.post(base + "visitors%3Aweek/merge", json={"keys": ["visitors:mon", "visitors:tue"]}, headers=auth, timeout=10)
+    assert (r.status_code, r.json()) == (200, {"key": "visitors:week", "count": 4})
+    assert flush.command("PFCOUNT", "visitors:week").json() == {"result": 4}
+
+    flush.command("SET", "plain", "text")
+    for method, path, kwargs, status, code in [
+        ("POST", "plain", {"json": {"members": ["a"]}}, 409, "WRONGTYPE"),
+        ("GET", "plain/count", {}, 409, "WRONGTYPE"),
+        ("POST", "x/merge", {"json": {"keys": ["plain"]}}, 409, "WRONGTYPE"),
+        ("POST", "x", {"json": {"members": []}}, 400, "BAD_REQUEST"),
+        ("POST", "x", {"json": {"members": "a"}}, 400, "BAD_REQUEST"),
+        ("POST", "x", {"data": "[1,", "headers": {**auth, "Content-Type": "application/json"}}, 400, "BAD_REQUEST"),
+        ("POST", "x/merge", {"json": {}}, 400, "BAD_REQUEST"),
+    ]:
+        r = requests.request(method, base + path, **({"headers": auth} | kwargs), timeout=10)
+        assert (r.status_code, r.json()["code"]) == (status, code), (method, path, r.text)
+    assert flush.command("EXISTS", "x").json() == {"result": 0}
