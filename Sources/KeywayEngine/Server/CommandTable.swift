@@ -175,6 +175,7 @@ public struct CommandTable: Sendable {
         (.string, StringCommands.commands),
         (.bitmap, BitmapCommands.commands),
         (.hyperloglog, HyperLogLogCommands.commands),
+        (.geo, GeoCommands.commands),
         (.keyspace, KeyCommands.commands),
         (.keyspace, ExpireCommands.commands),
         ([], ServerCommands.commands),
