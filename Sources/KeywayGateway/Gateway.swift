@@ -105,6 +105,7 @@ public final class Gateway: Sendable {
         SetRoutes.register(routes)
         BitmapRoutes.register(routes)
         HyperLogLogRoutes.register(routes)
+        GeoRoutes.register(routes)
         LeaderboardRoutes.register(routes)
         StreamRoutes.register(routes)
         StreamEventRoutes.register(routes)

@@ -202,15 +202,16 @@ def test_geo_routes(flush):
 def test_geo_through_the_sdk(server, flush):
     client = Redis(url=server.url, token=server.token, rest_retries=0)
     try:
-        from upstash_redis.commands import GeoMember
-        assert client.geoadd("Sicily", GeoMember(13.361389, 38.115556, "Palermo"), GeoMember(15.087269, 37.502669, "Catania")) == 2
+        assert client.geoadd("Sicily", (13.361389, 38.115556, "Palermo"), (15.087269, 37.502669, "Catania")) == 2
         assert client.geodist("Sicily", "Palermo", "Catania", "KM") == pytest.approx(166.2742, abs=1e-4)
         positions = client.geopos("Sicily", "Palermo", "nobody")
         assert positions[0] == pytest.approx((13.36138933897018433, 38.11555639549629859)) and positions[1] is None
         assert client.geohash("Sicily", "Palermo") == ["sqc8b49rny0"]
-        found = client.geosearch("Sicily", longitude=15, latitude=37, radius=200, unit="KM", withdist=True, sort="ASC")
+        found = client.geosearch("Sicily", longitude=15, latitude=37, radius=200, unit="KM", withdist=True, order="ASC")
         assert [f.member for f in found] == ["Catania", "Palermo"]
+        assert found[0].distance == pytest.approx(56.4413, abs=1e-4)
         assert client.georadius("Sicily", 15, 37, 100, "KM") == ["Catania"]
         assert client.geosearchstore("near", "Sicily", longitude=15, latitude=37, radius=100, unit="KM") == 1
+        assert client.zrange("near", 0, -1) == ["Catania"]
     finally:
         client.close()
