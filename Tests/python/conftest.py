@@ -204,6 +204,16 @@ def server():
 
 
 @pytest.fixture
+def redis(server):
+    """The published upstash-redis SDK, pointed at the shared server, without retries."""
+    from upstash_redis import Redis
+
+    client = Redis(url=server.url, token=server.token, rest_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def flush(server):
     """Start each test with an empty keyspace (``POST /`` with ``["FLUSHALL"]``)."""
     r = server.command("FLUSHALL")

@@ -4,10 +4,14 @@ the test asks, and stopped by the test."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
+import requests
 
 from conftest import free_port
 from resp_client import RespClient, RespError
@@ -71,3 +75,53 @@ class ReferenceRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+# --- asking Keyway and redis-server the same thing ---------------------------
+
+
+@pytest.fixture
+def reference_redis(tmp_path):
+    """A client (bytes for bulk strings) of a fresh redis-server."""
+    reference = ReferenceRedis(tmp_path, raw=True)
+    yield reference.client
+    reference.stop()
+
+
+def keyway_reply(server, *args):
+    """One command through Keyway's `POST /`, the reply decoded as a RESP
+    client would see it: strings as bytes (`Upstash-Encoding: base64`), an
+    error as `("error", text)`."""
+    r = requests.post(server.url + "/", json=[str(a) for a in args],
+                      headers={**server.auth, "Upstash-Encoding": "base64"}, timeout=60)
+    body = r.json()
+    if "error" in body:
+        assert r.status_code in (400, 503), (args, r.status_code, body)
+        return ("error", body["error"])
+
+    def decode(value):
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        if isinstance(value, str):
+            return value.encode() if value == "OK" else base64.b64decode(value)
+        return value
+
+    return decode(body["result"])
+
+
+def reference_reply(redis, *args):
+    """The same command on redis-server, in the same shape."""
+    try:
+        reply = redis(*args)
+    except RespError as error:
+        return ("error", str(error))
+    return reply.encode() if isinstance(reply, str) else reply
+
+
+def assert_same(server, redis, *args, unordered=False):
+    """Both servers answer `args` alike (as multisets with `unordered`)."""
+    ours, theirs = keyway_reply(server, *args), reference_reply(redis, *args)
+    if unordered and isinstance(ours, list) and isinstance(theirs, list):
+        ours, theirs = sorted(ours, key=repr), sorted(theirs, key=repr)
+    assert ours == theirs, f"{' '.join(map(str, args))[:300]}: Keyway {str(ours)[:400]}, redis-server {str(theirs)[:400]}"
+    return ours

@@ -17,52 +17,11 @@ import pytest
 import requests
 
 from conftest import start_server
-from redis_reference import REDIS_SERVER, ReferenceRedis
-from resp_client import RespError
+from redis_reference import REDIS_SERVER, assert_same, reference_redis  # noqa: F401 (reference_redis is a fixture)
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (make deps installs it)")
 
 KEYS = ["bm:a", "bm:b", "bm:c"]
-
-
-@pytest.fixture
-def redis(tmp_path):
-    reference = ReferenceRedis(tmp_path, raw=True)
-    yield reference.client
-    reference.stop()
-
-
-def keyway(server, *args):
-    """One command through `POST /`, strings in the reply as bytes."""
-    r = requests.post(server.url + "/", json=[str(a) for a in args],
-                      headers={**server.auth, "Upstash-Encoding": "base64"}, timeout=10)
-    body = r.json()
-    if "error" in body:
-        assert r.status_code == 400, (args, r.status_code, body)
-        return ("error", body["error"])
-
-    def decode(value):
-        if isinstance(value, list):
-            return [decode(v) for v in value]
-        if isinstance(value, str):
-            return b"OK" if value == "OK" else base64.b64decode(value)
-        return value
-
-    return decode(body["result"])
-
-
-def reference(redis, *args):
-    try:
-        reply = redis(*args)
-    except RespError as error:
-        return ("error", str(error))
-    return b"OK" if reply == "OK" else reply
-
-
-def same(server, redis, *args):
-    ours, theirs = keyway(server, *args), reference(redis, *args)
-    assert ours == theirs, f"{' '.join(map(str, args))}: Keyway {ours!r}, redis-server {theirs!r}"
-    return ours
 
 
 EDGE_CASES = [
@@ -95,9 +54,9 @@ EDGE_CASES = [
 ]
 
 
-def test_edge_cases_answer_as_redis_does(flush, redis):
+def test_edge_cases_answer_as_redis_does(flush, reference_redis):
     for command in EDGE_CASES:
-        same(flush, redis, *command)
+        assert_same(flush, reference_redis, *command)
 
 
 def random_command(rng: random.Random) -> list:
@@ -144,12 +103,12 @@ def random_command(rng: random.Random) -> list:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_random_commands_answer_as_redis_does(flush, redis, seed):
+def test_random_commands_answer_as_redis_does(flush, reference_redis, seed):
     rng = random.Random(seed)
     for _ in range(400):
-        same(flush, redis, *random_command(rng))
+        assert_same(flush, reference_redis, *random_command(rng))
     for key in KEYS:
-        same(flush, redis, "GET", key)
+        assert_same(flush, reference_redis, "GET", key)
 
 
 def test_bitmaps_in_lua_and_transactions(flush):

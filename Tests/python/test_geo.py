@@ -5,67 +5,24 @@ the poles; then the REST routes and the upstash-redis SDK's geo methods."""
 
 from __future__ import annotations
 
-import base64
 import random
 
 import pytest
 import requests
-from upstash_redis import Redis
 
-from redis_reference import REDIS_SERVER, ReferenceRedis
-from resp_client import RespError
+from redis_reference import REDIS_SERVER, assert_same, keyway_reply, reference_redis, reference_reply  # noqa: F401 (reference_redis is a fixture)
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (make deps installs it)")
 
 
-@pytest.fixture
-def redis(tmp_path):
-    reference = ReferenceRedis(tmp_path, raw=True)
-    yield reference.client
-    reference.stop()
-
-
-def keyway(server, *args):
-    r = requests.post(server.url + "/", json=[str(a) for a in args],
-                      headers={**server.auth, "Upstash-Encoding": "base64"}, timeout=60)
-    body = r.json()
-    if "error" in body:
-        return ("error", body["error"])
-
-    def decode(value):
-        if isinstance(value, list):
-            return [decode(v) for v in value]
-        if isinstance(value, str):
-            return value.encode() if value == "OK" else base64.b64decode(value)
-        return value
-
-    return decode(body["result"])
-
-
-def reference(redis, *args):
-    try:
-        reply = redis(*args)
-    except RespError as error:
-        return ("error", str(error))
-    return reply.encode() if isinstance(reply, str) else reply
-
-
-def same(server, redis, *args, unordered=False):
-    ours, theirs = keyway(server, *args), reference(redis, *args)
-    if unordered and isinstance(ours, list) and isinstance(theirs, list):
-        ours, theirs = sorted(ours, key=repr), sorted(theirs, key=repr)
-    assert ours == theirs, f"{' '.join(map(str, args))[:300]}: Keyway {str(ours)[:400]}, redis-server {str(theirs)[:400]}"
-    return ours
-
-
-def same_zset(server, redis, key):
+def same_zset(server, reference_redis, key):
     """ZRANGE WITHSCORES on both, scores compared as numbers: Keyway prints
     them as Redis 7.2 does (shortest round trip), redis-server 7.0 with 17
     digits."""
     def pairs(reply):
         return reply if isinstance(reply, tuple) else [(m, float(s)) for m, s in zip(reply[0::2], reply[1::2])]
-    ours = pairs(keyway(server, "ZRANGE", key, 0, -1, "WITHSCORES"))
-    theirs = pairs(reference(redis, "ZRANGE", key, 0, -1, "WITHSCORES"))
+    ours = pairs(keyway_reply(server, "ZRANGE", key, 0, -1, "WITHSCORES"))
+    theirs = pairs(reference_reply(reference_redis, "ZRANGE", key, 0, -1, "WITHSCORES"))
     assert ours == theirs, f"{key}: Keyway {str(ours)[:400]}, redis-server {str(theirs)[:400]}"
 
 
@@ -80,33 +37,33 @@ def random_point(rng):
     return rng.uniform(-180, 180), rng.uniform(-85, 85)
 
 
-def load_points(server, redis, key, count, seed):
+def load_points(server, reference_redis, key, count, seed):
     rng = random.Random(seed)
     members = []
     for n in range(count):
         lon, lat = random_point(rng)
         members.append(f"p{n}")
-        same(server, redis, "GEOADD", key, f"{lon:.7f}", f"{lat:.7f}", f"p{n}")
+        assert_same(server, reference_redis, "GEOADD", key, f"{lon:.7f}", f"{lat:.7f}", f"p{n}")
     return rng, members
 
 
-def test_positions_distances_and_hashes(flush, redis):
-    rng, members = load_points(flush, redis, "geo", 300, 1)
-    same_zset(flush, redis, "geo")
+def test_positions_distances_and_hashes(flush, reference_redis):
+    rng, members = load_points(flush, reference_redis, "geo", 300, 1)
+    same_zset(flush, reference_redis, "geo")
     for _ in range(60):
         picked = rng.sample(members, 3) + ["missing"]
-        same(flush, redis, "GEOPOS", "geo", *picked)
-        same(flush, redis, "GEOHASH", "geo", *picked)
-        same(flush, redis, "GEODIST", "geo", picked[0], picked[1], rng.choice(["m", "KM", "ft", "mi"]))
-    same(flush, redis, "GEODIST", "geo", "p1", "missing")
-    same(flush, redis, "GEOADD", "edges", 180, 85.05112878, "ne", -180, -85.05112878, "sw", 0, 0, "origin")
-    same(flush, redis, "GEOPOS", "edges", "ne", "sw", "origin")
-    same(flush, redis, "GEOHASH", "edges", "ne", "sw", "origin")
-    same(flush, redis, "GEOPOS", "nokey", "a")
+        assert_same(flush, reference_redis, "GEOPOS", "geo", *picked)
+        assert_same(flush, reference_redis, "GEOHASH", "geo", *picked)
+        assert_same(flush, reference_redis, "GEODIST", "geo", picked[0], picked[1], rng.choice(["m", "KM", "ft", "mi"]))
+    assert_same(flush, reference_redis, "GEODIST", "geo", "p1", "missing")
+    assert_same(flush, reference_redis, "GEOADD", "edges", 180, 85.05112878, "ne", -180, -85.05112878, "sw", 0, 0, "origin")
+    assert_same(flush, reference_redis, "GEOPOS", "edges", "ne", "sw", "origin")
+    assert_same(flush, reference_redis, "GEOHASH", "edges", "ne", "sw", "origin")
+    assert_same(flush, reference_redis, "GEOPOS", "nokey", "a")
 
 
-def test_searches_match_redis(flush, redis):
-    rng, members = load_points(flush, redis, "geo", 400, 2)
+def test_searches_match_redis(flush, reference_redis):
+    rng, members = load_points(flush, reference_redis, "geo", 400, 2)
     for _ in range(150):
         lon, lat = random_point(rng)
         unit = rng.choice(["m", "km", "mi", "ft"])
@@ -119,26 +76,26 @@ def test_searches_match_redis(flush, redis):
         if rng.random() < 0.5:
             origin = ["FROMLONLAT", f"{lon:.6f}", f"{lat:.6f}"] if rng.random() < 0.6 else ["FROMMEMBER", rng.choice(members)]
             area = ["BYRADIUS", radius, unit] if rng.random() < 0.5 else ["BYBOX", radius * 2, radius * rng.choice([0.5, 1, 3]), unit]
-            same(flush, redis, "GEOSEARCH", "geo", *origin, *area, *ordered, *count, *extras, unordered=unordered)
-            same(flush, redis, "GEOSEARCHSTORE", "dest", "geo", *origin, *area, *ordered, *count,
+            assert_same(flush, reference_redis, "GEOSEARCH", "geo", *origin, *area, *ordered, *count, *extras, unordered=unordered)
+            assert_same(flush, reference_redis, "GEOSEARCHSTORE", "dest", "geo", *origin, *area, *ordered, *count,
                  *(["STOREDIST"] if rng.random() < 0.5 else []))
-            same_zset(flush, redis, "dest")
+            same_zset(flush, reference_redis, "dest")
         elif rng.random() < 0.5:
-            same(flush, redis, "GEORADIUS", "geo", f"{lon:.6f}", f"{lat:.6f}", radius, unit, *ordered, *count, *extras, unordered=unordered)
+            assert_same(flush, reference_redis, "GEORADIUS", "geo", f"{lon:.6f}", f"{lat:.6f}", radius, unit, *ordered, *count, *extras, unordered=unordered)
         else:
-            same(flush, redis, "GEORADIUSBYMEMBER_RO", "geo", rng.choice(members), radius, unit, *ordered, *count, *extras,
+            assert_same(flush, reference_redis, "GEORADIUSBYMEMBER_RO", "geo", rng.choice(members), radius, unit, *ordered, *count, *extras,
                  unordered=unordered)
     # COUNT n ANY: any n members inside; both return n when that many are inside.
-    ours = keyway(flush, "GEOSEARCH", "geo", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 100, "km", "COUNT", 5, "ANY")
-    theirs = reference(redis, "GEOSEARCH", "geo", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 100, "km", "COUNT", 5, "ANY")
+    ours = keyway_reply(flush, "GEOSEARCH", "geo", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 100, "km", "COUNT", 5, "ANY")
+    theirs = reference_reply(reference_redis, "GEOSEARCH", "geo", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 100, "km", "COUNT", 5, "ANY")
     assert len(ours) == len(theirs) == 5
-    inside = set(keyway(flush, "GEOSEARCH", "geo", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 100, "km"))
+    inside = set(keyway_reply(flush, "GEOSEARCH", "geo", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 100, "km"))
     assert set(ours) <= inside
 
 
-def test_errors_match_redis(flush, redis):
-    same(flush, redis, "GEOADD", "geo", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")
-    same(flush, redis, "RPUSH", "list", "x")
+def test_errors_match_redis(flush, reference_redis):
+    assert_same(flush, reference_redis, "GEOADD", "geo", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")
+    assert_same(flush, reference_redis, "RPUSH", "list", "x")
     for command in (
         ["GEOADD", "geo", 200, 10, "x"], ["GEOADD", "geo", 10, 86, "x"], ["GEOADD", "geo", "ten", 10, "x"],
         ["GEOADD", "geo", 10, 10], ["GEOADD", "geo", "NX", "XX", 10, 10, "x"], ["GEOADD", "geo", "CH", "GT", 1, 1, "x"],
@@ -161,9 +118,9 @@ def test_errors_match_redis(flush, redis):
         ["GEORADIUS", "geo", 15, 37, 200, "km", "WITHDIST", "WITHCOORD", "WITHHASH", "ASC"],
         ["GEOSEARCH", "list", "FROMLONLAT", 15, 37, "BYRADIUS", 1, "km"], ["GEOHASH", "geo", "Palermo", "Catania"],
     ):
-        same(flush, redis, *command)
-    same_zset(flush, redis, "d")
-    same_zset(flush, redis, "d2")
+        assert_same(flush, reference_redis, *command)
+    same_zset(flush, reference_redis, "d")
+    same_zset(flush, reference_redis, "d2")
 
 
 def test_geo_routes(flush):
@@ -199,19 +156,15 @@ def test_geo_routes(flush):
                         params={"lon": 1, "lat": 1, "radius": 5}).json()["members"] == []
 
 
-def test_geo_through_the_sdk(server, flush):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    try:
-        assert client.geoadd("Sicily", (13.361389, 38.115556, "Palermo"), (15.087269, 37.502669, "Catania")) == 2
-        assert client.geodist("Sicily", "Palermo", "Catania", "KM") == pytest.approx(166.2742, abs=1e-4)
-        positions = client.geopos("Sicily", "Palermo", "nobody")
-        assert positions[0] == pytest.approx((13.36138933897018433, 38.11555639549629859)) and positions[1] is None
-        assert client.geohash("Sicily", "Palermo") == ["sqc8b49rny0"]
-        found = client.geosearch("Sicily", longitude=15, latitude=37, radius=200, unit="KM", withdist=True, order="ASC")
-        assert [f.member for f in found] == ["Catania", "Palermo"]
-        assert found[0].distance == pytest.approx(56.4413, abs=1e-4)
-        assert client.georadius("Sicily", 15, 37, 100, "KM") == ["Catania"]
-        assert client.geosearchstore("near", "Sicily", longitude=15, latitude=37, radius=100, unit="KM") == 1
-        assert client.zrange("near", 0, -1) == ["Catania"]
-    finally:
-        client.close()
+def test_geo_through_the_sdk(flush, redis):
+    assert redis.geoadd("Sicily", (13.361389, 38.115556, "Palermo"), (15.087269, 37.502669, "Catania")) == 2
+    assert redis.geodist("Sicily", "Palermo", "Catania", "KM") == pytest.approx(166.2742, abs=1e-4)
+    positions = redis.geopos("Sicily", "Palermo", "nobody")
+    assert positions[0] == pytest.approx((13.36138933897018433, 38.11555639549629859)) and positions[1] is None
+    assert redis.geohash("Sicily", "Palermo") == ["sqc8b49rny0"]
+    found = redis.geosearch("Sicily", longitude=15, latitude=37, radius=200, unit="KM", withdist=True, order="ASC")
+    assert [f.member for f in found] == ["Catania", "Palermo"]
+    assert found[0].distance == pytest.approx(56.4413, abs=1e-4)
+    assert redis.georadius("Sicily", 15, 37, 100, "KM") == ["Catania"]
+    assert redis.geosearchstore("near", "Sicily", longitude=15, latitude=37, radius=100, unit="KM") == 1
+    assert redis.zrange("near", 0, -1) == ["Catania"]

@@ -11,122 +11,81 @@ import random
 
 import pytest
 import requests
-from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 from conftest import start_server
-from redis_reference import REDIS_SERVER, ReferenceRedis
-from resp_client import RespError
+from redis_reference import REDIS_SERVER, ReferenceRedis, assert_same, keyway_reply, reference_redis  # noqa: F401 (reference_redis is a fixture)
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (make deps installs it)")
 
 
-@pytest.fixture
-def redis(tmp_path):
-    reference = ReferenceRedis(tmp_path, raw=True)
-    yield reference.client
-    reference.stop()
-
-
-def keyway(server, *args):
-    """One command through `POST /`; strings come back as bytes."""
-    r = requests.post(server.url + "/", json=[str(a) for a in args],
-                      headers={**server.auth, "Upstash-Encoding": "base64"}, timeout=60)
-    body = r.json()
-    if "error" in body:
-        return ("error", body["error"])
-
-    def decode(value):
-        if isinstance(value, list):
-            return [decode(v) for v in value]
-        if isinstance(value, str):
-            return value.encode() if value == "OK" else base64.b64decode(value)
-        return value
-
-    return decode(body["result"])
-
-
-def reference(redis, *args):
-    try:
-        reply = redis(*args)
-    except RespError as error:
-        return ("error", str(error))
-    return reply.encode() if isinstance(reply, str) else reply
-
-
-def same(server, redis, *args):
-    ours, theirs = keyway(server, *args), reference(redis, *args)
-    assert ours == theirs, f"{' '.join(map(str, args))[:200]}: Keyway {str(ours)[:300]}, redis-server {str(theirs)[:300]}"
-    return ours
-
-
-def test_same_members_same_bytes_and_counts(flush, redis):
+def test_same_members_same_bytes_and_counts(flush, reference_redis):
     rng = random.Random(7)
     for key in ("hll:a", "hll:b", "hll:c"):
         for _ in range(40):
             members = [f"user:{rng.randrange(100_000)}" for _ in range(rng.choice([1, 3, 20, 200]))]
-            same(flush, redis, "PFADD", key, *members)
-            same(flush, redis, "PFCOUNT", key)
-            same(flush, redis, "PFDEBUG", "ENCODING", key)
-        same(flush, redis, "GET", key)
-        same(flush, redis, "PFDEBUG", "GETREG", key)  # turns it dense, in both
-        same(flush, redis, "GET", key)
-    same(flush, redis, "PFCOUNT", "hll:a", "hll:b", "hll:missing")
-    same(flush, redis, "PFMERGE", "hll:ab", "hll:a", "hll:b")
-    same(flush, redis, "PFCOUNT", "hll:ab")
-    same(flush, redis, "PFMERGE", "hll:c", "hll:a")
-    same(flush, redis, "PFCOUNT", "hll:c")
-    same(flush, redis, "PFADD", "hll:empty")
-    same(flush, redis, "PFADD", "hll:empty")
-    same(flush, redis, "GET", "hll:empty")
-    same(flush, redis, "PFCOUNT", "hll:empty")
+            assert_same(flush, reference_redis, "PFADD", key, *members)
+            assert_same(flush, reference_redis, "PFCOUNT", key)
+            assert_same(flush, reference_redis, "PFDEBUG", "ENCODING", key)
+        assert_same(flush, reference_redis, "GET", key)
+        assert_same(flush, reference_redis, "PFDEBUG", "GETREG", key)  # turns it dense, in both
+        assert_same(flush, reference_redis, "GET", key)
+    assert_same(flush, reference_redis, "PFCOUNT", "hll:a", "hll:b", "hll:missing")
+    assert_same(flush, reference_redis, "PFMERGE", "hll:ab", "hll:a", "hll:b")
+    assert_same(flush, reference_redis, "PFCOUNT", "hll:ab")
+    assert_same(flush, reference_redis, "PFMERGE", "hll:c", "hll:a")
+    assert_same(flush, reference_redis, "PFCOUNT", "hll:c")
+    assert_same(flush, reference_redis, "PFADD", "hll:empty")
+    assert_same(flush, reference_redis, "PFADD", "hll:empty")
+    assert_same(flush, reference_redis, "GET", "hll:empty")
+    assert_same(flush, reference_redis, "PFCOUNT", "hll:empty")
 
 
-def test_sparse_hlls_stay_sparse_and_merge_alike(flush, redis):
+def test_sparse_hlls_stay_sparse_and_merge_alike(flush, reference_redis):
     for count in (1, 5, 50, 300):
         key = f"hll:small{count}"
-        same(flush, redis, "PFADD", key, *[f"m{n}" for n in range(count)])
-        same(flush, redis, "PFDEBUG", "ENCODING", key)
-        same(flush, redis, "PFDEBUG", "DECODE", key)
-        same(flush, redis, "PFCOUNT", key)
-    same(flush, redis, "PFMERGE", "hll:merged", "hll:small5", "hll:small50")
-    same(flush, redis, "PFCOUNT", "hll:merged")
-    same(flush, redis, "PFDEBUG", "GETREG", "hll:merged")
+        assert_same(flush, reference_redis, "PFADD", key, *[f"m{n}" for n in range(count)])
+        assert_same(flush, reference_redis, "PFDEBUG", "ENCODING", key)
+        assert_same(flush, reference_redis, "PFDEBUG", "DECODE", key)
+        assert_same(flush, reference_redis, "PFCOUNT", key)
+    assert_same(flush, reference_redis, "PFMERGE", "hll:merged", "hll:small5", "hll:small50")
+    assert_same(flush, reference_redis, "PFCOUNT", "hll:merged")
+    assert_same(flush, reference_redis, "PFDEBUG", "GETREG", "hll:merged")
 
 
-def test_errors_are_redis_errors(flush, redis):
-    same(flush, redis, "SET", "plain", "not an hll")
-    same(flush, redis, "RPUSH", "list", "x")
+def test_errors_are_redis_errors(flush, reference_redis):
+    assert_same(flush, reference_redis, "SET", "plain", "not an hll")
+    assert_same(flush, reference_redis, "RPUSH", "list", "x")
     for command in (["PFADD", "plain", "a"], ["PFCOUNT", "plain"], ["PFCOUNT", "list"], ["PFADD", "list", "a"],
                     ["PFMERGE", "d", "plain"], ["PFCOUNT", "missing", "plain"], ["PFDEBUG", "ENCODING", "missing"],
                     ["PFDEBUG", "NOPE", "plain"], ["PFADD", "hll", "a"], ["PFDEBUG", "NOPE", "hll"],
                     ["PFDEBUG", "TODENSE", "hll"], ["PFDEBUG", "TODENSE", "hll"], ["PFDEBUG", "DECODE", "hll"],
                     ["PFADD"], ["PFCOUNT"], ["PFMERGE"], ["PFDEBUG", "GETREG"]):
-        same(flush, redis, *command)
+        assert_same(flush, reference_redis, *command)
     # A string with the header of a sparse HLL and opcodes that cover too
     # many registers: both servers find it corrupted when they count it.
     corrupt = b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f\xff\x7f\xff"
-    redis("SET", "bad", corrupt)
+    reference_redis("SET", "bad", corrupt)
     r = requests.put(flush.url + "/v1/keys/bad", headers=flush.auth, timeout=10,
                      json={"value": base64.b64encode(corrupt).decode(), "encoding": "base64"})
     assert r.status_code in (200, 201), r.text
-    same(flush, redis, "GET", "bad")
-    same(flush, redis, "PFCOUNT", "bad")
+    assert_same(flush, reference_redis, "GET", "bad")
+    assert_same(flush, reference_redis, "PFCOUNT", "bad")
     # redis-server 7.0 writes into such a value when the member's register
     # comes before the damage; Keyway reads the whole value first and refuses.
-    assert keyway(flush, "PFADD", "bad", "x") == ("error", "INVALIDOBJ Corrupted HLL object detected")
-    same(flush, redis, "GET", "bad")
+    assert keyway_reply(flush, "PFADD", "bad", "x") == ("error", "INVALIDOBJ Corrupted HLL object detected")
+    assert_same(flush, reference_redis, "GET", "bad")
 
 
-def test_a_million_distinct_members(flush, redis):
+def test_a_million_distinct_members(flush, reference_redis):
     for start in range(0, 1_000_000, 20_000):
         members = [f"visitor:{n}" for n in range(start, start + 20_000)]
-        keyway(flush, "PFADD", "hll:million", *members)
-        redis("PFADD", "hll:million", *members)
-    count = same(flush, redis, "PFCOUNT", "hll:million")
+        keyway_reply(flush, "PFADD", "hll:million", *members)
+        reference_redis("PFADD", "hll:million", *members)
+    count = assert_same(flush, reference_redis, "PFCOUNT", "hll:million")
     # One estimate: within three standard errors (0.81% each) of the truth.
     assert abs(count - 1_000_000) / 1_000_000 < 3 * 0.0081, count
-    same(flush, redis, "GET", "hll:million")
+    assert_same(flush, reference_redis, "GET", "hll:million")
 
 
 def test_hlls_move_between_keyway_and_redis_in_rdb_files(tmp_path):
@@ -135,12 +94,12 @@ def test_hlls_move_between_keyway_and_redis_in_rdb_files(tmp_path):
     redis_dir.mkdir()
     server = start_server("--dir", str(keyway_dir))
     try:
-        keyway(server, "PFADD", "hll:sparse", *[f"a{n}" for n in range(100)])
-        counts = {"hll:sparse": keyway(server, "PFCOUNT", "hll:sparse")}
-        keyway(server, "PFADD", "hll:dense", *[f"b{n}" for n in range(20_000)])
-        keyway(server, "PFCOUNT", "hll:dense")
-        keyway(server, "PFADD", "hll:dense", "one-more")  # the cached count in the file is stale
-        assert keyway(server, "SAVE") == b"OK"
+        keyway_reply(server, "PFADD", "hll:sparse", *[f"a{n}" for n in range(100)])
+        counts = {"hll:sparse": keyway_reply(server, "PFCOUNT", "hll:sparse")}
+        keyway_reply(server, "PFADD", "hll:dense", *[f"b{n}" for n in range(20_000)])
+        keyway_reply(server, "PFCOUNT", "hll:dense")
+        keyway_reply(server, "PFADD", "hll:dense", "one-more")  # the cached count in the file is stale
+        assert keyway_reply(server, "SAVE") == b"OK"
     finally:
         server.cleanup()
     from_keyway = ReferenceRedis(keyway_dir, raw=True)
@@ -156,29 +115,25 @@ def test_hlls_move_between_keyway_and_redis_in_rdb_files(tmp_path):
         from_keyway.stop()
     again = start_server("--dir", str(keyway_dir))
     try:
-        assert keyway(again, "PFCOUNT", "hll:sparse") == counts["hll:sparse"]
-        assert keyway(again, "PFCOUNT", "hll:dense") == counts["hll:dense"]
-        assert abs(keyway(again, "PFCOUNT", "hll:redis") - 5_001) <= 5_001 * 0.03
-        assert keyway(again, "PFDEBUG", "ENCODING", "hll:redis") == b"dense"
+        assert keyway_reply(again, "PFCOUNT", "hll:sparse") == counts["hll:sparse"]
+        assert keyway_reply(again, "PFCOUNT", "hll:dense") == counts["hll:dense"]
+        assert abs(keyway_reply(again, "PFCOUNT", "hll:redis") - 5_001) <= 5_001 * 0.03
+        assert keyway_reply(again, "PFDEBUG", "ENCODING", "hll:redis") == b"dense"
     finally:
         again.cleanup()
 
 
-def test_hyperloglog_through_the_sdk(server, flush):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    try:
-        assert client.pfadd("visitors:mon", "alice", "bob", "carol") == 1
-        assert client.pfadd("visitors:mon", "alice") == 0
-        assert client.pfadd("visitors:tue", "bob", "dave") == 1
-        assert client.pfcount("visitors:mon") == 3
-        assert client.pfcount("visitors:mon", "visitors:tue") == 4
-        client.pfmerge("visitors:week", "visitors:mon", "visitors:tue")
-        assert client.pfcount("visitors:week") == 4
-        client.set("plain", "x")
-        with pytest.raises(UpstashError, match="not a valid HyperLogLog"):
-            client.pfadd("plain", "a")
-    finally:
-        client.close()
+def test_hyperloglog_through_the_sdk(flush, redis):
+    assert redis.pfadd("visitors:mon", "alice", "bob", "carol") == 1
+    assert redis.pfadd("visitors:mon", "alice") == 0
+    assert redis.pfadd("visitors:tue", "bob", "dave") == 1
+    assert redis.pfcount("visitors:mon") == 3
+    assert redis.pfcount("visitors:mon", "visitors:tue") == 4
+    redis.pfmerge("visitors:week", "visitors:mon", "visitors:tue")
+    assert redis.pfcount("visitors:week") == 4
+    redis.set("plain", "x")
+    with pytest.raises(UpstashError, match="not a valid HyperLogLog"):
+        redis.pfadd("plain", "a")
 
 
 def test_hyperloglog_routes(flush):

@@ -7,17 +7,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 pytestmark = pytest.mark.usefixtures("flush")
-
-
-@pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
 
 
 def test_daily_active_users(redis, server):

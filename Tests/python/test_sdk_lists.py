@@ -19,13 +19,6 @@ pytestmark = pytest.mark.usefixtures("flush")
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
-@pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
-
-
 def test_recent_activity_keeps_the_last_hundred(redis):
     for i in range(150):
         redis.lpush("user:123:activity", f"Logged in at {i}")

@@ -9,19 +9,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 pytestmark = pytest.mark.usefixtures("flush")
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-@pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
 
 
 def get(server, path, **kwargs):

@@ -8,17 +8,9 @@ and turns scores into Python floats; the raw score text is checked through
 from __future__ import annotations
 
 import pytest
-from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 pytestmark = pytest.mark.usefixtures("flush")
-
-
-@pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
 
 
 def raw(server, *args):

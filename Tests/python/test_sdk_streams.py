@@ -18,13 +18,6 @@ from upstash_redis.errors import UpstashError
 pytestmark = pytest.mark.usefixtures("flush")
 
 
-@pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
-
-
 def ids(entries):
     return [entry[0] for entry in entries]
 

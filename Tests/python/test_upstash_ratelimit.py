@@ -15,13 +15,6 @@ from upstash_redis import Redis
 pytestmark = pytest.mark.usefixtures("flush")
 
 
-@pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
-
-
 def limiter(redis: Redis, algorithm) -> Ratelimit:
     return Ratelimit(redis=redis, limiter=algorithm, prefix=f"rl-{uuid.uuid4().hex}")
 

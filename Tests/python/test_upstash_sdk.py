@@ -21,13 +21,6 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
 @pytest.fixture
-def redis(server):
-    client = Redis(url=server.url, token=server.token, rest_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def plain_redis(server):
     """A client that does not ask for base64 (``rest_encoding=None``)."""
     client = Redis(url=server.url, token=server.token, rest_encoding=None, rest_retries=0)
