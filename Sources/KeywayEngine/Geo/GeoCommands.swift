@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Geospatial indexes: sorted sets whose scores are 52-bit geohashes
 /// (`GeoHash`), so a geo key is a ZSET to every other command and in RDB
 /// files. GEOADD, GEOPOS, GEODIST, GEOHASH, GEOSEARCH, GEOSEARCHSTORE and
@@ -20,9 +24,18 @@ enum GeoCommands {
         CommandSpec("georadiusbymember_ro", arity: -5, flags: [.readonly], handler: { c throws(CommandError) in try GeoSearch.run(c, form: .radiusByMember(store: false)) }),
     ]
 
-    /// `ERR invalid longitude,latitude pair 200.000000,100.000000`.
+    /// `ERR invalid longitude,latitude pair 200.000000,100.000000` (C's `%f`,
+    /// whatever the magnitude).
     static func invalidPair(_ longitude: Double, _ latitude: Double) -> CommandError {
-        CommandError(.generic, "ERR invalid longitude,latitude pair \(fixed(longitude, digits: 6)),\(fixed(latitude, digits: 6))")
+        CommandError(.generic, "ERR invalid longitude,latitude pair \(printf(longitude)),\(printf(latitude))")
+    }
+
+    static func printf(_ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 400)
+        let length = buffer.withUnsafeMutableBufferPointer { pointer -> Int in
+            withVaList([value]) { Int(vsnprintf(pointer.baseAddress, pointer.count, "%f", $0)) }
+        }
+        return String(decoding: buffer[0..<min(length, buffer.count - 1)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A longitude and latitude from two arguments, in range.
@@ -49,6 +62,7 @@ enum GeoCommands {
         var scale: Double = 1
         for _ in 0..<digits { scale *= 10 }
         let negative = value < 0
+        guard abs(value) * scale < 1e18 else { return printf(value) }  // not a distance on Earth
         let rounded = UInt64(abs(value) * scale + 0.5)
         let whole = rounded / UInt64(scale), fraction = String(rounded % UInt64(scale))
         return (negative && rounded != 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
