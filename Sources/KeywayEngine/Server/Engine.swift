@@ -573,7 +573,7 @@ public final class Engine: CommandExecutor {
     /// (see `executeReportingDurability`). Its effects are logged inside
     /// MULTI ... EXEC.
     public func executeTransactionReportingDurability(_ commands: [Command]) -> (result: Result<[Reply], CommandError>, durability: DurabilityTicket?) {
-        let exec = Command("EXEC")
+        let exec = Self.exec
         let refused: (Reply) -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) = { reply in
             if case .error(let error) = reply { return (.failure(error), [], nil) }
             return (.failure(ScriptWatchdog.busy), [], nil)
@@ -625,6 +625,10 @@ public final class Engine: CommandExecutor {
         deliver(deliveries, after: ticket)
         return (result, ticket)
     }
+
+    /// What a transaction is while a script keeps the engine busy: made
+    /// once, not for every transaction (every resource route runs one).
+    private static let exec = Command("EXEC")
 
     private func refuseInBatch(_ command: Command) -> CommandError? {
         guard let spec = commands.lookup(command.name), spec.flags.contains(.noMulti) else { return nil }
