@@ -265,6 +265,13 @@ public struct JSONWriter {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// One punctuation byte. A literal such as `raw(",")` picks the
+    /// `String` overload (string literals default to `String`), which lends
+    /// its bytes through a closure: several times the cost of this append.
+    mutating func punctuation(_ byte: Unicode.Scalar) {
+        bytes.append(UInt8(ascii: byte))
+    }
+
     public mutating func raw(_ text: String) {
         // The string's own bytes, lent without a copy; appending the UTF-8
         // view element by element costs several times more.
@@ -273,8 +280,8 @@ public struct JSONWriter {
         }
     }
 
-    public mutating func null() { raw("null") }
-    public mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
+    public mutating func null() { raw("null" as StaticString) }
+    public mutating func bool(_ value: Bool) { value ? raw("true" as StaticString) : raw("false" as StaticString) }
     public mutating func integer(_ value: Int64) { raw(String(value)) }
 
     public mutating func double(_ value: Double) {
@@ -318,11 +325,11 @@ public struct JSONWriter {
             if byte >= 0x20 && byte != 0x22 && byte != 0x5C { continue }
             if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
             switch byte {
-            case 0x22: raw("\\\"")
-            case 0x5C: raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
+            case 0x22: raw("\\\"" as StaticString)
+            case 0x5C: raw("\\\\" as StaticString)
+            case 0x0A: raw("\\n" as StaticString)
+            case 0x0D: raw("\\r" as StaticString)
+            case 0x09: raw("\\t" as StaticString)
             default:
                 let hex = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
@@ -338,23 +345,23 @@ public struct JSONWriter {
     /// copied: with a copy left behind, each object in an array copied all
     /// that came before it (a 100,000-command pipeline took 30 s to encode).
     public mutating func object(_ body: (inout ObjectWriter) -> Void) {
-        raw("{")
+        punctuation("{")
         var writer = ObjectWriter(json: JSONWriter(capacity: 0))
         swap(&self, &writer.json)
         body(&writer)
         swap(&self, &writer.json)
-        raw("}")
+        punctuation("}")
     }
 
     public mutating func array<S: Sequence>(_ elements: S, _ write: (inout JSONWriter, S.Element) -> Void) {
-        raw("[")
+        punctuation("[")
         var first = true
         for element in elements {
-            if !first { raw(",") }
+            if !first { punctuation(",") }
             first = false
             write(&self, element)
         }
-        raw("]")
+        punctuation("]")
     }
 
     public mutating func value(_ value: JSONValue) {
@@ -379,10 +386,10 @@ public struct ObjectWriter {
     fileprivate init(json: JSONWriter) { self.json = json }
 
     public mutating func member(_ key: String, _ write: (inout JSONWriter) -> Void) {
-        if !first { json.raw(",") }
+        if !first { json.punctuation(",") }
         first = false
         json.string(key)
-        json.raw(":")
+        json.punctuation(":")
         write(&json)
     }
 }

@@ -121,6 +121,8 @@ public struct HTTPRequest: Sendable {
     /// (`Application/JSON; charset=utf-8` → `application/json`).
     public var contentType: String? {
         guard let header = fields["content-type"] else { return nil }
+        // The usual value, compared whole (one length check and a memcmp).
+        if header == "application/json" { return header }
         // Most clients send it bare and lowercase (`application/json`): as is.
         if !header.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || ($0 >= 65 && $0 <= 90) }) {
             return header
@@ -153,6 +155,10 @@ public struct HTTPHeaderFields: Sendable {
     private var entries: [Entry] = []
 
     public init() {}
+
+    /// Room for `capacity` fields, so a request's handful of headers is
+    /// one allocation instead of one per doubling.
+    public init(capacity: Int) { entries.reserveCapacity(capacity) }
 
     public init(_ dictionary: [String: String]) {
         entries.reserveCapacity(dictionary.count)

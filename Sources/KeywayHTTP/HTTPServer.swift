@@ -664,7 +664,9 @@ struct CHandle: @unchecked Sendable {
 }
 
 private struct ValueCollector {
-    var headers = HTTPHeaderFields()
+    /// Enough for what clients usually send (Host, User-Agent, Accept,
+    /// Content-Type, Content-Length, Authorization, ...).
+    var headers = HTTPHeaderFields(capacity: 8)
     var query: [(name: String, value: [UInt8])] = []
 }
 

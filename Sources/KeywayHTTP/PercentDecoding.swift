@@ -46,7 +46,11 @@ public enum PercentDecoding {
         if start < end && path[start] == UInt8(ascii: "/") { start += 1 }
         if start == end { return [] }
         if path[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        // Sized once: growing from one segment to three reallocates twice.
+        var separators = 0
+        for index in start..<end where path[index] == UInt8(ascii: "/") { separators += 1 }
         var segments: [[UInt8]] = []
+        segments.reserveCapacity(separators + 1)
         var segmentStart = start
         var escaped = false
         for index in start...end {

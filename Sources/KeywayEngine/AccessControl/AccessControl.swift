@@ -9,7 +9,13 @@ import Synchronization
 /// authenticating a request never waits for the engine lock.
 public final class AccessControl: Sendable {
     private struct State {
-        var users: [String: ACLUser] = [:]
+        var users: [String: ACLUser] = [:] {
+            didSet { defaultUser = users["default"] }
+        }
+        /// `users["default"]`, kept beside the dictionary: every request
+        /// without credentials asks for it, and a stored reference costs
+        /// no hashing of the name.
+        private(set) var defaultUser: ACLUser?
         /// Issued tokens by the SHA-256 of the token.
         var tokens: [ACLDigest: ACLToken] = [:]
         var aclFile: String?
@@ -37,7 +43,7 @@ public final class AccessControl: Sendable {
     // MARK: - Users
 
     public var defaultUser: ACLUser {
-        state.withLock { $0.users["default"]! }
+        state.withLock { $0.defaultUser! }
     }
 
     public func user(named name: String) -> ACLUser? {

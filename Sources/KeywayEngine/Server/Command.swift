@@ -52,6 +52,20 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// should use `submit` with a client that can wait.
     func mayBlock(_ command: Command) -> Bool
 
+    /// The command table's entry for a command name (any case); nil for an
+    /// unknown command, or an executor without a table. A caller that
+    /// needs the entry before running the command (the command API: its
+    /// label, whether it may block) looks it up once and hands it to
+    /// `execute(_:spec:)` and `mayBlock(_:spec:)`, so the name is not
+    /// hashed into the table again.
+    func commandSpec(_ name: Bytes) -> CommandSpec?
+
+    /// `execute` with the entry `commandSpec` gave for the command's name.
+    func execute(_ command: Command, spec: CommandSpec) -> Reply
+
+    /// `mayBlock` with the entry `commandSpec` gave for the command's name.
+    func mayBlock(_ command: Command, spec: CommandSpec) -> Bool
+
     /// Runs a command that may block (BLPOP, ...): either replies now or
     /// parks `client`, which later receives the reply through `deliver`.
     func submit(_ command: Command, client: any BlockedClient) -> Submission
@@ -110,6 +124,9 @@ extension CommandExecutor {
     public var persistenceFailure: String? { nil }
     public var undoCount: UInt64 { 0 }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }
+    public func commandSpec(_ name: Bytes) -> CommandSpec? { nil }
+    public func execute(_ command: Command, spec: CommandSpec) -> Reply { execute(command) }
+    public func mayBlock(_ command: Command, spec: CommandSpec) -> Bool { mayBlock(command) }
     public var accessControl: AccessControl? { nil }
     public func authorize(_ command: Command) -> CommandError? { nil }
 }

@@ -88,6 +88,12 @@ final class EngineState: @unchecked Sendable {
         run(command, spec: server.commands.lookup(command.name))
     }
 
+    /// `run` with the command's table entry looked up already (by
+    /// `Engine.commandSpec`): checked and run as `run` does.
+    func run(_ command: Command, lookedUp spec: CommandSpec) -> Reply {
+        run(command, spec: Optional(spec))
+    }
+
     /// A command of a pipeline: one that cannot run there (SUBSCRIBE,
     /// blocking forms, ...) is refused before anything else, uncounted.
     func runInPipeline(_ command: Command) -> Reply {
@@ -319,13 +325,19 @@ public final class Engine: CommandExecutor {
         executeReportingDurability(command).reply
     }
 
+    public func execute(_ command: Command, spec: CommandSpec) -> Reply {
+        executeReportingDurability(command, spec: spec).reply
+    }
+
     /// Runs a command and returns, with its reply, the ticket to wait on
     /// before releasing the reply when the attached sink asks for durable
     /// writes (AOF `appendfsync always`); nil when there is nothing to wait for.
-    public func executeReportingDurability(_ command: Command) -> (reply: Reply, durability: DurabilityTicket?) {
+    /// `spec` is the command's table entry when the caller looked it up
+    /// (`commandSpec`); nil looks it up here.
+    public func executeReportingDurability(_ command: Command, spec: CommandSpec? = nil) -> (reply: Reply, durability: DurabilityTicket?) {
         let (reply, deliveries, ticket) = withLock(for: command, refused: { ($0, [], nil) }) { state -> (Reply, [Delivery], DurabilityTicket?) in
             state.db.beginCommand()
-            let reply = state.run(command)
+            let reply = if let spec { state.run(command, lookedUp: spec) } else { state.run(command) }
             runDeferredActions(state)
             let deliveries = serveReadyKeys(state)
             return (reply, deliveries, state.flushPropagation())
@@ -373,6 +385,10 @@ public final class Engine: CommandExecutor {
         commands.lookup(name)?.flags
     }
 
+    public func commandSpec(_ name: Bytes) -> CommandSpec? {
+        commands.lookup(name)
+    }
+
     public var accessControl: AccessControl? { access }
 
     public func authorize(_ command: Command) -> CommandError? {
@@ -386,7 +402,11 @@ public final class Engine: CommandExecutor {
 
     public func mayBlock(_ command: Command) -> Bool {
         guard let spec = commands.lookup(command.name) else { return false }
-        return spec.flags.contains(.blocking) || ScriptCommands.runsScript(spec)
+        return mayBlock(command, spec: spec)
+    }
+
+    public func mayBlock(_ command: Command, spec: CommandSpec) -> Bool {
+        spec.flags.contains(.blocking) || ScriptCommands.runsScript(spec)
     }
 
     /// Runs a command that may park the client until data arrives.
@@ -556,7 +576,7 @@ public final class Engine: CommandExecutor {
     /// (see `executeReportingDurability`). Its effects are logged inside
     /// MULTI ... EXEC.
     public func executeTransactionReportingDurability(_ commands: [Command]) -> (result: Result<[Reply], CommandError>, durability: DurabilityTicket?) {
-        let exec = Command("EXEC")
+        let exec = Self.exec
         let refused: (Reply) -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) = { reply in
             if case .error(let error) = reply { return (.failure(error), [], nil) }
             return (.failure(ScriptWatchdog.busy), [], nil)
@@ -608,6 +628,10 @@ public final class Engine: CommandExecutor {
         deliver(deliveries, after: ticket)
         return (result, ticket)
     }
+
+    /// What a transaction is while a script keeps the engine busy: made
+    /// once, not for every transaction (every resource route runs one).
+    private static let exec = Command("EXEC")
 
     private func refuseInBatch(_ command: Command) -> CommandError? {
         guard let spec = commands.lookup(command.name), spec.flags.contains(.noMulti) else { return nil }

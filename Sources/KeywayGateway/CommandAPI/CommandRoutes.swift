@@ -40,13 +40,18 @@ enum CommandRoutes {
         context.client.stamp(&command)
         let encoding = CommandReplyEncoding(request: context.request)
         let gateway = context.gateway
-        CommandLabels.note(command, on: context.request.connection)
-        if context.executor.mayBlock(command) {
+        let executor = context.executor
+        // The name is looked up once, for the label, the blocking check and the run.
+        let spec = executor.commandSpec(command.name)
+        CommandLabels.note(command, spec: spec, on: context.request.connection)
+        let mayBlock = if let spec { executor.mayBlock(command, spec: spec) } else { executor.mayBlock(command) }
+        if mayBlock {
             return context.submitBlocking(command) { reply in
                 encoding.response(for: reply, headers: syncHeader(gateway))
             }
         }
-        return .response(encoding.response(for: context.executor.execute(command), headers: syncHeader(gateway)))
+        let reply = if let spec { executor.execute(command, spec: spec) } else { executor.execute(command) }
+        return .response(encoding.response(for: reply, headers: syncHeader(gateway)))
     }
 
     /// Batch bodies larger than this (about 1,500 commands) are read, run and

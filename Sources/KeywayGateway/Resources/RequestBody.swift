@@ -15,8 +15,7 @@ struct RequestBody {
             return .success(.raw(request.body))
         }
         if request.body.isEmpty { return .success(.empty) }
-        // curl -d sends application/x-www-form-urlencoded by default: read it as JSON too.
-        if let type, type != "application/json", !type.hasSuffix("+json"), type != "application/x-www-form-urlencoded" {
+        if !readsAsJSON(type) {
             return .failure(Problem.response(415, code: "UNSUPPORTED_MEDIA_TYPE",
                                              detail: "send application/json" + (allowRaw ? " or application/octet-stream" : "")))
         }
@@ -28,6 +27,13 @@ struct RequestBody {
             return .failure(Problem.badRequest("malformed JSON: \(error)"))
         }
     }
+
+    /// Whether a body of this media type is read as JSON: JSON, no
+    /// Content-Type, or curl -d's default form type.
+    static func readsAsJSON(_ type: String?) -> Bool {
+        guard let type else { return true }
+        return type == "application/json" || type.hasSuffix("+json") || type == "application/x-www-form-urlencoded"
+    }
 }
 
 extension RequestBody {
@@ -35,6 +41,11 @@ extension RequestBody {
     /// or as a raw `application/octet-stream` body, with the other fields
     /// (from the JSON, or the query string for a raw body).
     static func value(_ request: HTTPRequest, field: String = "value") -> Result<(value: [UInt8], fields: Fields), HTTPResponse> {
+        // The common body, `{"value":"..."}`, without a JSONValue tree: it
+        // has no other fields (and a JSON body leaves the query's unread).
+        if readsAsJSON(request.contentType), let value = ValueBodyReader.value(named: field, in: request.body) {
+            return .success((value, Fields(json: .object([]), request: request)))
+        }
         switch read(request, allowRaw: true) {
         case .failure(let problem):
             return .failure(problem)
