@@ -21,8 +21,12 @@ struct PackedStrings: Sendable {
     var isEmpty: Bool { count == 0 }
     /// The offset one past the last element.
     var endOffset: Int { buffer.count }
-    /// Bytes the buffer reserves (its capacity), for memory accounting.
-    var byteCount: Int { buffer.capacity }
+    /// Bytes the buffer takes, for memory accounting: its length rounded up
+    /// to malloc's 16-byte granularity. Not the array's capacity, which
+    /// follows the allocator's free lists (the same members loaded from a
+    /// snapshot could count differently), where the accounting must be a
+    /// function of the contents.
+    var byteCount: Int { (buffer.count + 15) & ~15 }
 
     // MARK: - Reading
 
