@@ -91,6 +91,9 @@ public final class EventStream: Sendable {
         var finished = false
         var closed = false
         var onClose: (@Sendable () -> Void)?
+        /// Given to the hang-up watcher at every suspension: made once in
+        /// `attach`, not once per message.
+        var onHangUp: (@Sendable () -> Void)?
     }
 
     private let state: Mutex<State>
@@ -233,6 +236,7 @@ public final class EventStream: Sendable {
             state.connection = CHandle(connection)
             state.fd = keyway_mhd_connection_fd(connection)
             state.server = server
+            state.onHangUp = { [weak self] in self?.clientHungUp() }
         }
     }
 
@@ -264,8 +268,7 @@ public final class EventStream: Sendable {
             guard let connection = state.connection, let server = state.server else { return (-1, nil) }
             MHD_suspend_connection(connection.pointer)
             state.suspended = true
-            let fd = state.fd
-            server.hangups.watch(fd) { [weak self] in self?.clientHungUp() }
+            if let onHangUp = state.onHangUp { server.hangups.watch(state.fd, onHangUp) }
             return (0, nil)
         }
         drained?()
@@ -291,6 +294,7 @@ public final class EventStream: Sendable {
             state.drainWaiter = nil
             let handler = state.onClose
             state.onClose = nil
+            state.onHangUp = nil
             return handler
         }
         handler?()

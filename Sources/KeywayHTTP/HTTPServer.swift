@@ -13,9 +13,21 @@ public struct HTTPServerConfiguration: Sendable {
     /// 0 picks a free port; read `HTTPServer.port` after starting.
     public var port: UInt16 = 7379
     public var threads: Int = max(1, System.coreCount)
+    /// libmicrohttpd's memory pool for each connection: it holds the
+    /// request line and headers as read, their index, and the response's
+    /// headers, so request headers that do not fit are answered 431. It is
+    /// also most of what an idle connection costs: libmicrohttpd zeroes the
+    /// whole pool after every request, so every page of it stays resident
+    /// for as long as the connection is open (`client-header-buffer`).
+    /// Request bodies go through it in pieces and are not limited by it.
+    public var connectionMemoryBytes: Int = HTTPServerConfiguration.defaultConnectionMemoryBytes
+    /// 7 KiB: under 8 KiB per idle connection in all, with room for some
+    /// 6 KB of request headers (a large JWT or cookie; Tomcat's and
+    /// Jetty's limit is 8 KiB).
+    public static let defaultConnectionMemoryBytes = 7 * 1024
     /// Largest accepted request body; larger gets 413.
     public var maxBodyBytes: Int = 64 * 1024 * 1024
-    public var connectionLimit: Int = 10_000
+    public var connectionLimit: Int = 50_000
     /// Idle keep-alive connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int = 300
     /// A request's headers must arrive within this many seconds (from the
@@ -77,6 +89,8 @@ public final class HTTPServer: Sendable {
     public let counters = HTTPCounters()
     /// Open connections, for CLIENT LIST and CLIENT KILL.
     public let connections = ConnectionRegistry()
+    /// Returns closed connections' pools to the system.
+    let trimmer = MemoryTrimmer()
     /// Read deadlines and room for newcomers (slowloris).
     let connectionGuard: ConnectionGuard
     /// `configuration.accessLog`, checked once per request.
@@ -116,8 +130,35 @@ public final class HTTPServer: Sendable {
             + tlsDaemon.withLock { daemon in daemon.map { Int(keyway_mhd_connection_count($0.pointer)) } ?? 0 }
     }
 
+    /// Descriptors a server with `connections` for `max-connections` may
+    /// hold: each daemon's own limit (see `ConnectionGuard.daemonLimit`),
+    /// one daemon per listener, and a reserve for everything else (event
+    /// and epoll descriptors, the AOF and snapshots, outgoing connections
+    /// to cache origins), as Redis reserves 32 beside `maxclients`.
+    public static func openFilesNeeded(connections: Int, listeners: Int = 1) -> Int {
+        ConnectionGuard.daemonLimit(for: connections) * max(1, listeners) + reservedFiles
+    }
+
+    /// The most `max-connections` that `openFiles` descriptors allow.
+    public static func connections(forOpenFiles openFiles: Int, listeners: Int = 1) -> Int {
+        let perDaemon = max(1, (openFiles - reservedFiles) / max(1, listeners))
+        // daemonLimit(n) = n + max(16, n / 10): invert it, rounding down.
+        return max(1, min(perDaemon - 16, perDaemon * 10 / 11))
+    }
+
+    static let reservedFiles = 128
+
     public func start() throws {
-        System.raiseOpenFileLimit()
+        let listeners = (configuration.plainHTTP ? 1 : 0) + (configuration.tls == nil ? 0 : 1)
+        let needed = Self.openFilesNeeded(connections: configuration.connectionLimit, listeners: listeners)
+        let openFiles = System.raiseOpenFileLimit(to: needed)
+        if openFiles < needed {
+            let fits = Self.connections(forOpenFiles: openFiles, listeners: listeners)
+            logger.warning("""
+                max-connections \(configuration.connectionLimit) needs \(needed) open files, but the limit is \(openFiles): \
+                connections past about \(fits) will be refused; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)
+                """)
+        }
         // Certificates first: a server that cannot serve HTTPS as
         // configured does not start at all.
         if let tls = configuration.tls {
@@ -207,7 +248,7 @@ public final class HTTPServer: Sendable {
                             UInt32(ConnectionGuard.daemonLimit(for: configuration.connectionLimit)),
                             UInt32(configuration.maxConnectionsPerAddress),
                             UInt32(configuration.connectionTimeoutSeconds),
-                            Self.connectionPoolBytes,
+                            configuration.connectionMemoryBytes,
                             httpsAccessHandler, context,
                             httpRequestCompleted, context,
                             httpConnectionNotified, context,
@@ -220,7 +261,7 @@ public final class HTTPServer: Sendable {
                     UInt32(ConnectionGuard.daemonLimit(for: configuration.connectionLimit)),
                     UInt32(configuration.maxConnectionsPerAddress),
                     UInt32(configuration.connectionTimeoutSeconds),
-                    Self.connectionPoolBytes,
+                    configuration.connectionMemoryBytes,
                     httpAccessHandler, context,
                     httpRequestCompleted, context,
                     httpConnectionNotified, context)
@@ -232,12 +273,6 @@ public final class HTTPServer: Sendable {
         return started
     }
 
-    /// Each connection's buffer pool (request line, headers, the response
-    /// being sent). Above 32 KiB libmicrohttpd maps it with mmap rather
-    /// than malloc, so a closed connection's pool goes straight back to the
-    /// system: with malloc, 10,000 connections left some 320 MB in the
-    /// allocator's free lists after they closed.
-    static let connectionPoolBytes = 36 * 1024
 
     /// Stops accepting, ends every event stream, answers every parked
     /// request with 503, and stops the daemon.
@@ -294,18 +329,28 @@ public final class HTTPServer: Sendable {
         guard interval > 0 else { return }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keyway.sse-heartbeat"))
         timer.schedule(deadline: .now() + interval, repeating: interval)
+        let ping = Array(": ping\n\n".utf8)
         timer.setEventHandler { [weak self] in
             guard let self else { return }
-            for stream in self.streams.withLock({ Array($0.values) }) { stream.send(Array(": ping\n\n".utf8)) }
+            // One buffer shared by every stream's queue.
+            for stream in self.streams.withLock({ Array($0.values) }) { stream.send(ping) }
         }
         timer.resume()
         heartbeat.withLock { $0 = TimerBox(timer: timer) }
     }
 
+    /// The buffer libmicrohttpd allocates (zeroed) with each streaming
+    /// response, for the content reader to fill. A chunked stream (HTTP/1.1)
+    /// is read into the connection's pool instead and never uses it, so it
+    /// is small: 16 KiB here was 12 KiB of every idle subscriber's memory.
+    /// An HTTP/1.0 client (no chunking) gets its events 256 bytes a call.
+    static let eventStreamBlockBytes = 256
+
     private func startStream(_ stream: EventStream, headers: [(String, String)], on connection: OpaquePointer, request: RequestState) -> MHD_Result {
         stream.attach(connection: connection, server: self)
         let context = Unmanaged.passRetained(stream).toOpaque()
-        guard let response = MHD_create_response_from_callback(UInt64.max, 16 * 1024, eventStreamReader, context, eventStreamRelease) else {
+        guard let response = MHD_create_response_from_callback(UInt64.max, Self.eventStreamBlockBytes, eventStreamReader, context,
+                                                                eventStreamRelease) else {
             Unmanaged<EventStream>.fromOpaque(context).release()
             return MHD_Result(rawValue: 0)!
         }
@@ -753,6 +798,7 @@ private func httpConnectionNotified(
     } else if let slot = socketContext.pointee {
         socketContext.pointee = nil
         server.connections.closed(Unmanaged<ClientConnection>.fromOpaque(slot).takeRetainedValue())
+        server.trimmer.released(server.configuration.connectionMemoryBytes)
     }
 }
 
