@@ -45,6 +45,14 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used: unlike wall-clock
+    latency, not inflated when other work shares the machine."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def build_client(workdir: str) -> str:
     binary = os.path.join(workdir, "sse_client")
     subprocess.run(["cc", "-O2", "-o", binary, os.path.join(HERE, "sse_client", "sse_client.c")], check=True)
@@ -89,6 +97,7 @@ def main() -> None:
         rss_idle = rss_kib(server.pid)
         sent_at = {}
         arrivals: dict[int, list[float]] = {}
+        cpu_before = cpu_seconds(server.pid)
         for round_number in range(ROUNDS):
             sent, receivers = publish(port, round_number)
             sent_at[round_number] = sent
@@ -100,12 +109,15 @@ def main() -> None:
                 elif parts[0] == "complete" and int(parts[1]) == round_number:
                     break
             time.sleep(0.2)
+        cpu_used = cpu_seconds(server.pid) - cpu_before
         latencies = sorted((t - sent_at[r]) * 1000 for r, times in arrivals.items() for t in times)
         delivered = len(latencies)
         p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
         per_subscriber = (rss_idle - rss_before) * 1024 / SUBSCRIBERS
         print(f"subscribers {SUBSCRIBERS}, rounds {ROUNDS}, deliveries {delivered}/{SUBSCRIBERS * ROUNDS}")
         print(f"publish-to-receive ms: p50 {p(0.50):.1f}  p99 {p(0.99):.1f}  max {latencies[-1]:.1f}  mean {statistics.mean(latencies):.1f}")
+        print(f"server CPU: {cpu_used / ROUNDS * 1000:.0f} ms per published message "
+              f"({cpu_used / ROUNDS / SUBSCRIBERS * 1e6:.1f} us per delivery)")
         print(f"server RSS: {rss_before} KiB before, {rss_idle} KiB with all subscribed idle: "
               f"{per_subscriber / 1024:.1f} KiB per idle subscriber")
     finally:

@@ -273,7 +273,6 @@ public final class HTTPServer: Sendable {
         return started
     }
 
-
     /// Stops accepting, ends every event stream, answers every parked
     /// request with 503, and stops the daemon.
     public func stop() {
@@ -470,7 +469,10 @@ public final class HTTPServer: Sendable {
         let body = request.body
         request.body = []
         client?.bytesIn.add(Int64(body.count), ordering: .relaxed)
-        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
+        let (httpRequest, headerBytes) = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
+        if headerBytes > configuration.connectionMemoryBytes - Self.responseHeaderRoom {
+            return queue(Self.headersTooLarge(configuration.connectionMemoryBytes), on: connection, for: request)
+        }
         let (result, statistics) = router.respond(to: httpRequest)
         request.statistics = statistics
         if accessLog != nil { request.accessRoute = accessRoute(statistics, httpRequest) }
@@ -612,15 +614,17 @@ public final class HTTPServer: Sendable {
             status: status, bytes: bytes, durationNanoseconds: request.accessStart == 0 ? 0 : elapsed))
     }
 
+    /// The request, and how much of the connection's pool its request line
+    /// and headers take (as read, plus libmicrohttpd's index of them).
     private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
-                              body: [UInt8], client: ClientConnection?) -> HTTPRequest {
+                              body: [UInt8], client: ClientConnection?) -> (HTTPRequest, headerBytes: Int) {
         let rawPath = String(cString: url)
         var collector = ValueCollector()
         withUnsafeMutablePointer(to: &collector) { pointer in
             _ = MHD_get_connection_values(connection, MHDKind.header, collectHeader, pointer)
             _ = MHD_get_connection_values(connection, MHDKind.query, collectQueryArgument, pointer)
         }
-        return HTTPRequest(
+        let request = HTTPRequest(
             method: Self.methodName(method),
             rawPath: rawPath,
             segments: PercentDecoding.segments(ofPath: rawPath),
@@ -629,6 +633,8 @@ public final class HTTPServer: Sendable {
             body: body,
             remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection),
             connection: client)
+        let requestLine = strlen(method) + 1 + rawPath.utf8.count + 11
+        return (request, requestLine + collector.headerBytes)
     }
 
     /// A header's value read as `Int(String)` reads it (an optional sign,
@@ -672,6 +678,20 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Canned responses
 
+    /// What a response's own headers need of the connection's pool. When
+    /// a request's headers fit but leave less than this, libmicrohttpd
+    /// cannot build the response and closes the connection without one;
+    /// such requests are answered 431 here instead.
+    static let responseHeaderRoom = 512
+    /// libmicrohttpd's record of one request header, in the pool.
+    static let headerRecordBytes = 64
+
+    static func headersTooLarge(_ limit: Int) -> HTTPResponse {
+        ProblemResponse.make(431, code: "HEADERS_TOO_LARGE",
+                             detail: "the request line and headers must fit in \(limit - responseHeaderRoom) bytes (client-header-buffer)",
+                             headers: [("Connection", "close")])
+    }
+
     static func payloadTooLarge(_ limit: Int) -> HTTPResponse {
         ProblemResponse.make(413, code: "PAYLOAD_TOO_LARGE", detail: "request body exceeds the limit of \(limit) bytes",
                              headers: [("Connection", "close")])
@@ -710,6 +730,9 @@ struct CHandle: @unchecked Sendable {
 
 private struct ValueCollector {
     var headers = HTTPHeaderFields()
+    /// Header lines as read ("name: value\r\n") plus libmicrohttpd's
+    /// record of each (see `HTTPServer.responseHeaderRoom`).
+    var headerBytes = 0
     var query: [(name: String, value: [UInt8])] = []
 }
 
@@ -723,7 +746,9 @@ private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_Valu
                            _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
     guard let context, let key else { return MHD_Result(rawValue: 1)! }
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
-    collector.pointee.headers.append(lowercasedASCII(key), value.map { String(cString: $0) } ?? "")
+    let value = value.map { String(cString: $0) } ?? ""
+    collector.pointee.headerBytes += strlen(key) + value.utf8.count + 4 + HTTPServer.headerRecordBytes
+    collector.pointee.headers.append(lowercasedASCII(key), value)
     return MHD_Result(rawValue: 1)!
 }
 
@@ -745,6 +770,7 @@ private func collectQueryArgument(_ context: UnsafeMutableRawPointer?, _ kind: M
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
     let name = String(decoding: PercentDecoding.decode(Array(String(cString: key).utf8), plusAsSpace: true), as: UTF8.self)
     let decoded = value.map { PercentDecoding.decode(Array(String(cString: $0).utf8), plusAsSpace: true) } ?? []
+    collector.pointee.headerBytes += HTTPServer.headerRecordBytes
     collector.pointee.query.append((name, decoded))
     return MHD_Result(rawValue: 1)!
 }
@@ -805,7 +831,9 @@ private func httpConnectionNotified(
 private func eventStreamReader(_ context: UnsafeMutableRawPointer?, _ position: UInt64,
                                _ buffer: UnsafeMutablePointer<CChar>?, _ max: Int) -> Int {
     guard let context, let buffer else { return -1 }
-    return Unmanaged<EventStream>.fromOpaque(context).takeUnretainedValue().read(into: buffer, max: max)
+    // The response holds the stream until `eventStreamRelease`: borrowed
+    // here, not retained (its weak references make retains slow).
+    return Unmanaged<EventStream>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.read(into: buffer, max: max) }
 }
 
 private func eventStreamRelease(_ context: UnsafeMutableRawPointer?) {

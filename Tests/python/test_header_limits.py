@@ -41,11 +41,11 @@ def request_with(header_lines: list[bytes]) -> bytes:
 
 
 def test_a_large_token_and_cookie_are_served_on_a_kept_alive_connection(server):
-    # A 3 KiB signed token beside a 2 KiB cookie and the usual browser headers.
+    # A 2.5 KB signed token beside a 1.8 KB cookie and the usual browser headers.
     headers = {
         "Authorization": f"Bearer {server.token}",
-        "X-Forwarded-Authorization": "Bearer " + "eyJhbGciOiJSUzI1NiJ9." + "a" * 3000,
-        "Cookie": "session=" + "c" * 2000,
+        "X-Forwarded-Authorization": "Bearer " + "eyJhbGciOiJSUzI1NiJ9." + "a" * 2500,
+        "Cookie": "session=" + "c" * 1800,
         "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
         "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
         "Accept-Language": "en-GB,en;q=0.9",
@@ -95,3 +95,14 @@ def test_a_client_header_buffer_below_4096_is_refused():
                           capture_output=True, text=True, timeout=30)
     assert done.returncode != 0
     assert "client-header-buffer" in done.stderr
+
+
+def test_headers_that_leave_no_room_for_the_answer_get_a_problem_431(server):
+    """Headers that fit the buffer but would leave too little of it for the
+    response's own headers (libmicrohttpd then closes the connection
+    without an answer) are answered 431 HEADERS_TOO_LARGE by Keyway."""
+    answer = raw_exchange(server.port, request_with([b"X-Large: " + b"x" * 6600]))
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"application/problem+json" in answer
+    assert b'"code":"HEADERS_TOO_LARGE"' in answer
+    assert b"Connection: close" in answer
