@@ -12,6 +12,9 @@ arriving (both clocks CLOCK_MONOTONIC). Prints p50/p99/max and the RSS
 figures. Loopback only; bounded in count and time.
 
     KEYWAY_BIN=.build/release/keyway python3 bench/sse_fanout.py [SUBSCRIBERS] [ROUNDS]
+
+SUBSCRIBERS is capped 200 below the hard limit on open files (a process
+without CAP_SYS_RESOURCE cannot raise it), and says so.
 """
 
 from __future__ import annotations
@@ -70,8 +73,14 @@ def publish(port: int, round_number: int) -> tuple[float, int]:
 
 
 def main() -> None:
+    global SUBSCRIBERS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # The server and the client each hold one descriptor per subscriber,
+    # and neither may go past a hard limit it cannot raise.
+    if hard != resource.RLIM_INFINITY and SUBSCRIBERS > hard - 200:
+        print(f"{SUBSCRIBERS} subscribers asked for, {hard - 200} measured: the hard limit on open files is {hard}")
+        SUBSCRIBERS = hard - 200
     binary = os.environ.get("KEYWAY_BIN", ".build/release/keyway")
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="keyway-fanout-")
