@@ -83,9 +83,10 @@ bench: release
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/acl.sh
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/ratelimit.py
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 5000 5
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 20000 5
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/connection_memory.py 10000
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/footprint.py
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/lock_hold.py 1000000
 	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) STRING_SHAPE=session N_ELEMENTS=10000 $(PYTHON) bench/persistence.py
 	$(SWIFT) run -c release EngineBench

@@ -6,7 +6,8 @@ its resident memory (RSS): at rest, with CONNECTIONS connections open that
 each made one authenticated request, and a few seconds after they all
 closed. Then the same again (a second wave), which shows whether memory
 freed by the first wave is reused or given back. Loopback only; bounded
-in count and time.
+in count and time. Then, as the reference, redis-server (if installed)
+with the same number of connections that each sent one PING.
 
     KEYWAY_BIN=.build/release/keyway python3 bench/connection_memory.py [CONNECTIONS]
 """
@@ -70,6 +71,45 @@ async def wave(port: int, count: int, pid: int) -> tuple[int, int]:
     return during, after
 
 
+async def redis_wave(port: int, count: int, pid: int) -> int:
+    async def one(sem):
+        async with sem:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"*1\r\n$4\r\nPING\r\n")
+            await writer.drain()
+            await reader.readuntil(b"\r\n")
+            return writer
+    sem = asyncio.Semaphore(500)
+    writers = await asyncio.gather(*(one(sem) for _ in range(count)))
+    await asyncio.sleep(1)
+    during = rss_kib(pid)
+    for writer in writers:
+        writer.close()
+    return during
+
+
+def redis_reference() -> None:
+    """redis-server's memory per idle connection, measured the same way."""
+    import shutil
+    binary = shutil.which("redis-server")
+    if binary is None:
+        print("redis-server not installed: no reference")
+        return
+    port = free_port()
+    redis = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no",
+                              "--maxclients", str(CONNECTIONS + 1000)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        rest = rss_kib(redis.pid)
+        during = asyncio.run(redis_wave(port, CONNECTIONS, redis.pid))
+        print(f"redis-server: RSS at rest {rest / 1024:.1f} MiB, with {CONNECTIONS} connections open "
+              f"{during / 1024:.1f} MiB ({(during - rest) * 1024 / CONNECTIONS:,.0f} B per connection)")
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
+
+
 def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, CONNECTIONS + 1024)), hard))
@@ -100,6 +140,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+    redis_reference()
 
 
 if __name__ == "__main__":

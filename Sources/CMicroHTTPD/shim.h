@@ -197,6 +197,17 @@ static inline int keyway_epoll_watch_hangup(int epfd, int fd) {
     return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
 }
 
+/// Watches `fd` for the peer hanging up, for as long as it is registered:
+/// edge-triggered, so a hang-up is reported once.
+static inline int keyway_epoll_watch_hangup_until_removed(int epfd, int fd) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET;
+    event.data.fd = fd;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
+}
+
 static inline int keyway_epoll_unwatch(int epfd, int fd) {
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 }

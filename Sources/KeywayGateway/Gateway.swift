@@ -30,7 +30,7 @@ public struct GatewayConfiguration: Sendable {
     /// event streams (`allow-query-token`); on by default, as Upstash does.
     public var allowQueryToken = true
 
-    public init(token: String? = nil, maxEventStreams: Int = 10_000) {
+    public init(token: String? = nil, maxEventStreams: Int = 50_000) {
         self.token = token
         self.maxEventStreams = maxEventStreams
     }

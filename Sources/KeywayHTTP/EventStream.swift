@@ -222,7 +222,6 @@ public final class EventStream: Sendable {
     private func wake(_ state: inout State) {
         guard state.suspended, let connection = state.connection else { return }
         state.suspended = false
-        state.server?.hangups.unwatch(state.fd)
         MHD_resume_connection(connection.pointer)
     }
 
@@ -233,6 +232,9 @@ public final class EventStream: Sendable {
             state.connection = CHandle(connection)
             state.fd = keyway_mhd_connection_fd(connection)
             state.server = server
+            // Watched for the stream's whole life (until `completed`): a
+            // peer that leaves while the stream is idle is noticed at once.
+            server.hangups.watchForLife(state.fd) { [weak self] in self?.clientHungUp() }
         }
     }
 
@@ -261,11 +263,9 @@ public final class EventStream: Sendable {
                 return (copied, drained)
             }
             if state.finished || state.closed { return (-1, nil) }  // MHD_CONTENT_READER_END_OF_STREAM
-            guard let connection = state.connection, let server = state.server else { return (-1, nil) }
+            guard let connection = state.connection, state.server != nil else { return (-1, nil) }
             MHD_suspend_connection(connection.pointer)
             state.suspended = true
-            let fd = state.fd
-            server.hangups.watch(fd) { [weak self] in self?.clientHungUp() }
             return (0, nil)
         }
         drained?()
@@ -283,7 +283,8 @@ public final class EventStream: Sendable {
     func completed() {
         let handler = state.withLock { state -> (@Sendable () -> Void)? in
             state.closed = true
-            if state.suspended { state.server?.hangups.unwatch(state.fd) }
+            // Before libmicrohttpd closes the socket (and its number can be reused).
+            state.server?.hangups.unwatch(state.fd)
             budget?.release(state.buffered)
             state.chunks = []
             state.offset = 0

@@ -13,9 +13,21 @@ public struct HTTPServerConfiguration: Sendable {
     /// 0 picks a free port; read `HTTPServer.port` after starting.
     public var port: UInt16 = 7379
     public var threads: Int = max(1, System.coreCount)
+    /// libmicrohttpd's memory pool for each connection: it holds the
+    /// request line and headers as read, their index, and the response's
+    /// headers, so request headers that do not fit are answered 431. It is
+    /// also most of what an idle connection costs: libmicrohttpd zeroes the
+    /// whole pool after every request, so every page of it stays resident
+    /// for as long as the connection is open (`client-header-buffer`).
+    /// Request bodies go through it in pieces and are not limited by it.
+    public var connectionMemoryBytes: Int = HTTPServerConfiguration.defaultConnectionMemoryBytes
+    /// 7 KiB: under 8 KiB per idle connection in all, with room for some
+    /// 6 KB of request headers (a large JWT or cookie; Tomcat's and
+    /// Jetty's limit is 8 KiB).
+    public static let defaultConnectionMemoryBytes = 7 * 1024
     /// Largest accepted request body; larger gets 413.
     public var maxBodyBytes: Int = 64 * 1024 * 1024
-    public var connectionLimit: Int = 10_000
+    public var connectionLimit: Int = 50_000
     /// Idle keep-alive connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int = 300
     /// A request's headers must arrive within this many seconds (from the
@@ -77,6 +89,8 @@ public final class HTTPServer: Sendable {
     public let counters = HTTPCounters()
     /// Open connections, for CLIENT LIST and CLIENT KILL.
     public let connections = ConnectionRegistry()
+    /// Returns closed connections' pools to the system.
+    let trimmer = MemoryTrimmer()
     /// Read deadlines and room for newcomers (slowloris).
     let connectionGuard: ConnectionGuard
     /// `configuration.accessLog`, checked once per request.
@@ -116,8 +130,35 @@ public final class HTTPServer: Sendable {
             + tlsDaemon.withLock { daemon in daemon.map { Int(keyway_mhd_connection_count($0.pointer)) } ?? 0 }
     }
 
+    /// Descriptors a server with `connections` for `max-connections` may
+    /// hold: each daemon's own limit (see `ConnectionGuard.daemonLimit`),
+    /// one daemon per listener, and a reserve for everything else (event
+    /// and epoll descriptors, the AOF and snapshots, outgoing connections
+    /// to cache origins), as Redis reserves 32 beside `maxclients`.
+    public static func openFilesNeeded(connections: Int, listeners: Int = 1) -> Int {
+        ConnectionGuard.daemonLimit(for: connections) * max(1, listeners) + reservedFiles
+    }
+
+    /// The most `max-connections` that `openFiles` descriptors allow.
+    public static func connections(forOpenFiles openFiles: Int, listeners: Int = 1) -> Int {
+        let perDaemon = max(1, (openFiles - reservedFiles) / max(1, listeners))
+        // daemonLimit(n) = n + max(16, n / 10): invert it, rounding down.
+        return max(1, min(perDaemon - 16, perDaemon * 10 / 11))
+    }
+
+    static let reservedFiles = 128
+
     public func start() throws {
-        System.raiseOpenFileLimit()
+        let listeners = (configuration.plainHTTP ? 1 : 0) + (configuration.tls == nil ? 0 : 1)
+        let needed = Self.openFilesNeeded(connections: configuration.connectionLimit, listeners: listeners)
+        let openFiles = System.raiseOpenFileLimit(to: needed)
+        if openFiles < needed {
+            let fits = Self.connections(forOpenFiles: openFiles, listeners: listeners)
+            logger.warning("""
+                max-connections \(configuration.connectionLimit) needs \(needed) open files, but the limit is \(openFiles): \
+                connections past about \(fits) will be refused; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)
+                """)
+        }
         // Certificates first: a server that cannot serve HTTPS as
         // configured does not start at all.
         if let tls = configuration.tls {
@@ -207,7 +248,7 @@ public final class HTTPServer: Sendable {
                             UInt32(ConnectionGuard.daemonLimit(for: configuration.connectionLimit)),
                             UInt32(configuration.maxConnectionsPerAddress),
                             UInt32(configuration.connectionTimeoutSeconds),
-                            Self.connectionPoolBytes,
+                            configuration.connectionMemoryBytes,
                             httpsAccessHandler, context,
                             httpRequestCompleted, context,
                             httpConnectionNotified, context,
@@ -220,7 +261,7 @@ public final class HTTPServer: Sendable {
                     UInt32(ConnectionGuard.daemonLimit(for: configuration.connectionLimit)),
                     UInt32(configuration.maxConnectionsPerAddress),
                     UInt32(configuration.connectionTimeoutSeconds),
-                    Self.connectionPoolBytes,
+                    configuration.connectionMemoryBytes,
                     httpAccessHandler, context,
                     httpRequestCompleted, context,
                     httpConnectionNotified, context)
@@ -231,13 +272,6 @@ public final class HTTPServer: Sendable {
         }
         return started
     }
-
-    /// Each connection's buffer pool (request line, headers, the response
-    /// being sent). Above 32 KiB libmicrohttpd maps it with mmap rather
-    /// than malloc, so a closed connection's pool goes straight back to the
-    /// system: with malloc, 10,000 connections left some 320 MB in the
-    /// allocator's free lists after they closed.
-    static let connectionPoolBytes = 36 * 1024
 
     /// Stops accepting, ends every event stream, answers every parked
     /// request with 503, and stops the daemon.
@@ -294,18 +328,28 @@ public final class HTTPServer: Sendable {
         guard interval > 0 else { return }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keyway.sse-heartbeat"))
         timer.schedule(deadline: .now() + interval, repeating: interval)
+        let ping = Array(": ping\n\n".utf8)
         timer.setEventHandler { [weak self] in
             guard let self else { return }
-            for stream in self.streams.withLock({ Array($0.values) }) { stream.send(Array(": ping\n\n".utf8)) }
+            // One buffer shared by every stream's queue.
+            for stream in self.streams.withLock({ Array($0.values) }) { stream.send(ping) }
         }
         timer.resume()
         heartbeat.withLock { $0 = TimerBox(timer: timer) }
     }
 
+    /// The buffer libmicrohttpd allocates (zeroed) with each streaming
+    /// response, for the content reader to fill. A chunked stream (HTTP/1.1)
+    /// is read into the connection's pool instead and never uses it, so it
+    /// is small: 16 KiB here was 12 KiB of every idle subscriber's memory.
+    /// An HTTP/1.0 client (no chunking) gets its events 256 bytes a call.
+    static let eventStreamBlockBytes = 256
+
     private func startStream(_ stream: EventStream, headers: [(String, String)], on connection: OpaquePointer, request: RequestState) -> MHD_Result {
         stream.attach(connection: connection, server: self)
         let context = Unmanaged.passRetained(stream).toOpaque()
-        guard let response = MHD_create_response_from_callback(UInt64.max, 16 * 1024, eventStreamReader, context, eventStreamRelease) else {
+        guard let response = MHD_create_response_from_callback(UInt64.max, Self.eventStreamBlockBytes, eventStreamReader, context,
+                                                                eventStreamRelease) else {
             Unmanaged<EventStream>.fromOpaque(context).release()
             return MHD_Result(rawValue: 0)!
         }
@@ -425,7 +469,10 @@ public final class HTTPServer: Sendable {
         let body = request.body
         request.body = []
         client?.bytesIn.add(Int64(body.count), ordering: .relaxed)
-        let httpRequest = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
+        let (httpRequest, headerBytes) = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
+        if headerBytes > configuration.connectionMemoryBytes - Self.responseHeaderRoom {
+            return queue(Self.headersTooLarge(configuration.connectionMemoryBytes), on: connection, for: request)
+        }
         let (result, statistics) = router.respond(to: httpRequest)
         request.statistics = statistics
         if accessLog != nil { request.accessRoute = accessRoute(statistics, httpRequest) }
@@ -567,15 +614,17 @@ public final class HTTPServer: Sendable {
             status: status, bytes: bytes, durationNanoseconds: request.accessStart == 0 ? 0 : elapsed))
     }
 
+    /// The request, and how much of the connection's pool its request line
+    /// and headers take (as read, plus libmicrohttpd's index of them).
     private func buildRequest(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
-                              body: [UInt8], client: ClientConnection?) -> HTTPRequest {
+                              body: [UInt8], client: ClientConnection?) -> (HTTPRequest, headerBytes: Int) {
         let rawPath = String(cString: url)
         var collector = ValueCollector()
         withUnsafeMutablePointer(to: &collector) { pointer in
             _ = MHD_get_connection_values(connection, MHDKind.header, collectHeader, pointer)
             _ = MHD_get_connection_values(connection, MHDKind.query, collectQueryArgument, pointer)
         }
-        return HTTPRequest(
+        let request = HTTPRequest(
             method: Self.methodName(method),
             rawPath: rawPath,
             segments: PercentDecoding.segments(ofPath: rawPath),
@@ -584,6 +633,8 @@ public final class HTTPServer: Sendable {
             body: body,
             remoteAddress: client?.host ?? ConnectionRegistry.peerHost(connection),
             connection: client)
+        let requestLine = strlen(method) + 1 + rawPath.utf8.count + 11
+        return (request, requestLine + collector.headerBytes)
     }
 
     /// A header's value read as `Int(String)` reads it (an optional sign,
@@ -627,6 +678,22 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Canned responses
 
+    /// What a response's own headers need of the connection's pool. When
+    /// a request's headers fit but leave less than this, libmicrohttpd
+    /// cannot build the response and closes the connection without one;
+    /// such requests are answered 431 here instead.
+    /// (Measured: with 7 KiB, a problem answer still fitted with some
+    /// 180 bytes left of the pool by this count, a 404 no longer.)
+    static let responseHeaderRoom = 256
+    /// libmicrohttpd's record of one request header, in the pool.
+    static let headerRecordBytes = 64
+
+    static func headersTooLarge(_ limit: Int) -> HTTPResponse {
+        ProblemResponse.make(431, code: "HEADERS_TOO_LARGE",
+                             detail: "the request line and headers must fit in \(limit - responseHeaderRoom) bytes (client-header-buffer)",
+                             headers: [("Connection", "close")])
+    }
+
     static func payloadTooLarge(_ limit: Int) -> HTTPResponse {
         ProblemResponse.make(413, code: "PAYLOAD_TOO_LARGE", detail: "request body exceeds the limit of \(limit) bytes",
                              headers: [("Connection", "close")])
@@ -667,6 +734,9 @@ private struct ValueCollector {
     /// Enough for what clients usually send (Host, User-Agent, Accept,
     /// Content-Type, Content-Length, Authorization, ...).
     var headers = HTTPHeaderFields(capacity: 8)
+    /// Header lines as read ("name: value\r\n") plus libmicrohttpd's
+    /// record of each (see `HTTPServer.responseHeaderRoom`).
+    var headerBytes = 0
     var query: [(name: String, value: [UInt8])] = []
 }
 
@@ -680,7 +750,11 @@ private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_Valu
                            _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
     guard let context, let key else { return MHD_Result(rawValue: 1)! }
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
-    collector.pointee.headers.append(lowercasedASCII(key), value.map { String(cString: $0) } ?? "")
+    let value = value.map { String(cString: $0) } ?? ""
+    collector.pointee.headerBytes += strlen(key) + value.utf8.count + 4 + HTTPServer.headerRecordBytes
+    // libmicrohttpd copies a Cookie header into the pool once more to parse it.
+    if strcasecmp(key, "Cookie") == 0 { collector.pointee.headerBytes += value.utf8.count + HTTPServer.headerRecordBytes }
+    collector.pointee.headers.append(lowercasedASCII(key), value)
     return MHD_Result(rawValue: 1)!
 }
 
@@ -702,6 +776,7 @@ private func collectQueryArgument(_ context: UnsafeMutableRawPointer?, _ kind: M
     let collector = context.assumingMemoryBound(to: ValueCollector.self)
     let name = String(decoding: PercentDecoding.decode(Array(String(cString: key).utf8), plusAsSpace: true), as: UTF8.self)
     let decoded = value.map { PercentDecoding.decode(Array(String(cString: $0).utf8), plusAsSpace: true) } ?? []
+    collector.pointee.headerBytes += HTTPServer.headerRecordBytes
     collector.pointee.query.append((name, decoded))
     return MHD_Result(rawValue: 1)!
 }
@@ -755,13 +830,16 @@ private func httpConnectionNotified(
     } else if let slot = socketContext.pointee {
         socketContext.pointee = nil
         server.connections.closed(Unmanaged<ClientConnection>.fromOpaque(slot).takeRetainedValue())
+        server.trimmer.released(server.configuration.connectionMemoryBytes)
     }
 }
 
 private func eventStreamReader(_ context: UnsafeMutableRawPointer?, _ position: UInt64,
                                _ buffer: UnsafeMutablePointer<CChar>?, _ max: Int) -> Int {
     guard let context, let buffer else { return -1 }
-    return Unmanaged<EventStream>.fromOpaque(context).takeUnretainedValue().read(into: buffer, max: max)
+    // The response holds the stream until `eventStreamRelease`: borrowed
+    // here, not retained (its weak references make retains slow).
+    return Unmanaged<EventStream>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.read(into: buffer, max: max) }
 }
 
 private func eventStreamRelease(_ context: UnsafeMutableRawPointer?) {

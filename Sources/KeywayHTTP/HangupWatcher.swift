@@ -36,6 +36,16 @@ final class HangupWatcher: Sendable {
         _ = keyway_epoll_watch_hangup(epollFD, fd)
     }
 
+    /// Runs `handler` once if `fd`'s peer hangs up before `unwatch(fd)`,
+    /// watching also while the connection is not suspended: for an event
+    /// stream, registered once for its whole life rather than at every
+    /// suspension (two epoll_ctl calls per message and subscriber).
+    func watchForLife(_ fd: Int32, _ handler: @escaping @Sendable () -> Void) {
+        guard fd >= 0 else { return }
+        handlers.withLock { $0[fd] = handler }
+        _ = keyway_epoll_watch_hangup_until_removed(epollFD, fd)
+    }
+
     /// Stops watching `fd`; call before the connection goes back to
     /// libmicrohttpd, which may close the descriptor.
     func unwatch(_ fd: Int32) {

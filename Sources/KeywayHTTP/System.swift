@@ -7,17 +7,25 @@ import Glibc
 public enum System {
     public static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
-    /// Raises the soft open-file limit to the hard limit, so the connection
-    /// limit is not capped by the default of 1024 descriptors.
+    /// Makes room for `needed` open files, as Redis does for `maxclients`:
+    /// the soft limit is raised to `needed`, and the hard limit with it
+    /// where the process may (root, or CAP_SYS_RESOURCE); otherwise the soft
+    /// limit goes as high as the hard one allows. Returns the limit now in
+    /// force, which the caller compares with `needed`.
     @discardableResult
-    public static func raiseOpenFileLimit() -> Int {
+    public static func raiseOpenFileLimit(to needed: Int) -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        let wanted = rlim_t(needed)
+        if limit.rlim_cur >= wanted { return Int(clamping: limit.rlim_cur) }
+        var raised = rlimit(rlim_cur: wanted, rlim_max: max(limit.rlim_max, wanted))
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return needed }
         if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
-        return Int(limit.rlim_cur)
+        _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return Int(clamping: limit.rlim_cur)
     }
 
     /// Caps glibc's malloc arenas at `count` unless `MALLOC_ARENA_MAX` is set.

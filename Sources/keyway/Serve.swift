@@ -182,6 +182,7 @@ struct Serve: ParsableCommand {
         configuration.threads = settings.threads
         configuration.maxBodyBytes = settings.maxBody
         configuration.connectionLimit = settings.maxConnections
+        configuration.connectionMemoryBytes = settings.clientHeaderBuffer
         configuration.connectionTimeoutSeconds = settings.idleTimeout
         configuration.headerTimeoutSeconds = Double(settings.headerTimeoutMilliseconds) / 1000
         configuration.bodyTimeoutSeconds = Double(settings.bodyTimeoutMilliseconds) / 1000

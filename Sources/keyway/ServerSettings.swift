@@ -14,12 +14,13 @@ struct ServerSettings {
     var token: String?
     var maxBody = 64 * 1024 * 1024
     var threads = System.coreCount
-    var maxConnections = 10_000
+    var maxConnections = 50_000
     var idleTimeout = 300
     var headerTimeoutMilliseconds = 20_000
     var bodyTimeoutMilliseconds = 60_000
     var maxConnectionsPerAddress = 0
-    var maxStreams = 10_000
+    var maxStreams = 50_000
+    var clientHeaderBuffer = HTTPServerConfiguration.defaultConnectionMemoryBytes
     var eventStreamLimits = OutputBufferLimits.pubsub
     var eventStreamBufferTotal = 128 * 1024 * 1024
     var logLevel = Logger.Level.info
@@ -117,8 +118,9 @@ struct ServerSettings {
         Parameter("protected-mode", ConfigValueType<Bool>.bool, default: "yes",
                   help: "Refuse to listen beyond loopback without a token (--unprotected is protected-mode no).",
                   get: { !$0.unprotected }, set: { $0.unprotected = !$1 }),
-        Parameter("maxclients", aliases: ["max-connections"], flag: "max-connections", ConfigValueType<Int>.int(1...Int.max), default: "10000",
-                  help: "Most simultaneous client connections.",
+        Parameter("maxclients", aliases: ["max-connections"], flag: "max-connections", ConfigValueType<Int>.int(1...Int.max), default: "50000",
+                  help: "Most simultaneous client connections. The open-file limit is raised to match at start "
+                      + "(the hard limit too where permitted), else a warning says how many fit.",
                   get: { $0.maxConnections }, set: { $0.maxConnections = $1 }),
         Parameter("timeout", aliases: ["idle-timeout"], flag: "idle-timeout",
                   ConfigValueType<Int>.int(0...Int(Int32.max), unit: "seconds", headline: "expected seconds (0 = never)"), default: "300",
@@ -153,7 +155,12 @@ struct ServerSettings {
         Parameter("threads", aliases: ["io-threads"], ConfigValueType<Int>.int(1...Int.max), default: nil, defaultDescription: "one per core",
                   help: "HTTP worker threads.",
                   get: { $0.threads }, set: { $0.threads = $1 }),
-        Parameter("max-streams", ConfigValueType<Int>.int(1...Int.max), default: "10000",
+        Parameter("client-header-buffer", ConfigValueType<Int>.int(4096...1_048_576, unit: "bytes"), default: "7168",
+                  help: "Memory each connection holds for its request line and headers and its response's headers; "
+                      + "requests whose headers do not fit get 431. Also what an idle connection costs: raise it for "
+                      + "very large cookies or tokens. Bodies are not limited by it (see max-body).",
+                  get: { $0.clientHeaderBuffer }, set: { $0.clientHeaderBuffer = $1 }),
+        Parameter("max-streams", ConfigValueType<Int>.int(1...Int.max), default: "50000",
                   help: "Most Server-Sent Event streams (subscribers) open at once; more get 503.",
                   get: { $0.maxStreams }, set: { $0.maxStreams = $1 }),
         Parameter("client-output-buffer-limit", ConfigValueType<OutputBufferLimits>.outputBufferLimits, default: "pubsub 32mb 8mb 60",

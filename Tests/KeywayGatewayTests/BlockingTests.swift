@@ -124,7 +124,7 @@ import Glibc
     }
 
     @Test func aThousandParkedPopsHoldNoThreads() throws {
-        System.raiseOpenFileLimit()
+        System.raiseOpenFileLimit(to: 4096)
         let server = try TestServer()
         let count = 1000
         let waiters = try (0..<count).map { _ in try server.client() }

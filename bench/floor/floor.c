@@ -1,7 +1,7 @@
 /*
  * The HTTP floor: the least a libmicrohttpd server can do per request,
  * started with the options Keyway's server uses (internal polling thread,
- * epoll, a thread pool, turbo, suspend/resume allowed, a 36 KiB connection
+ * epoll, a thread pool, turbo, suspend/resume allowed, a 7 KiB connection
  * pool, the same connection limit and timeout, bound to 127.0.0.1), answering every request
  * with {"status":"ok"} from a buffer, queued on the handler's final call as
  * Keyway queues its responses. Keyway's /healthz and GET/SET are measured
@@ -54,9 +54,9 @@ int main(int argc, char **argv) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     struct MHD_Daemon *daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, NULL,
                                                  MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                                 MHD_OPTION_CONNECTION_LIMIT, 11000u,
+                                                 MHD_OPTION_CONNECTION_LIMIT, 55000u,
                                                  MHD_OPTION_CONNECTION_TIMEOUT, 300u,
-                                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(36 * 1024),
+                                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(7 * 1024),
                                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&loopback,
                                                  MHD_OPTION_END);
     if (daemon == NULL) {

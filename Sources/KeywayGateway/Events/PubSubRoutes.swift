@@ -149,10 +149,9 @@ final class LastEncodedMessage: Sendable {
             return hit
         }
         let event = encode()
-        // Only worth keeping for payloads that cost something to encode.
-        if payload.count >= 1024 {
-            last.withLock { $0 = Entry(payload: payload, channel: message.channel, pattern: message.pattern, base64: base64, event: event) }
-        }
+        // Kept whatever its size: with 20,000 subscribers even a short
+        // message was 20,000 encodings and 20,000 buffers queued.
+        last.withLock { $0 = Entry(payload: payload, channel: message.channel, pattern: message.pattern, base64: base64, event: event) }
         return event
     }
 
