@@ -120,7 +120,7 @@ struct RDBRoundTripTests {
     @Test func stringKeysLoadInEveryLayout() throws {
         let (engine, _) = makeEngine()
         engine.run("SET", "k", "v")
-        engine.run("SET", "user:session:00000001", Bytes(String(repeating: "token:1:", count: 5).prefix(40)))
+        engine.run("SET", "user:session:00000001", Bytes(String(String(repeating: "token:1:", count: 5).prefix(40))))
         engine.run("SET", "packed-max", Bytes(String(repeating: "y", count: 4096)))
         engine.run("SET", "over-packed", Bytes(String(repeating: "abc", count: 2000)))
         engine.run("SET", "int8", "-100")
