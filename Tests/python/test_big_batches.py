@@ -79,14 +79,14 @@ def test_other_connections_are_served_while_a_big_pipeline_runs():
                     chunk = sock.recv(65536)
                     assert chunk, "connection closed before the batch's reply"
                     received += chunk
-                answered.set()
                 assert received.startswith(b"HTTP/1.1 200"), received[:200]
-                # The reply streams while the batch runs: read it to its end
-                # (a client that leaves stops the batch).
+                # The reply streams while the batch runs: the batch is over
+                # when its reply ends (a client that leaves stops it).
                 while not received.endswith(b"0\r\n\r\n"):
                     chunk = sock.recv(65536)
                     assert chunk, "connection closed before the reply's end"
                     received += chunk
+                answered.set()
 
         worker = threading.Thread(target=big_batch)
         worker.start()

@@ -161,12 +161,17 @@ final class StreamedBatchReply {
         // A response handed over but never delivered (the client left
         // first) releases the worker.
         parked.setCancellationHandler { stream.completed() }
+        // Queued before the response is handed over, so libmicrohttpd's
+        // first read finds bytes instead of suspending the connection just
+        // as this thread resumes it: a resume that races the suspension
+        // made in the content reader was seen to be lost, leaving the
+        // connection parked for good.
+        stream.write(head)
+        head = []
         let headers = [("Content-Type", "application/json")] + CommandRoutes.syncHeader(context.gateway)
         guard parked.resolve(HTTPResponse(status: 200, headers: headers, bodyStream: stream)) else { return stop() }
         self.stream = stream
-        let first = head
-        head = []
-        return stream.write(first) || stop()
+        return !stream.isClosed || stop()
     }
 
     private func stop() -> Bool {
