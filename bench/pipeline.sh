@@ -4,6 +4,7 @@
 #
 #   make bench                      # runs this among the others
 #   KEYWAY_BIN=.build/release/keyway BENCH_SECONDS=5 bench/pipeline.sh
+#   LATENCY_ONLY=1 KEYWAY_BIN=... bench/pipeline.sh   # the p99 figures only
 #
 # Starts `keyway serve` and a Debian `redis-server` (persistence off) on free
 # loopback ports and measures commands per second for batches of 100 SETs
@@ -83,7 +84,9 @@ redis_rate() {   # test name, value size -> commands/s
 }
 
 printf '%-36s %14s %10s\n' "case (batches of $batch)" "commands/s" "vs redis"
-for size in real tiny; do
+# LATENCY_ONLY=1 skips the throughput cases (for the latency figures alone).
+sizes="real tiny"; [ "${LATENCY_ONLY:-0}" = 1 ] && sizes=""
+for size in $sizes; do
     bytes=40; [ "$size" = tiny ] && bytes=1
     for kind in SET GET; do
         lower=$(tr 'A-Z' 'a-z' <<<"$kind")

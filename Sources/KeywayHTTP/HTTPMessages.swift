@@ -187,16 +187,24 @@ public struct HTTPHeaderFields: Sendable {
     }
 }
 
-/// A complete response.
+/// A complete response, or the head of one whose body follows as it is
+/// produced (`bodyStream`, sent chunked; `body` is then unused).
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    public var bodyStream: ResponseBodyStream?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response whose body is written to `bodyStream` over time.
+    public init(status: Int, headers: [(String, String)], bodyStream: ResponseBodyStream) {
+        self.init(status: status, headers: headers)
+        self.bodyStream = bodyStream
     }
 
     public init(status: Int, contentType: String, body: [UInt8]) {

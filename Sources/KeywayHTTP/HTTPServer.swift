@@ -80,6 +80,8 @@ public final class HTTPServer: Sendable {
     private let trust = Mutex<[CChar]?>(nil)
     private let parked = Mutex<[ObjectIdentifier: ParkedResponse]>([:])
     private let streams = Mutex<[ObjectIdentifier: EventStream]>([:])
+    /// Response bodies being sent while produced (big batch replies).
+    private let bodyStreams = Mutex<[ObjectIdentifier: ResponseBodyStream]>([:])
     private let heartbeat = Mutex<TimerBox?>(nil)
     /// Watches suspended connections for clients that hang up.
     let hangups = HangupWatcher()
@@ -283,6 +285,7 @@ public final class HTTPServer: Sendable {
         }
         connectionGuard.stop()
         for stream in streams.withLock({ Array($0.values) }) { stream.close() }
+        for body in bodyStreams.withLock({ Array($0.values) }) { body.close() }
         let waiting = parked.withLock { Array($0.values) }
         for response in waiting {
             response.resolve(HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Connection", "close")],
@@ -290,7 +293,7 @@ public final class HTTPServer: Sendable {
         }
         // Give resumed connections a moment to be flushed before stopping.
         var spins = 0
-        while (parkedCount > 0 || streamCount > 0) && spins < 200 {
+        while (parkedCount > 0 || streamCount > 0 || bodyStreams.withLock({ !$0.isEmpty })) && spins < 200 {
             usleep(5_000)
             spins += 1
         }
@@ -542,10 +545,15 @@ public final class HTTPServer: Sendable {
             request.client?.streamEnded()
             stream.completed()
         }
+        if let body = request.bodyStream {
+            bodyStreams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(body)) }
+            body.completed()
+        }
     }
 
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for request: RequestState) -> MHD_Result {
         (request.statistics ?? router.unmatched).count(status: response.status)
+        if let body = response.bodyStream { return queueStreaming(response, body: body, on: connection, for: request) }
         let mhdResponse = response.body.withUnsafeBytes { raw in
             MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
                                             MHD_ResponseMemoryMode(rawValue: 2)!)  // MHD_RESPMEM_MUST_COPY
@@ -564,6 +572,34 @@ public final class HTTPServer: Sendable {
         MHD_destroy_response(mhdResponse)
         counters.countStatus(response.status)
         if let accessLog { logAccess(to: accessLog, request, status: response.status, bytes: response.body.count) }
+        return result
+    }
+
+    /// A response whose body is produced while it is sent: a content
+    /// reader of unknown size, so HTTP/1.1 clients get it chunked.
+    private func queueStreaming(_ response: HTTPResponse, body: ResponseBodyStream, on connection: OpaquePointer,
+                                for request: RequestState) -> MHD_Result {
+        body.attach(connection: connection, server: self)
+        let context = Unmanaged.passRetained(body).toOpaque()
+        guard let mhdResponse = MHD_create_response_from_callback(UInt64.max, 32 * 1024, responseBodyReader, context,
+                                                                  responseBodyRelease) else {
+            Unmanaged<ResponseBodyStream>.fromOpaque(context).release()
+            body.completed()
+            return MHD_Result(rawValue: 0)!
+        }
+        for (name, value) in response.headers {
+            name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
+        }
+        if request.client?.closeAfterReply.load(ordering: .relaxed) == true {
+            MHD_add_response_header(mhdResponse, "Connection", "close")
+        }
+        request.bodyStream = body
+        bodyStreams.withLock { $0[ObjectIdentifier(body)] = body }
+        let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+        counters.countStatus(response.status)
+        // Logged when it starts, as event streams are: the body's size is not known yet.
+        if let accessLog { logAccess(to: accessLog, request, status: response.status, bytes: 0) }
         return result
     }
 
@@ -712,6 +748,7 @@ private final class RequestState {
     var tooLarge = false
     var parked: ParkedResponse?
     var stream: EventStream?
+    var bodyStream: ResponseBodyStream?
     /// The matched route's counters; nil until routed.
     var statistics: RouteStatistics?
     /// The connection this request arrived on.
@@ -845,6 +882,17 @@ private func eventStreamReader(_ context: UnsafeMutableRawPointer?, _ position: 
 private func eventStreamRelease(_ context: UnsafeMutableRawPointer?) {
     guard let context else { return }
     Unmanaged<EventStream>.fromOpaque(context).release()
+}
+
+private func responseBodyReader(_ context: UnsafeMutableRawPointer?, _ position: UInt64,
+                                _ buffer: UnsafeMutablePointer<CChar>?, _ max: Int) -> Int {
+    guard let context, let buffer else { return -1 }
+    return Unmanaged<ResponseBodyStream>.fromOpaque(context).takeUnretainedValue().read(into: buffer, max: max)
+}
+
+private func responseBodyRelease(_ context: UnsafeMutableRawPointer?) {
+    guard let context else { return }
+    Unmanaged<ResponseBodyStream>.fromOpaque(context).release()
 }
 
 private func httpRequestCompleted(

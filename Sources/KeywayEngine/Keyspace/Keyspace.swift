@@ -124,6 +124,25 @@ public struct Keyspace: Sendable {
         return slot
     }
 
+    /// `insertNew` for a string, from bytes it copies (a snapshot being
+    /// loaded): no `Bytes` is built for the key or the value.
+    @discardableResult
+    mutating func insertNewString(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                  expiresAt: Int64 = Entry.persistent) -> Int? {
+        var hasher = Hasher()
+        hasher.combine(bytes: key)
+        let address = Self.address(ofHash: hasher.finalize())
+        let existing = shards[address.shard].find(hash32: address.hash32) { slot in
+            chunks[slot >> Self.chunkShift][slot & (Self.chunkSize - 1)]!.keyEquals(key)
+        }
+        guard existing == nil else { return nil }
+        let slot = nextSlot()
+        place(Entry(key: key, string: value, access: newEntryAccess), at: slot)
+        shards[address.shard].insert(hash32: address.hash32, slot: slot)
+        if expiresAt != Entry.persistent { setExpiry(expiresAt, atSlot: slot) }
+        return slot
+    }
+
     /// The slot the next insert uses: a reused hole, or one past the end.
     private mutating func nextSlot() -> Int {
         popFreeSlot().map(Int.init) ?? slotCount

@@ -44,6 +44,20 @@ extension Keyspace {
             (storage, lengths) = key.storage.withUnsafeBytes { Self.layout(key: $0, value: value, growable: false) }
         }
 
+        /// A string entry from bytes it copies, laid out as `init(key:value:)`
+        /// would, without a `Bytes` for either (loading a snapshot).
+        init(key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, access: UInt32) {
+            expiresAt = Entry.persistent
+            self.access = access
+            if key.count + string.count <= InlinePair.capacity {
+                (storage, lengths) = (.inlinePair(InlinePair(key, string)), UInt32(key.count) | UInt32(string.count) << 16)
+            } else if string.count <= Self.packedValueLimit {
+                (storage, lengths) = (.packed(PackedBytes.make(key, string), valueCount: UInt32(string.count)), UInt32(key.count))
+            } else {
+                (storage, lengths) = Self.layout(key: key, value: .string(Bytes(Array(string))), growable: false)
+            }
+        }
+
         /// Unchecked because `ManagedBuffer` opts out of `Sendable`: a
         /// `packed` object never changes, and a `keyed` one changes only
         /// while uniquely referenced, under the engine's lock.
@@ -91,6 +105,13 @@ extension Keyspace {
         }
 
         public var key: Bytes { withKeyBytes { Bytes(Array($0)) } }
+
+        /// Byte equality of the key with raw bytes.
+        @inline(__always)
+        func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool {
+            guard keyCount == other.count else { return false }
+            return withKeyBytes { mine in mine.count == 0 || memcmp(mine.baseAddress!, other.baseAddress!, mine.count) == 0 }
+        }
 
         /// Byte equality of the key with `other`, without building a `Bytes`.
         @inline(__always)
@@ -181,6 +202,13 @@ extension Keyspace {
             case .packed(let packed, let valueCount): return packed.withBytes(count: Int(lengths) + Int(valueCount), body)
             case .keyed(let keyed): return keyed.withKeyBytes(count: Int(lengths), body)
             }
+        }
+
+        /// Whether the value is a hash with field TTLs; a string value is
+        /// not copied out to tell.
+        var holdsHashWithVolatileFields: Bool {
+            guard case .keyed(let keyed) = storage, case .hash(let hash) = keyed.header else { return false }
+            return hash.hasVolatileFields
         }
 
         // MARK: - Memory

@@ -6,38 +6,53 @@
 public enum LZF {
     /// Decompresses `input`; nil unless it decodes to exactly `expectedLength` bytes.
     public static func decompress<C: Collection>(_ input: C, expectedLength: Int) -> [UInt8]? where C.Element == UInt8 {
+        guard expectedLength >= 0 else { return nil }
         let data = Array(input)
-        var output = [UInt8]()
-        output.reserveCapacity(expectedLength)
-        var ip = 0
-        while ip < data.count {
-            let control = Int(data[ip])
+        var complete = false
+        let output = [UInt8](unsafeUninitializedCapacity: expectedLength) { buffer, count in
+            complete = data.withUnsafeBytes { decompress($0, into: UnsafeMutableRawBufferPointer(buffer)) }
+            count = complete ? expectedLength : 0
+        }
+        return complete ? output : nil
+    }
+
+    /// Decompresses `input` into `output`, which must be exactly as long as
+    /// the plain data: false when the data is corrupt or does not fill it.
+    /// Lets the RDB reader decode into a buffer it reuses for every string.
+    public static func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
+        let inputCount = input.count, outputCount = output.count
+        var ip = 0, op = 0
+        while ip < inputCount {
+            let control = Int(input[ip])
             ip += 1
             if control < 32 {
                 let run = control + 1
-                guard ip + run <= data.count, output.count + run <= expectedLength else { return nil }
-                output.append(contentsOf: data[ip..<(ip + run)])
+                guard ip + run <= inputCount, op + run <= outputCount else { return false }
+                (output.baseAddress! + op).copyMemory(from: input.baseAddress! + ip, byteCount: run)
                 ip += run
+                op += run
             } else {
                 var length = control >> 5
                 if length == 7 {
-                    guard ip < data.count else { return nil }
-                    length += Int(data[ip])
+                    guard ip < inputCount else { return false }
+                    length += Int(input[ip])
                     ip += 1
                 }
                 length += 2
-                guard ip < data.count else { return nil }
-                let distance = ((control & 0x1F) << 8) + Int(data[ip]) + 1
+                guard ip < inputCount else { return false }
+                let distance = ((control & 0x1F) << 8) + Int(input[ip]) + 1
                 ip += 1
-                guard distance <= output.count, output.count + length <= expectedLength else { return nil }
-                var from = output.count - distance
+                guard distance <= op, op + length <= outputCount else { return false }
+                // Byte by byte: a back reference may overlap what it writes.
+                var from = op - distance
                 for _ in 0..<length {
-                    output.append(output[from])
+                    output[op] = output[from]
+                    op += 1
                     from += 1
                 }
             }
         }
-        return output.count == expectedLength ? output : nil
+        return op == outputCount
     }
 
     /// Compresses `input`; nil when the result would exceed `limit` bytes

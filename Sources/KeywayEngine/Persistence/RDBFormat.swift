@@ -342,4 +342,44 @@ struct RDBDecoder {
     }
 
     mutating func bytesValue() throws(RDBError) -> Bytes { Bytes(try string()) }
+
+    /// A string without an array of its own: its range in the file when it
+    /// is stored raw, else nil with its decoded bytes in `scratch` (reused
+    /// from string to string). With `withString`, string keys are built
+    /// straight from the file's bytes.
+    mutating func stringInPlace(_ scratch: inout [UInt8]) throws(RDBError) -> Range<Int>? {
+        let start = position
+        let (value, encoded) = try lengthOrEncoding()
+        if !encoded {
+            guard value <= UInt64(remaining) else {
+                throw error("string length \(value) exceeds the rest of the file", at: start)
+            }
+            position += Int(value)
+            return (position - Int(value))..<position
+        }
+        guard UInt8(value) == RDBFormat.StringEncoding.lzf else {
+            position = start
+            scratch = try string()
+            return nil
+        }
+        let compressedLength = try count()
+        let lengthOffset = position
+        let plainLength = try length()
+        guard plainLength <= 1 << 36 else { throw error("LZF string length \(plainLength) is implausible", at: lengthOffset) }
+        let dataOffset = position
+        _ = try take(compressedLength)
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: repeatElement(0, count: Int(plainLength)))
+        let complete = bytes.withUnsafeBytes { file in
+            scratch.withUnsafeMutableBytes { LZF.decompress(UnsafeRawBufferPointer(rebasing: file[dataOffset..<(dataOffset + compressedLength)]), into: $0) }
+        }
+        guard complete else { throw error("corrupt LZF-compressed string", at: dataOffset) }
+        return nil
+    }
+
+    /// The bytes of a string read by `stringInPlace`, valid during `body`.
+    func withString<R>(_ range: Range<Int>?, _ scratch: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard let range else { return scratch.withUnsafeBytes(body) }
+        return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
 }

@@ -16,10 +16,7 @@ public struct RDBSnapshot: Sendable {
     /// Keys whose hash has fields with TTLs: a database loading the snapshot
     /// must track them for active field expiry.
     public var keysWithVolatileFields: [Bytes] {
-        keyspace.entries.compactMap { entry in
-            if case .hash(let hash) = entry.value, hash.hasVolatileFields { return entry.key }
-            return nil
-        }
+        keyspace.entries.compactMap { entry in entry.holdsHashWithVolatileFields ? entry.key : nil }
     }
 }
 
@@ -130,6 +127,10 @@ public enum RDBReader {
                     _ = try decoder.string() // a function library's code: Keyway has no functions
                 case RDBFormat.Opcode.functionPreGA, RDBFormat.Opcode.moduleAux:
                     throw RDBError("unsupported opcode \(opcode) (\(opcode == RDBFormat.Opcode.moduleAux ? "module aux data" : "pre-GA functions"))", offset: opcodeOffset)
+                case RDBFormat.ValueType.string:
+                    let deadline = expiresAt
+                    expiresAt = Keyspace.Entry.persistent
+                    try readStringKey(into: &snapshot, database: database, deadline: deadline, offset: opcodeOffset)
                 default:
                     let key = try decoder.bytesValue()
                     let value = try readValue(type: opcode, typeOffset: opcodeOffset)
@@ -155,6 +156,34 @@ public enum RDBReader {
                         throw RDBError("duplicate key '\(key.text)'", offset: opcodeOffset)
                     }
                 }
+            }
+        }
+
+        /// Decoded strings that were not stored raw (LZF, integers), reused.
+        private var keyScratch: [UInt8] = []
+        private var valueScratch: [UInt8] = []
+
+        /// A string key, most of a typical file: its key and value go from
+        /// the file's bytes (or a reused scratch buffer) straight into their
+        /// entry, with no array for either on the way.
+        mutating func readStringKey(into snapshot: inout RDBSnapshot, database: Int, deadline: Int64, offset: Int) throws(RDBError) {
+            let keyRange = try decoder.stringInPlace(&keyScratch)
+            let valueRange = try decoder.stringInPlace(&valueScratch)
+            if database != 0 {
+                snapshot.keysInOtherDatabases += 1
+                return
+            }
+            if deadline != Keyspace.Entry.persistent && deadline <= now {
+                snapshot.expiredKeysSkipped += 1
+                return
+            }
+            let inserted = decoder.withString(keyRange, keyScratch) { key in
+                decoder.withString(valueRange, valueScratch) { value in
+                    snapshot.keyspace.insertNewString(key, value, expiresAt: deadline) != nil
+                }
+            }
+            guard inserted else {
+                throw RDBError("duplicate key '\(decoder.withString(keyRange, keyScratch) { Bytes(Array($0)) }.text)'", offset: offset)
             }
         }
 

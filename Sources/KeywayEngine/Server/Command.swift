@@ -43,6 +43,11 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// Runs commands one after another, each atomically on its own (a pipeline).
     func executePipeline(_ commands: [Command]) -> [Reply]
 
+    /// The same pipeline, handing replies to `onSlice` in order as they are
+    /// produced, so the caller can send them meanwhile; `onSlice` returning
+    /// false drops the commands not yet run (the client has gone).
+    func executePipeline(_ commands: [Command], onSlice: ([Reply]) -> Bool)
+
     /// Runs commands as one atomic transaction (MULTI/EXEC). A command that
     /// cannot be queued (unknown, wrong arity) aborts the whole batch with
     /// `EXECABORT`, as Redis does; runtime errors are per-command replies.
@@ -120,6 +125,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
 }
 
 extension CommandExecutor {
+    /// An executor without slices hands over every reply at once.
+    public func executePipeline(_ commands: [Command], onSlice: ([Reply]) -> Bool) {
+        _ = onSlice(executePipeline(commands))
+    }
     public var isOutOfMemory: Bool { false }
     public var persistenceFailure: String? { nil }
     public var undoCount: UInt64 { 0 }

@@ -536,31 +536,54 @@ public final class Engine: CommandExecutor {
     public func executePipeline(_ commands: [Command]) -> [Reply] {
         var replies: [Reply] = []
         replies.reserveCapacity(commands.count)
-        let watchdog = scriptWatchdog
         while replies.count < commands.count {
-            if watchdog.isBusy {
-                // A script holds the engine: each command gets its BUSY
-                // refusal (or SCRIPT KILL / SHUTDOWN NOSAVE its way).
-                replies.append(executeOneInPipeline(commands[replies.count]))
-                continue
-            }
-            let slice = state.withLock(unless: { watchdog.isBusy }) { state -> (deliveries: [Delivery], ticket: DurabilityTicket?) in
-                let started = DispatchTime.now().uptimeNanoseconds
-                var deliveries: [Delivery] = []
-                var ran = 0
-                while replies.count < commands.count && ran < Self.pipelineSliceCommands {
-                    state.db.beginCommand()
-                    replies.append(state.runInPipeline(commands[replies.count]))
-                    runDeferredActions(state)
-                    deliveries += serveReadyKeys(state)
-                    ran += 1
-                    if ran % 8 == 0 && DispatchTime.now().uptimeNanoseconds - started > Self.pipelineSliceNanoseconds { break }
-                }
-                return (deliveries, state.flushPropagation())
-            }
-            if let slice { deliver(slice.deliveries, after: slice.ticket) }
+            runPipelineSlice(commands, from: replies.count, into: &replies)
         }
         return replies
+    }
+
+    /// The same pipeline, each slice's replies handed to `onSlice` as soon
+    /// as the slice has run (outside the lock), so a big reply can be sent
+    /// while the rest runs. When `onSlice` returns false (the client has
+    /// gone), the commands not yet run are dropped.
+    public func executePipeline(_ commands: [Command], onSlice: ([Reply]) -> Bool) {
+        var replies: [Reply] = []
+        replies.reserveCapacity(Self.pipelineSliceCommands)
+        var done = 0
+        while done < commands.count {
+            replies.removeAll(keepingCapacity: true)
+            done += runPipelineSlice(commands, from: done, into: &replies)
+            if !replies.isEmpty && !onSlice(replies) { return }
+        }
+    }
+
+    /// Runs the next slice of a pipeline, from `commands[first]` on, under
+    /// one hold of the lock, appending the replies; returns how many ran.
+    @discardableResult
+    private func runPipelineSlice(_ commands: [Command], from first: Int, into replies: inout [Reply]) -> Int {
+        let watchdog = scriptWatchdog
+        if watchdog.isBusy {
+            // A script holds the engine: each command gets its BUSY
+            // refusal (or SCRIPT KILL / SHUTDOWN NOSAVE its way).
+            replies.append(executeOneInPipeline(commands[first]))
+            return 1
+        }
+        var ran = 0
+        let slice = state.withLock(unless: { watchdog.isBusy }) { state -> (deliveries: [Delivery], ticket: DurabilityTicket?) in
+            let started = DispatchTime.now().uptimeNanoseconds
+            var deliveries: [Delivery] = []
+            while first + ran < commands.count && ran < Self.pipelineSliceCommands {
+                state.db.beginCommand()
+                replies.append(state.runInPipeline(commands[first + ran]))
+                runDeferredActions(state)
+                deliveries += serveReadyKeys(state)
+                ran += 1
+                if ran % 8 == 0 && DispatchTime.now().uptimeNanoseconds - started > Self.pipelineSliceNanoseconds { break }
+            }
+            return (deliveries, state.flushPropagation())
+        }
+        if let slice { deliver(slice.deliveries, after: slice.ticket) }
+        return ran
     }
 
     private func executeOneInPipeline(_ command: Command) -> Reply {

@@ -57,16 +57,19 @@ struct CommandReplyEncoding {
     /// An array of `{"result"}`/`{"error"}` objects (pipeline, multi-exec).
     func response(forEach replies: [Reply], headers: [(String, String)]) -> HTTPResponse {
         var json = JSONWriter(capacity: 64 * replies.count)
-        json.array(replies) { json, reply in
-            json.object { o in
-                if case .error(let error) = reply {
-                    o.member("error") { $0.string(error.message) }
-                } else {
-                    o.member("result") { write(reply, into: &$0) }
-                }
+        json.array(replies) { json, reply in writeElement(reply, into: &json) }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
+    }
+
+    /// One element of a batch reply: `{"result":...}` or `{"error":...}`.
+    func writeElement(_ reply: Reply, into json: inout JSONWriter) {
+        json.object { o in
+            if case .error(let error) = reply {
+                o.member("error") { $0.string(error.message) }
+            } else {
+                o.member("result") { write(reply, into: &$0) }
             }
         }
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
     }
 
     /// The status of an error reply on the command API (see `ErrorStatus`).

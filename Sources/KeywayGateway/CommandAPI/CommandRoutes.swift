@@ -57,7 +57,9 @@ enum CommandRoutes {
     /// Batch bodies larger than this (about 1,500 commands) are read, run and
     /// answered on a worker thread, the connection parked meanwhile, so the
     /// HTTP thread goes on serving its other connections instead of making
-    /// them wait the whole batch.
+    /// them wait the whole batch; their replies stream out as they are
+    /// produced (`StreamedBatchReply`). Smaller ones are answered at once,
+    /// in one buffer.
     static let backgroundBatchBytes = 64 * 1024
     private static let batchQueue = DispatchQueue(label: "keyway.batches", attributes: .concurrent)
 
@@ -68,9 +70,11 @@ enum CommandRoutes {
         let parked = ParkedResponse()
         let undosBefore = context.executor.undoCount
         batchQueue.async {
-            let response: HTTPResponse
-            do throws(HTTPResponse) { response = try batch(context, atomic: atomic) } catch { response = error }
-            context.resolve(parked, with: response, undosBefore: undosBefore)
+            do throws(HTTPResponse) {
+                try streamBatch(context, atomic: atomic, parked: parked, undosBefore: undosBefore)
+            } catch {
+                context.resolve(parked, with: error, undosBefore: undosBefore)
+            }
         }
         return .parked(parked)
     }
@@ -78,6 +82,36 @@ enum CommandRoutes {
     /// `/pipeline` (each command atomic on its own) and `/multi-exec` (all atomic).
     static func batch(_ context: ResourceContext, atomic: Bool) throws(HTTPResponse) -> HTTPResponse {
         let encoding = CommandReplyEncoding(request: context.request)
+        let commands = try batchCommands(context)
+        guard atomic else {
+            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context.gateway))
+        }
+        return encoding.response(forEach: try transaction(commands, context), headers: syncHeader(context.gateway))
+    }
+
+    /// A big batch on a worker thread, its reply streamed to `parked` as
+    /// slices run (a transaction's once it has run). Errors decided before
+    /// anything ran are thrown, to be answered with their own status.
+    static func streamBatch(_ context: ResourceContext, atomic: Bool, parked: ParkedResponse, undosBefore: UInt64) throws(HTTPResponse) {
+        let commands = try batchCommands(context)
+        let executor = context.executor
+        let reply = StreamedBatchReply(context, parked: parked)
+        if atomic {
+            let replies = try transaction(commands, context)
+            _ = reply.add(replies, ticket: executor.durabilityBarrier(), undosBefore: undosBefore)
+        } else {
+            var sliceUndosBefore = undosBefore
+            executor.executePipeline(commands) { replies in
+                let goOn = reply.add(replies, ticket: executor.durabilityBarrier(), undosBefore: sliceUndosBefore)
+                sliceUndosBefore = executor.undoCount
+                return goOn
+            }
+        }
+        reply.finish(ticket: executor.durabilityBarrier())
+    }
+
+    /// The batch's commands, stamped with the request's client.
+    private static func batchCommands(_ context: ResourceContext) throws(HTTPResponse) -> [Command] {
         var commands: [Command]
         if let read = CommandBodyReader.commands(context.request.body) {
             commands = read
@@ -85,14 +119,16 @@ enum CommandRoutes {
             commands = try parseBatch(context.request.body)
         }
         for index in commands.indices { context.client.stamp(&commands[index]) }
-        guard atomic else {
-            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context.gateway))
-        }
+        return commands
+    }
+
+    /// Runs a transaction; EXECABORT and refusals are thrown whole.
+    private static func transaction(_ commands: [Command], _ context: ResourceContext) throws(HTTPResponse) -> [Reply] {
         switch context.executor.executeTransaction(commands) {
         case .failure(let error):
             throw CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(context.gateway))
         case .success(let replies):
-            return encoding.response(forEach: replies, headers: syncHeader(context.gateway))
+            return replies
         }
     }
 

@@ -1,3 +1,4 @@
+import KeywayEngine
 import KeywayHTTP
 
 /// With `appendfsync always`, no reply leaves before the writes it may
@@ -36,8 +37,16 @@ struct DurabilityMiddleware: Middleware {
     private static func settled(_ response: HTTPResponse, durable: Bool, _ context: RequestContext, undosBefore: UInt64) -> HTTPResponse {
         let executor = context.gateway.executor
         if durable && executor.undoCount == undosBefore { return response }
+        return refusal(context)
+    }
+
+    /// 503 MISCONF: the writes a reply depends on were undone.
+    static func refusal(_ context: RequestContext) -> HTTPResponse {
+        context.refusal(503, code: "MISCONF", message: message(context.gateway.executor))
+    }
+
+    static func message(_ executor: any CommandExecutor) -> String {
         let reason = executor.persistenceFailure ?? "append-only file: write failed"
-        return context.refusal(503, code: "MISCONF",
-                               message: "MISCONF Errors writing to the AOF file (\(reason)): the writes this reply depends on were undone")
+        return "MISCONF Errors writing to the AOF file (\(reason)): the writes this reply depends on were undone"
     }
 }

@@ -31,6 +31,9 @@ struct ResourceContext: Sendable {
         DurabilityMiddleware.resolve(parked, with: response, context, undosBefore: undosBefore)
     }
 
+    /// 503 MISCONF, for a handler that waits for durability itself.
+    func durabilityRefusal() -> HTTPResponse { DurabilityMiddleware.refusal(context) }
+
     // MARK: - Path parameters
 
     /// The `{key}` segment, as bytes.
