@@ -33,7 +33,7 @@ STREAMS = {
 PARAMETERS = {
     "key": "walk:key", "field": "f", "member": "m", "index": "0", "group": "g", "name": "walk", "id": "1",
     "origin": "web", "path": "item", "channel": "walk", "channels": "walk", "patterns": "walk*",
-    "command": "echo", "args": "hello",
+    "command": "echo", "args": "hello", "offset": "3",
 }
 
 # Query strings and bodies that get each route past its input checks to
@@ -90,6 +90,13 @@ EXAMPLES = {
     "POST /v1/cache/{origin}/{path}": {"json": {"a": 1}},
     "POST /{command}": {"path": "/ping"},
     "POST /{command}/{args}": {},
+    "PUT /v1/bitmaps/{key}/bits/{offset}": {"json": {"bit": 1}},
+    "GET /v1/bitmaps/{key}/position": {"query": "bit=1"},
+    "POST /v1/bitmaps/{key}/op": {"json": {"operation": "or", "keys": ["a"]}},
+    "POST /v1/hyperloglogs/{key}": {"json": {"members": ["a"]}},
+    "POST /v1/hyperloglogs/{key}/merge": {"json": {"keys": ["a"]}},
+    "POST /v1/geo/{key}": {"json": {"points": {"a": [1, 1]}}},
+    "GET /v1/geo/{key}/search": {"query": "lon=1&lat=1&radius=10"},
 }
 # Routes whose request needs nothing beyond the path.
 PATH_ONLY_METHODS = {"GET", "DELETE"}
