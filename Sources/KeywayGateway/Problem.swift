@@ -43,9 +43,9 @@ enum ErrorStatus {
         case .saveFailed: return (500, 500)
         case .wrongPassword: return (401, 401)
         case .wrongType, .busyGroup, .notBusy, .unkillable: return (409, 400)
-        case .noSuchKey, .noGroup, .noScript: return (404, 400)
+        case .noSuchKey, .noGroup, .noScript, .noSuchPath: return (404, 400)
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
-             .wrongArity, .unknownCommand, .execAbort, .notSupported:
+             .wrongArity, .unknownCommand, .execAbort, .notSupported, .invalidJSON, .invalidPath:
             return (400, 400)
         }
     }

@@ -96,6 +96,12 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// Writes refused while the data cannot be persisted (a failed AOF
     /// write or fsync, a failed background save): Redis's MISCONF.
     case misconf = "MISCONF"
+    /// A JSON document or value that does not parse (JSON.SET, JSON.MERGE, ...).
+    case invalidJSON = "INVALID_JSON"
+    /// A JSONPath or legacy path that does not parse.
+    case invalidPath = "INVALID_PATH"
+    /// A legacy JSON path that matches nothing in the document.
+    case noSuchPath = "NO_SUCH_PATH"
 }
 
 extension ErrorCode {
