@@ -81,6 +81,8 @@ struct AOFTool: ParsableCommand {
                     var fields: [String: String] = [:]
                     hash.forEach { field, fieldValue in fields[field.text] = fieldValue.text }
                     value = fields
+                case .json(let document):
+                    value = (try? JSONSerialization.jsonObject(with: Data(JSONNodeWriter.compact.bytes(document.root)), options: [.fragmentsAllowed])) ?? NSNull()
                 case .stream(let stream):
                     var groups: [String: Any] = [:]
                     for (name, group) in stream.groups {

@@ -13,8 +13,51 @@ struct RDBTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rdb-tool",
         abstract: "Diagnostic tool: write or inspect RDB snapshot files.",
-        subcommands: [Export.self, Inspect.self]
+        subcommands: [Export.self, Inspect.self, Convert.self]
     )
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load an RDB file and write it again, leaving out keys of the given types.",
+            discussion: """
+            A redis-server without the JSON module cannot load a snapshot holding JSON \
+            documents (RedisJSON's ReJSON-RL module type). `--skip-types json` writes \
+            one it can, without those keys; every other key keeps its value and TTL.
+            """)
+
+        @Argument(help: "The RDB file to read (Keyway's or Redis's).")
+        var input: String
+
+        @Option(help: "Where to write the new RDB file.")
+        var output: String
+
+        @Option(help: "Comma-separated types to leave out: json, string, hash, list, set, zset, stream.")
+        var skipTypes: String = ""
+
+        func run() throws {
+            let known = ["json", "string", "hash", "list", "set", "zset", "stream"]
+            let skipped = Set(skipTypes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+            for type in skipped where !known.contains(type) {
+                throw ValidationError("unknown type '\(type)' (known: \(known.joined(separator: ", ")))")
+            }
+            let now = SystemClock().nowMilliseconds()
+            let snapshot = try RDBFile.load(path: input, now: now)
+            var keyspace = snapshot.keyspace
+            var removed = 0
+            for entry in keyspace.entries where skipped.contains(Self.typeWord(entry.value)) {
+                if let slot = keyspace.slot(of: entry.key) { _ = keyspace.remove(atSlot: slot) }
+                removed += 1
+            }
+            try RDBFile.save(keyspace: keyspace, now: now, path: output)
+            print("wrote \(output): \(keyspace.count) keys, \(removed) left out")
+        }
+
+        /// The word `--skip-types` uses for a value's type.
+        static func typeWord(_ value: Value) -> String {
+            if case .json = value { return "json" }
+            return value.typeName
+        }
+    }
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -146,6 +189,8 @@ extension JSONWriter {
                     object.member(field.utf8String ?? field.text) { $0.bytes(value) }
                 }
             }
+        case .json(let document):
+            raw(String(decoding: JSONNodeWriter.compact.bytes(document.root), as: UTF8.self))
         case .stream(let stream):
             object { object in
                 object.member("entries") { out in

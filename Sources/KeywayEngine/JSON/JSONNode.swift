@@ -121,7 +121,7 @@ extension JSONNode {
     @discardableResult
     public mutating func remove(at location: JSONLocation) -> JSONNode? {
         guard let last = location.last else { return nil }
-        let removed = try? modify(at: Array(location.dropLast())) { (parent: inout JSONNode) -> JSONNode? in
+        let removed = try? modify(at: Array(location.dropLast())) { (parent: inout JSONNode) throws(CommandError) -> JSONNode? in
             switch (parent, last) {
             case (.object(var members), .member(let name)):
                 parent = .null

@@ -101,6 +101,8 @@ enum ObjectCommands {
             return zset.isCompact ? "listpack" : "skiplist"
         case .stream:
             return "stream"
+        case .json:
+            return "json"
         }
     }
 

@@ -10,6 +10,8 @@ public enum Value: Sendable {
     indirect case set(SetValue)
     indirect case zset(SortedSetValue)
     indirect case stream(StreamValue)
+    /// A JSON document (RedisJSON's `ReJSON-RL` module type).
+    indirect case json(JSONDocument)
 
     /// The name TYPE reports.
     public var typeName: String {
@@ -20,6 +22,7 @@ public enum Value: Sendable {
         case .set: return "set"
         case .zset: return "zset"
         case .stream: return "stream"
+        case .json: return "ReJSON-RL"
         }
     }
 }

@@ -36,6 +36,7 @@ enum LazyFree {
         case .set(let set): return set.count
         case .zset(let zset): return zset.count
         case .stream(let stream): return stream.length
+        case .json(let document): return document.root.nodeCount
         }
     }
 }

@@ -88,6 +88,7 @@ extension Value {
         case .set(let set): return MemoryCost.objectHeader + set.memoryUsage
         case .zset(let zset): return MemoryCost.objectHeader + zset.memoryUsage
         case .stream(let stream): return MemoryCost.objectHeader + stream.memoryUsage
+        case .json(let document): return MemoryCost.objectHeader + document.memoryUsage
         }
     }
 
@@ -101,6 +102,7 @@ extension Value {
         case .set(let set): return MemoryCost.objectHeader + set.recountMemoryUsage()
         case .zset(let zset): return MemoryCost.objectHeader + zset.recountMemoryUsage()
         case .stream(let stream): return MemoryCost.objectHeader + stream.recountMemoryUsage()
+        case .json(let document): return MemoryCost.objectHeader + document.recountMemoryUsage()
         }
     }
 }

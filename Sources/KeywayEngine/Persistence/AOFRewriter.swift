@@ -106,6 +106,8 @@ public enum AOFRewriter {
             }
         case .stream(let stream):
             try streamCommands(key, stream, emit)
+        case .json(let document):
+            try emit([Bytes("JSON.SET"), key, Bytes("$"), Bytes(JSONNodeWriter.compact.bytes(document.root))])
         }
     }
 

@@ -301,7 +301,9 @@ public enum RDBReader {
                 return elements.isEmpty ? nil : .list(ListValue(elements))
             case T.streamListpacks, T.streamListpacks2, T.streamListpacks3:
                 return .stream(try readStream(type: type))
-            case T.module2, T.modulePreGA:
+            case T.module2:
+                return try RDBJSONModule.read(from: &decoder, typeOffset: typeOffset)
+            case T.modulePreGA:
                 throw RDBError("module value type \(type) is not supported", offset: typeOffset)
             default:
                 throw RDBError("unknown value type \(type)", offset: typeOffset)

@@ -157,6 +157,8 @@ public enum RDBWriter {
             out.byte(RDBFormat.ValueType.streamListpacks2)
             out.string(entry.key)
             writeStream(stream, options: options, to: &out)
+        case .json(let document):
+            RDBJSONModule.write(document, key: entry.key, compress: options.compressStrings, to: &out)
         }
     }
 
