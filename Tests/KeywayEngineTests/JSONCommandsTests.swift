@@ -227,6 +227,19 @@ import Testing
         #expect(parts.count == 2)
     }
 
+    @Test func commandsAreInTheJSONCategory() {
+        guard case .array(let names) = run("ACL", "CAT", "json") else { Issue.record("no category"); return }
+        let listed = Set(names.compactMap { reply -> String? in
+            if case .bulk(let name) = reply { return name.text }
+            return nil
+        })
+        #expect(listed.count == 24)
+        #expect(listed.isSuperset(of: ["json.set", "json.get", "json.merge", "json.arrpop", "json.resp"]))
+        let table = CommandTable.standard
+        #expect(table.categories(of: table.lookup(Bytes("json.get"))!).contains([.json, .read]))
+        #expect(table.categories(of: table.lookup(Bytes("json.set"))!).contains([.json, .write]))
+    }
+
     @Test func keyspaceEventsAreInTheModuleClass() {
         #expect(KeyspaceEventFlags("d") == .module)
         #expect(KeyspaceEventFlags("A")!.contains(.module))

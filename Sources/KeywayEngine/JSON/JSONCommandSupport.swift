@@ -53,7 +53,7 @@ enum JSONSupport {
         _ answer: (JSONNode) -> Reply?
     ) throws(CommandError) -> Reply {
         guard let document = try document(c, key) else { return .null }
-        let matches = path.locations(in: document.root).compactMap { document[$0] }
+        let matches = path.matches(in: document.root).map(\.node)
         if path.isLegacy {
             guard let first = matches.first else { throw noSuchPath(path) }
             guard let reply = answer(first) else { throw wrongType(expected: expected, found: first) }

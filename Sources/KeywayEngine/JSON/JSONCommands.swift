@@ -122,7 +122,7 @@ enum JSONCommands {
     static func selection(_ document: JSONDocument, paths: [JSONPath]) throws(CommandError) -> JSONNode {
         let allLegacy = paths.allSatisfy(\.isLegacy)
         func select(_ path: JSONPath) throws(CommandError) -> JSONNode {
-            let matches = path.locations(in: document.root).compactMap { document[$0] }
+            let matches = path.matches(in: document.root).map(\.node)
             guard allLegacy else { return .array(matches) }
             guard let first = matches.first else { throw JSONSupport.noSuchPath(path) }
             return first
@@ -156,7 +156,7 @@ enum JSONCommands {
     static func type(_ c: CommandContext) throws(CommandError) -> Reply {
         let path = try JSONSupport.path(c, at: 2, default: ".")
         guard let document = try JSONSupport.document(c, c[1]) else { return .null }
-        let names = path.locations(in: document.root).compactMap { document[$0]?.typeName }
+        let names = path.matches(in: document.root).map(\.node.typeName)
         if path.isLegacy { return names.first.map { .status($0) } ?? .null }
         return .array(names.map { .status($0) })
     }
@@ -274,7 +274,7 @@ enum JSONCommands {
         guard let document = try JSONSupport.document(c, c[2]) else {
             return path.isLegacy ? .integer(0) : .array([])
         }
-        let sizes = path.locations(in: document.root).compactMap { document[$0].map { Int64($0.memoryUsage) } }
+        let sizes = path.matches(in: document.root).map { Int64($0.node.memoryUsage) }
         if path.isLegacy { return .integer(sizes.first ?? 0) }
         return .array(sizes.map { .integer($0) })
     }
