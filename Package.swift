@@ -73,12 +73,24 @@ let package = Package(
             ],
             swiftSettings: releaseSettings
         ),
+        .target(
+            name: "KeywayCluster",
+            dependencies: [
+                "KeywayEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: releaseSettings
+        ),
         .executableTarget(
             name: "keyway",
             dependencies: [
                 "KeywayEngine",
                 "KeywayHTTP",
                 "KeywayGateway",
+                "KeywayCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -38,14 +38,14 @@ enum ErrorStatus {
 
     private static func table(_ code: ErrorCode) -> (resource: Int, command: Int) {
         switch code {
-        case .loading, .busy, .outOfMemory, .misconf: return (503, 503)
+        case .loading, .busy, .outOfMemory, .misconf, .clusterUnavailable: return (503, 503)
         case .noPermission: return (403, 403)
         case .saveFailed: return (500, 500)
         case .wrongPassword: return (401, 401)
         case .wrongType, .busyGroup, .notBusy, .unkillable: return (409, 400)
         case .noSuchKey, .noGroup, .noScript, .noSuchPath: return (404, 400)
         case .generic, .notInteger, .notFloat, .overflow, .syntax, .invalidExpire,
-             .wrongArity, .unknownCommand, .execAbort, .notSupported, .invalidJSON, .invalidPath:
+             .wrongArity, .unknownCommand, .execAbort, .notSupported, .invalidJSON, .invalidPath, .crossSlot:
             return (400, 400)
         }
     }

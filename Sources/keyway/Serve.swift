@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeywayCluster
 import KeywayEngine
 import KeywayGateway
 import KeywayHTTP
@@ -175,7 +176,18 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.metricsOpen = settings.metricsOpen
         gatewayConfiguration.eventStreamLimits = settings.eventStreamLimits
         gatewayConfiguration.eventStreamBufferTotal = settings.eventStreamBufferTotal
-        let gateway = Gateway(executor: engine, configuration: gatewayConfiguration)
+        // With the cluster backend the engine only holds the settings and the
+        // ACL users; every command goes to the cluster.
+        var cluster: ClusterExecutor?
+        if settings.backend == .cluster {
+            do {
+                cluster = try Self.connectCluster(settings: settings, accessControl: engine.accessControl!, logger: logger)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode.failure
+            }
+        }
+        let gateway = Gateway(executor: cluster ?? engine, configuration: gatewayConfiguration)
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = bindAddress
         configuration.port = settings.port
@@ -224,6 +236,19 @@ struct Serve: ParsableCommand {
         }
         // CLIENT and INFO's clients section read the server's connections.
         HTTPClientDirectory.install(server, on: engine, eventStreamBudget: gateway.eventStreamBudget)
+        if let cluster {
+            logger.info("ready to accept requests", metadata: [
+                "port": "\(server.port)", "tls_port": "\(server.tlsPort)", "auth": "\(openToAll ? "off" : "acl")",
+                "backend": "cluster", "masters": "\(cluster.knownMasters.count)",
+            ])
+            var received: Int32 = 0
+            repeat { sigwait(&signals, &received) } while received == SIGHUP
+            logger.info("\(received == SIGINT ? "received SIGINT" : "received SIGTERM"), shutting down")
+            server.stop()
+            accessLog?.close()
+            cluster.shutdown()
+            return
+        }
         // Load the data while already listening: requests meanwhile get
         // 503 LOADING instead of connection refused. With the append-only
         // file on, it is the source of truth; otherwise the snapshot.
@@ -298,6 +323,21 @@ struct Serve: ParsableCommand {
             default: logger.info("saved the snapshot on shutdown", metadata: ["path": "\(snapshotPath)"])
             }
         }
+    }
+
+    /// The cluster backend, its slot map loaded: fails when no node of
+    /// `cluster-nodes` answers.
+    static func connectCluster(settings: ServerSettings, accessControl: AccessControl, logger: Logger) throws -> ClusterExecutor {
+        guard !settings.clusterNodes.isEmpty else {
+            throw ValidationError("backend cluster needs cluster-nodes (host:port,host:port,...)")
+        }
+        var clusterSettings = ClusterSettings(seeds: settings.clusterNodes)
+        clusterSettings.username = settings.clusterUser
+        clusterSettings.password = settings.clusterPassword
+        clusterSettings.connectionsPerNode = settings.clusterConnections
+        let cluster = try ClusterExecutor(settings: clusterSettings, accessControl: accessControl, logger: logger)
+        try cluster.start()
+        return cluster
     }
 
     /// Start-up loading. AOF on: replay it (a torn last command is dropped

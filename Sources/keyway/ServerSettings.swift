@@ -13,7 +13,16 @@ struct ServerSettings {
     var port: UInt16 = 7379
     var token: String?
     var maxBody = 64 * 1024 * 1024
-    var threads = System.coreCount
+    /// `threads`; nil picks one per core, or 32 with the cluster backend,
+    /// whose threads wait on the nodes' replies.
+    var threadsSetting: Int?
+    var threads: Int { threadsSetting ?? (backend == .cluster ? 32 : System.coreCount) }
+    /// `backend`: the embedded engine or a Redis Cluster (`cluster-*`).
+    var backend = Backend.embedded
+    var clusterNodes: [String] = []
+    var clusterUser: String?
+    var clusterPassword: String?
+    var clusterConnections = 2
     var maxConnections = 50_000
     var idleTimeout = 300
     var headerTimeoutMilliseconds = 20_000
@@ -154,7 +163,27 @@ struct ServerSettings {
                   get: { $0.maxBody }, set: { $0.maxBody = $1 }),
         Parameter("threads", aliases: ["io-threads"], ConfigValueType<Int>.int(1...Int.max), default: nil, defaultDescription: "one per core",
                   help: "HTTP worker threads.",
-                  get: { $0.threads }, set: { $0.threads = $1 }),
+                  get: { $0.threads }, set: { $0.threadsSetting = $1 }),
+        Parameter("backend", ConfigValueType<Backend>.enumeration(Backend.allCases, noun: "backend"), default: "embedded",
+                  help: "Where the data lives: embedded (this process's engine) or cluster (a Redis Cluster named by "
+                      + "cluster-nodes; the same routes, both API faces and SSE run in front of it, see docs/CLUSTER.md).",
+                  get: { $0.backend }, set: { $0.backend = $1 }),
+        Parameter("cluster-nodes", ConfigValueType<String>.single(kind: "list", allowed: "host:port[,host:port...]",
+                                                                   parse: { _, text in text }, format: { $0 }), default: "",
+                  help: "With backend cluster: nodes to learn the slot map from, comma-separated host:port.",
+                  get: { $0.clusterNodes.joined(separator: ",") },
+                  set: { settings, value in settings.clusterNodes = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }),
+        Parameter("cluster-user", ConfigValueType<String>.single(kind: "string", allowed: "an ACL user name",
+                                                                  parse: { _, text in text }, format: { $0 }), default: "",
+                  help: "With backend cluster: the ACL user to AUTH as on every node connection (empty: the default user).",
+                  get: { $0.clusterUser ?? "" }, set: { $0.clusterUser = $1.isEmpty ? nil : $1 }),
+        Parameter("cluster-password", ConfigValueType<String>.single(kind: "string", allowed: "the nodes' password",
+                                                                      parse: { _, text in text }, format: { _ in "" }), default: "",
+                  help: "With backend cluster: the password sent with AUTH on every node connection (requirepass or the user's).",
+                  get: { $0.clusterPassword ?? "" }, set: { $0.clusterPassword = $1.isEmpty ? nil : $1 }),
+        Parameter("cluster-connections", ConfigValueType<Int>.int(1...64), default: "2",
+                  help: "With backend cluster: connections kept open to each master; requests are pipelined on them.",
+                  get: { $0.clusterConnections }, set: { $0.clusterConnections = $1 }),
         Parameter("client-header-buffer", ConfigValueType<Int>.int(4096...1_048_576, unit: "bytes"), default: "7168",
                   help: "Memory each connection holds for its request line and headers and its response's headers; "
                       + "requests whose headers do not fit get 431. Also what an idle connection costs: raise it for "
@@ -383,4 +412,10 @@ extension ConfigValueType where Value == OutputBufferLimits {
             }
             return limits
         }, format: { "pubsub \($0.hardBytes) \($0.softBytes) \($0.softSeconds)" }) }
+}
+
+/// Where `keyway serve` keeps the data.
+enum Backend: String, CaseIterable, Sendable {
+    case embedded
+    case cluster
 }

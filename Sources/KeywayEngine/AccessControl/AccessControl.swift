@@ -27,7 +27,7 @@ public final class AccessControl: Sendable {
     public let log = ACLLog()
     let commands: CommandTable
 
-    init(commands: CommandTable) {
+    public init(commands: CommandTable) {
         self.commands = commands
         state.withLock { $0.users["default"] = Self.freshDefaultUser(commands) }
     }

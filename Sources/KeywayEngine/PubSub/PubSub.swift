@@ -4,6 +4,12 @@ public struct PubSubMessage: Sendable, Equatable {
     /// The pattern that matched, for pattern subscriptions.
     public let pattern: Bytes?
     public let payload: Bytes
+
+    public init(channel: Bytes, pattern: Bytes?, payload: Bytes) {
+        self.channel = channel
+        self.pattern = pattern
+        self.payload = payload
+    }
 }
 
 /// Something that receives published messages: an SSE stream in the gateway.
@@ -15,7 +21,7 @@ public protocol MessageSubscriber: AnyObject, Sendable {
 /// Withdraws a subscription (the client went away).
 public final class Subscription: Sendable {
     private let cancelAction: @Sendable () -> Void
-    init(cancel: @escaping @Sendable () -> Void) { cancelAction = cancel }
+    public init(cancel: @escaping @Sendable () -> Void) { cancelAction = cancel }
     public func cancel() { cancelAction() }
 }
 

@@ -23,7 +23,7 @@ public final class BlockedHandle: Sendable {
     let id: UInt64
     private let cancelAction: @Sendable (UInt64) -> Void
 
-    init(id: UInt64, cancel: @escaping @Sendable (UInt64) -> Void) {
+    public init(id: UInt64, cancel: @escaping @Sendable (UInt64) -> Void) {
         self.id = id
         self.cancelAction = cancel
     }

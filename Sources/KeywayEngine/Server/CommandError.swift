@@ -102,12 +102,17 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case invalidPath = "INVALID_PATH"
     /// A legacy JSON path that matches nothing in the document.
     case noSuchPath = "NO_SUCH_PATH"
+    /// Keys of one command or transaction in different cluster slots.
+    case crossSlot = "CROSSSLOT"
+    /// The cluster backend could not serve the request in time (no node for
+    /// the slot, CLUSTERDOWN, a node down before failover).
+    case clusterUnavailable = "CLUSTER_UNAVAILABLE"
 }
 
 extension ErrorCode {
     /// The code of an error known only by its text (an error a script
     /// returned or raised): its first word when Keyway knows it, else ERR.
-    static func forMessage(_ message: String) -> ErrorCode {
+    public static func forMessage(_ message: String) -> ErrorCode {
         let word = message.prefix(while: { $0 != " " })
         switch word {
         case "WRONGTYPE": return .wrongType
@@ -123,6 +128,8 @@ extension ErrorCode {
         case "MISCONF": return .misconf
         case "NOPERM": return .noPermission
         case "WRONGPASS": return .wrongPassword
+        case "CROSSSLOT": return .crossSlot
+        case "CLUSTERDOWN", "TRYAGAIN": return .clusterUnavailable
         default: return .generic
         }
     }

@@ -1,0 +1,164 @@
+import KeywayEngine
+import NIOCore
+
+/// A pipeline on the cluster: the commands for each master are written to
+/// it in one go, all masters at once; a command answered with a
+/// redirection (which means it did not run) is sent again on its own.
+struct ClusterPipeline {
+    let executor: ClusterExecutor
+    let commands: [Command]
+
+    private struct Item {
+        let index: Int
+        let arguments: [Bytes]
+        let slot: Int
+        let isRead: Bool
+        let isWrite: Bool
+    }
+
+    func run() -> [Reply] {
+        var replies = [Reply?](repeating: nil, count: commands.count)
+        var groups: [NodeAddress: [Item]] = [:]
+        for (index, command) in commands.enumerated() {
+            guard let spec = executor.commands.lookup(command.name) else {
+                replies[index] = .error(.unknownCommand(command.name, arguments: command.arguments.dropFirst()))
+                continue
+            }
+            switch executor.plan(command, spec: spec) {
+            case .refuse(let error):
+                replies[index] = .error(error)
+            case .everyMaster:
+                replies[index] = executor.execute(command, spec: spec)
+            case .slot(let slot):
+                let item = Item(index: index, arguments: command.arguments, slot: slot,
+                                isRead: spec.flags.contains(.readonly), isWrite: spec.flags.contains(.write))
+                if let master = executor.slots.master(of: slot) {
+                    groups[master, default: []].append(item)
+                } else {
+                    replies[index] = executor.send(item.arguments, slot: slot, retryIfSent: item.isRead)
+                }
+            }
+        }
+        var sent: [(NodeAddress, [Item], EventLoopFuture<[Reply]>?)] = []
+        for (master, items) in groups {
+            let connection = try? executor.pool(for: master).connection()
+            sent.append((master, items, connection?.send(items.map(\.arguments))))
+        }
+        for (master, items, future) in sent {
+            guard let future, let answers = try? executor.wait(future) else {
+                executor.forget(master)
+                for item in items {
+                    // Never written: safe to send again. Written, then the
+                    // connection broke: only reads are sent again.
+                    replies[item.index] = future == nil || item.isRead
+                        ? executor.send(item.arguments, slot: item.slot, retryIfSent: item.isRead)
+                        : .error(ClusterCommandPolicy.unavailable("\(master) closed the connection before answering"))
+                }
+                continue
+            }
+            for (item, answer) in zip(items, answers) {
+                if case .error(let error) = answer, Self.needsResend(error) {
+                    replies[item.index] = executor.send(item.arguments, slot: item.slot, retryIfSent: item.isRead)
+                } else {
+                    replies[item.index] = answer
+                }
+            }
+        }
+        return replies.map { $0 ?? .null }
+    }
+
+    /// Errors that mean the command did not run where it was sent.
+    static func needsResend(_ error: CommandError) -> Bool {
+        let message = error.message
+        return message.hasPrefix("MOVED ") || message.hasPrefix("ASK ") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN")
+    }
+}
+
+/// A transaction on the cluster: all its keys must be in one slot, as Redis
+/// Cluster requires; it runs as MULTI ... EXEC written in one go to that
+/// slot's master.
+struct ClusterTransaction {
+    let executor: ClusterExecutor
+    let commands: [Command]
+
+    static let aborted = CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")
+
+    func run() -> Result<[Reply], CommandError> {
+        var slot: Int?
+        var readOnly = true
+        for command in commands {
+            guard let spec = executor.commands.lookup(command.name),
+                  spec.acceptsArgumentCount(command.arguments.count) else { return .failure(Self.aborted) }
+            if !spec.flags.contains(.readonly) { readOnly = false }
+            switch executor.plan(command, spec: spec) {
+            case .refuse(let error):
+                return .failure(error.code == .crossSlot || error.code == .noPermission ? error : Self.aborted)
+            case .everyMaster:
+                return .failure(CommandError(.notSupported, "ERR \(spec.name.uppercased()) runs on every node and cannot be part of a cluster transaction"))
+            case .slot(let commandSlot):
+                let keys = spec.keys(in: command.arguments)
+                guard !keys.isEmpty else { continue }
+                if let slot, slot != commandSlot { return .failure(ClusterCommandPolicy.crossSlot) }
+                slot = commandSlot
+            }
+        }
+        let batch = [[Bytes("MULTI")]] + commands.map(\.arguments) + [[Bytes("EXEC")]]
+        let reply = sendTransaction(batch, slot: slot ?? Int.random(in: 0..<HashSlot.count), readOnly: readOnly)
+        switch reply {
+        case .array(let results): return .success(results)
+        case .error(let error): return .failure(error)
+        default: return .failure(CommandError(.execAbort, "EXECABORT Transaction aborted"))
+        }
+    }
+
+    /// Like `ClusterExecutor.send`, for the whole MULTI ... EXEC: a
+    /// redirection on any queued command (EXEC then aborts) sends the whole
+    /// transaction again to the new owner.
+    private func sendTransaction(_ batch: [[Bytes]], slot: Int, readOnly: Bool) -> Reply {
+        var backoff = RetryBackoff(window: executor.settings.retryWindow)
+        var asking: NodeAddress?
+        for _ in 0..<16 {
+            guard let target = asking ?? executor.slots.master(of: slot) else {
+                executor.refreshSlotMap()
+                if backoff.wait() { continue }
+                return .error(ClusterCommandPolicy.unavailable("no node serves slot \(slot)"))
+            }
+            let written = asking != nil ? [[Bytes("ASKING")]] + batch : batch
+            guard let connection = try? executor.pool(for: target).connection() else {
+                executor.forget(target)
+                executor.refreshSlotMap()
+                asking = nil
+                if backoff.wait() { continue }
+                return .error(ClusterCommandPolicy.unavailable("\(target) unreachable"))
+            }
+            guard let replies = try? executor.wait(connection.send(written)) else {
+                executor.forget(target)
+                executor.refreshSlotMap()
+                asking = nil
+                if readOnly, backoff.wait() { continue }
+                return .error(ClusterCommandPolicy.unavailable("\(target) closed the connection before answering"))
+            }
+            let redirection = replies.lazy.compactMap { reply -> Redirection? in
+                if case .error(let error) = reply { return Redirection(error.message) }
+                return nil
+            }.first
+            if let redirection {
+                if redirection.kind == .moved {
+                    executor.slots.move(slot: redirection.slot, to: redirection.address)
+                    executor.scheduleRefresh()
+                    asking = nil
+                } else {
+                    asking = redirection.address
+                }
+                continue
+            }
+            if replies.contains(where: { if case .error(let e) = $0 { return ClusterPipeline.needsResend(e) } else { return false } }) {
+                asking = nil
+                if backoff.wait() { continue }
+                return .error(ClusterCommandPolicy.unavailable("the transaction's slot is not being served"))
+            }
+            return replies[replies.count - 1]
+        }
+        return .error(ClusterCommandPolicy.unavailable("too many redirections for slot \(slot)"))
+    }
+}

@@ -1,0 +1,64 @@
+import KeywayEngine
+import NIOConcurrencyHelpers
+
+/// Which commands a cluster serves differently from one Redis: the ones
+/// that are per node (sent to every master), and the ones only the embedded
+/// engine has (refused, saying why).
+enum ClusterCommandPolicy {
+    /// Keyless commands whose answer is the sum of the masters' (DBSIZE),
+    /// or their concatenation (KEYS), or that every master must run
+    /// (FLUSHALL, SCRIPT LOAD so EVALSHA finds the script on any node).
+    static let fanOut: [String: ClusterExecutor.FanOut] = [
+        "dbsize": .sum,
+        "keys": .concatenate,
+        "flushall": .firstOK,
+        "flushdb": .firstOK,
+        "script": .firstOK,
+    ]
+
+    /// Why `spec` cannot run on the cluster backend, or nil when it can.
+    static func unsupported(_ spec: CommandSpec) -> String? {
+        if let reason = embeddedOnly[spec.name] { return reason }
+        if CommandTable.standard.categories(of: spec).contains(.middleware) {
+            return "is served by the embedded engine only; the cluster backend does not run it yet"
+        }
+        return nil
+    }
+
+    private static let embeddedOnly: [String: String] = {
+        var reasons: [String: String] = [:]
+        for name in ["save", "bgsave", "bgrewriteaof", "lastsave", "debug", "config", "shutdown", "swapdb", "move"] {
+            reasons[name] = "acts on the embedded engine, which the cluster backend does not use"
+        }
+        for name in ["acl", "client", "monitor", "slowlog"] {
+            reasons[name] = "is per node in a cluster; ask the nodes themselves"
+        }
+        for name in ["multi", "exec", "discard", "watch", "unwatch", "select"] {
+            reasons[name] = "needs a connection of its own; use /multi-exec for transactions"
+        }
+        return reasons
+    }()
+
+    static let crossSlot = CommandError(.crossSlot, "CROSSSLOT Keys in request don't hash to the same slot")
+
+    static func unavailable(_ detail: String) -> CommandError {
+        CommandError(.clusterUnavailable, "CLUSTERDOWN The cluster cannot serve this request now: \(detail)")
+    }
+}
+
+/// Counters INFO and `/metrics` report for the cluster backend.
+final class ClusterStatistics: Sendable {
+    struct Counters: Sendable {
+        var mapRefreshes = 0
+        var movedRedirections = 0
+        var askRedirections = 0
+        var connectionErrors = 0
+    }
+    private let counters = NIOLockedValueBox(Counters())
+
+    func count(_ counter: WritableKeyPath<Counters, Int> & Sendable) {
+        counters.withLockedValue { $0[keyPath: counter] += 1 }
+    }
+
+    var snapshot: Counters { counters.withLockedValue { $0 } }
+}

@@ -1,0 +1,155 @@
+import KeywayEngine
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// One TCP connection to a Redis node, shared by many requests: commands
+/// from any thread are written in order and their replies, which a node
+/// sends in the same order, complete their promises one by one (RESP
+/// pipelining). A request of several commands is written as one buffer, so
+/// nothing interleaves with it (what keeps MULTI ... EXEC and ASKING +
+/// command together on a shared connection).
+final class NodeConnection: Sendable {
+    let address: NodeAddress
+    private let channel: Channel
+
+    private init(address: NodeAddress, channel: Channel) {
+        self.address = address
+        self.channel = channel
+    }
+
+    /// Connects, authenticates (`AUTH`) and, for replica reads, sends
+    /// `READONLY`, before the connection is handed out.
+    static func connect(to address: NodeAddress, on group: EventLoopGroup, settings: ClusterSettings) -> EventLoopFuture<NodeConnection> {
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(settings.connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(ReplyQueueHandler())
+                }
+            }
+        return bootstrap.connect(host: address.host, port: address.port).flatMap { channel in
+            let connection = NodeConnection(address: address, channel: channel)
+            var greeting: [[Bytes]] = []
+            if let password = settings.password {
+                greeting.append([Bytes("AUTH")] + (settings.username.map { [Bytes($0)] } ?? []) + [Bytes(password)])
+            }
+            guard !greeting.isEmpty else { return channel.eventLoop.makeSucceededFuture(connection) }
+            return connection.send(greeting).flatMapThrowing { replies in
+                for reply in replies { if case .error(let error) = reply { throw ClusterError.authenticationFailed(error.message) } }
+                return connection
+            }
+        }
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    /// Sends `commands` as one write; the future holds their replies in order.
+    func send(_ commands: [[Bytes]]) -> EventLoopFuture<[Reply]> {
+        var buffer = channel.allocator.buffer(capacity: 64 * commands.count)
+        for command in commands { RESPCommandEncoder.encode(command, into: &buffer) }
+        let promises = commands.map { _ in channel.eventLoop.makePromise(of: Reply.self) }
+        channel.writeAndFlush(PendingRequest(buffer: buffer, promises: promises), promise: nil)
+        return EventLoopFuture.whenAllSucceed(promises.map(\.futureResult), on: channel.eventLoop)
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+}
+
+/// A host and port of a cluster node, as CLUSTER SLOTS and MOVED name it.
+struct NodeAddress: Hashable, Sendable, CustomStringConvertible {
+    let host: String
+    let port: Int
+
+    /// `host:port` (the last colon splits, so an IPv6 host keeps its own).
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), port > 0, port < 65536 else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Commands written, with the promises their replies complete.
+struct PendingRequest {
+    let buffer: ByteBuffer
+    let promises: [EventLoopPromise<Reply>]
+}
+
+/// Matches replies to requests in order; fails every waiting request when
+/// the connection breaks, so no caller waits for a reply that cannot come.
+final class ReplyQueueHandler: ChannelDuplexHandler {
+    typealias InboundIn = Reply
+    typealias OutboundIn = PendingRequest
+    typealias OutboundOut = ByteBuffer
+
+    private var waiting = CircularBuffer<EventLoopPromise<Reply>>()
+    private var closed = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        guard !closed else {
+            for waiter in request.promises { waiter.fail(ClusterError.connectionLost) }
+            promise?.fail(ClusterError.connectionLost)
+            return
+        }
+        waiting.append(contentsOf: request.promises)
+        context.write(wrapOutboundOut(request.buffer), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let reply = unwrapInboundIn(data)
+        guard let waiter = waiting.popFirst() else {
+            // A reply nobody asked for: the stream is out of step; drop the connection.
+            context.close(promise: nil)
+            return
+        }
+        waiter.succeed(reply)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failAll()
+        context.close(promise: nil)
+    }
+
+    private func failAll() {
+        closed = true
+        while let waiter = waiting.popFirst() { waiter.fail(ClusterError.connectionLost) }
+    }
+}
+
+/// Why a request to the cluster failed below the level of a Redis reply.
+enum ClusterError: Error, CustomStringConvertible {
+    case connectionLost
+    case authenticationFailed(String)
+    case noNodeReachable
+    case timedOut
+
+    var description: String {
+        switch self {
+        case .connectionLost: return "connection to the node lost"
+        case .authenticationFailed(let message): return "authentication failed: \(message)"
+        case .noNodeReachable: return "no cluster node reachable"
+        case .timedOut: return "the node did not answer in time"
+        }
+    }
+}
