@@ -190,3 +190,16 @@ def test_pipeline_and_transaction(flush, redis):
     tx.json.type("p", "$.n")
     result = tx.exec()
     assert result == [[None], ["integer"]]
+
+
+def test_boolean_arguments(flush, redis):
+    """The SDK sends a Python bool as a JSON boolean, which the command API
+    takes as the text `true`/`false`."""
+    assert flush.command("ECHO", True).json() == {"result": "true"}
+    r = flush.url + "/pipeline"
+    import requests
+    replies = requests.post(r, json=[["ECHO", False], ["JSON.SET", "b", "$", True]], headers=flush.auth, timeout=10).json()
+    assert replies == [{"result": "false"}, {"result": "OK"}]
+    assert redis.json.arrappend("b2", "$", True) is not None if redis.json.set("b2", "$", []) else False
+    assert redis.json.get("b2") == [[True]]
+    assert flush.command("ECHO", None).json()["error"].startswith("ERR command arguments")
