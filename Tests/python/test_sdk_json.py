@@ -5,6 +5,7 @@ RedisJSON 2.x's documented results. The SDK sends each command through
 from __future__ import annotations
 
 import pytest
+import requests
 from upstash_redis.errors import UpstashError
 
 DOC = {"a": 1, "s": "x", "arr": [1, 2], "obj": {"flag": True, "n": 2.5}, "none": None}
@@ -196,10 +197,9 @@ def test_boolean_arguments(flush, redis):
     """The SDK sends a Python bool as a JSON boolean, which the command API
     takes as the text `true`/`false`."""
     assert flush.command("ECHO", True).json() == {"result": "true"}
-    r = flush.url + "/pipeline"
-    import requests
-    replies = requests.post(r, json=[["ECHO", False], ["JSON.SET", "b", "$", True]], headers=flush.auth, timeout=10).json()
+    replies = requests.post(flush.url + "/pipeline", json=[["ECHO", False], ["JSON.SET", "b", "$", True]], headers=flush.auth, timeout=10).json()
     assert replies == [{"result": "false"}, {"result": "OK"}]
-    assert redis.json.arrappend("b2", "$", True) is not None if redis.json.set("b2", "$", []) else False
+    assert redis.json.set("b2", "$", []) is True
+    assert redis.json.arrappend("b2", "$", True) == [1]
     assert redis.json.get("b2") == [[True]]
     assert flush.command("ECHO", None).json()["error"].startswith("ERR command arguments")
