@@ -149,7 +149,8 @@ def test_empty_body_and_media_type(flush):
     problem(put(flush, "doc", data=b"1", headers={"Content-Type": "text/plain"}), 415, "UNSUPPORTED_MEDIA_TYPE")
     problem(put(flush, "doc", data=b"1", headers={"Content-Type": "application/octet-stream"}), 415, "UNSUPPORTED_MEDIA_TYPE")
     # No Content-Type at all reads as JSON, as the other routes do.
-    r = requests.put(url(flush, "doc"), data=b'{"a": 1}', headers={**flush.auth, "Content-Type": ""}, timeout=10)
+    r = requests.put(url(flush, "doc"), data=b'{"a": 1}', headers=flush.auth, timeout=10)
+    assert "Content-Type" not in r.request.headers
     assert r.status_code == 201, r.text
 
 
@@ -171,7 +172,7 @@ def test_nesting_limit(flush):
 def test_large_document_round_trips(flush):
     document = {"items": [{"id": n, "name": f"item-{n}", "tags": ["a", "b"], "price": n / 4} for n in range(60_000)]}
     data = json.dumps(document)
-    assert len(data) > 4_000_000
+    assert len(data) > 3_000_000
     assert put(flush, "big", data=data).status_code == 201
     assert get(flush, "big").json() == document
     assert get(flush, "big", {"path": "$.items[59999].name"}).json() == ["item-59999"]
@@ -216,8 +217,7 @@ def test_binary_key(flush):
     assert r.status_code == 201
     assert r.json()["key"] == "/wD+"  # not UTF-8: base64
     assert requests.get(target, headers=flush.auth, timeout=10).json() == [1]
-    scanned = flush.command("SCAN", "0", "TYPE", "ReJSON-RL", headers={"Upstash-Encoding": "base64"}).json()["result"]
-    assert "/wD+" in scanned[1]
+    assert flush.command("KEYS", "*", headers={"Upstash-Encoding": "base64"}).json() == {"result": ["/wD+"]}
 
 
 def test_merge_patch(flush):
