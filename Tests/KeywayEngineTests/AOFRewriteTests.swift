@@ -39,6 +39,8 @@ private func describe(_ value: Value, now: Int64, livePendingOnly: Bool) -> Stri
         return "string \(text(bytes))"
     case .list(let list):
         return "list \(list.elements.map(text))"
+    case .json(let document):
+        return "json \(JSONNodeWriter.compact.text(document.root))"
     case .set(let set):
         return "set \(set.members.sorted().map(text))"
     case .zset(let zset):
@@ -80,7 +82,7 @@ func randomWorkload(_ engine: Engine, _ clock: ManualClock, seed: UInt64, operat
     for _ in 0..<operations {
         if pick(20) == 0 { clock.advance(milliseconds: Int64(pick(3000))) }
         let n = "\(pick(1000))"
-        switch pick(30) {
+        switch pick(32) {
         case 0: engine.run(["SET", key("s"), member()])
         case 1: engine.run(["SET", key("s"), member(), "EX", Bytes("\(1 + pick(20))")])
         case 2: engine.run(["APPEND", key("s"), member()])
@@ -113,6 +115,8 @@ func randomWorkload(_ engine: Engine, _ clock: ManualClock, seed: UInt64, operat
         case 26: engine.run(["XTRIM", key("x"), "MAXLEN", "5"])
         case 27: engine.run(["XREADGROUP", "GROUP", Bytes("g\(pick(2))"), Bytes("c\(pick(3))"), "STREAMS", key("x"), "0"])
         case 28: engine.run(["PERSIST", key("s")])
+        case 29: engine.run(["JSON.SET", key("j"), "$", Bytes(#"{"n":\#(n),"tags":["a"],"s":"\u00e9"}"#)])
+        case 30: engine.run(["JSON.ARRAPPEND", key("j"), "$.tags", Bytes(n)])
         default: _ = engine.executeTransaction([Command(["INCR", key("n")]), Command(["SPOP", key("set"), "2"])])
         }
     }

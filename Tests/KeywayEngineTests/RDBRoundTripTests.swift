@@ -19,6 +19,7 @@ struct RDBRoundTripTests {
         switch value {
         case .string(let b): return "string:\(b.storage)"
         case .list(let l): return "list:\(l.elements.map(\.storage))"
+        case .json(let d): return "json:\(JSONNodeWriter.compact.text(d.root))"
         case .set(let s): return "set:\(s.members.sorted().map(\.storage))"
         case .zset(let z): return "zset:\(z.allElements.map { "\($0.member.storage)=\($0.score)" })"
         case .hash(let h):
@@ -72,6 +73,7 @@ struct RDBRoundTripTests {
         engine.run(list); engine.run(set); engine.run(intset); engine.run(zset); engine.run(hash)
         engine.run("ZADD", "zset", "inf", "top", "-inf", "bottom")
         engine.run("EXPIRE", "hash", "100")
+        engine.run("JSON.SET", "json", "$", Bytes(#"{"a":[1,2.5,"x\u0000y",true,null],"o":{"é":{}},"big":\#(String(repeating: "[1,", count: size % 50 + 1))0\#(String(repeating: "]", count: size % 50 + 1))}"#))
     }
 
     func populateStream(_ engine: Engine, entries: Int) {

@@ -32,6 +32,8 @@ public struct ACLCategories: OptionSet, Sendable, Hashable {
     public static let transaction = ACLCategories(rawValue: 1 << 19)
     public static let scripting = ACLCategories(rawValue: 1 << 20)
     public static let middleware = ACLCategories(rawValue: 1 << 21)
+    /// RedisJSON's commands (Redis Stack files them under `@json`).
+    public static let json = ACLCategories(rawValue: 1 << 22)
 
     /// Every category by its `ACL CAT` name, in Redis's order.
     public static let named: [(name: String, category: ACLCategories)] = [
@@ -39,7 +41,7 @@ public struct ACLCategories: OptionSet, Sendable, Hashable {
         ("list", .list), ("hash", .hash), ("string", .string), ("bitmap", .bitmap), ("hyperloglog", .hyperloglog),
         ("geo", .geo), ("stream", .stream), ("pubsub", .pubsub), ("admin", .admin), ("fast", .fast), ("slow", .slow),
         ("blocking", .blocking), ("dangerous", .dangerous), ("connection", .connection), ("transaction", .transaction),
-        ("scripting", .scripting), ("middleware", .middleware),
+        ("scripting", .scripting), ("middleware", .middleware), ("json", .json),
     ]
 
     /// The category called `name` (any case); nil for an unknown one.

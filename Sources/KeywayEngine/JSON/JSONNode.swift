@@ -13,7 +13,10 @@ public enum JSONNode: Sendable, Equatable {
     case number(Double)
     case string(String)
     case array([JSONNode])
-    case object(OrderedDictionary<String, JSONNode>)
+    case object(Members)
+
+    /// An object's members, in insertion order.
+    public typealias Members = OrderedDictionary<String, JSONNode>
 
     /// The name `JSON.TYPE` reports.
     public var typeName: String {

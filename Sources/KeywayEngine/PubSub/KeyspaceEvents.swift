@@ -18,13 +18,14 @@ public struct KeyspaceEventFlags: OptionSet, Sendable {
     public static let stream = KeyspaceEventFlags(rawValue: 1 << 10)    // t
     public static let keyMiss = KeyspaceEventFlags(rawValue: 1 << 11)   // m
     public static let newKey = KeyspaceEventFlags(rawValue: 1 << 12)    // n
+    public static let module = KeyspaceEventFlags(rawValue: 1 << 13)    // d: module types (JSON)
 
     /// `A`: every class except key-miss and new-key, as in Redis.
-    public static let all: KeyspaceEventFlags = [.generic, .string, .list, .set, .hash, .zset, .expired, .evicted, .stream]
+    public static let all: KeyspaceEventFlags = [.generic, .string, .list, .set, .hash, .zset, .expired, .evicted, .stream, .module]
 
     private static let letters: [(Character, KeyspaceEventFlags)] = [
         ("g", .generic), ("$", .string), ("l", .list), ("s", .set), ("h", .hash), ("z", .zset),
-        ("x", .expired), ("e", .evicted), ("t", .stream), ("m", .keyMiss), ("n", .newKey),
+        ("x", .expired), ("e", .evicted), ("t", .stream), ("d", .module), ("m", .keyMiss), ("n", .newKey),
         ("K", .keyspace), ("E", .keyevent),
     ]
 

@@ -176,6 +176,8 @@ public struct CommandTable: Sendable {
         (.bitmap, BitmapCommands.commands),
         (.hyperloglog, HyperLogLogCommands.commands),
         (.geo, GeoCommands.commands),
+        (.json, JSONCommands.commands),
+        (.json, JSONValueCommands.commands),
         (.keyspace, KeyCommands.commands),
         (.keyspace, ExpireCommands.commands),
         ([], ServerCommands.commands),
