@@ -94,6 +94,9 @@ def test_pretty_and_layout_options(flush):
     compact = get(flush, "doc").text
     assert "\n" not in compact and " " not in compact
     problem(get(flush, "doc", {"pretty": "maybe"}), 400, "BAD_REQUEST")
+    # Layout strings that would make the body something other than JSON.
+    problem(get(flush, "doc", {"indent": "--"}), 400, "BAD_REQUEST")
+    problem(get(flush, "doc", {"space": "x"}), 400, "BAD_REQUEST")
 
 
 def test_missing_key(flush):

@@ -42,14 +42,20 @@ enum JSONDocumentRoutes {
     /// JSON.GET: the stored JSON as the response body. One `?path=` gives
     /// that path's value (legacy) or the array of matches (`$...`); several
     /// give an object keyed by path. `?pretty=true` indents by two spaces;
-    /// `?indent=`, `?newline=`, `?space=` set JSON.GET's layout strings.
+    /// `?indent=`, `?newline=`, `?space=` set JSON.GET's layout strings
+    /// (JSON whitespace only, so the body stays JSON).
     static func get(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         let request = context.request
         var arguments: [Bytes] = [context.key]
         let pretty = try context.reading { () throws(FieldError) in try Fields(json: nil, request: request).bool("pretty") }
         var layout: [String: Bytes] = pretty ? ["INDENT": "  ", "NEWLINE": "\n", "SPACE": " "] : [:]
         for (name, option) in [("indent", "INDENT"), ("newline", "NEWLINE"), ("space", "SPACE")] {
-            if let value = request.queryValue(name) { layout[option] = Bytes(value) }
+            guard let value = request.queryValue(name) else { continue }
+            // Only JSON whitespace, so the body stays JSON.
+            guard value.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+                throw Problem.badRequest("'\(name)' may hold only spaces, tabs and line breaks")
+            }
+            layout[option] = Bytes(value)
         }
         for option in ["INDENT", "NEWLINE", "SPACE"] {
             if let value = layout[option] { arguments += [Bytes(option), value] }
