@@ -106,6 +106,7 @@ public final class Gateway: Sendable {
         BitmapRoutes.register(routes)
         HyperLogLogRoutes.register(routes)
         GeoRoutes.register(routes)
+        JSONDocumentRoutes.register(routes)
         LeaderboardRoutes.register(routes)
         StreamRoutes.register(routes)
         StreamEventRoutes.register(routes)

@@ -97,6 +97,10 @@ EXAMPLES = {
     "POST /v1/hyperloglogs/{key}/merge": {"json": {"keys": ["a"]}},
     "POST /v1/geo/{key}": {"json": {"points": {"a": [1, 1]}}},
     "GET /v1/geo/{key}/search": {"query": "lon=1&lat=1&radius=10"},
+    "PUT /v1/json/{key}": {"json": {"a": 1}},
+    "PATCH /v1/json/{key}": {"json": {"a": 1}},
+    "GET /v1/json/{key}": {"query": "path=%24.a"},
+    "DELETE /v1/json/{key}": {"query": "path=%24.a"},
 }
 # Routes whose request needs nothing beyond the path.
 PATH_ONLY_METHODS = {"GET", "DELETE"}

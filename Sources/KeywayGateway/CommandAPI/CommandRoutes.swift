@@ -173,7 +173,9 @@ enum CommandRoutes {
     }
 
     /// `["SET","k","v","EX",60]` as a Command: strings as UTF-8 bytes,
-    /// numbers as their exact text.
+    /// numbers as their exact text, booleans as `true`/`false` (the
+    /// upstash-redis SDK sends a Python bool as one: `json.set(k, "$.on",
+    /// True)` is `JSON.SET k $.on true`).
     static func command(from value: JSONValue) -> Result<Command, CommandRequestError> {
         guard case .array(let elements) = value, !elements.isEmpty else {
             return .failure(CommandRequestError("ERR a command must be a non-empty JSON array such as [\"GET\",\"key\"]"))
@@ -184,7 +186,8 @@ enum CommandRoutes {
             switch element {
             case .string(let text): arguments.append(Bytes(text))
             case .number(let text): arguments.append(Bytes(text))
-            default: return .failure(CommandRequestError("ERR command arguments must be strings or numbers"))
+            case .bool(let flag): arguments.append(flag ? "true" : "false")
+            default: return .failure(CommandRequestError("ERR command arguments must be strings, numbers or booleans"))
             }
         }
         return .success(Command(arguments))
