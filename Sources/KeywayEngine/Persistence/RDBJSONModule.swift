@@ -4,7 +4,7 @@
 /// text as one module string, then the module EOF opcode.
 ///
 /// A redis-server without the JSON module refuses a file holding such a
-/// value; `keyway rdb export --skip-types json` writes one without them.
+/// value; `keyway rdb-tool convert --skip-types json` writes one without them.
 enum RDBJSONModule {
     static let typeName = "ReJSON-RL"
     /// The encoding version RedisJSON 2.x writes its documents with.
