@@ -1,3 +1,4 @@
+import Dispatch
 import KeywayEngine
 import NIOConcurrencyHelpers
 
@@ -53,11 +54,22 @@ final class ClusterStatistics: Sendable {
         var movedRedirections = 0
         var askRedirections = 0
         var connectionErrors = 0
+        /// Round trips to nodes, and their total time.
+        var upstreamRequests = 0
+        var upstreamMicroseconds = 0
     }
     private let counters = NIOLockedValueBox(Counters())
 
     func count(_ counter: WritableKeyPath<Counters, Int> & Sendable) {
         counters.withLockedValue { $0[keyPath: counter] += 1 }
+    }
+
+    func recordRoundTrip(startedAt: UInt64) {
+        let micros = Int((DispatchTime.now().uptimeNanoseconds &- startedAt) / 1000)
+        counters.withLockedValue {
+            $0.upstreamRequests += 1
+            $0.upstreamMicroseconds += micros
+        }
     }
 
     var snapshot: Counters { counters.withLockedValue { $0 } }

@@ -27,6 +27,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     private let seeds: [NodeAddress]
     private let writes = NIOLockedValueBox<Int64>(0)
     private let refreshing = NIOLockedValueBox<Bool>(false)
+    /// Created on first use: it refers back to the executor.
+    private let pubSubHub = NIOLockedValueBox<ClusterPubSubHub?>(nil)
     let logger: Logger
 
     /// `accessControl` holds the users and tokens requests authenticate as
@@ -60,6 +62,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             return Array(pools.values)
         }
         for pool in all { pool.close() }
+        pubSubHub.withLockedValue { $0 }?.close()
         try? group.syncShutdownGracefully()
     }
 
@@ -71,7 +74,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     func refreshSlotMap() -> Bool {
         let candidates = slots.masters + seeds.filter { !slots.masters.contains($0) }
         for address in candidates {
-            guard let replies = try? pool(for: address).connection().send([[Bytes("CLUSTER"), Bytes("SLOTS")]]).wait(),
+            guard let replies = try? wait(pool(for: address).connection().send([[Bytes("CLUSTER"), Bytes("SLOTS")]])),
                   let reply = replies.first,
                   slots.load(clusterSlots: reply, fallbackHost: address.host, now: DispatchTime.now().uptimeNanoseconds),
                   slots.coveredSlots > 0 else { continue }
@@ -139,6 +142,9 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     }
 
     public func execute(_ command: Command, spec: CommandSpec) -> Reply {
+        if spec.name == "info", spec.acceptsArgumentCount(command.arguments.count), authorize(command) == nil {
+            return info(command)
+        }
         switch plan(command, spec: spec) {
         case .refuse(let error):
             return .error(error)
@@ -186,7 +192,48 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     }
 
     public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
-        ClusterSubscription.start(executor: self, subscriber: subscriber, channels: channels, patterns: patterns)
+        let hub = pubSubHub.withLockedValue { hub -> ClusterPubSubHub in
+            if let hub { return hub }
+            let created = ClusterPubSubHub(executor: self)
+            hub = created
+            return created
+        }
+        return hub.subscribe(subscriber, channels: channels, patterns: patterns)
+    }
+
+    /// Why the cluster cannot serve every slot now, for `/readyz`; nil when
+    /// it can.
+    public var backendProblem: String? {
+        let covered = slots.coveredSlots
+        if covered < HashSlot.count { return "\(HashSlot.count - covered) of \(HashSlot.count) slots have no master" }
+        return nil
+    }
+
+    /// INFO: one master's sections (its server, memory and keyspace), then
+    /// the gateway's view of the cluster in `# Keyway_cluster`.
+    func info(_ command: Command) -> Reply {
+        var text = ""
+        if let master = slots.masters.randomElement(),
+           case .bulk(let nodeInfo) = send(command.arguments, slot: 0, retryIfSent: true, pinned: master) {
+            text = nodeInfo.text
+            if !text.hasSuffix("\r\n") && !text.isEmpty { text += "\r\n" }
+            text += "\r\n"
+        }
+        let counters = statistics.snapshot
+        let lines = [
+            "# Keyway_cluster",
+            "backend:cluster",
+            "cluster_masters_known:\(slots.masters.count)",
+            "cluster_slots_covered:\(slots.coveredSlots)",
+            "cluster_map_refreshes:\(counters.mapRefreshes)",
+            "cluster_moved_redirections:\(counters.movedRedirections)",
+            "cluster_ask_redirections:\(counters.askRedirections)",
+            "cluster_connection_errors:\(counters.connectionErrors)",
+            "cluster_upstream_requests:\(counters.upstreamRequests)",
+            "cluster_upstream_usec:\(counters.upstreamMicroseconds)",
+        ]
+        text += lines.joined(separator: "\r\n") + "\r\n"
+        return .bulk(Bytes(text))
     }
 
     // MARK: - Routing
@@ -220,8 +267,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     /// and retrying within `retryWindow`. A command whose connection broke
     /// after it was written is retried only when `retryIfSent` (reads):
     /// a write may have been applied, so it is answered 503 instead.
-    func send(_ arguments: [Bytes], slot: Int, retryIfSent: Bool) -> Reply {
-        var redirect: Redirection? = nil
+    func send(_ arguments: [Bytes], slot: Int, retryIfSent: Bool, pinned: NodeAddress? = nil) -> Reply {
+        var redirect: Redirection? = pinned.map { Redirection(pinnedTo: $0) }
         var backoff = RetryBackoff(window: settings.retryWindow)
         var hops = 0
         while true {
@@ -250,8 +297,10 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
                 return .error(ClusterCommandPolicy.unavailable("\(target) unreachable: \(error)"))
             }
             let replies: [Reply]
+            let startedAt = DispatchTime.now().uptimeNanoseconds
             do {
                 replies = try wait(connection.send(batch))
+                statistics.recordRoundTrip(startedAt: startedAt)
             } catch {
                 statistics.count(\.connectionErrors)
                 forget(target)
@@ -331,6 +380,13 @@ struct Redirection {
     let address: NodeAddress
 
     /// Parses `MOVED 3999 127.0.0.1:6381` and `ASK 3999 127.0.0.1:6381`.
+    /// A keyless command meant for one node (INFO): sent there as if MOVED.
+    init(pinnedTo address: NodeAddress) {
+        kind = .moved
+        slot = 0
+        self.address = address
+    }
+
     init?(_ message: String) {
         let words = message.split(separator: " ")
         guard words.count == 3, let slot = Int(words[1]), slot >= 0, slot < HashSlot.count,

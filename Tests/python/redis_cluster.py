@@ -53,6 +53,22 @@ class RedisCluster:
             self.stop()
             raise RuntimeError("redis-cli --cluster create failed:\n" + create.stdout + create.stderr)
         self.wait_until_ok()
+        self.wait_for_replicas()
+
+    def wait_for_replicas(self, timeout: float = 60) -> None:
+        """Until every replica has synced with its master: a replica that
+        never synced will not take over when its master fails."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            links = []
+            for port in self.live_ports():
+                info = self.call(port, "INFO", "replication")
+                if "role:slave" in info:
+                    links.append("master_link_status:up" in info)
+            if links and all(links):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the replicas did not sync with their masters")
 
     def start_node(self, port: int) -> None:
         directory = self.workdir / str(port)
@@ -60,7 +76,8 @@ class RedisCluster:
         self.processes[port] = subprocess.Popen(
             [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
              "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", str(self.node_timeout_ms),
-             "--save", "", "--appendonly", "no", "--dir", str(directory), "--daemonize", "no",
+             "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0",
+             "--dir", str(directory), "--daemonize", "no",
              "--logfile", str(directory / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -104,6 +104,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// `/readyz` reports it. Nil when persistence is healthy.
     var persistenceFailure: String? { get }
 
+    /// Why the data behind the executor cannot all be served now (a cluster
+    /// with slots no master serves), for `/readyz`; nil when it can.
+    var backendProblem: String? { get }
+
     /// Grows each time writes that could not be persisted were undone
     /// (`appendfsync always`): a reply computed while it moved may have
     /// read them and must not be sent.
@@ -131,6 +135,7 @@ extension CommandExecutor {
     }
     public var isOutOfMemory: Bool { false }
     public var persistenceFailure: String? { nil }
+    public var backendProblem: String? { nil }
     public var undoCount: UInt64 { 0 }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }
     public func commandSpec(_ name: Bytes) -> CommandSpec? { nil }

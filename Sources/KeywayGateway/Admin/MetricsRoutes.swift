@@ -77,6 +77,17 @@ enum MetricsRoutes {
         out.gauge("keyway_rdb_last_save_success", "1 when the last snapshot succeeded.", info["rdb_last_bgsave_status"] == "ok" ? "1" : "0")
         out.gauge("keyway_aof_enabled", "1 when the append-only file is on.", info["aof_enabled"])
         out.gauge("keyway_aof_last_rewrite_success", "1 when the last AOF rewrite succeeded.", info["aof_last_bgrewrite_status"] == "ok" ? "1" : "0")
+        if info["backend"] == "cluster" {
+            out.gauge("keyway_cluster_masters", "Masters the slot map names.", info["cluster_masters_known"])
+            out.gauge("keyway_cluster_slots_covered", "Slots some master serves (16384 when all are).", info["cluster_slots_covered"])
+            out.counter("keyway_cluster_map_refreshes_total", "Slot map reloads (CLUSTER SLOTS).", info["cluster_map_refreshes"])
+            out.counter("keyway_cluster_moved_total", "MOVED redirections followed.", info["cluster_moved_redirections"])
+            out.counter("keyway_cluster_ask_total", "ASK redirections followed.", info["cluster_ask_redirections"])
+            out.counter("keyway_cluster_connection_errors_total", "Node connections that failed or broke.", info["cluster_connection_errors"])
+            out.counter("keyway_cluster_upstream_requests_total", "Round trips to cluster nodes.", info["cluster_upstream_requests"])
+            out.counter("keyway_cluster_upstream_seconds_total", "Time spent waiting for cluster nodes.",
+                        String((Double(info["cluster_upstream_usec"] ?? "0") ?? 0) / 1_000_000))
+        }
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(out.text.utf8))
     }
 

@@ -28,6 +28,12 @@ enum ObservabilityRoutes {
                 o.member("detail") { $0.string(failure) }
             }
         }
+        if let problem = context.executor.backendProblem {
+            return context.json(503) { o in
+                o.member("status") { $0.string("cluster_unavailable") }
+                o.member("detail") { $0.string(problem) }
+            }
+        }
         return HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
     }
 
