@@ -1,3 +1,4 @@
+import Dispatch
 import KeywayEngine
 import NIOConcurrencyHelpers
 import NIOCore
@@ -129,8 +130,11 @@ final class ClusterPubSubHub: Sendable {
         if wasCurrent { retryLater() }
     }
 
+    /// Tries again in a quarter of a second, off the event loop: the slot
+    /// map refresh waits for a node's reply, which an event loop thread
+    /// must never do.
     private func retryLater() {
-        executor.group.next().scheduleTask(in: .milliseconds(250)) { [self] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(250)) { [self] in
             executor.refreshSlotMap()
             connect()
         }

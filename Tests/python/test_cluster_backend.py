@@ -222,6 +222,34 @@ def test_resharding_under_load_loses_nothing(cluster, gateway):
     cluster.wait_until_ok()
 
 
+def test_subscribers_share_one_upstream_subscription(cluster, gateway):
+    def upstream_subscriptions(channel: str) -> int:
+        return sum(cluster.call(port, "PUBSUB", "NUMSUB", channel)[1] for port in cluster.live_ports())
+
+    subscribers = [Subscriber(f"{gateway.url}/v1/subscribe?channel=shared-news", gateway.auth) for _ in range(3)]
+    try:
+        assert upstream_subscriptions("shared-news") == 1
+        result(gateway, "PUBLISH", "shared-news", "to-all")
+        for sub in subscribers:
+            assert json.loads(sub.next().data)["message"] == "to-all"
+    finally:
+        for sub in subscribers:
+            sub.close()
+    deadline = time.time() + 10
+    while upstream_subscriptions("shared-news") and time.time() < deadline:
+        time.sleep(0.1)
+    assert upstream_subscriptions("shared-news") == 0
+
+
+def test_info_metrics_and_readiness_report_the_cluster(gateway):
+    info = result(gateway, "INFO")
+    assert "# Keyway_cluster" in info and "cluster_slots_covered:16384" in info and "cluster_masters_known:3" in info
+    metrics = requests.get(gateway.url + "/metrics", headers=gateway.auth, timeout=10).text
+    assert "keyway_cluster_slots_covered 16384" in metrics
+    assert "keyway_cluster_upstream_requests_total" in metrics
+    assert requests.get(gateway.url + "/readyz", timeout=10).json() == {"status": "ready"}
+
+
 def test_failover_gives_503_then_recovers(cluster, gateway):
     # Last in the module: the cluster loses a master for good.
     victim = cluster.masters()[0]
@@ -247,6 +275,8 @@ def test_failover_gives_503_then_recovers(cluster, gateway):
                 wrong.append((r.status_code, r.text))
             time.sleep(0.01)
 
+    # A subscriber open across the failover (its upstream may be on the victim).
+    sub = Subscriber(f"{gateway.url}/v1/subscribe?channel=after-failover", gateway.auth)
     worker = threading.Thread(target=load)
     worker.start()
     time.sleep(0.5)
@@ -266,3 +296,15 @@ def test_failover_gives_503_then_recovers(cluster, gateway):
     assert {status for _, status in statuses} <= {200, 503}
     # Redis's failover here takes cluster-node-timeout (2 s) plus an election.
     assert recovered_at - killed_at < 20
+    try:
+        deadline = time.time() + 10
+        while True:
+            result(gateway, "PUBLISH", "after-failover", "still-here")
+            try:
+                assert json.loads(sub.next(timeout=1).data)["message"] == "still-here"
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+    finally:
+        sub.close()
