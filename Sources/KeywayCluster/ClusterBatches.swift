@@ -27,7 +27,7 @@ struct ClusterPipeline {
             switch executor.plan(command, spec: spec) {
             case .refuse(let error):
                 replies[index] = .error(error)
-            case .everyMaster:
+            case .everyMaster, .split:
                 replies[index] = executor.execute(command, spec: spec)
             case .slot(let slot):
                 let item = Item(index: index, arguments: command.arguments, slot: slot,
@@ -93,6 +93,8 @@ struct ClusterTransaction {
             switch executor.plan(command, spec: spec) {
             case .refuse(let error):
                 return .failure(error.code == .crossSlot || error.code == .noPermission ? error : Self.aborted)
+            case .split:
+                return .failure(ClusterCommandPolicy.crossSlot)
             case .everyMaster:
                 return .failure(CommandError(.notSupported, "ERR \(spec.name.uppercased()) runs on every node and cannot be part of a cluster transaction"))
             case .slot(let commandSlot):

@@ -150,6 +150,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             return .error(error)
         case .everyMaster(let combine):
             return fanOut(command, combine: combine)
+        case .split(let slotsOfKeys):
+            return executeSplit(command, slotsOfKeys: slotsOfKeys)
         case .slot(let slot):
             let reply = send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly))
             if spec.flags.contains(.write), !reply.isError { writes.withLockedValue { $0 += 1 } }
@@ -180,7 +182,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         }
         switch plan(command, spec: spec) {
         case .refuse(let error): return .reply(.error(error))
-        case .everyMaster: return .reply(execute(command, spec: spec))
+        case .everyMaster, .split: return .reply(execute(command, spec: spec))
         case .slot(let slot): return ClusterBlockingCommand(executor: self, arguments: command.arguments, slot: slot, client: client).start()
         }
     }
@@ -244,6 +246,41 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         /// their replies combined.
         case everyMaster(FanOut)
         case slot(Int)
+        /// A splittable command over several slots, run per slot (the
+        /// slot of each key, in argument order).
+        case split([Int])
+    }
+
+    /// The multi-key commands `?split=true` may run one slot at a time:
+    /// MGET's replies are put back in key order, the others' counts summed.
+    static let splittable: Set<String> = ["mget", "del", "exists", "unlink", "touch"]
+
+    public func splitsAcrossSlots(_ command: Command) -> Bool {
+        guard command.splitAcrossSlots, let spec = commands.lookup(command.name), Self.splittable.contains(spec.name) else { return false }
+        let slotsOfKeys = Set(spec.keys(in: command.arguments).map { HashSlot.of($0) })
+        return slotsOfKeys.count > 1
+    }
+
+    /// Runs each slot's keys as one command of their own and merges.
+    func executeSplit(_ command: Command, slotsOfKeys: [Int]) -> Reply {
+        let name = command.arguments[0]
+        let keys = Array(command.arguments.dropFirst())
+        var positionsBySlot: [Int: [Int]] = [:]
+        for (position, slot) in slotsOfKeys.enumerated() { positionsBySlot[slot, default: []].append(position) }
+        let isRead = commands.lookup(name)?.flags.contains(.readonly) ?? false
+        var values = [Reply](repeating: .null, count: keys.count)
+        var total: Int64 = 0
+        for (slot, positions) in positionsBySlot.sorted(by: { $0.value[0] < $1.value[0] }) {
+            let reply = send([name] + positions.map { keys[$0] }, slot: slot, retryIfSent: isRead)
+            switch reply {
+            case .error: return reply
+            case .integer(let count): total += count
+            case .array(let items) where items.count == positions.count:
+                for (position, item) in zip(positions, items) { values[position] = item }
+            default: return .error(CommandError(.generic, "ERR unexpected reply to a split \(name.text)"))
+            }
+        }
+        return name.lowercasedASCII == "mget" ? .array(values) : .integer(total)
     }
 
     enum FanOut { case sum, concatenate, firstOK }
@@ -259,7 +296,10 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         let keys = spec.keys(in: command.arguments)
         guard let first = keys.first else { return .slot(Int.random(in: 0..<HashSlot.count)) }
         let slot = HashSlot.of(first)
-        for key in keys.dropFirst() where HashSlot.of(key) != slot { return .refuse(ClusterCommandPolicy.crossSlot) }
+        for key in keys.dropFirst() where HashSlot.of(key) != slot {
+            if command.splitAcrossSlots, Self.splittable.contains(spec.name) { return .split(keys.map { HashSlot.of($0) }) }
+            return .refuse(ClusterCommandPolicy.crossSlot)
+        }
         return .slot(slot)
     }
 

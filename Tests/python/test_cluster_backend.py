@@ -74,6 +74,27 @@ def test_multi_key_commands_need_one_slot(gateway):
     assert r.status_code == 400 and "CROSSSLOT" in r.text
 
 
+def test_split_runs_a_multi_key_command_per_slot_when_asked(gateway):
+    result(gateway, "SET", "split:a", "1")
+    result(gateway, "SET", "split:b", "2")
+    result(gateway, "SET", "split:c", "3")
+    words = ["MGET", "split:a", "split:b", "split:none", "split:c"]
+    assert cmd(gateway, *words).status_code == 400  # CROSSSLOT unless asked
+    r = requests.post(gateway.url + "/?split=true", json=words, headers=gateway.auth, timeout=10)
+    assert r.status_code == 200 and r.json() == {"result": ["1", "2", None, "3"]}
+    assert r.headers["Keyway-Atomic"] == "false"
+    r = requests.post(gateway.url + "/?split=true", json=["EXISTS", "split:a", "split:b", "split:none"], headers=gateway.auth, timeout=10)
+    assert r.json() == {"result": 2}
+    r = requests.post(gateway.url + "/?split=true", json=["DEL", "split:a", "split:b", "split:c"], headers=gateway.auth, timeout=10)
+    assert r.json() == {"result": 3}
+    # One slot: atomic as ever, no header.
+    r = requests.post(gateway.url + "/?split=true", json=["MGET", "{s}1", "{s}2"], headers=gateway.auth, timeout=10)
+    assert r.json() == {"result": [None, None]} and "Keyway-Atomic" not in r.headers
+    # Only the multi-key commands Redis clients split may be split.
+    r = requests.post(gateway.url + "/?split=true", json=["RENAME", "split:a", "split:b"], headers=gateway.auth, timeout=10)
+    assert r.status_code == 400 and "CROSSSLOT" in r.json()["error"]
+
+
 def test_pipelines_span_masters_and_transactions_stay_on_one_slot(gateway):
     batch = [["SET", f"p:{n}", str(n)] for n in range(50)] + [["INCR", f"p:{n}"] for n in range(50)] + [["GET", "p:49"]]
     r = requests.post(gateway.url + "/pipeline", json=batch, headers=gateway.auth, timeout=30)

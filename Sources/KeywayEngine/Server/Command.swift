@@ -11,6 +11,10 @@ public struct Command: Sendable, Equatable {
     /// The ACL user it runs as; nil for the server's own commands, which
     /// no rule restricts.
     public var user: ACLUser?
+    /// The client allows a multi-key command whose keys live in different
+    /// cluster slots to run as one command per slot, not atomically
+    /// (`?split=true`); only the cluster backend looks at it.
+    public var splitAcrossSlots = false
 
     public init(_ arguments: [Bytes]) {
         precondition(!arguments.isEmpty, "a command needs a name")
@@ -104,6 +108,10 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// `/readyz` reports it. Nil when persistence is healthy.
     var persistenceFailure: String? { get }
 
+    /// Whether `command` runs (or ran) as several commands, not atomically:
+    /// a `splitAcrossSlots` command whose keys are in different slots.
+    func splitsAcrossSlots(_ command: Command) -> Bool
+
     /// Why the data behind the executor cannot all be served now (a cluster
     /// with slots no master serves), for `/readyz`; nil when it can.
     var backendProblem: String? { get }
@@ -136,6 +144,7 @@ extension CommandExecutor {
     public var isOutOfMemory: Bool { false }
     public var persistenceFailure: String? { nil }
     public var backendProblem: String? { nil }
+    public func splitsAcrossSlots(_ command: Command) -> Bool { false }
     public var undoCount: UInt64 { 0 }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }
     public func commandSpec(_ name: Bytes) -> CommandSpec? { nil }

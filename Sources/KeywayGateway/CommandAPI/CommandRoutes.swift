@@ -38,6 +38,7 @@ enum CommandRoutes {
     static func run(_ command: Command, _ context: ResourceContext) -> HTTPResult {
         var command = command
         context.client.stamp(&command)
+        if context.request.queryValue("split") == Array("true".utf8) { command.splitAcrossSlots = true }
         let encoding = CommandReplyEncoding(request: context.request)
         let gateway = context.gateway
         let executor = context.executor
@@ -51,7 +52,9 @@ enum CommandRoutes {
             }
         }
         let reply = if let spec { executor.execute(command, spec: spec) } else { executor.execute(command) }
-        return .response(encoding.response(for: reply, headers: syncHeader(gateway)))
+        var headers = syncHeader(gateway)
+        if command.splitAcrossSlots && executor.splitsAcrossSlots(command) { headers.append(("Keyway-Atomic", "false")) }
+        return .response(encoding.response(for: reply, headers: headers))
     }
 
     /// Batch bodies larger than this (about 1,500 commands) are read, run and
