@@ -10,11 +10,13 @@
 # `redis-benchmark --cluster -t set,get -c 64 -d 40 -r 100000` against the
 # nodes; `wrk -t1 -c64` against one gateway's `/set/{key}/{value}` and
 # `/get/{key}` (random keys of the same shape); then the same with two wrk
-# processes, one per gateway, 32 connections each. Everything shares the
+# processes, one per gateway, 32 connections each; and, for scale, one
+# gateway with the embedded engine. Everything shares the
 # machine's cores, so compare the ratios of one run.
 #
 # Environment: KEYWAY_BIN (default .build/release/keyway), BENCH_SECONDS
-# (default 10), BENCH_REQUESTS for redis-benchmark (default 200000).
+# (default 10), BENCH_REQUESTS for redis-benchmark (default 200000),
+# BENCH_SERVER_ARGS (extra `keyway serve` arguments, e.g. --threads 8).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${KEYWAY_BIN:-$repo/.build/release/keyway}
@@ -42,14 +44,18 @@ until redis-cli -p "${ports[0]}" cluster info | grep -q cluster_state:ok; do sle
 
 gateway() {
     local port=$1
-    "$bin" serve --port "$port" --backend cluster --cluster-nodes "127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}" \
+    "$bin" serve --port "$port" --backend cluster --cluster-nodes "127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}" ${BENCH_SERVER_ARGS:-} \
         >"$work/keyway-$port.log" 2>&1 &
     pids+=($!)
     until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.1; done
 }
-gw1=$((base + 100)); gw2=$((base + 101))
+gw1=$((base + 100)); gw2=$((base + 101)); embedded=$((base + 102))
 gateway $gw1
 gateway $gw2
+# The same HTTP path with the embedded engine: what the gateway itself costs.
+"$bin" serve --port "$embedded" --save "" ${BENCH_SERVER_ARGS:-} >"$work/keyway-embedded.log" 2>&1 &
+pids+=($!)
+until curl -sf "http://127.0.0.1:$embedded/readyz" >/dev/null; do sleep 0.1; done
 
 value=$(printf 'v%.0s' $(seq 1 40))
 cat >"$work/set.lua" <<LUA
@@ -65,10 +71,12 @@ LUA
 
 rate() { awk '/Requests\/sec/ {print int($2)}'; }
 echo "redis-benchmark --cluster (direct to the nodes)"
-redis-benchmark --cluster -h 127.0.0.1 -p "${ports[0]}" -t set,get -c 64 -n "$requests" -d 40 -r 100000 -q 2>/dev/null \
-    | tr '\r' '\n' | grep -E '^(SET|GET):' | tee "$work/redis.txt"
-direct_set=$(awk '/^SET:/ {print int($2)}' "$work/redis.txt")
-direct_get=$(awk '/^GET:/ {print int($2)}' "$work/redis.txt")
+redis-benchmark --cluster -h 127.0.0.1 -p "${ports[0]}" -t set,get -c 64 -n "$requests" -d 40 -r 100000 --csv 2>/dev/null \
+    >"$work/redis.txt"
+cat "$work/redis.txt"
+# --csv: "test","rps",... per line; the keys are key:__rand_int__ as above.
+direct_set=$(awk -F'"' '$2 == "SET" {print int($4)}' "$work/redis.txt")
+direct_get=$(awk -F'"' '$2 == "GET" {print int($4)}' "$work/redis.txt")
 
 one_set=$(wrk -t1 -c64 -d"${seconds}s" -s "$work/set.lua" "http://127.0.0.1:$gw1" | rate)
 one_get=$(wrk -t1 -c64 -d"${seconds}s" -s "$work/get.lua" "http://127.0.0.1:$gw1" | rate)
@@ -80,6 +88,8 @@ both() {
     wait $first
     echo $(( $(cat "$work/a") + $(cat "$work/b") ))
 }
+embedded_set=$(wrk -t1 -c64 -d"${seconds}s" -s "$work/set.lua" "http://127.0.0.1:$embedded" | rate)
+embedded_get=$(wrk -t1 -c64 -d"${seconds}s" -s "$work/get.lua" "http://127.0.0.1:$embedded" | rate)
 two_set=$(both "$work/set.lua")
 two_get=$(both "$work/get.lua")
 
@@ -91,7 +101,9 @@ cat <<TABLE
 | redis-benchmark --cluster SET | $direct_set | 1.00 |
 | one gateway, SET | $one_set | $(ratio "$one_set" "$direct_set") |
 | two gateways, SET | $two_set | $(ratio "$two_set" "$direct_set") |
+| embedded engine (no cluster), SET | $embedded_set | $(ratio "$embedded_set" "$direct_set") |
 | redis-benchmark --cluster GET | $direct_get | 1.00 |
 | one gateway, GET | $one_get | $(ratio "$one_get" "$direct_get") |
 | two gateways, GET | $two_get | $(ratio "$two_get" "$direct_get") |
+| embedded engine (no cluster), GET | $embedded_get | $(ratio "$embedded_get" "$direct_get") |
 TABLE

@@ -39,13 +39,13 @@ struct ClusterPipeline {
                 }
             }
         }
-        var sent: [(NodeAddress, [Item], EventLoopFuture<[Reply]>?)] = []
+        var sent: [(NodeAddress, [Item], ReplyWaiter?)] = []
         for (master, items) in groups {
             let connection = try? executor.pool(for: master).connection()
-            sent.append((master, items, connection?.send(items.map(\.arguments))))
+            sent.append((master, items, connection?.sendDeferred(items.map(\.arguments))))
         }
         for (master, items, future) in sent {
-            guard let future, let answers = try? executor.wait(future) else {
+            guard let future, let answers = try? future.wait(timeout: executor.settings.requestTimeout) else {
                 executor.forget(master)
                 for item in items {
                     // Never written: safe to send again. Written, then the
@@ -133,7 +133,7 @@ struct ClusterTransaction {
                 if backoff.wait() { continue }
                 return .error(ClusterCommandPolicy.unavailable("\(target) unreachable"))
             }
-            guard let replies = try? executor.wait(connection.send(written)) else {
+            guard let replies = try? connection.sendAndWait(written, timeout: executor.settings.requestTimeout) else {
                 executor.forget(target)
                 executor.refreshSlotMap()
                 asking = nil

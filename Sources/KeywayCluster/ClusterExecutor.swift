@@ -339,7 +339,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             let replies: [Reply]
             let startedAt = DispatchTime.now().uptimeNanoseconds
             do {
-                replies = try wait(connection.send(batch))
+                replies = try connection.sendAndWait(batch, timeout: settings.requestTimeout)
                 statistics.recordRoundTrip(startedAt: startedAt)
             } catch {
                 statistics.count(\.connectionErrors)
@@ -389,7 +389,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         var replies: [Reply] = []
         for master in slots.masters {
             guard let connection = try? pool(for: master).connection(),
-                  let reply = try? wait(connection.send([command.arguments])).first else {
+                  let reply = try? connection.sendAndWait([command.arguments], timeout: settings.requestTimeout).first else {
                 return .error(ClusterCommandPolicy.unavailable("\(master) did not answer"))
             }
             if case .error = reply { return reply }

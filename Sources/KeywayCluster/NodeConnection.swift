@@ -1,3 +1,4 @@
+import Dispatch
 import KeywayEngine
 import NIOConcurrencyHelpers
 import NIOCore
@@ -49,11 +50,33 @@ final class NodeConnection: Sendable {
 
     /// Sends `commands` as one write; the future holds their replies in order.
     func send(_ commands: [[Bytes]]) -> EventLoopFuture<[Reply]> {
-        var buffer = channel.allocator.buffer(capacity: 64 * commands.count)
-        for command in commands { RESPCommandEncoder.encode(command, into: &buffer) }
         let promises = commands.map { _ in channel.eventLoop.makePromise(of: Reply.self) }
-        channel.writeAndFlush(PendingRequest(buffer: buffer, promises: promises), promise: nil)
+        channel.writeAndFlush(PendingRequest(buffer: encode(commands), slots: promises.map { .promise($0) }), promise: nil)
         return EventLoopFuture.whenAllSucceed(promises.map(\.futureResult), on: channel.eventLoop)
+    }
+
+    /// Sends `commands` as one write and waits on this thread for their
+    /// replies, at most `timeout`. The event loop hands the replies over
+    /// directly (no futures, no timer), so a request costs one hop to the
+    /// event loop and one wake-up back.
+    func sendAndWait(_ commands: [[Bytes]], timeout: TimeAmount) throws -> [Reply] {
+        try sendDeferred(commands).wait(timeout: timeout)
+    }
+
+    /// Sends `commands` as one write; the caller waits on the waiter later
+    /// (a pipeline writes to every master first, then waits for each).
+    func sendDeferred(_ commands: [[Bytes]]) -> ReplyWaiter {
+        let waiter = ReplyWaiter(expecting: commands.count)
+        channel.writeAndFlush(PendingRequest(buffer: encode(commands), slots: Array(repeating: .waiter(waiter), count: commands.count)), promise: nil)
+        return waiter
+    }
+
+    private func encode(_ commands: [[Bytes]]) -> ByteBuffer {
+        var size = 16
+        for command in commands { for argument in command { size += argument.count + 16 } }
+        var buffer = channel.allocator.buffer(capacity: size)
+        for command in commands { RESPCommandEncoder.encode(command, into: &buffer) }
+        return buffer
     }
 
     func close() {
@@ -84,10 +107,79 @@ struct NodeAddress: Hashable, Sendable, CustomStringConvertible {
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// Commands written, with the promises their replies complete.
+/// Commands written, with where each reply goes.
 struct PendingRequest {
     let buffer: ByteBuffer
-    let promises: [EventLoopPromise<Reply>]
+    let slots: [ReplySlot]
+}
+
+/// Where one reply goes: a promise (asynchronous callers) or a thread
+/// waiting for all of its request's replies.
+enum ReplySlot {
+    case promise(EventLoopPromise<Reply>)
+    case waiter(ReplyWaiter)
+
+    func succeed(_ reply: Reply) {
+        switch self {
+        case .promise(let promise): promise.succeed(reply)
+        case .waiter(let waiter): waiter.add(reply)
+        }
+    }
+
+    func fail(_ error: Error) {
+        switch self {
+        case .promise(let promise): promise.fail(error)
+        case .waiter(let waiter): waiter.fail(error)
+        }
+    }
+}
+
+/// Collects a request's replies on the event loop and wakes the thread
+/// that waits for them.
+final class ReplyWaiter: @unchecked Sendable {
+    private let lock = NIOLock()
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let expected: Int
+    private var replies: [Reply] = []
+    private var failure: Error?
+    private var done = false
+
+    init(expecting expected: Int) {
+        self.expected = expected
+        replies.reserveCapacity(expected)
+    }
+
+    func add(_ reply: Reply) {
+        let finished = lock.withLock { () -> Bool in
+            guard !done else { return false }
+            replies.append(reply)
+            if replies.count == expected { done = true }
+            return done
+        }
+        if finished { semaphore.signal() }
+    }
+
+    func fail(_ error: Error) {
+        let finished = lock.withLock { () -> Bool in
+            guard !done else { return false }
+            failure = error
+            done = true
+            return true
+        }
+        if finished { semaphore.signal() }
+    }
+
+    func wait(timeout: TimeAmount) throws -> [Reply] {
+        if semaphore.wait(timeout: .now() + .nanoseconds(Int(timeout.nanoseconds))) == .timedOut {
+            fail(ClusterError.timedOut)
+            // A reply that completed the request just now wins over the timeout.
+            _ = semaphore.wait(timeout: .now())
+        }
+        return try lock.withLock { () throws -> [Reply] in
+            if replies.count == expected { return replies }
+            throw failure ?? ClusterError.timedOut
+        }
+    }
 }
 
 /// Matches replies to requests in order; fails every waiting request when
@@ -97,17 +189,17 @@ final class ReplyQueueHandler: ChannelDuplexHandler {
     typealias OutboundIn = PendingRequest
     typealias OutboundOut = ByteBuffer
 
-    private var waiting = CircularBuffer<EventLoopPromise<Reply>>()
+    private var waiting = CircularBuffer<ReplySlot>()
     private var closed = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         guard !closed else {
-            for waiter in request.promises { waiter.fail(ClusterError.connectionLost) }
+            for slot in request.slots { slot.fail(ClusterError.connectionLost) }
             promise?.fail(ClusterError.connectionLost)
             return
         }
-        waiting.append(contentsOf: request.promises)
+        waiting.append(contentsOf: request.slots)
         context.write(wrapOutboundOut(request.buffer), promise: promise)
     }
 
