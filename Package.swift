@@ -99,6 +99,11 @@ let package = Package(
         .executableTarget(name: "RouterBench", dependencies: ["KeywayEngine", "KeywayGateway", "KeywayHTTP"], path: "Benchmarks/RouterBench"),
         .target(name: "KeywayTestSupport", path: "Tests/KeywayTestSupport"),
         .testTarget(name: "KeywayEngineTests", dependencies: ["KeywayEngine"]),
+        .testTarget(name: "KeywayClusterTests", dependencies: [
+            "KeywayCluster", "KeywayEngine",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KeywayGatewayTests", dependencies: ["KeywayGateway", "KeywayEngine", "KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "JWTKit", package: "jwt-kit")]),
     ]

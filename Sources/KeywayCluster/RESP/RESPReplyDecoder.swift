@@ -5,82 +5,81 @@ import NIOCore
 /// `-` error (its first word picks the stable code), `:` integer, `$` bulk
 /// (or nil), `*` array (or nil).
 ///
-/// A reply is decoded only once all of it has arrived. A large reply that
-/// arrives in many reads is not re-parsed on each: after an incomplete try
-/// the next waits until the buffered bytes have doubled, so the work stays
-/// linear in the reply's size.
+/// Parsing is incremental: each complete element is consumed as it
+/// arrives and kept on a stack of the arrays still open, so a large reply
+/// that arrives in many reads is parsed once, in linear time; a bulk string
+/// is taken only once all its bytes are there.
 struct RESPReplyDecoder: ByteToMessageDecoder {
     typealias InboundOut = Reply
 
-    /// Bytes that were buffered at the last incomplete try.
-    private var bytesAtLastTry = 0
+    /// Arrays begun but not complete: elements still to come, and those read.
+    private var open: [(remaining: Int, elements: [Reply])] = []
+    /// Readable bytes the element being received needs at least.
+    private var bytesNeeded = 0
 
     /// Replies nested deeper than this are refused, so a hostile or broken
-    /// peer cannot exhaust the stack.
+    /// peer cannot exhaust memory with open arrays.
     static let maximumNesting = 512
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let available = buffer.readableBytes
-        if bytesAtLastTry > 0 && available < bytesAtLastTry * 2 && !Self.mightBeComplete(buffer) {
-            return .needMoreData
+        guard buffer.readableBytes >= bytesNeeded else { return .needMoreData }
+        bytesNeeded = 0
+        while true {
+            var reader = buffer
+            guard let element = try nextElement(&reader) else { return .needMoreData }
+            buffer.moveReaderIndex(to: reader.readerIndex)
+            guard var complete = element else { continue }  // an array was opened
+            while !open.isEmpty {
+                open[open.count - 1].elements.append(complete)
+                open[open.count - 1].remaining -= 1
+                guard open[open.count - 1].remaining == 0 else { break }
+                complete = .array(open.removeLast().elements)
+            }
+            if open.isEmpty {
+                context.fireChannelRead(wrapInboundOut(complete))
+                return .continue
+            }
         }
-        var reader = buffer
-        guard let reply = try Self.parse(&reader, depth: 0) else {
-            bytesAtLastTry = available
-            return .needMoreData
-        }
-        bytesAtLastTry = 0
-        buffer.moveReaderIndex(to: reader.readerIndex)
-        context.fireChannelRead(wrapInboundOut(reply))
-        return .continue
     }
 
-    /// A cheap check for the common large reply, one bulk string: complete
-    /// once its declared length has arrived.
-    private static func mightBeComplete(_ buffer: ByteBuffer) -> Bool {
-        guard buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == UInt8(ascii: "$") else { return false }
-        var probe = buffer
-        probe.moveReaderIndex(forwardBy: 1)
-        guard let line = readLine(&probe), let length = Int(line), length >= 0 else { return true }
-        return probe.readableBytes >= length + 2
-    }
-
-    /// One reply, or nil when `buffer` does not hold all of it yet.
-    static func parse(_ buffer: inout ByteBuffer, depth: Int) throws -> Reply? {
-        guard depth <= maximumNesting else { throw RESPProtocolError("reply nested too deeply") }
-        guard let marker = buffer.readInteger(as: UInt8.self) else { return nil }
-        guard let line = readLine(&buffer) else { return nil }
+    /// The next element at `reader`: nil when it has not all arrived (and
+    /// `bytesNeeded` says how much it needs), `.some(nil)` when it opened
+    /// a non-empty array, else the element.
+    private mutating func nextElement(_ reader: inout ByteBuffer) throws -> Reply?? {
+        let start = reader.readerIndex
+        guard let marker = reader.readInteger(as: UInt8.self), let line = Self.readLine(&reader) else { return nil }
         switch marker {
         case UInt8(ascii: "+"):
-            return .status(line)
+            return .some(.status(line))
         case UInt8(ascii: "-"):
-            return .error(CommandError(ErrorCode.forMessage(line), line))
+            return .some(.error(CommandError(ErrorCode.forMessage(line), line)))
         case UInt8(ascii: ":"):
             guard let value = Int64(line) else { throw RESPProtocolError("bad integer '\(line)'") }
-            return .integer(value)
+            return .some(.integer(value))
         case UInt8(ascii: "$"):
-            guard let length = Int(line), length >= -1 else { throw RESPProtocolError("bad bulk length '\(line)'") }
-            if length == -1 { return .null }
-            guard buffer.readableBytes >= length + 2, let bytes = buffer.readBytes(length: length) else { return nil }
-            buffer.moveReaderIndex(forwardBy: 2)
-            return .bulk(Bytes(bytes))
+            guard let length = Int(line), length >= -1, length <= 512 * 1024 * 1024 else { throw RESPProtocolError("bad bulk length '\(line)'") }
+            if length == -1 { return .some(.null) }
+            guard reader.readableBytes >= length + 2, let bytes = reader.readBytes(length: length) else {
+                bytesNeeded = reader.readerIndex - start + length + 2
+                return nil
+            }
+            reader.moveReaderIndex(forwardBy: 2)
+            return .some(.bulk(Bytes(bytes)))
         case UInt8(ascii: "*"):
             guard let count = Int(line), count >= -1 else { throw RESPProtocolError("bad array length '\(line)'") }
-            if count == -1 { return .null }
-            var elements: [Reply] = []
-            elements.reserveCapacity(min(count, 1024))
-            for _ in 0..<count {
-                guard let element = try parse(&buffer, depth: depth + 1) else { return nil }
-                elements.append(element)
-            }
-            return .array(elements)
+            if count == -1 { return .some(.null) }
+            if count == 0 { return .some(.array([])) }
+            guard open.count < Self.maximumNesting else { throw RESPProtocolError("reply nested too deeply") }
+            open.append((count, []))
+            open[open.count - 1].elements.reserveCapacity(min(count, 1024))
+            return .some(nil)
         default:
             throw RESPProtocolError("unknown reply type byte \(marker)")
         }
     }
 
     /// The text up to CRLF, consumed with it; nil when no CRLF yet.
-    private static func readLine(_ buffer: inout ByteBuffer) -> String? {
+    static func readLine(_ buffer: inout ByteBuffer) -> String? {
         guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")),
               end + 1 < buffer.writerIndex,
               buffer.getInteger(at: end + 1, as: UInt8.self) == UInt8(ascii: "\n") else { return nil }
