@@ -23,8 +23,10 @@ enum RDBJSONModule {
     /// The 64-bit id Redis derives from a module type's name and version.
     static let moduleID: UInt64 = id(name: typeName, version: encodingVersion)
 
+    /// The 64 characters a module type name may use, in Redis's order.
+    private static let charset = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
     static func id(name: String, version: UInt64) -> UInt64 {
-        let charset = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var id: UInt64 = 0
         for byte in name.utf8 {
             id = id << 6 | UInt64(charset.firstIndex(of: byte)!)
@@ -70,7 +72,6 @@ enum RDBJSONModule {
 
     /// The type name encoded in a module id, for messages.
     static func name(of id: UInt64) -> String {
-        let charset = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var characters: [UInt8] = []
         var bits = id >> 10
         for _ in 0..<9 {
