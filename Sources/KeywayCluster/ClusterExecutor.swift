@@ -125,6 +125,10 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     public func durabilityBarrier() -> DurabilityTicket? { nil }
 
     public func authorize(_ command: Command) -> CommandError? {
+        // `/v1/monitor` asks here before it opens its stream: refused whole.
+        if command.name.equalsIgnoringCase("monitor") {
+            return CommandError(.notSupported, "ERR MONITOR is per node in a cluster; ask the nodes themselves")
+        }
         guard let user = command.user, !user.isUnrestricted else { return nil }
         guard let spec = commands.lookup(command.name) else {
             return .unknownCommand(command.name, arguments: command.arguments.dropFirst())
@@ -187,9 +191,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         }
     }
 
+    /// Never reached: `authorize` refuses MONITOR, which is per node.
     public func monitor(_ watcher: any CommandWatcher) -> Subscription {
-        // MONITOR is per node in a cluster; the gateway's route refuses it
-        // through `authorize`-free checks of the command itself.
         Subscription(cancel: {})
     }
 

@@ -127,6 +127,8 @@ def test_embedded_only_commands_are_refused(gateway):
         assert r.status_code == 400, words
         assert r.json()["error"].startswith(f"ERR {words[0]} acts on the embedded engine"), r.json()
     assert cmd(gateway, "NOSUCHCOMMAND").status_code == 400
+    monitor = requests.get(gateway.url + "/v1/monitor", headers=gateway.auth, timeout=10)
+    assert monitor.status_code == 400 and monitor.json()["code"] == "NOT_SUPPORTED"
 
 
 def test_blocking_pop_holds_no_thread_and_is_served(gateway):
