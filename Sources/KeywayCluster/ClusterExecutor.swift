@@ -149,6 +149,9 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         if spec.name == "info", spec.acceptsArgumentCount(command.arguments.count), authorize(command) == nil {
             return info(command)
         }
+        if spec.name == "scan", spec.acceptsArgumentCount(command.arguments.count), authorize(command) == nil {
+            return scan(command)
+        }
         switch plan(command, spec: spec) {
         case .refuse(let error):
             return .error(error)
@@ -239,6 +242,40 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         ]
         text += lines.joined(separator: "\r\n") + "\r\n"
         return .bulk(Bytes(text))
+    }
+
+    /// SCAN over every master in turn. The cursor carries the master's
+    /// position (in the map's sorted order) in its top 16 bits and that
+    /// master's own cursor below; a page goes on to the next masters until
+    /// it holds COUNT keys (default 10), so a small keyspace comes back in
+    /// the first call.
+    func scan(_ command: Command) -> Reply {
+        let masters = slots.masters
+        guard let cursor = UInt64(command.arguments[1].text) else { return .error(.invalidCursor) }
+        var master = Int(cursor >> 48)
+        var nodeCursor = cursor & ((1 << 48) - 1)
+        var wanted = 10
+        let options = Array(command.arguments.dropFirst(2))
+        for index in stride(from: 0, to: options.count - 1, by: 2) where options[index].equalsIgnoringCase("count") {
+            wanted = max(1, Int(options[index + 1].text) ?? 10)
+        }
+        var keys: [Reply] = []
+        while master < masters.count {
+            let reply = send([command.arguments[0], Bytes(String(nodeCursor))] + options, slot: 0, retryIfSent: true, pinned: masters[master])
+            guard case .array(let parts) = reply, parts.count == 2, case .bulk(let next) = parts[0],
+                  let nextCursor = UInt64(next.text), case .array(let page) = parts[1] else { return reply }
+            keys += page
+            if nextCursor == 0 {
+                master += 1
+                nodeCursor = 0
+            } else {
+                guard nextCursor < 1 << 48 else { return .error(CommandError(.generic, "ERR a node's SCAN cursor does not fit")) }
+                nodeCursor = nextCursor
+            }
+            if keys.count >= wanted { break }
+        }
+        let next: UInt64 = master >= masters.count ? 0 : UInt64(master) << 48 | nodeCursor
+        return .array([.bulk(Bytes(String(next))), .array(keys)])
     }
 
     // MARK: - Routing

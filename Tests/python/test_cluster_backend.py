@@ -63,6 +63,24 @@ def test_keys_spread_over_every_master(cluster, gateway):
     assert len([k for k in result(gateway, "KEYS", "user:*")]) == 300
 
 
+def test_scan_walks_every_master_once(gateway):
+    for n in range(120):
+        result(gateway, "SET", f"scan:{n}", "x")
+    seen: list[str] = []
+    cursor = "0"
+    calls = 0
+    while True:
+        cursor, page = result(gateway, "SCAN", cursor, "MATCH", "scan:*", "COUNT", "25")
+        seen += page
+        calls += 1
+        if cursor == "0":
+            break
+        assert calls < 200
+    assert sorted(seen) == sorted(f"scan:{n}" for n in range(120))
+    r = cmd(gateway, "SCAN", "notacursor")
+    assert r.status_code == 400
+
+
 def test_multi_key_commands_need_one_slot(gateway):
     response = cmd(gateway, "MGET", "a", "b")
     assert response.status_code == 400
