@@ -82,15 +82,20 @@ public final class EventStream: Sendable {
         var buffered = 0
         /// A producer waiting for the queue to drain (`waitForRoom`).
         var drainWaiter: (@Sendable () -> Void)?
+        var connection: CHandle?
+        var server: HTTPServer?
+        var onClose: (@Sendable () -> Void)?
+        /// The first page of the reader's buffer handed back to the kernel
+        /// and not written since (see `wholePages`); 0 when none is.
+        var releasedPage = 0
+        // The small fields last and together (in this order they share
+        // 16 bytes instead of taking 32).
         /// When the queue went above the soft limit (monotonic ms), if it is.
         var overSoftLimitSince: Int64?
-        var connection: CHandle?
-        var fd: Int32 = -1
-        var server: HTTPServer?
         var suspended = false
         var finished = false
         var closed = false
-        var onClose: (@Sendable () -> Void)?
+        var fd: Int32 = -1
     }
 
     private let state: Mutex<State>
@@ -202,21 +207,21 @@ public final class EventStream: Sendable {
     // MARK: - What CLIENT LIST shows
 
     private let flag = Atomic<UInt8>(UInt8(ascii: "P"))
-    private let channels = Atomic<Int>(0)
-    private let patterns = Atomic<Int>(0)
+    private let channels = Atomic<Int32>(0)
+    private let patterns = Atomic<Int32>(0)
 
     /// Describes the subscriber for `CLIENT LIST`: `flag` is `P` for pub/sub
     /// and stream events (the default), `O` for MONITOR; the counts are its
     /// channels and patterns (`sub=`, `psub=`).
     public func describeSubscriber(flag: Character = "P", channels: Int = 0, patterns: Int = 0) {
         self.flag.store(flag.asciiValue ?? UInt8(ascii: "P"), ordering: .relaxed)
-        self.channels.store(channels, ordering: .relaxed)
-        self.patterns.store(patterns, ordering: .relaxed)
+        self.channels.store(Int32(clamping: channels), ordering: .relaxed)
+        self.patterns.store(Int32(clamping: patterns), ordering: .relaxed)
     }
 
     var subscriberFlag: Character { Character(Unicode.Scalar(flag.load(ordering: .relaxed))) }
-    var channelCount: Int { channels.load(ordering: .relaxed) }
-    var patternCount: Int { patterns.load(ordering: .relaxed) }
+    var channelCount: Int { Int(channels.load(ordering: .relaxed)) }
+    var patternCount: Int { Int(patterns.load(ordering: .relaxed)) }
 
     /// Resumes a suspended connection; called with the lock held.
     private func wake(_ state: inout State) {
@@ -244,7 +249,7 @@ public final class EventStream: Sendable {
 
     /// The content reader: copies queued bytes, ends, or suspends.
     func read(into buffer: UnsafeMutableRawPointer, max: Int) -> Int {
-        let (result, drained) = state.withLock { state -> (Int, (@Sendable () -> Void)?) in
+        let (result, drained, release) = state.withLock { state -> (Int, (@Sendable () -> Void)?, Range<Int>?) in
             if state.buffered > 0 && !state.closed {
                 var copied = 0
                 while copied < max, let first = state.chunks.first {
@@ -259,6 +264,8 @@ public final class EventStream: Sendable {
                 }
                 state.buffered -= copied
                 budget?.release(copied)
+                // libmicrohttpd ends the chunk with two bytes after the data.
+                if state.releasedPage != 0 && Int(bitPattern: buffer) + copied + 2 > state.releasedPage { state.releasedPage = 0 }
                 // An idle stream keeps no queue storage (48 bytes each).
                 if state.chunks.isEmpty { state.chunks = Deque() }
                 var drained: (@Sendable () -> Void)?
@@ -266,15 +273,25 @@ public final class EventStream: Sendable {
                     drained = state.drainWaiter
                     state.drainWaiter = nil
                 }
-                return (copied, drained)
+                return (copied, drained, nil)
             }
-            if state.finished || state.closed { return (-1, nil) }  // MHD_CONTENT_READER_END_OF_STREAM
-            guard let connection = state.connection, state.server != nil else { return (-1, nil) }
+            if state.finished || state.closed { return (-1, nil, nil) }  // MHD_CONTENT_READER_END_OF_STREAM
+            guard let connection = state.connection, state.server != nil else { return (-1, nil, nil) }
             MHD_suspend_connection(connection.pointer)
             state.suspended = true
-            return (0, nil)
+            // Pages already handed back and not written since need no
+            // second system call (an event shorter than the distance to the
+            // page never reaches it).
+            let pages = Self.wholePages(of: buffer, count: max)
+            guard let pages, pages.lowerBound != state.releasedPage else { return (0, nil, nil) }
+            state.releasedPage = pages.lowerBound
+            return (0, nil, pages)
         }
-        if result == 0 { Self.releasePages(of: buffer, count: max) }
+        // Still inside the reader's call, so the buffer is still ours;
+        // outside the lock, so publishers do not wait on the system call.
+        if let release, let first = UnsafeMutableRawPointer(bitPattern: release.lowerBound) {
+            _ = madvise(first, release.count, MADV_DONTNEED)
+        }
         drained?()
         return result
     }
@@ -282,8 +299,8 @@ public final class EventStream: Sendable {
     /// The system's page size.
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-    /// Hands the whole pages inside the reader's buffer back to the kernel
-    /// while the stream is idle.
+    /// The whole pages inside the reader's buffer, which `read` hands back
+    /// to the kernel while the stream is idle.
     ///
     /// For a chunked stream, libmicrohttpd passes the connection's write
     /// buffer: most of its pool (`client-header-buffer`), every page of
@@ -296,11 +313,10 @@ public final class EventStream: Sendable {
     /// wholly inside the buffer are touched, never a neighbour's bytes.
     /// An idle subscriber holds a page (4 KiB) less of its 7 KiB pool about
     /// every other time, depending on where the buffer falls.
-    static func releasePages(of buffer: UnsafeMutableRawPointer, count: Int) {
+    static func wholePages(of buffer: UnsafeMutableRawPointer, count: Int) -> Range<Int>? {
         let start = (Int(bitPattern: buffer) + pageSize - 1) & ~(pageSize - 1)
         let end = (Int(bitPattern: buffer) + count) & ~(pageSize - 1)
-        guard end > start, let first = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(first, end - start, MADV_DONTNEED)
+        return end > start ? start..<end : nil
     }
 
     private func clientHungUp() {
