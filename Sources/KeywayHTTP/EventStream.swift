@@ -76,8 +76,13 @@ public final class StreamBufferBudget: Sendable {
 public final class EventStream: Sendable {
     private struct State {
         /// Queued messages, each kept as sent (no copy into one buffer,
-        /// no doubling growth); `offset` bytes of the first are handed out.
-        var chunks = Deque<[UInt8]>()
+        /// no doubling growth): the oldest in `head` (empty when none is
+        /// queued), the others in `rest`; `offset` bytes of `head` are handed
+        /// out. A subscriber that keeps up has one message at a time queued,
+        /// which then takes no allocation of its own, and an idle one holds
+        /// no queue storage.
+        var head: [UInt8] = []
+        var rest = Deque<[UInt8]>()
         var offset = 0
         var buffered = 0
         /// A producer waiting for the queue to drain (`waitForRoom`).
@@ -152,7 +157,9 @@ public final class EventStream: Sendable {
                 disconnect(&state)
                 return false
             }
-            state.chunks.append(bytes)
+            if !bytes.isEmpty {
+                if state.head.isEmpty { state.head = bytes } else { state.rest.append(bytes) }
+            }
             state.buffered += bytes.count
             wake(&state)
             return true
@@ -180,7 +187,8 @@ public final class EventStream: Sendable {
     private func disconnect(_ state: inout State) {
         budget?.release(state.buffered)
         budget?.countDisconnection()
-        state.chunks = []
+        state.head = []
+        state.rest = []
         state.offset = 0
         state.buffered = 0
         state.drainWaiter = nil
@@ -252,13 +260,13 @@ public final class EventStream: Sendable {
         let (result, drained, release) = state.withLock { state -> (Int, (@Sendable () -> Void)?, Range<Int>?) in
             if state.buffered > 0 && !state.closed {
                 var copied = 0
-                while copied < max, let first = state.chunks.first {
-                    let count = min(max - copied, first.count - state.offset)
-                    first.withUnsafeBytes { (buffer + copied).copyMemory(from: $0.baseAddress! + state.offset, byteCount: count) }
+                while copied < max, !state.head.isEmpty {
+                    let count = min(max - copied, state.head.count - state.offset)
+                    state.head.withUnsafeBytes { (buffer + copied).copyMemory(from: $0.baseAddress! + state.offset, byteCount: count) }
                     copied += count
                     state.offset += count
-                    if state.offset == first.count {
-                        state.chunks.removeFirst()
+                    if state.offset == state.head.count {
+                        state.head = state.rest.popFirst() ?? []
                         state.offset = 0
                     }
                 }
@@ -266,8 +274,8 @@ public final class EventStream: Sendable {
                 budget?.release(copied)
                 // libmicrohttpd ends the chunk with two bytes after the data.
                 if state.releasedPage != 0 && Int(bitPattern: buffer) + copied + 2 > state.releasedPage { state.releasedPage = 0 }
-                // An idle stream keeps no queue storage (48 bytes each).
-                if state.chunks.isEmpty { state.chunks = Deque() }
+                // Drained after a backlog: the backlog's storage goes too.
+                if state.head.isEmpty { state.rest = Deque() }
                 var drained: (@Sendable () -> Void)?
                 if state.drainWaiter != nil && state.buffered <= Self.backpressureBytes / 4 {
                     drained = state.drainWaiter
@@ -333,7 +341,8 @@ public final class EventStream: Sendable {
             // Before libmicrohttpd closes the socket (and its number can be reused).
             state.server?.hangups.unwatch(state.fd)
             budget?.release(state.buffered)
-            state.chunks = []
+            state.head = []
+            state.rest = []
             state.offset = 0
             state.buffered = 0
             state.drainWaiter = nil
