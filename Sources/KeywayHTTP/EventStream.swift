@@ -214,22 +214,24 @@ public final class EventStream: Sendable {
 
     // MARK: - What CLIENT LIST shows
 
-    private let flag = Atomic<UInt8>(UInt8(ascii: "P"))
-    private let channels = Atomic<Int32>(0)
-    private let patterns = Atomic<Int32>(0)
+    /// The flag (top 8 bits), then the channel and pattern counts (28
+    /// bits each, clamped): one word, where three took 16 bytes.
+    private let subscriberInfo = Atomic<UInt64>(UInt64(UInt8(ascii: "P")) << 56)
+    private static let countMask: UInt64 = (1 << 28) - 1
 
     /// Describes the subscriber for `CLIENT LIST`: `flag` is `P` for pub/sub
     /// and stream events (the default), `O` for MONITOR; the counts are its
     /// channels and patterns (`sub=`, `psub=`).
     public func describeSubscriber(flag: Character = "P", channels: Int = 0, patterns: Int = 0) {
-        self.flag.store(flag.asciiValue ?? UInt8(ascii: "P"), ordering: .relaxed)
-        self.channels.store(Int32(clamping: channels), ordering: .relaxed)
-        self.patterns.store(Int32(clamping: patterns), ordering: .relaxed)
+        let flagBits = UInt64(flag.asciiValue ?? UInt8(ascii: "P")) << 56
+        let channelBits = UInt64(min(max(channels, 0), Int(Self.countMask))) << 28
+        let patternBits = UInt64(min(max(patterns, 0), Int(Self.countMask)))
+        subscriberInfo.store(flagBits | channelBits | patternBits, ordering: .relaxed)
     }
 
-    var subscriberFlag: Character { Character(Unicode.Scalar(flag.load(ordering: .relaxed))) }
-    var channelCount: Int { Int(channels.load(ordering: .relaxed)) }
-    var patternCount: Int { Int(patterns.load(ordering: .relaxed)) }
+    var subscriberFlag: Character { Character(Unicode.Scalar(UInt8(truncatingIfNeeded: subscriberInfo.load(ordering: .relaxed) >> 56))) }
+    var channelCount: Int { Int((subscriberInfo.load(ordering: .relaxed) >> 28) & Self.countMask) }
+    var patternCount: Int { Int(subscriberInfo.load(ordering: .relaxed) & Self.countMask) }
 
     /// Resumes a suspended connection; called with the lock held.
     private func wake(_ state: inout State) {
