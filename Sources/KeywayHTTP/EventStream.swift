@@ -268,7 +268,13 @@ public final class EventStream: Sendable {
                     copied += count
                     state.offset += count
                     if state.offset == state.head.count {
-                        state.head = state.rest.popFirst() ?? []
+                        if let next = state.rest.popFirst() {
+                            state.head = next
+                            // A backlog drained: its storage goes too.
+                            if state.rest.isEmpty { state.rest = Deque() }
+                        } else {
+                            state.head = []
+                        }
                         state.offset = 0
                     }
                 }
@@ -276,8 +282,6 @@ public final class EventStream: Sendable {
                 budget?.release(copied)
                 // libmicrohttpd ends the chunk with two bytes after the data.
                 if state.releasedPage != 0 && Int(bitPattern: buffer) + copied + 2 > state.releasedPage { state.releasedPage = 0 }
-                // Drained after a backlog: the backlog's storage goes too.
-                if state.head.isEmpty { state.rest = Deque() }
                 var drained: (@Sendable () -> Void)?
                 if state.drainWaiter != nil && state.buffered <= Self.backpressureBytes / 4 {
                     drained = state.drainWaiter
@@ -321,8 +325,8 @@ public final class EventStream: Sendable {
     /// zeros afterwards, as if the reader had zeroed them, and come back
     /// only when a message long enough to reach them is written. Only pages
     /// wholly inside the buffer are touched, never a neighbour's bytes.
-    /// An idle subscriber holds a page (4 KiB) less of its 7 KiB pool about
-    /// every other time, depending on where the buffer falls.
+    /// With the default 7 KiB pool the buffer holds one whole page (4 KiB)
+    /// about two times in three, depending on where it falls.
     static func wholePages(of buffer: UnsafeMutableRawPointer, count: Int) -> Range<Int>? {
         let start = (Int(bitPattern: buffer) + pageSize - 1) & ~(pageSize - 1)
         let end = (Int(bitPattern: buffer) + count) & ~(pageSize - 1)
