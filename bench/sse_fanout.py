@@ -9,7 +9,7 @@ measures the server's resident memory before and after (per idle
 subscriber), then publishes ROUNDS messages and records, for every
 subscriber, the time from the PUBLISH request leaving to the message
 arriving (both clocks CLOCK_MONOTONIC). Prints p50/p99/max and the RSS
-figures. Loopback only; bounded in count and time.
+figures (also once idle again after all but the last message). Loopback only; bounded in count and time.
 
     KEYWAY_BIN=.build/release/keyway python3 bench/sse_fanout.py [SUBSCRIBERS] [ROUNDS]
 
@@ -118,6 +118,11 @@ def main() -> None:
                 elif parts[0] == "complete" and int(parts[1]) == round_number:
                     break
             time.sleep(0.2)
+            if round_number == ROUNDS - 2:
+                # Idle again, every subscriber still open (the client leaves
+                # after the last round): what one holds once it has
+                # received messages.
+                rss_after = rss_kib(server.pid)
         cpu_used = cpu_seconds(server.pid) - cpu_before
         latencies = sorted((t - sent_at[r]) * 1000 for r, times in arrivals.items() for t in times)
         delivered = len(latencies)
@@ -128,7 +133,10 @@ def main() -> None:
         print(f"server CPU: {cpu_used / ROUNDS * 1000:.0f} ms per published message "
               f"({cpu_used / ROUNDS / SUBSCRIBERS * 1e6:.1f} us per delivery)")
         print(f"server RSS: {rss_before} KiB before, {rss_idle} KiB with all subscribed idle: "
-              f"{per_subscriber / 1024:.1f} KiB per idle subscriber")
+              f"{per_subscriber / 1024:.1f} KiB ({per_subscriber:.0f} B) per idle subscriber")
+        if ROUNDS >= 2:
+            print(f"server RSS idle after {ROUNDS - 1} messages: {rss_after} KiB: "
+                  f"{(rss_after - rss_before) * 1024 / SUBSCRIBERS:.0f} B per subscriber")
     finally:
         if client is not None:
             client.kill()

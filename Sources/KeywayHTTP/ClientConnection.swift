@@ -34,17 +34,13 @@ public final class ClientConnection: Sendable {
     public let host: String
     /// The server's end, `ip:port`.
     public let localAddress: String
-    public let fd: Int32
     let openedAt: Int64
     let lastActive: Atomic<Int64>
-    let activity = Atomic<UInt8>(0)
     /// An `ActivityLabel` that outlives every connection (owned by the
     /// router or a static table), stored as its address; 0 before the first request.
     private let lastLabel = Atomic<UInt>(0)
     let bytesIn = Atomic<Int64>(0)
     let bytesOut = Atomic<Int64>(0)
-    /// Set by `CLIENT KILL` on the caller's own connection: answer, then close.
-    let closeAfterReply = Atomic<Bool>(false)
 
     /// Where the connection is in its current request, for the read
     /// deadlines of `ConnectionGuard`.
@@ -56,7 +52,6 @@ public final class ClientConnection: Sendable {
         /// Being answered, parked, or streaming.
         case answering = 2
     }
-    let phase = Atomic<UInt8>(RequestPhase.waiting.rawValue)
     /// When the current phase began (monotonic ms).
     let phaseSince: Atomic<Int64>
     /// When the last request was answered; 0 before the first.
@@ -64,6 +59,15 @@ public final class ClientConnection: Sendable {
     /// When the guard first saw bytes of the next request after an answer;
     /// 0 while the connection is idle.
     let nextRequestSeen = Atomic<Int64>(0)
+
+    // The small fields together, in this order: they take 16 bytes where,
+    // spread between the 8-byte ones, they took 32 (and the record a
+    // 240-byte malloc block instead of 224).
+    public let fd: Int32
+    let activity = Atomic<UInt8>(0)
+    let phase = Atomic<UInt8>(RequestPhase.waiting.rawValue)
+    /// Set by `CLIENT KILL` on the caller's own connection: answer, then close.
+    let closeAfterReply = Atomic<Bool>(false)
     /// A request on this connection passed authentication: it is a known
     /// client's, not one a flood of anonymous sockets may push out.
     let authenticated = Atomic<Bool>(false)

@@ -76,21 +76,31 @@ public final class StreamBufferBudget: Sendable {
 public final class EventStream: Sendable {
     private struct State {
         /// Queued messages, each kept as sent (no copy into one buffer,
-        /// no doubling growth); `offset` bytes of the first are handed out.
-        var chunks = Deque<[UInt8]>()
+        /// no doubling growth): the oldest in `head` (empty when none is
+        /// queued), the others in `rest`; `offset` bytes of `head` are handed
+        /// out. A subscriber that keeps up has one message at a time queued,
+        /// which then takes no allocation of its own, and an idle one holds
+        /// no queue storage.
+        var head: [UInt8] = []
+        var rest = Deque<[UInt8]>()
         var offset = 0
         var buffered = 0
         /// A producer waiting for the queue to drain (`waitForRoom`).
         var drainWaiter: (@Sendable () -> Void)?
+        var connection: CHandle?
+        var server: HTTPServer?
+        var onClose: (@Sendable () -> Void)?
+        /// The first page of the reader's buffer handed back to the kernel
+        /// and not written since (see `wholePages`); 0 when none is.
+        var releasedPage = 0
+        // The small fields last and together (in this order they share
+        // 16 bytes instead of taking 32).
         /// When the queue went above the soft limit (monotonic ms), if it is.
         var overSoftLimitSince: Int64?
-        var connection: CHandle?
-        var fd: Int32 = -1
-        var server: HTTPServer?
         var suspended = false
         var finished = false
         var closed = false
-        var onClose: (@Sendable () -> Void)?
+        var fd: Int32 = -1
     }
 
     private let state: Mutex<State>
@@ -147,7 +157,9 @@ public final class EventStream: Sendable {
                 disconnect(&state)
                 return false
             }
-            state.chunks.append(bytes)
+            if !bytes.isEmpty {
+                if state.head.isEmpty { state.head = bytes } else { state.rest.append(bytes) }
+            }
             state.buffered += bytes.count
             wake(&state)
             return true
@@ -175,7 +187,8 @@ public final class EventStream: Sendable {
     private func disconnect(_ state: inout State) {
         budget?.release(state.buffered)
         budget?.countDisconnection()
-        state.chunks = []
+        state.head = []
+        state.rest = []
         state.offset = 0
         state.buffered = 0
         state.drainWaiter = nil
@@ -201,22 +214,24 @@ public final class EventStream: Sendable {
 
     // MARK: - What CLIENT LIST shows
 
-    private let flag = Atomic<UInt8>(UInt8(ascii: "P"))
-    private let channels = Atomic<Int>(0)
-    private let patterns = Atomic<Int>(0)
+    /// The flag (top 8 bits), then the channel and pattern counts (28
+    /// bits each, clamped): one word, where three took 16 bytes.
+    private let subscriberInfo = Atomic<UInt64>(UInt64(UInt8(ascii: "P")) << 56)
+    private static let countMask: UInt64 = (1 << 28) - 1
 
     /// Describes the subscriber for `CLIENT LIST`: `flag` is `P` for pub/sub
     /// and stream events (the default), `O` for MONITOR; the counts are its
     /// channels and patterns (`sub=`, `psub=`).
     public func describeSubscriber(flag: Character = "P", channels: Int = 0, patterns: Int = 0) {
-        self.flag.store(flag.asciiValue ?? UInt8(ascii: "P"), ordering: .relaxed)
-        self.channels.store(channels, ordering: .relaxed)
-        self.patterns.store(patterns, ordering: .relaxed)
+        let flagBits = UInt64(flag.asciiValue ?? UInt8(ascii: "P")) << 56
+        let channelBits = UInt64(min(max(channels, 0), Int(Self.countMask))) << 28
+        let patternBits = UInt64(min(max(patterns, 0), Int(Self.countMask)))
+        subscriberInfo.store(flagBits | channelBits | patternBits, ordering: .relaxed)
     }
 
-    var subscriberFlag: Character { Character(Unicode.Scalar(flag.load(ordering: .relaxed))) }
-    var channelCount: Int { channels.load(ordering: .relaxed) }
-    var patternCount: Int { patterns.load(ordering: .relaxed) }
+    var subscriberFlag: Character { Character(Unicode.Scalar(UInt8(truncatingIfNeeded: subscriberInfo.load(ordering: .relaxed) >> 56))) }
+    var channelCount: Int { Int((subscriberInfo.load(ordering: .relaxed) >> 28) & Self.countMask) }
+    var patternCount: Int { Int(subscriberInfo.load(ordering: .relaxed) & Self.countMask) }
 
     /// Resumes a suspended connection; called with the lock held.
     private func wake(_ state: inout State) {
@@ -234,42 +249,88 @@ public final class EventStream: Sendable {
             state.server = server
             // Watched for the stream's whole life (until `completed`): a
             // peer that leaves while the stream is idle is noticed at once.
-            server.hangups.watchForLife(state.fd) { [weak self] in self?.clientHungUp() }
+            // The handler holds the stream strongly, which is its only
+            // capture, so it needs no closure context of its own and the
+            // stream no weak-reference side table (80 bytes a stream); it
+            // is dropped by `unwatch` in `completed`, or when it runs.
+            server.hangups.watchForLife(state.fd) { self.clientHungUp() }
         }
     }
 
     /// The content reader: copies queued bytes, ends, or suspends.
     func read(into buffer: UnsafeMutableRawPointer, max: Int) -> Int {
-        let (result, drained) = state.withLock { state -> (Int, (@Sendable () -> Void)?) in
+        let (result, drained, release) = state.withLock { state -> (Int, (@Sendable () -> Void)?, Range<Int>?) in
             if state.buffered > 0 && !state.closed {
                 var copied = 0
-                while copied < max, let first = state.chunks.first {
-                    let count = min(max - copied, first.count - state.offset)
-                    first.withUnsafeBytes { (buffer + copied).copyMemory(from: $0.baseAddress! + state.offset, byteCount: count) }
+                while copied < max, !state.head.isEmpty {
+                    let count = min(max - copied, state.head.count - state.offset)
+                    state.head.withUnsafeBytes { (buffer + copied).copyMemory(from: $0.baseAddress! + state.offset, byteCount: count) }
                     copied += count
                     state.offset += count
-                    if state.offset == first.count {
-                        state.chunks.removeFirst()
+                    if state.offset == state.head.count {
+                        if let next = state.rest.popFirst() {
+                            state.head = next
+                            // A backlog drained: its storage goes too.
+                            if state.rest.isEmpty { state.rest = Deque() }
+                        } else {
+                            state.head = []
+                        }
                         state.offset = 0
                     }
                 }
                 state.buffered -= copied
                 budget?.release(copied)
+                // libmicrohttpd ends the chunk with two bytes after the data.
+                if state.releasedPage != 0 && Int(bitPattern: buffer) + copied + 2 > state.releasedPage { state.releasedPage = 0 }
                 var drained: (@Sendable () -> Void)?
                 if state.drainWaiter != nil && state.buffered <= Self.backpressureBytes / 4 {
                     drained = state.drainWaiter
                     state.drainWaiter = nil
                 }
-                return (copied, drained)
+                return (copied, drained, nil)
             }
-            if state.finished || state.closed { return (-1, nil) }  // MHD_CONTENT_READER_END_OF_STREAM
-            guard let connection = state.connection, state.server != nil else { return (-1, nil) }
+            if state.finished || state.closed { return (-1, nil, nil) }  // MHD_CONTENT_READER_END_OF_STREAM
+            guard let connection = state.connection, state.server != nil else { return (-1, nil, nil) }
             MHD_suspend_connection(connection.pointer)
             state.suspended = true
-            return (0, nil)
+            // Pages already handed back and not written since need no
+            // second system call (an event shorter than the distance to the
+            // page never reaches it).
+            let pages = Self.wholePages(of: buffer, count: max)
+            guard let pages, pages.lowerBound != state.releasedPage else { return (0, nil, nil) }
+            state.releasedPage = pages.lowerBound
+            return (0, nil, pages)
+        }
+        // Still inside the reader's call, so the buffer is still ours;
+        // outside the lock, so publishers do not wait on the system call.
+        if let release, let first = UnsafeMutableRawPointer(bitPattern: release.lowerBound) {
+            _ = madvise(first, release.count, MADV_DONTNEED)
         }
         drained?()
         return result
+    }
+
+    /// The system's page size.
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// The whole pages inside the reader's buffer, which `read` hands back
+    /// to the kernel while the stream is idle.
+    ///
+    /// For a chunked stream, libmicrohttpd passes the connection's write
+    /// buffer: most of its pool (`client-header-buffer`), every page of
+    /// which has been written. A reader may put any bytes there and only
+    /// the count it returns is used, so on returning 0 (suspended, nothing
+    /// queued) the content is dead until the next call, which writes before
+    /// anything is read. `MADV_DONTNEED` drops those pages: they read as
+    /// zeros afterwards, as if the reader had zeroed them, and come back
+    /// only when a message long enough to reach them is written. Only pages
+    /// wholly inside the buffer are touched, never a neighbour's bytes.
+    /// With the default 7 KiB pool the buffer holds one whole page (4 KiB)
+    /// about two times in three, depending on where it falls.
+    static func wholePages(of buffer: UnsafeMutableRawPointer, count: Int) -> Range<Int>? {
+        let start = (Int(bitPattern: buffer) + pageSize - 1) & ~(pageSize - 1)
+        let end = (Int(bitPattern: buffer) + count) & ~(pageSize - 1)
+        return end > start ? start..<end : nil
     }
 
     private func clientHungUp() {
@@ -286,7 +347,8 @@ public final class EventStream: Sendable {
             // Before libmicrohttpd closes the socket (and its number can be reused).
             state.server?.hangups.unwatch(state.fd)
             budget?.release(state.buffered)
-            state.chunks = []
+            state.head = []
+            state.rest = []
             state.offset = 0
             state.buffered = 0
             state.drainWaiter = nil

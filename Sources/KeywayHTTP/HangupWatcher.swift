@@ -13,7 +13,12 @@ import Glibc
 /// resumes the connection, so it is cleaned up at once.
 final class HangupWatcher: Sendable {
     private let epollFD: Int32
-    private let handlers = Mutex<[Int32: @Sendable () -> Void]>([:])
+    /// A closure stored in a dictionary directly is wrapped in a thunk (an
+    /// allocation per watched socket); inside a struct it is stored as is.
+    private struct Handler {
+        let run: @Sendable () -> Void
+    }
+    private let handlers = Mutex<[Int32: Handler]>([:])
     private let running = Atomic<Bool>(true)
     private let thread = Mutex<pthread_t?>(nil)
 
@@ -32,7 +37,7 @@ final class HangupWatcher: Sendable {
     /// Runs `handler` once if `fd`'s peer hangs up before `unwatch(fd)`.
     func watch(_ fd: Int32, _ handler: @escaping @Sendable () -> Void) {
         guard fd >= 0 else { return }
-        handlers.withLock { $0[fd] = handler }
+        handlers.withLock { $0[fd] = Handler(run: handler) }
         _ = keyway_epoll_watch_hangup(epollFD, fd)
     }
 
@@ -42,7 +47,7 @@ final class HangupWatcher: Sendable {
     /// suspension (two epoll_ctl calls per message and subscriber).
     func watchForLife(_ fd: Int32, _ handler: @escaping @Sendable () -> Void) {
         guard fd >= 0 else { return }
-        handlers.withLock { $0[fd] = handler }
+        handlers.withLock { $0[fd] = Handler(run: handler) }
         _ = keyway_epoll_watch_hangup_until_removed(epollFD, fd)
     }
 
@@ -69,7 +74,7 @@ final class HangupWatcher: Sendable {
                 let fd = ready[index]
                 let handler = handlers.withLock { $0.removeValue(forKey: fd) }
                 if handler != nil { _ = keyway_epoll_unwatch(epollFD, fd) }
-                handler?()
+                handler?.run()
             }
         }
     }

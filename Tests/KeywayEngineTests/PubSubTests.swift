@@ -27,6 +27,27 @@ import Testing
         #expect(a.texts == ["news=hi", "sport=goal"])
     }
 
+    /// Subscribers share the registry's copy of a channel name; whichever
+    /// leaves first, the others keep receiving, and the last one out
+    /// removes the channel.
+    @Test func subscribersOfOneChannelLeaveInAnyOrder() {
+        let (engine, _) = makeEngine()
+        let inboxes = (0..<3).map { _ in Inbox() }
+        let subscriptions = inboxes.map { engine.subscribe($0, channels: [Bytes("news")], patterns: [Bytes("n*")]) }
+        #expect(engine.run("PUBLISH", "news", "1").integerValue == 6)
+        subscriptions[0].cancel()
+        #expect(engine.run("PUBSUB", "NUMSUB", "news") == .array([.bulk("news"), .integer(2)]))
+        #expect(engine.run("PUBLISH", "news", "2").integerValue == 4)
+        subscriptions[2].cancel()
+        subscriptions[2].cancel()
+        #expect(engine.run("PUBLISH", "news", "3").integerValue == 2)
+        #expect(engine.run("PUBSUB", "NUMPAT").integerValue == 1)
+        subscriptions[1].cancel()
+        #expect(engine.run("PUBSUB", "CHANNELS") == .array([]))
+        #expect(engine.run("PUBSUB", "NUMPAT").integerValue == 0)
+        #expect(inboxes.map { $0.messages.count } == [2, 6, 4])
+    }
+
     @Test func pubsubIntrospection() {
         let (engine, _) = makeEngine()
         let inbox = Inbox()

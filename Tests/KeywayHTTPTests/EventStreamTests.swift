@@ -49,6 +49,64 @@ import Glibc
         }
     }
 
+    /// An idle stream hands the pages of its reader's buffer back to the
+    /// kernel; events long enough to reach them, sent after idle spells
+    /// and in bursts, arrive byte for byte.
+    @Test func eventsOfEverySizeArriveIntactAfterIdleSpells() throws {
+        let streams = Streams()
+        try withServer(routes: streams.routes) { server in
+            let client = try TestHTTPClient(port: server.port)
+            try client.send("GET", "/events")
+            _ = try client.readResponse()
+            _ = try client.readStream(until: ": hello")
+            let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+            func event(_ number: Int, size: Int) -> [UInt8] {
+                Array("data: \(number) ".utf8) + (0..<size).map { letters[($0 * 7 + number) % letters.count] } + Array("\n\n".utf8)
+            }
+            let sizes = [1, 100, 1000, 3000, 4000, 4096, 5000, 6000, 6500, 6900, 7000, 7200, 9000, 20000]
+            for (number, size) in sizes.enumerated() {
+                usleep(20_000)  // idle: suspended, pages handed back
+                let expected = event(number, size: size)
+                streams.first?.send(expected)
+                let text = try client.readStream(until: "\n\n")
+                #expect(Array(text.utf8) == expected, "event of \(size) bytes")
+            }
+            // A burst: several events queued before the reader runs.
+            usleep(20_000)
+            let burst = (0..<5).map { event(100 + $0, size: 3000 * ($0 + 1)) }
+            for bytes in burst { streams.first?.send(bytes) }
+            let expected = burst.flatMap { $0 }
+            var received: [UInt8] = []
+            while received.count < expected.count, let chunk = try client.readChunk() { received += chunk }
+            #expect(received == expected)
+        }
+    }
+
+    /// An HTTP/1.0 client gets its stream unchunked, read through the
+    /// response's own buffer, until the stream ends and the server closes.
+    @Test func anHTTP10ClientGetsTheStreamUnchunked() throws {
+        let streams = Streams()
+        try withServer(routes: streams.routes) { server in
+            let client = try TestHTTPClient(port: server.port)
+            try client.write(Array("GET /events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+            #expect(eventually { streams.count == 1 })
+            usleep(20_000)
+            let long = "data: " + String(repeating: "x", count: 1000) + "\n\n"
+            streams.first?.send(long)
+            streams.first?.finish()
+            var received: [UInt8] = []
+            while true {
+                let bytes = client.readAvailable(timeoutMilliseconds: 2000)
+                if bytes.isEmpty { break }
+                received += bytes
+            }
+            let text = String(decoding: received, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.0 200") || text.hasPrefix("HTTP/1.1 200"))
+            #expect(!text.lowercased().contains("transfer-encoding: chunked"))
+            #expect(text.hasSuffix("\r\n\r\n: hello\n\n" + long))
+        }
+    }
+
     @Test func finishEndsTheResponseCleanly() throws {
         let streams = Streams()
         try withServer(routes: streams.routes) { server in

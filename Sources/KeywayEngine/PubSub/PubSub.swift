@@ -33,12 +33,20 @@ final class PubSubRegistry {
 
     var isEmpty: Bool { channels.isEmpty && patterns.isEmpty }
 
-    func subscribe(_ subscriber: any MessageSubscriber, channel: Bytes) {
+    /// Returns the channel name as the registry keeps it: the first
+    /// subscriber's copy, which later subscribers share instead of keeping
+    /// their own (one name for 20,000 subscribers, not 20,000).
+    @discardableResult
+    func subscribe(_ subscriber: any MessageSubscriber, channel: Bytes) -> Bytes {
         channels[channel, default: [:]][ObjectIdentifier(subscriber)] = subscriber
+        return channels.index(forKey: channel).map { channels.keys[$0] } ?? channel
     }
 
-    func subscribe(_ subscriber: any MessageSubscriber, pattern: Bytes) {
+    /// Returns the pattern as the registry keeps it (see the channel form).
+    @discardableResult
+    func subscribe(_ subscriber: any MessageSubscriber, pattern: Bytes) -> Bytes {
         patterns[pattern, default: [:]][ObjectIdentifier(subscriber)] = subscriber
+        return patterns.index(forKey: pattern).map { patterns.keys[$0] } ?? pattern
     }
 
     func unsubscribe(_ id: ObjectIdentifier, channels names: [Bytes], patterns patternNames: [Bytes]) {
@@ -84,14 +92,34 @@ extension Engine {
     /// Subscribes `subscriber` to channels and glob patterns. Messages arrive
     /// through `receive` until the returned subscription is cancelled.
     public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
-        withDatabase { db, _ in
-            for channel in channels { db.pubsub.subscribe(subscriber, channel: channel) }
-            for pattern in patterns { db.pubsub.subscribe(subscriber, pattern: pattern) }
+        let (channels, patterns) = withDatabase { db, _ in
+            (channels.map { db.pubsub.subscribe(subscriber, channel: $0) },
+             patterns.map { db.pubsub.subscribe(subscriber, pattern: $0) })
         }
-        let id = ObjectIdentifier(subscriber)
-        return Subscription { [weak self] in
-            self?.withDatabase { db, _ in db.pubsub.unsubscribe(id, channels: channels, patterns: patterns) }
-        }
+        let record = SubscriptionRecord(engine: self, id: ObjectIdentifier(subscriber), channels: channels, patterns: patterns)
+        // The record is the closure's only capture, so it is the context:
+        // no separate one (nor a box for a weak capture) per subscriber.
+        return Subscription { record.cancel() }
+    }
+}
+
+/// What cancelling one subscription needs: the names as the registry
+/// keeps them, and the subscriber's identity. Written once, in `init`.
+private final class SubscriptionRecord: @unchecked Sendable {
+    private weak var engine: Engine?
+    private let id: ObjectIdentifier
+    private let channels: [Bytes]
+    private let patterns: [Bytes]
+
+    init(engine: Engine, id: ObjectIdentifier, channels: [Bytes], patterns: [Bytes]) {
+        self.engine = engine
+        self.id = id
+        self.channels = channels
+        self.patterns = patterns
+    }
+
+    func cancel() {
+        engine?.withDatabase { db, _ in db.pubsub.unsubscribe(id, channels: channels, patterns: patterns) }
     }
 }
 

@@ -43,15 +43,23 @@ enum PubSubRoutes {
         guard !channels.isEmpty || !patterns.isEmpty else {
             throw Problem.badRequest("give at least one ?channel= or ?pattern=")
         }
-        let base64 = context.wantsBase64
         return try open(context, channels: channels, patterns: patterns, greeting: { json in
             json.object { o in
                 o.member("channels") { $0.array(channels) { $0.string(bytes: $1.storage) } }
                 o.member("patterns") { $0.array(patterns) { $0.string(bytes: $1.storage) } }
             }
             return ServerSentEvents.event("subscribe", data: json.bytes)
-        }) { message in
-            LastEncodedMessage.shared.event(for: message, base64: base64) {
+        }, format: context.wantsBase64 ? messageEventBase64 : messageEvent)
+    }
+
+    /// The `message` event of `/v1/subscribe`, as two closures that capture
+    /// nothing: a subscriber's formatter then needs no context of its own.
+    static let messageEvent: @Sendable (PubSubMessage) -> [UInt8] = { messageEvent(for: $0, base64: false) }
+    static let messageEventBase64: @Sendable (PubSubMessage) -> [UInt8] = { messageEvent(for: $0, base64: true) }
+
+    /// `{"channel","pattern","message"}`, encoded once per message for all subscribers.
+    static func messageEvent(for message: PubSubMessage, base64: Bool) -> [UInt8] {
+        LastEncodedMessage.shared.event(for: message, base64: base64) {
             var json = JSONWriter(capacity: 64 + message.payload.count)
             json.object { o in
                 o.member("channel") { $0.string(bytes: message.channel.storage) }
@@ -61,7 +69,6 @@ enum PubSubRoutes {
                 ValueEncoding.writeValue(message.payload.storage, forceBase64: base64, into: &o, name: "message")
             }
             return ServerSentEvents.event("message", data: json.bytes)
-            }
         }
     }
 
