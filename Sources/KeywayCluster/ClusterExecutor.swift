@@ -76,7 +76,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         for address in candidates {
             guard let replies = try? wait(pool(for: address).connection().send([[Bytes("CLUSTER"), Bytes("SLOTS")]])),
                   let reply = replies.first,
-                  slots.load(clusterSlots: reply, fallbackHost: address.host, now: DispatchTime.now().uptimeNanoseconds),
+                  slots.load(clusterSlots: reply, fallbackHost: address.host),
                   slots.coveredSlots > 0 else { continue }
             statistics.count(\.mapRefreshes)
             return true

@@ -8,7 +8,6 @@ final class SlotMap: Sendable {
     private struct State {
         var masters: [NodeAddress?] = Array(repeating: nil, count: HashSlot.count)
         var replicas: [[NodeAddress]] = Array(repeating: [], count: HashSlot.count)
-        var refreshedAt: UInt64 = 0
     }
     private let state = NIOLockedValueBox(State())
 
@@ -41,7 +40,7 @@ final class SlotMap: Sendable {
     /// means the node answering (`fallbackHost`). False when the reply is
     /// not of that shape.
     @discardableResult
-    func load(clusterSlots reply: Reply, fallbackHost: String, now: UInt64) -> Bool {
+    func load(clusterSlots reply: Reply, fallbackHost: String) -> Bool {
         guard case .array(let ranges) = reply else { return false }
         var masters = [NodeAddress?](repeating: nil, count: HashSlot.count)
         var replicas = [[NodeAddress]](repeating: [], count: HashSlot.count)
@@ -59,7 +58,6 @@ final class SlotMap: Sendable {
         state.withLockedValue {
             $0.masters = masters
             $0.replicas = replicas
-            $0.refreshedAt = now
         }
         return true
     }

@@ -98,7 +98,7 @@ import Testing
                     .array([.bulk("127.0.0.1"), .integer(7004), .bulk("id4")])]),
             .array([.integer(5461), .integer(16383), .array([.bulk(""), .integer(7002), .bulk("id2")])]),
         ])
-        #expect(map.load(clusterSlots: reply, fallbackHost: "10.0.0.9", now: 1))
+        #expect(map.load(clusterSlots: reply, fallbackHost: "10.0.0.9"))
         #expect(map.master(of: 0) == NodeAddress(host: "127.0.0.1", port: 7001))
         #expect(map.replicas(of: 5460) == [NodeAddress(host: "127.0.0.1", port: 7004)])
         #expect(map.master(of: 16383) == NodeAddress(host: "10.0.0.9", port: 7002))
@@ -106,7 +106,7 @@ import Testing
         map.move(slot: 7, to: NodeAddress(host: "127.0.0.1", port: 7003))
         #expect(map.master(of: 7) == NodeAddress(host: "127.0.0.1", port: 7003))
         #expect(map.masters.count == 3)
-        #expect(!map.load(clusterSlots: .array([.integer(1)]), fallbackHost: "x", now: 2))
+        #expect(!map.load(clusterSlots: .array([.integer(1)]), fallbackHost: "x"))
         #expect(map.master(of: 7) == NodeAddress(host: "127.0.0.1", port: 7003))
     }
 

@@ -62,40 +62,46 @@ enum JSONSupport {
         return .array(matches.map { answer($0) ?? .null })
     }
 
+    /// What `writeEach` did at each match: the replies (nil where the value
+    /// had the wrong type), and the first such value, for the error a
+    /// legacy path answers.
+    struct WriteResults {
+        var replies: [Reply?] = []
+        var firstMismatch: JSONNode?
+    }
+
     /// A write that changes each match in place: `change` returns the
     /// match's reply, or nil when the value has the wrong type. Emits
     /// `event` when anything changed; a missing key is an error.
     static func writeEach(
         _ c: CommandContext, key: Bytes, path: JSONPath, expected: String, event: KeyspaceEvent,
         _ change: (inout JSONNode) throws(CommandError) -> Reply?
-    ) throws(CommandError) -> [Reply?] {
-        guard try document(c, key) != nil else { throw missingKey }
-        var changed = false
-        let replies = try c.db.modify(JSONDocument.self, key, create: false) { document throws(CommandError) -> [Reply?] in
-            var replies: [Reply?] = []
+    ) throws(CommandError) -> WriteResults {
+        let results = try c.db.modify(JSONDocument.self, key, create: false) { document throws(CommandError) -> WriteResults in
+            var results = WriteResults()
             for location in path.locations(in: document.root) {
                 let reply = try document.update(at: location) { node throws(CommandError) -> Reply? in
-                    try change(&node)
+                    let before = node
+                    let reply = try change(&node)
+                    if reply == nil && results.firstMismatch == nil { results.firstMismatch = before }
+                    return reply
                 } ?? nil
-                if reply != nil { changed = true }
-                replies.append(reply)
+                results.replies.append(reply)
             }
-            return replies
-        } ?? []
-        if changed { c.db.didWrite(key, event) }
-        return replies
+            return results
+        }
+        guard let results else { throw missingKey }
+        if results.replies.contains(where: { $0 != nil }) { c.db.didWrite(key, event) }
+        return results
     }
 
     /// `writeEach`'s replies in RedisJSON's shape: an array for a `$` path;
     /// the first for a legacy path, which errors when nothing matched or the
     /// match had the wrong type.
-    static func shape(_ replies: [Reply?], path: JSONPath, document: JSONDocument?, expected: String) throws(CommandError) -> Reply {
-        guard path.isLegacy else { return .array(replies.map { $0 ?? .null }) }
-        guard let first = replies.first else { throw noSuchPath(path) }
-        guard let reply = first else {
-            let found = document.flatMap { doc in path.locations(in: doc.root).first.flatMap { doc[$0] } } ?? .null
-            throw wrongType(expected: expected, found: found)
-        }
+    static func shape(_ results: WriteResults, path: JSONPath, expected: String) throws(CommandError) -> Reply {
+        guard path.isLegacy else { return .array(results.replies.map { $0 ?? .null }) }
+        guard let first = results.replies.first else { throw noSuchPath(path) }
+        guard let reply = first else { throw wrongType(expected: expected, found: results.firstMismatch ?? .null) }
         return reply
     }
 

@@ -35,24 +35,16 @@ enum JSONValueCommands {
             throw CommandError(.notFloat, "ERR expected a number but found \(operand.typeName)")
         }
         let event: KeyspaceEvent = operation == .add ? .jsonNumIncrBy : .jsonNumMultBy
-        var results: [JSONNode?] = []
-        let replies = try JSONSupport.writeEach(c, key: key, path: path, expected: "number", event: event) { node throws(CommandError) -> Reply? in
-            guard node.numericValue != nil else { results.append(nil); return nil }
+        var newValues: [JSONNode?] = []
+        let results = try JSONSupport.writeEach(c, key: key, path: path, expected: "number", event: event) { node throws(CommandError) -> Reply? in
+            guard node.numericValue != nil else { newValues.append(nil); return nil }
             let result = try combine(node, operand, operation)
             node = result
-            results.append(result)
+            newValues.append(result)
             return JSONSupport.text(result)
         }
-        if path.isLegacy {
-            guard let first = replies.first else { throw JSONSupport.noSuchPath(path) }
-            guard let reply = first else {
-                let document = try JSONSupport.document(c, key)
-                let found = document.flatMap { doc in path.locations(in: doc.root).first.flatMap { doc[$0] } } ?? .null
-                throw JSONSupport.wrongType(expected: "a number", found: found)
-            }
-            return reply
-        }
-        return JSONSupport.text(.array(results.map { $0 ?? .null }))
+        if path.isLegacy { return try JSONSupport.shape(results, path: path, expected: "a number") }
+        return JSONSupport.text(.array(newValues.map { $0 ?? .null }))
     }
 
     static func combine(_ value: JSONNode, _ operand: JSONNode, _ operation: Operation) throws(CommandError) -> JSONNode {
@@ -75,13 +67,13 @@ enum JSONValueCommands {
         guard case .string(let suffix) = try JSONSupport.value(c[c.argumentCount - 1]) else {
             throw CommandError(.wrongType, "WRONGTYPE the value to append must be a JSON string")
         }
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "string", event: .jsonStrAppend) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "string", event: .jsonStrAppend) { node throws(CommandError) -> Reply? in
             guard case .string(let text) = node else { return nil }
             let joined = text + suffix
             node = .string(joined)
             return .integer(Int64(joined.utf8.count))
         }
-        return try JSONSupport.shape(replies, path: path, document: try JSONSupport.document(c, c[1]), expected: "string")
+        return try JSONSupport.shape(results, path: path, expected: "string")
     }
 
     /// JSON.STRLEN key [path]: lengths in bytes of the strings matched.
@@ -98,13 +90,13 @@ enum JSONValueCommands {
     /// `true`/`false` for a legacy one.
     static func toggle(_ c: CommandContext) throws(CommandError) -> Reply {
         let path = try JSONSupport.path(c[2])
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "boolean", event: .jsonToggle) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "boolean", event: .jsonToggle) { node throws(CommandError) -> Reply? in
             guard case .bool(let value) = node else { return nil }
             node = .bool(!value)
             if path.isLegacy { return .bulk(!value ? "true" : "false") }
             return .integer(!value ? 1 : 0)
         }
-        return try JSONSupport.shape(replies, path: path, document: try JSONSupport.document(c, c[1]), expected: "boolean")
+        return try JSONSupport.shape(results, path: path, expected: "boolean")
     }
 
     /// JSON.CLEAR key [path]: empties arrays and objects and zeroes
@@ -113,7 +105,7 @@ enum JSONValueCommands {
         guard c.argumentCount <= 3 else { throw .wrongArity(c.name) }
         let path = try JSONSupport.path(c, at: 2, default: "$")
         guard try JSONSupport.document(c, c[1]) != nil else { return .integer(0) }
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "container", event: .jsonClear) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "container", event: .jsonClear) { node throws(CommandError) -> Reply? in
             switch node {
             case .array: node = .array([])
             case .object: node = .object([:])
@@ -122,7 +114,7 @@ enum JSONValueCommands {
             }
             return .integer(1)
         }
-        return .integer(Int64(replies.compactMap { $0 }.count))
+        return .integer(Int64(results.replies.compactMap { $0 }.count))
     }
 
     // MARK: - Arrays
@@ -132,14 +124,14 @@ enum JSONValueCommands {
         let path = try JSONSupport.path(c[2])
         let values = try c.arguments.dropFirst(3).map { (bytes: Bytes) throws(CommandError) in try JSONSupport.value(bytes) }
         try checkDepth(c, path: path, valuesBelow: values)
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrAppend) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrAppend) { node throws(CommandError) -> Reply? in
             guard case .array(var elements) = node else { return nil }
             node = .null
             elements.append(contentsOf: values)
             node = .array(elements)
             return .integer(Int64(elements.count))
         }
-        return try JSONSupport.shape(replies, path: path, document: try JSONSupport.document(c, c[1]), expected: "array")
+        return try JSONSupport.shape(results, path: path, expected: "array")
     }
 
     /// JSON.ARRINSERT key path index value [value ...]: inserts before
@@ -149,7 +141,7 @@ enum JSONValueCommands {
         let index = try c.integer(at: 3)
         let values = try c.arguments.dropFirst(4).map { (bytes: Bytes) throws(CommandError) in try JSONSupport.value(bytes) }
         try checkDepth(c, path: path, valuesBelow: values)
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrInsert) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrInsert) { node throws(CommandError) -> Reply? in
             guard case .array(var elements) = node else { return nil }
             let position = index < 0 ? Int64(elements.count) + index : index
             guard position >= 0, position <= Int64(elements.count) else {
@@ -160,7 +152,7 @@ enum JSONValueCommands {
             node = .array(elements)
             return .integer(Int64(elements.count))
         }
-        return try JSONSupport.shape(replies, path: path, document: try JSONSupport.document(c, c[1]), expected: "array")
+        return try JSONSupport.shape(results, path: path, expected: "array")
     }
 
     /// Values added to arrays sit one step below the arrays' locations:
@@ -220,7 +212,7 @@ enum JSONValueCommands {
         guard try JSONSupport.document(c, c[1]) != nil else {
             return path.isLegacy ? .null : .array([])
         }
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrPop) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrPop) { node throws(CommandError) -> Reply? in
             guard case .array(var elements) = node else { return nil }
             guard !elements.isEmpty else { return Reply.null }
             let count = Int64(elements.count)
@@ -230,7 +222,7 @@ enum JSONValueCommands {
             node = .array(elements)
             return JSONSupport.text(popped)
         }
-        return try JSONSupport.shape(replies, path: path, document: try JSONSupport.document(c, c[1]), expected: "array")
+        return try JSONSupport.shape(results, path: path, expected: "array")
     }
 
     /// JSON.ARRTRIM key path start stop: keeps [start, stop] inclusive
@@ -239,7 +231,7 @@ enum JSONValueCommands {
         let path = try JSONSupport.path(c[2])
         let start = try c.integer(at: 3)
         let stop = try c.integer(at: 4)
-        let replies = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrTrim) { node throws(CommandError) -> Reply? in
+        let results = try JSONSupport.writeEach(c, key: c[1], path: path, expected: "array", event: .jsonArrTrim) { node throws(CommandError) -> Reply? in
             guard case .array(let elements) = node else { return nil }
             let count = Int64(elements.count)
             let from = max(0, start < 0 ? count + start : start)
@@ -248,7 +240,7 @@ enum JSONValueCommands {
             node = .array(kept)
             return .integer(Int64(kept.count))
         }
-        return try JSONSupport.shape(replies, path: path, document: try JSONSupport.document(c, c[1]), expected: "array")
+        return try JSONSupport.shape(results, path: path, expected: "array")
     }
 
     // MARK: - Objects
