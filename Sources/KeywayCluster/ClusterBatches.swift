@@ -14,6 +14,16 @@ struct ClusterPipeline {
         let slot: Int
         let isRead: Bool
         let isWrite: Bool
+        /// A middleware command, sent as its script's EVALSHA.
+        let script: MiddlewareCall?
+        let spec: CommandSpec
+        let command: [Bytes]
+
+        /// A node's answer in the engine's shape.
+        func engineReply(_ answer: Reply) -> Reply {
+            if let script { return script.engineReply(answer) }
+            return EngineReplyShape.of(answer, spec: spec, arguments: command)
+        }
     }
 
     func run() -> [Reply] {
@@ -30,12 +40,18 @@ struct ClusterPipeline {
             case .everyMaster, .split:
                 replies[index] = executor.execute(command, spec: spec)
             case .slot(let slot):
-                let item = Item(index: index, arguments: command.arguments, slot: slot,
-                                isRead: spec.flags.contains(.readonly), isWrite: spec.flags.contains(.write))
+                let script: MiddlewareCall?
+                do { script = try MiddlewareCall(command.arguments, spec: spec) } catch {
+                    replies[index] = .error(error)
+                    continue
+                }
+                let item = Item(index: index, arguments: script?.evalSHA ?? command.arguments, slot: slot,
+                                isRead: spec.flags.contains(.readonly), isWrite: spec.flags.contains(.write), script: script,
+                                spec: spec, command: command.arguments)
                 if let master = executor.slots.master(of: slot) {
                     groups[master, default: []].append(item)
                 } else {
-                    replies[index] = executor.send(item.arguments, slot: slot, retryIfSent: item.isRead)
+                    replies[index] = resend(item)
                 }
             }
         }
@@ -51,20 +67,27 @@ struct ClusterPipeline {
                     // Never written: safe to send again. Written, then the
                     // connection broke: only reads are sent again.
                     replies[item.index] = future == nil || item.isRead
-                        ? executor.send(item.arguments, slot: item.slot, retryIfSent: item.isRead)
+                        ? resend(item)
                         : .error(ClusterCommandPolicy.unavailable("\(master) closed the connection before answering"))
                 }
                 continue
             }
             for (item, answer) in zip(items, answers) {
-                if case .error(let error) = answer, Self.needsResend(error) {
-                    replies[item.index] = executor.send(item.arguments, slot: item.slot, retryIfSent: item.isRead)
+                if case .error(let error) = answer, Self.needsResend(error) || (item.script != nil && MiddlewareCall.isMissingScript(answer)) {
+                    replies[item.index] = resend(item)
                 } else {
-                    replies[item.index] = answer
+                    replies[item.index] = item.engineReply(answer)
                 }
             }
         }
         return replies.map { $0 ?? .null }
+    }
+
+    /// Sends one command of the pipeline on its own, following redirections
+    /// (a middleware command as its script, loading it where it is missing).
+    private func resend(_ item: Item) -> Reply {
+        if let script = item.script { return script.engineReply(executor.run(script, slot: item.slot)) }
+        return item.engineReply(executor.send(item.arguments, slot: item.slot, retryIfSent: item.isRead))
     }
 
     /// Errors that mean the command did not run where it was sent.
@@ -104,9 +127,24 @@ struct ClusterTransaction {
                 slot = commandSlot
             }
         }
-        let batch = [[Bytes("MULTI")]] + commands.map(\.arguments) + [[Bytes("EXEC")]]
+        // Middleware commands go as their whole scripts: inside MULTI a
+        // NOSCRIPT would only show after EXEC, too late to send again.
+        var scripts: [MiddlewareCall?] = []
+        var specs: [CommandSpec] = []
+        for command in commands {
+            guard let spec = executor.commands.lookup(command.name) else { return .failure(Self.aborted) }
+            specs.append(spec)
+            do { scripts.append(try MiddlewareCall(command.arguments, spec: spec)) } catch { return .failure(Self.aborted) }
+        }
+        let queued = zip(commands, scripts).map { command, script in script?.eval ?? command.arguments }
+        let batch = [[Bytes("MULTI")]] + queued + [[Bytes("EXEC")]]
         let reply = sendTransaction(batch, slot: slot ?? Int.random(in: 0..<HashSlot.count), readOnly: readOnly)
         switch reply {
+        case .array(let results) where results.count == scripts.count:
+            return .success(results.indices.map { index in
+                scripts[index]?.engineReply(results[index])
+                    ?? EngineReplyShape.of(results[index], spec: specs[index], arguments: commands[index].arguments)
+            })
         case .array(let results): return .success(results)
         case .error(let error): return .failure(error)
         default: return .failure(CommandError(.execAbort, "EXECABORT Transaction aborted"))

@@ -19,11 +19,7 @@ enum ClusterCommandPolicy {
 
     /// Why `spec` cannot run on the cluster backend, or nil when it can.
     static func unsupported(_ spec: CommandSpec) -> String? {
-        if let reason = embeddedOnly[spec.name] { return reason }
-        if CommandTable.standard.categories(of: spec).contains(.middleware) {
-            return "is served by the embedded engine only; the cluster backend does not run it yet"
-        }
-        return nil
+        embeddedOnly[spec.name]
     }
 
     private static let embeddedOnly: [String: String] = {

@@ -121,6 +121,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     public func commandFlags(_ name: Bytes) -> CommandFlags? { commands.lookup(name)?.flags }
     public var accessControl: AccessControl? { access }
     public var isLoading: Bool { false }
+    public var requiresHashTags: Bool { true }
     public var writeSequence: Int64 { writes.withLockedValue { $0 } }
     public func durabilityBarrier() -> DurabilityTicket? { nil }
 
@@ -160,10 +161,32 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         case .split(let slotsOfKeys):
             return executeSplit(command, slotsOfKeys: slotsOfKeys)
         case .slot(let slot):
-            let reply = send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly))
-            if spec.flags.contains(.write), !reply.isError { writes.withLockedValue { $0 += 1 } }
+            let reply: Reply
+            do {
+                if let call = try MiddlewareCall(command.arguments, spec: spec) {
+                    reply = call.engineReply(run(call, slot: slot))
+                } else {
+                    reply = EngineReplyShape.of(send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly)),
+                                                spec: spec, arguments: command.arguments)
+                }
+            } catch {
+                return .error(error)
+            }
+            if spec.flags.contains(.write), !reply.isError { noteWrite() }
             return reply
         }
+    }
+
+    /// Counts a write that went through, for the sync token.
+    func noteWrite() { writes.withLockedValue { $0 += 1 } }
+
+    /// Runs a middleware command's script on the master of `slot`: by its
+    /// SHA, and whole when the node does not have it yet. The script's own
+    /// reply, before `engineReply`.
+    func run(_ call: MiddlewareCall, slot: Int) -> Reply {
+        let reply = send(call.evalSHA, slot: slot, retryIfSent: false)
+        guard MiddlewareCall.isMissingScript(reply) else { return reply }
+        return send(call.eval, slot: slot, retryIfSent: false)
     }
 
     public func executePipeline(_ commands: [Command]) -> [Reply] {
@@ -190,7 +213,21 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         switch plan(command, spec: spec) {
         case .refuse(let error): return .reply(.error(error))
         case .everyMaster, .split: return .reply(execute(command, spec: spec))
-        case .slot(let slot): return ClusterBlockingCommand(executor: self, arguments: command.arguments, slot: slot, client: client).start()
+        case .slot(let slot):
+            let call: MiddlewareCall?
+            do { call = try MiddlewareCall(command.arguments, spec: spec) } catch { return .reply(.error(error)) }
+            guard let call else {
+                return ClusterBlockingCommand(executor: self, arguments: command.arguments, slot: slot, client: client).start()
+            }
+            // KEYWAY.LOCK, the one blocking middleware command: try once
+            // here, and wait for a held lock without holding this thread.
+            let reply = run(call, slot: slot)
+            guard case .lock(let wait) = call.kind, wait > 0, let heldFor = MiddlewareCall.heldFor(reply) else {
+                if !reply.isError { noteWrite() }
+                return .reply(call.engineReply(reply))
+            }
+            return ClusterLockWaiter(executor: self, call: call, slot: slot, client: client, waitMilliseconds: wait)
+                .start(heldFor: heldFor)
         }
     }
 

@@ -13,40 +13,59 @@ enum RateLimitCommands {
     ]
 
     static func ratelimit(_ c: CommandContext) throws(CommandError) -> Reply {
-        guard let algorithm = RateLimitAlgorithm(c[2]) else {
-            throw .generic("unknown rate limit algorithm '\(c[2].text)'; use fixed-window, sliding-log, sliding-window or token-bucket")
-        }
-        let limit = try c.integer(at: 3)
-        guard limit > 0, limit <= algorithm.maxLimit else {
-            throw .generic("limit must be between 1 and \(algorithm.maxLimit) for \(algorithm.rawValue)")
-        }
-        let window = try c.integer(at: 4)
-        guard window > 0, window <= RateLimitAlgorithm.maxWindowMilliseconds else {
-            throw .generic("window must be between 1 and \(RateLimitAlgorithm.maxWindowMilliseconds) milliseconds")
-        }
-        var cost: Int64 = 1
-        var peek = false
-        var i = 5
-        while i < c.argumentCount {
-            if c[i].equalsIgnoringCase("cost"), i + 1 < c.argumentCount {
-                cost = try c.integer(at: i + 1)
-                guard cost > 0, cost <= limit else { throw .generic("cost must be between 1 and the limit") }
-                i += 2
-            } else if c[i].equalsIgnoringCase("peek") {
-                peek = true
-                i += 1
-            } else {
-                throw .syntax
-            }
-        }
-        let request = RateLimitRequest(key: c[1], limit: limit, window: window, cost: cost, peek: peek)
+        let parsed = try RateLimitArguments(c.arguments)
+        let request = RateLimitRequest(key: c[1], limit: parsed.limit, window: parsed.windowMilliseconds,
+                                       cost: parsed.cost, peek: parsed.peek)
         let decision: RateLimitDecision
-        switch algorithm {
+        switch parsed.algorithm {
         case .fixedWindow: decision = try RateLimitAlgorithm.fixedWindow(c, request)
         case .slidingLog: decision = try RateLimitAlgorithm.slidingLog(c, request)
         case .slidingWindow: decision = try RateLimitAlgorithm.slidingWindow(c, request)
         case .tokenBucket: decision = try RateLimitAlgorithm.tokenBucket(c, request)
         }
         return decision.reply
+    }
+}
+
+/// A `RATELIMIT` command's arguments, checked: what the engine runs, and
+/// what a cluster backend hands to its script, with the same errors.
+public struct RateLimitArguments: Sendable {
+    public let algorithm: RateLimitAlgorithm
+    public let limit: Int64
+    public let windowMilliseconds: Int64
+    public let cost: Int64
+    /// Report without consuming anything.
+    public let peek: Bool
+
+    /// `arguments` is the whole command: `RATELIMIT key algorithm limit window-ms [COST n] [PEEK]`.
+    public init(_ arguments: [Bytes]) throws(CommandError) {
+        guard arguments.count >= 5 else { throw .wrongArity("ratelimit") }
+        guard let algorithm = RateLimitAlgorithm(arguments[2]) else {
+            throw .generic("unknown rate limit algorithm '\(arguments[2].text)'; use fixed-window, sliding-log, sliding-window or token-bucket")
+        }
+        let limit = try Parse.integer(arguments[3])
+        guard limit > 0, limit <= algorithm.maxLimit else {
+            throw .generic("limit must be between 1 and \(algorithm.maxLimit) for \(algorithm.rawValue)")
+        }
+        let window = try Parse.integer(arguments[4])
+        guard window > 0, window <= RateLimitAlgorithm.maxWindowMilliseconds else {
+            throw .generic("window must be between 1 and \(RateLimitAlgorithm.maxWindowMilliseconds) milliseconds")
+        }
+        var cost: Int64 = 1
+        var peek = false
+        var i = 5
+        while i < arguments.count {
+            if arguments[i].equalsIgnoringCase("cost"), i + 1 < arguments.count {
+                cost = try Parse.integer(arguments[i + 1])
+                guard cost > 0, cost <= limit else { throw .generic("cost must be between 1 and the limit") }
+                i += 2
+            } else if arguments[i].equalsIgnoringCase("peek") {
+                peek = true
+                i += 1
+            } else {
+                throw .syntax
+            }
+        }
+        (self.algorithm, self.limit, self.windowMilliseconds, self.cost, self.peek) = (algorithm, limit, window, cost, peek)
     }
 }

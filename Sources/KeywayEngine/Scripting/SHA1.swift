@@ -1,7 +1,7 @@
 /// SHA-1 (FIPS 180-4), which names scripts (EVALSHA, SCRIPT LOAD,
 /// redis.sha1hex). Foundation on Linux has no SHA-1, and scripts need
 /// nothing more, so it is written out here rather than pulled in.
-enum SHA1 {
+public enum SHA1 {
     /// The 20-byte digest of `message`.
     static func digest<Bytes: Collection>(_ message: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
@@ -41,7 +41,7 @@ enum SHA1 {
     }
 
     /// The digest as 40 lowercase hex digits, as Redis names scripts.
-    static func hex<Bytes: Collection>(_ message: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func hex<Bytes: Collection>(_ message: Bytes) -> String where Bytes.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(40)

@@ -116,6 +116,12 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// with slots no master serves), for `/readyz`; nil when it can.
     var backendProblem: String? { get }
 
+    /// Whether keys used together must share a `{hash tag}` (a cluster,
+    /// where one command or script reaches one slot): routes that keep one
+    /// resource in several keys (a lock and its fencing counter) name them
+    /// with a tag then.
+    var requiresHashTags: Bool { get }
+
     /// Grows each time writes that could not be persisted were undone
     /// (`appendfsync always`): a reply computed while it moved may have
     /// read them and must not be sent.
@@ -144,6 +150,7 @@ extension CommandExecutor {
     public var isOutOfMemory: Bool { false }
     public var persistenceFailure: String? { nil }
     public var backendProblem: String? { nil }
+    public var requiresHashTags: Bool { false }
     public func splitsAcrossSlots(_ command: Command) -> Bool { false }
     public var undoCount: UInt64 { 0 }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Dispatch
 import NIOCore
 import NIOHTTP1
 
@@ -23,7 +24,10 @@ enum OriginFailure: Error, Equatable {
 }
 
 /// Sends requests to origins without holding the caller's thread:
-/// async-http-client runs them on SwiftNIO's event loops and calls back.
+/// async-http-client runs them on SwiftNIO's event loops, and the answer
+/// is handed to the caller on a Dispatch thread, never an event loop: the
+/// caller goes on to store it, which may wait for the cluster backend's
+/// nodes (and must not stall the loop that serves other requests).
 final class OriginClient: Sendable {
     private let client: HTTPClient
     private let requestTimeout: TimeAmount
@@ -66,19 +70,24 @@ final class OriginClient: Sendable {
         let accumulator = ResponseAccumulator(request: request, maxBodySize: maxResponseBytes)
         let task = client.execute(request: request, delegate: accumulator, deadline: .now() + requestTimeout)
         task.futureResult.whenComplete { [maxResponseBytes] result in
-            switch result {
-            case .success(let response):
-                var bytes: [UInt8] = []
-                if var buffer = response.body { bytes = buffer.readBytes(length: buffer.readableBytes) ?? [] }
-                completion(.success(OriginResponse(
-                    status: Int(response.status.code),
-                    contentType: response.headers.first(name: "content-type"),
-                    cacheControl: response.headers[canonicalForm: "cache-control"].map(String.init).joined(separator: ", ").nilIfEmpty,
-                    location: response.headers.first(name: "location"),
-                    body: bytes)))
-            case .failure(let error):
-                completion(.failure(Self.failure(error, limit: maxResponseBytes)))
-            }
+            DispatchQueue.global().async { Self.complete(result, maxResponseBytes: maxResponseBytes, completion) }
+        }
+    }
+
+    private static func complete(_ result: Result<HTTPClient.Response, any Error>, maxResponseBytes: Int,
+                                 _ completion: @Sendable (Result<OriginResponse, OriginFailure>) -> Void) {
+        switch result {
+        case .success(let response):
+            var bytes: [UInt8] = []
+            if var buffer = response.body { bytes = buffer.readBytes(length: buffer.readableBytes) ?? [] }
+            completion(.success(OriginResponse(
+                status: Int(response.status.code),
+                contentType: response.headers.first(name: "content-type"),
+                cacheControl: response.headers[canonicalForm: "cache-control"].map(String.init).joined(separator: ", ").nilIfEmpty,
+                location: response.headers.first(name: "location"),
+                body: bytes)))
+        case .failure(let error):
+            completion(.failure(Self.failure(error, limit: maxResponseBytes)))
         }
     }
 

@@ -4,9 +4,11 @@ import KeywayHTTP
 
 /// `/v1/locks/{name}`: distributed locks with owner tokens and fencing.
 ///
-/// The lock is the key `lock:{name}` holding the owner's token with a PX
-/// TTL (the `SET lock:{name} token NX PX ttl` pattern, so plain Redis
-/// clients interoperate) and `lock:{name}:fencing` counts acquisitions.
+/// The lock is the key `lock:<name>` holding the owner's token with a PX
+/// TTL (the `SET lock:<name> token NX PX ttl` pattern, so plain Redis
+/// clients interoperate) and `lock:<name>:fencing` counts acquisitions.
+/// On a cluster backend the name is a hash tag, `lock:{<name>}` and
+/// `lock:{<name>}:fencing`, so both keys are in one slot.
 /// A request that waits (`"wait": seconds`) is parked without holding a
 /// thread and served in arrival order when the lock is released or lapses.
 enum LockRoutes {
@@ -26,8 +28,10 @@ enum LockRoutes {
     /// The lock's key and its fencing counter's key.
     struct Keys {
         let name: String
-        var lock: Bytes { Bytes("lock:" + name) }
-        var fencing: Bytes { Bytes("lock:" + name + ":fencing") }
+        /// Whether the name is written as a hash tag (a cluster backend).
+        var tagged = false
+        var lock: Bytes { Bytes(tagged ? "lock:{" + name + "}" : "lock:" + name) }
+        var fencing: Bytes { Bytes(tagged ? "lock:{" + name + "}:fencing" : "lock:" + name + ":fencing") }
     }
 
     /// The route's lock name once it is valid: 1-256 bytes of UTF-8 text
@@ -43,7 +47,13 @@ enum LockRoutes {
         guard !name.hasSuffix(":fencing") else {
             throw Problem.badRequest("a lock name can't end in ':fencing' (lock:{name}:fencing is a lock's counter)")
         }
-        return Keys(name: name)
+        let tagged = context.executor.requiresHashTags
+        // `lock:{}x}`: an empty tag, so Redis would hash the whole key, and
+        // the lock and its counter could land in different slots.
+        if tagged && name.hasPrefix("}") {
+            throw Problem.badRequest("on a cluster, a lock name can't start with '}' (the name is the keys' hash tag)")
+        }
+        return Keys(name: name, tagged: tagged)
     }
 
     static func notHeld(_ name: String) -> HTTPResponse {
