@@ -55,10 +55,15 @@ struct ClusterPipeline {
                 }
             }
         }
+        // With replica reads on, a group with writes ends with ROLE, whose
+        // offset then counts them (see `ReplicationOffsets`).
+        let observe = executor.settings.readFromReplicas
         var sent: [(NodeAddress, [Item], ReplyWaiter?)] = []
         for (master, items) in groups {
             let connection = try? executor.pool(for: master).connection()
-            sent.append((master, items, connection?.sendDeferred(items.map(\.arguments))))
+            var batch = items.map(\.arguments)
+            if observe && items.contains(where: \.isWrite) { batch.append([Bytes("ROLE")]) }
+            sent.append((master, items, connection?.sendDeferred(batch)))
         }
         for (master, items, future) in sent {
             guard let future, let answers = try? future.wait(timeout: executor.settings.requestTimeout) else {
@@ -72,6 +77,7 @@ struct ClusterPipeline {
                 }
                 continue
             }
+            if answers.count > items.count { executor.offsets.note(answers[answers.count - 1], from: master) }
             for (item, answer) in zip(items, answers) {
                 if case .error(let error) = answer, Self.needsResend(error) || (item.script != nil && MiddlewareCall.isMissingScript(answer)) {
                     replies[item.index] = resend(item)
@@ -138,7 +144,8 @@ struct ClusterTransaction {
         }
         let queued = zip(commands, scripts).map { command, script in script?.eval ?? command.arguments }
         let batch = [[Bytes("MULTI")]] + queued + [[Bytes("EXEC")]]
-        let reply = sendTransaction(batch, slot: slot ?? Int.random(in: 0..<HashSlot.count), readOnly: readOnly)
+        let reply = sendTransaction(batch, slot: slot ?? Int.random(in: 0..<HashSlot.count), readOnly: readOnly,
+                                    observeOffset: executor.settings.readFromReplicas && !readOnly)
         switch reply {
         case .array(let results) where results.count == scripts.count:
             return .success(results.indices.map { index in
@@ -154,7 +161,7 @@ struct ClusterTransaction {
     /// Like `ClusterExecutor.send`, for the whole MULTI ... EXEC: a
     /// redirection on any queued command (EXEC then aborts) sends the whole
     /// transaction again to the new owner.
-    private func sendTransaction(_ batch: [[Bytes]], slot: Int, readOnly: Bool) -> Reply {
+    private func sendTransaction(_ batch: [[Bytes]], slot: Int, readOnly: Bool, observeOffset: Bool) -> Reply {
         var backoff = RetryBackoff(window: executor.settings.retryWindow)
         var asking: NodeAddress?
         for _ in 0..<16 {
@@ -163,7 +170,7 @@ struct ClusterTransaction {
                 if backoff.wait() { continue }
                 return .error(ClusterCommandPolicy.unavailable("no node serves slot \(slot)"))
             }
-            let written = asking != nil ? [[Bytes("ASKING")]] + batch : batch
+            let written = (asking != nil ? [[Bytes("ASKING")]] + batch : batch) + (observeOffset ? [[Bytes("ROLE")]] : [])
             guard let connection = try? executor.pool(for: target).connection() else {
                 executor.forget(target)
                 executor.refreshSlotMap()
@@ -171,13 +178,14 @@ struct ClusterTransaction {
                 if backoff.wait() { continue }
                 return .error(ClusterCommandPolicy.unavailable("\(target) unreachable"))
             }
-            guard let replies = try? connection.sendAndWait(written, timeout: executor.settings.requestTimeout) else {
+            guard var replies = try? connection.sendAndWait(written, timeout: executor.settings.requestTimeout) else {
                 executor.forget(target)
                 executor.refreshSlotMap()
                 asking = nil
                 if readOnly, backoff.wait() { continue }
                 return .error(ClusterCommandPolicy.unavailable("\(target) closed the connection before answering"))
             }
+            if observeOffset, let role = replies.popLast() { executor.offsets.note(role, from: target) }
             let redirection = replies.lazy.compactMap { reply -> Redirection? in
                 if case .error(let error) = reply { return Redirection(error.message) }
                 return nil

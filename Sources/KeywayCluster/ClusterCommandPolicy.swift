@@ -53,6 +53,11 @@ final class ClusterStatistics: Sendable {
         /// Round trips to nodes, and their total time.
         var upstreamRequests = 0
         var upstreamMicroseconds = 0
+        /// Reads a replica served, and reads it could not (unreachable,
+        /// not serving the slot, or still behind a sync token) that went to
+        /// the master.
+        var replicaReads = 0
+        var replicaFallbacks = 0
     }
     private let counters = NIOLockedValueBox(Counters())
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import KeywayEngine
 import Logging
@@ -23,10 +26,13 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let slots = SlotMap()
     let statistics = ClusterStatistics()
+    let offsets = ReplicationOffsets()
+    private let replicaTurn = NIOLockedValueBox<Int>(0)
     private let pools = NIOLockedValueBox<[NodeAddress: NodePool]>([:])
     private let seeds: [NodeAddress]
     private let writes = NIOLockedValueBox<Int64>(0)
     private let refreshing = NIOLockedValueBox<Bool>(false)
+    private let periodicRefresh = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Created on first use: it refers back to the executor.
     private let pubSubHub = NIOLockedValueBox<ClusterPubSubHub?>(nil)
     let logger: Logger
@@ -45,18 +51,25 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         self.seeds = seeds
     }
 
-    /// Learns the slot map from the first seed that answers.
+    /// Learns the slot map from the first seed that answers, and reads it
+    /// again every `mapRefreshInterval` from then on.
     public func start() throws {
         guard refreshSlotMap() else {
             throw ClusterConfigurationError("no node of \(seeds.map(\.description).joined(separator: ",")) answered CLUSTER SLOTS")
         }
         logger.info("cluster slot map loaded", metadata: ["masters": "\(slots.masters.count)", "slots": "\(slots.coveredSlots)"])
+        let interval = settings.mapRefreshInterval
+        let task = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+            self?.scheduleRefresh()
+        }
+        periodicRefresh.withLockedValue { $0 = task }
     }
 
     /// The masters the slot map names now.
     public var knownMasters: [String] { slots.masters.map(\.description) }
 
     public func shutdown() {
+        periodicRefresh.withLockedValue { $0 }?.cancel()
         let all = pools.withLockedValue { pools -> [NodePool] in
             defer { pools = [:] }
             return Array(pools.values)
@@ -84,8 +97,9 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         return false
     }
 
-    /// A refresh in the background after a MOVED: the redirection itself
-    /// already fixed the one slot, the rest may have moved with it.
+    /// A refresh in the background, off the event loops (it waits for a
+    /// node's reply): after a MOVED, whose redirection already fixed the
+    /// one slot while the rest may have moved with it, and periodically.
     func scheduleRefresh() {
         let start = refreshing.withLockedValue { busy -> Bool in
             if busy { return false }
@@ -122,6 +136,10 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     public var accessControl: AccessControl? { access }
     public var isLoading: Bool { false }
     public var requiresHashTags: Bool { true }
+    public var readsFromReplicas: Bool { settings.readFromReplicas }
+    public func syncToken(merging requestToken: Bytes?) -> String {
+        settings.readFromReplicas ? offsets.token(merging: requestToken) : String(writeSequence)
+    }
     public var writeSequence: Int64 { writes.withLockedValue { $0 } }
     public func durabilityBarrier() -> DurabilityTicket? { nil }
 
@@ -165,8 +183,13 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             do {
                 if let call = try MiddlewareCall(command.arguments, spec: spec) {
                     reply = call.engineReply(run(call, slot: slot))
+                } else if settings.readFromReplicas && spec.flags.contains(.readonly) {
+                    reply = EngineReplyShape.of(readFromReplica(command.arguments, slot: slot, syncToken: command.syncToken),
+                                                spec: spec, arguments: command.arguments)
                 } else {
-                    reply = EngineReplyShape.of(send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly)),
+                    let observe = settings.readFromReplicas && spec.flags.contains(.write)
+                    reply = EngineReplyShape.of(send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly),
+                                                     observeOffset: observe),
                                                 spec: spec, arguments: command.arguments)
                 }
             } catch {
@@ -184,9 +207,68 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     /// SHA, and whole when the node does not have it yet. The script's own
     /// reply, before `engineReply`.
     func run(_ call: MiddlewareCall, slot: Int) -> Reply {
-        let reply = send(call.evalSHA, slot: slot, retryIfSent: false)
+        let observe = settings.readFromReplicas
+        let reply = send(call.evalSHA, slot: slot, retryIfSent: false, observeOffset: observe)
         guard MiddlewareCall.isMissingScript(reply) else { return reply }
-        return send(call.eval, slot: slot, retryIfSent: false)
+        return send(call.eval, slot: slot, retryIfSent: false, observeOffset: observe)
+    }
+
+    /// A read on a replica of `slot`, the replicas taken in turn. With a
+    /// sync token naming the slot's master, the replica's `ROLE` goes in
+    /// the same round trip, before the read: its offset at that moment
+    /// must have reached the token's, or the replica is asked again (1 ms,
+    /// doubling) until `replicaCatchUpWait`, then the master serves it. A
+    /// replica that is unreachable, loading, or does not serve the slot
+    /// (MOVED, after a failover or resharding) passes the read to the master.
+    func readFromReplica(_ arguments: [Bytes], slot: Int, syncToken: Bytes?) -> Reply {
+        let replicas = slots.replicas(of: slot)
+        guard !replicas.isEmpty, let master = slots.master(of: slot) else {
+            return send(arguments, slot: slot, retryIfSent: true)
+        }
+        let required = syncToken.flatMap { ReplicationOffsets.parse($0)[master] } ?? 0
+        let turn = replicaTurn.withLockedValue { turn -> Int in
+            defer { turn &+= 1 }
+            return turn
+        }
+        let replica = replicas[turn % replicas.count]
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(settings.replicaCatchUpWait.nanoseconds)
+        var pause: UInt32 = 1000
+        while true {
+            guard let connection = try? pool(for: replica).connection() else {
+                statistics.count(\.connectionErrors)
+                forget(replica)
+                break
+            }
+            let batch: [[Bytes]] = required > 0 ? [[Bytes("ROLE")], arguments] : [arguments]
+            let startedAt = DispatchTime.now().uptimeNanoseconds
+            guard let replies = try? connection.sendAndWait(batch, timeout: settings.requestTimeout) else {
+                statistics.count(\.connectionErrors)
+                forget(replica)
+                break
+            }
+            statistics.recordRoundTrip(startedAt: startedAt)
+            let reply = replies[replies.count - 1]
+            if case .error(let error) = reply, Self.replicaCannotServe(error.message) { break }
+            if required > 0 {
+                let offset = ReplicationOffsets.offset(ofRole: replies[0]) ?? -1
+                if offset < required {
+                    guard DispatchTime.now().uptimeNanoseconds < deadline else { break }
+                    usleep(pause)
+                    pause = min(pause * 2, 20_000)
+                    continue
+                }
+            }
+            statistics.count(\.replicaReads)
+            return reply
+        }
+        statistics.count(\.replicaFallbacks)
+        return send(arguments, slot: slot, retryIfSent: true)
+    }
+
+    /// Errors by which a replica says another node must answer.
+    static func replicaCannotServe(_ message: String) -> Bool {
+        message.hasPrefix("MOVED ") || message.hasPrefix("ASK ") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN")
+            || message.hasPrefix("LOADING") || message.hasPrefix("MASTERDOWN")
     }
 
     public func executePipeline(_ commands: [Command]) -> [Reply] {
@@ -276,6 +358,9 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             "cluster_connection_errors:\(counters.connectionErrors)",
             "cluster_upstream_requests:\(counters.upstreamRequests)",
             "cluster_upstream_usec:\(counters.upstreamMicroseconds)",
+            "cluster_read_from:\(settings.readFromReplicas ? "replicas" : "master")",
+            "cluster_replica_reads:\(counters.replicaReads)",
+            "cluster_replica_fallbacks:\(counters.replicaFallbacks)",
         ]
         text += lines.joined(separator: "\r\n") + "\r\n"
         return .bulk(Bytes(text))
@@ -384,7 +469,11 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     /// and retrying within `retryWindow`. A command whose connection broke
     /// after it was written is retried only when `retryIfSent` (reads):
     /// a write may have been applied, so it is answered 503 instead.
-    func send(_ arguments: [Bytes], slot: Int, retryIfSent: Bool, pinned: NodeAddress? = nil) -> Reply {
+    ///
+    /// `observeOffset` (a write, with replica reads on) sends `ROLE` right
+    /// after the command on the same connection and keeps the master's
+    /// offset, which then counts the write, for sync tokens.
+    func send(_ arguments: [Bytes], slot: Int, retryIfSent: Bool, pinned: NodeAddress? = nil, observeOffset: Bool = false) -> Reply {
         var redirect: Redirection? = pinned.map { Redirection(pinnedTo: $0) }
         var backoff = RetryBackoff(window: settings.retryWindow)
         var hops = 0
@@ -401,7 +490,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
                 target = master
             }
             let asking = redirect?.kind == .ask
-            let batch: [[Bytes]] = asking ? [[Bytes("ASKING")], arguments] : [arguments]
+            var batch: [[Bytes]] = asking ? [[Bytes("ASKING")], arguments] : [arguments]
+            if observeOffset { batch.append([Bytes("ROLE")]) }
             let connection: NodeConnection
             do {
                 connection = try pool(for: target).connection()
@@ -426,8 +516,11 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
                 if retryIfSent, backoff.wait() { continue }
                 return .error(ClusterCommandPolicy.unavailable("\(target): \(error)"))
             }
-            let reply = replies[replies.count - 1]
-            guard case .error(let error) = reply else { return reply }
+            let reply = replies[asking ? 1 : 0]
+            guard case .error(let error) = reply else {
+                if observeOffset { offsets.note(replies[replies.count - 1], from: target) }
+                return reply
+            }
             if let found = Redirection(error.message) {
                 hops += 1
                 guard hops <= 16 else { return .error(ClusterCommandPolicy.unavailable("too many redirections for slot \(slot)")) }

@@ -16,6 +16,15 @@ public struct ClusterSettings: Sendable {
     /// slot (a node down before failover, CLUSTERDOWN, TRYAGAIN) before it
     /// is answered 503 CLUSTER_UNAVAILABLE.
     public var retryWindow: TimeAmount = .seconds(3)
+    /// `cluster-read-from replicas`: read-only commands go to a replica of
+    /// their slot (connections send READONLY), writes to the master.
+    public var readFromReplicas = false
+    /// How long a read bearing a sync token waits for a replica to catch up
+    /// with the writes the token names before the master serves it.
+    public var replicaCatchUpWait: TimeAmount = .milliseconds(200)
+    /// How often the slot map is read again even without a redirection:
+    /// replicas added or promoted, and masters that left, show up then.
+    public var mapRefreshInterval: TimeAmount = .seconds(5)
 
     public init(seeds: [String]) {
         self.seeds = seeds

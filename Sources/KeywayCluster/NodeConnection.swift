@@ -38,6 +38,9 @@ final class NodeConnection: Sendable {
             if let password = settings.password {
                 greeting.append([Bytes("AUTH")] + (settings.username.map { [Bytes($0)] } ?? []) + [Bytes(password)])
             }
+            // Harmless on a master, and a replica's connections need it to
+            // serve reads of their master's slots instead of MOVED.
+            if settings.readFromReplicas { greeting.append([Bytes("READONLY")]) }
             guard !greeting.isEmpty else { return channel.eventLoop.makeSucceededFuture(connection) }
             return connection.send(greeting).flatMapThrowing { replies in
                 for reply in replies { if case .error(let error) = reply { throw ClusterError.authenticationFailed(error.message) } }

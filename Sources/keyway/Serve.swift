@@ -335,6 +335,7 @@ struct Serve: ParsableCommand {
         clusterSettings.username = settings.clusterUser
         clusterSettings.password = settings.clusterPassword
         clusterSettings.connectionsPerNode = settings.clusterConnections
+        clusterSettings.readFromReplicas = settings.clusterReadFromReplicas
         let cluster = try ClusterExecutor(settings: clusterSettings, accessControl: accessControl, logger: logger)
         try cluster.start()
         return cluster

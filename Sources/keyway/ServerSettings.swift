@@ -23,6 +23,7 @@ struct ServerSettings {
     var clusterUser: String?
     var clusterPassword: String?
     var clusterConnections = 2
+    var clusterReadFromReplicas = false
     var maxConnections = 50_000
     var idleTimeout = 300
     var headerTimeoutMilliseconds = 20_000
@@ -184,6 +185,13 @@ struct ServerSettings {
         Parameter("cluster-connections", ConfigValueType<Int>.int(1...64), default: "2",
                   help: "With backend cluster: connections kept open to each master; requests are pipelined on them.",
                   get: { $0.clusterConnections }, set: { $0.clusterConnections = $1 }),
+        Parameter("cluster-read-from", ConfigValueType<Bool>.enumeration([("master", false), ("replicas", true)], noun: "read source",
+                                                                             format: { $0 ? "replicas" : "master" }),
+                  default: "master",
+                  help: "With backend cluster: where read-only commands go. replicas spreads them over each slot's replicas "
+                      + "(READONLY); a request with an Upstash-Sync-Token then waits for the replica to have the writes it names, "
+                      + "else the master answers (docs/CLUSTER.md).",
+                  get: { $0.clusterReadFromReplicas }, set: { $0.clusterReadFromReplicas = $1 }),
         Parameter("client-header-buffer", ConfigValueType<Int>.int(4096...1_048_576, unit: "bytes"), default: "7168",
                   help: "Memory each connection holds for its request line and headers and its response's headers; "
                       + "requests whose headers do not fit get 431. Also what an idle connection costs: raise it for "

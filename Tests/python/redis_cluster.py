@@ -54,6 +54,8 @@ class RedisCluster:
             raise RuntimeError("redis-cli --cluster create failed:\n" + create.stdout + create.stderr)
         self.wait_until_ok()
         self.wait_for_replicas()
+        if replicas_per_master:
+            self.wait_for_replicas_in_slot_map()
 
     def wait_for_replicas(self, timeout: float = 60) -> None:
         """Until every replica has synced with its master: a replica that
@@ -70,6 +72,17 @@ class RedisCluster:
             time.sleep(0.2)
         raise RuntimeError("the replicas did not sync with their masters")
 
+    def wait_for_replicas_in_slot_map(self, timeout: float = 60) -> None:
+        """Until every node's CLUSTER SLOTS names a replica for every range:
+        what a client reading from replicas learns the replicas from, and
+        which lags behind the replicas' own sync while gossip spreads."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(all(len(entry) > 3 for entry in self.call(port, "CLUSTER", "SLOTS")) for port in self.live_ports()):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("CLUSTER SLOTS does not list the replicas")
+
     def start_node(self, port: int) -> None:
         directory = self.workdir / str(port)
         directory.mkdir(exist_ok=True)
@@ -77,6 +90,8 @@ class RedisCluster:
             [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
              "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", str(self.node_timeout_ms),
              "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0",
+             # DEBUG SLEEP makes a replica fall behind on purpose (replica-read tests).
+             "--enable-debug-command", "local",
              "--dir", str(directory), "--daemonize", "no",
              "--logfile", str(directory / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -15,6 +15,9 @@ public struct Command: Sendable, Equatable {
     /// cluster slots to run as one command per slot, not atomically
     /// (`?split=true`); only the cluster backend looks at it.
     public var splitAcrossSlots = false
+    /// The client's sync token (`Upstash-Sync-Token`): a read must see the
+    /// writes it names. Set only for an executor that `readsFromReplicas`.
+    public var syncToken: Bytes?
 
     public init(_ arguments: [Bytes]) {
         precondition(!arguments.isEmpty, "a command needs a name")
@@ -122,6 +125,16 @@ public protocol CommandExecutor: AnyObject, Sendable {
     /// with a tag then.
     var requiresHashTags: Bool { get }
 
+    /// Whether reads may be served by replicas that lag behind writes (a
+    /// cluster with `cluster-read-from replicas`): the gateway then hands
+    /// each command the client's sync token and answers with `syncToken`.
+    var readsFromReplicas: Bool { get }
+
+    /// The sync token to answer a request with, given the one it came with.
+    /// A number that grows with every write (`writeSequence`) where every
+    /// read sees every write already.
+    func syncToken(merging requestToken: Bytes?) -> String
+
     /// Grows each time writes that could not be persisted were undone
     /// (`appendfsync always`): a reply computed while it moved may have
     /// read them and must not be sent.
@@ -151,6 +164,8 @@ extension CommandExecutor {
     public var persistenceFailure: String? { nil }
     public var backendProblem: String? { nil }
     public var requiresHashTags: Bool { false }
+    public var readsFromReplicas: Bool { false }
+    public func syncToken(merging requestToken: Bytes?) -> String { String(writeSequence) }
     public func splitsAcrossSlots(_ command: Command) -> Bool { false }
     public var undoCount: UInt64 { 0 }
     public func commandFlags(_ name: Bytes) -> CommandFlags? { nil }

@@ -85,6 +85,10 @@ enum MetricsRoutes {
             out.counter("keyway_cluster_ask_total", "ASK redirections followed.", info["cluster_ask_redirections"])
             out.counter("keyway_cluster_connection_errors_total", "Node connections that failed or broke.", info["cluster_connection_errors"])
             out.counter("keyway_cluster_upstream_requests_total", "Round trips to cluster nodes.", info["cluster_upstream_requests"])
+            out.counter("keyway_cluster_replica_reads_total", "Reads replicas served (cluster-read-from replicas).",
+                        info["cluster_replica_reads"])
+            out.counter("keyway_cluster_replica_fallbacks_total", "Reads meant for a replica that the master served.",
+                        info["cluster_replica_fallbacks"])
             out.counter("keyway_cluster_upstream_seconds_total", "Time spent waiting for cluster nodes.",
                         String((Double(info["cluster_upstream_usec"] ?? "0") ?? 0) / 1_000_000))
         }

@@ -20,8 +20,15 @@ enum CommandRoutes {
         }
     }
 
-    static func syncHeader(_ gateway: Gateway) -> [(String, String)] {
-        [("Upstash-Sync-Token", String(gateway.executor.writeSequence))]
+    static func syncHeader(_ context: ResourceContext) -> [(String, String)] {
+        let executor = context.executor
+        guard executor.readsFromReplicas else { return [("Upstash-Sync-Token", String(executor.writeSequence))] }
+        return [("Upstash-Sync-Token", executor.syncToken(merging: requestSyncToken(context)))]
+    }
+
+    /// The token the client sent back, which its reads must honour.
+    static func requestSyncToken(_ context: ResourceContext) -> Bytes? {
+        context.request.header("upstash-sync-token").map { Bytes($0) }
     }
 
     /// `POST /` with one command as a JSON array.
@@ -39,8 +46,8 @@ enum CommandRoutes {
         var command = command
         context.client.stamp(&command)
         if context.request.queryValue("split") == Array("true".utf8) { command.splitAcrossSlots = true }
+        if context.executor.readsFromReplicas { command.syncToken = requestSyncToken(context) }
         let encoding = CommandReplyEncoding(request: context.request)
-        let gateway = context.gateway
         let executor = context.executor
         // The name is looked up once, for the label, the blocking check and the run.
         let spec = executor.commandSpec(command.name)
@@ -48,11 +55,11 @@ enum CommandRoutes {
         let mayBlock = if let spec { executor.mayBlock(command, spec: spec) } else { executor.mayBlock(command) }
         if mayBlock {
             return context.submitBlocking(command) { reply in
-                encoding.response(for: reply, headers: syncHeader(gateway))
+                encoding.response(for: reply, headers: syncHeader(context))
             }
         }
         let reply = if let spec { executor.execute(command, spec: spec) } else { executor.execute(command) }
-        var headers = syncHeader(gateway)
+        var headers = syncHeader(context)
         if command.splitAcrossSlots && executor.splitsAcrossSlots(command) { headers.append(("Keyway-Atomic", "false")) }
         return .response(encoding.response(for: reply, headers: headers))
     }
@@ -87,9 +94,9 @@ enum CommandRoutes {
         let encoding = CommandReplyEncoding(request: context.request)
         let commands = try batchCommands(context)
         guard atomic else {
-            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context.gateway))
+            return encoding.response(forEach: context.executor.executePipeline(commands), headers: syncHeader(context))
         }
-        return encoding.response(forEach: try transaction(commands, context), headers: syncHeader(context.gateway))
+        return encoding.response(forEach: try transaction(commands, context), headers: syncHeader(context))
     }
 
     /// A big batch on a worker thread, its reply streamed to `parked` as
@@ -122,6 +129,10 @@ enum CommandRoutes {
             commands = try parseBatch(context.request.body)
         }
         for index in commands.indices { context.client.stamp(&commands[index]) }
+        if context.executor.readsFromReplicas {
+            let token = requestSyncToken(context)
+            for index in commands.indices { commands[index].syncToken = token }
+        }
         return commands
     }
 
@@ -129,7 +140,7 @@ enum CommandRoutes {
     private static func transaction(_ commands: [Command], _ context: ResourceContext) throws(HTTPResponse) -> [Reply] {
         switch context.executor.executeTransaction(commands) {
         case .failure(let error):
-            throw CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(context.gateway))
+            throw CommandReplyEncoding.errorResponse(error.message, status: CommandReplyEncoding.status(for: error), headers: syncHeader(context))
         case .success(let replies):
             return replies
         }

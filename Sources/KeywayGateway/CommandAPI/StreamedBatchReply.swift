@@ -91,7 +91,7 @@ final class StreamedBatchReply {
         if let stream {
             stream.finish()
         } else {
-            let headers = [("Content-Type", "application/json")] + CommandRoutes.syncHeader(context.gateway)
+            let headers = [("Content-Type", "application/json")] + CommandRoutes.syncHeader(context)
             parked.resolve(HTTPResponse(status: 200, headers: headers, body: head))
         }
     }
@@ -168,7 +168,7 @@ final class StreamedBatchReply {
         // connection parked for good.
         stream.write(head)
         head = []
-        let headers = [("Content-Type", "application/json")] + CommandRoutes.syncHeader(context.gateway)
+        let headers = [("Content-Type", "application/json")] + CommandRoutes.syncHeader(context)
         guard parked.resolve(HTTPResponse(status: 200, headers: headers, bodyStream: stream)) else { return stop() }
         self.stream = stream
         return !stream.isClosed || stop()
