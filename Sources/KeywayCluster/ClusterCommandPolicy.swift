@@ -36,6 +36,15 @@ enum ClusterCommandPolicy {
         return reasons
     }()
 
+    /// The shard channel a command acts on, which picks its node: SPUBLISH's,
+    /// and PUBSUB SHARDNUMSUB's when it names one (with several, one node
+    /// answers for its own).
+    static func shardChannel(of arguments: [Bytes], spec: CommandSpec) -> Bytes? {
+        if spec.name == "spublish", arguments.count > 1 { return arguments[1] }
+        if spec.name == "pubsub", arguments.count > 2, arguments[1].equalsIgnoringCase("shardnumsub") { return arguments[2] }
+        return nil
+    }
+
     static let crossSlot = CommandError(.crossSlot, "CROSSSLOT Keys in request don't hash to the same slot")
 
     static func unavailable(_ detail: String) -> CommandError {

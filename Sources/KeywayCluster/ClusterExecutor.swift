@@ -35,6 +35,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     private let periodicRefresh = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Created on first use: it refers back to the executor.
     private let pubSubHub = NIOLockedValueBox<ClusterPubSubHub?>(nil)
+    private let shardHub = NIOLockedValueBox<ClusterShardPubSub?>(nil)
     let logger: Logger
 
     /// `accessControl` holds the users and tokens requests authenticate as
@@ -76,6 +77,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         }
         for pool in all { pool.close() }
         pubSubHub.withLockedValue { $0 }?.close()
+        shardHub.withLockedValue { $0 }?.close()
         try? group.syncShutdownGracefully()
     }
 
@@ -318,14 +320,29 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         Subscription(cancel: {})
     }
 
-    public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
-        let hub = pubSubHub.withLockedValue { hub -> ClusterPubSubHub in
-            if let hub { return hub }
-            let created = ClusterPubSubHub(executor: self)
-            hub = created
-            return created
+    public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes]) -> Subscription {
+        var parts: [Subscription] = []
+        if !channels.isEmpty || !patterns.isEmpty {
+            let hub = pubSubHub.withLockedValue { hub -> ClusterPubSubHub in
+                if let hub { return hub }
+                let created = ClusterPubSubHub(executor: self)
+                hub = created
+                return created
+            }
+            parts.append(hub.subscribe(subscriber, channels: channels, patterns: patterns))
         }
-        return hub.subscribe(subscriber, channels: channels, patterns: patterns)
+        if !shardChannels.isEmpty {
+            let hub = shardHub.withLockedValue { hub -> ClusterShardPubSub in
+                if let hub { return hub }
+                let created = ClusterShardPubSub(executor: self)
+                hub = created
+                return created
+            }
+            parts.append(hub.subscribe(subscriber, shardChannels: shardChannels))
+        }
+        if parts.count == 1 { return parts[0] }
+        let all = parts
+        return Subscription { for part in all { part.cancel() } }
     }
 
     /// Why the cluster cannot serve every slot now, for `/readyz`; nil when
@@ -455,6 +472,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             return .refuse(CommandError(.notSupported, "ERR \(spec.name.uppercased()) \(reason)"))
         }
         if let fanOut = ClusterCommandPolicy.fanOut[spec.name] { return .everyMaster(fanOut) }
+        // A shard channel is not a key, but it lives in its name's slot.
+        if let channel = ClusterCommandPolicy.shardChannel(of: command.arguments, spec: spec) { return .slot(HashSlot.of(channel)) }
         let keys = spec.keys(in: command.arguments)
         guard let first = keys.first else { return .slot(Int.random(in: 0..<HashSlot.count)) }
         let slot = HashSlot.of(first)

@@ -63,6 +63,26 @@ import Testing
         #expect(engine.run("SUBSCRIBE", "a").errorMessage?.contains("/v1/subscribe") == true)
     }
 
+    /// SPUBLISH reaches shard-channel subscribers only, and PUBLISH never
+    /// reaches them: the two namespaces are apart, as in Redis 7.
+    @Test func shardChannelsAreANamespaceOfTheirOwn() {
+        let (engine, _) = makeEngine()
+        let shard = Inbox(), plain = Inbox()
+        let shardSubscription = engine.subscribe(shard, channels: [], patterns: [], shardChannels: ["orders:{eu}"])
+        _ = engine.subscribe(plain, channels: ["orders:{eu}"], patterns: ["orders:*"])
+        #expect(engine.run("SPUBLISH", "orders:{eu}", "o1").integerValue == 1)
+        #expect(engine.run("PUBLISH", "orders:{eu}", "o2").integerValue == 2)
+        #expect(shard.texts == ["orders:{eu}=o1"] && shard.messages.allSatisfy(\.isShard))
+        #expect(plain.messages.count == 2 && plain.messages.allSatisfy { !$0.isShard })
+        #expect(engine.run("PUBSUB", "SHARDCHANNELS") == .array([.bulk("orders:{eu}")]))
+        #expect(engine.run("PUBSUB", "SHARDNUMSUB", "orders:{eu}", "x") == .array([.bulk("orders:{eu}"), .integer(1), .bulk("x"), .integer(0)]))
+        #expect(engine.run("PUBSUB", "CHANNELS") == .array([.bulk("orders:{eu}")]))
+        shardSubscription.cancel()
+        #expect(engine.run("SPUBLISH", "orders:{eu}", "o3").integerValue == 0)
+        #expect(engine.run("PUBSUB", "SHARDCHANNELS") == .array([]))
+        #expect(engine.run("SSUBSCRIBE", "a").errorMessage?.contains("shard-channel=") == true)
+    }
+
     @Test func keyspaceNotificationsAreOffByDefault() {
         let (engine, _) = makeEngine()
         let inbox = Inbox()

@@ -22,8 +22,8 @@ import Testing
         func mayBlock(_ command: Command) -> Bool { engine.mayBlock(command) }
         func submit(_ command: Command, client: any BlockedClient) -> Submission { engine.submit(command, client: client) }
         func monitor(_ watcher: any CommandWatcher) -> Subscription { engine.monitor(watcher) }
-        func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
-            engine.subscribe(subscriber, channels: channels, patterns: patterns)
+        func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes]) -> Subscription {
+            engine.subscribe(subscriber, channels: channels, patterns: patterns, shardChannels: shardChannels)
         }
     }
 

@@ -75,7 +75,7 @@ public final class ACLUser: Sendable {
                 }
             }
         }
-        if !allChannels, spec.name == "publish", arguments.count > 1, !mayUse(channel: arguments[1]) {
+        if !allChannels, spec.name == "publish" || spec.name == "spublish", arguments.count > 1, !mayUse(channel: arguments[1]) {
             return .channel(arguments[1])
         }
         return nil

@@ -120,17 +120,17 @@ public final class AccessControl: Sendable {
 
     /// Whether `user` may subscribe to `channels` and `patterns` (SSE
     /// pub/sub, keyspace events): SUBSCRIBE/PSUBSCRIBE and each channel.
-    public func checkSubscription(_ user: ACLUser, channels: [Bytes], patterns: [Bytes], client: String?,
+    public func checkSubscription(_ user: ACLUser, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes] = [], client: String?,
                                   nowMilliseconds: Int64) -> CommandError? {
         if user.isUnrestricted { return nil }
-        for (name, names) in [("subscribe", channels), ("psubscribe", patterns)] where !names.isEmpty {
+        for (name, names) in [("subscribe", channels), ("psubscribe", patterns), ("ssubscribe", shardChannels)] where !names.isEmpty {
             guard let spec = commands.lookup(Bytes(name)) else { continue }
             if let refusal = check(user, spec: spec, arguments: [Bytes(name)] + names, client: client, context: "toplevel",
                                    nowMilliseconds: nowMilliseconds) {
                 return refusal
             }
         }
-        let refused = channels.first { !user.mayUse(channel: $0) } ?? patterns.first { !user.mayUse(channelPattern: $0) }
+        let refused = (channels + shardChannels).first { !user.mayUse(channel: $0) } ?? patterns.first { !user.mayUse(channelPattern: $0) }
         guard let refused else { return nil }
         let denial = ACLDenial.channel(refused)
         log.record(reason: denial.reason, context: "toplevel", object: denial.object, username: user.name,

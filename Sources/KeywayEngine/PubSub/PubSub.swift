@@ -4,11 +4,14 @@ public struct PubSubMessage: Sendable, Equatable {
     /// The pattern that matched, for pattern subscriptions.
     public let pattern: Bytes?
     public let payload: Bytes
+    /// Published to a shard channel (SPUBLISH), a namespace of its own.
+    public let isShard: Bool
 
-    public init(channel: Bytes, pattern: Bytes?, payload: Bytes) {
+    public init(channel: Bytes, pattern: Bytes?, payload: Bytes, isShard: Bool = false) {
         self.channel = channel
         self.pattern = pattern
         self.payload = payload
+        self.isShard = isShard
     }
 }
 
@@ -25,13 +28,16 @@ public final class Subscription: Sendable {
     public func cancel() { cancelAction() }
 }
 
-/// Channel and pattern subscriptions. Publishing is O(subscribers of the
-/// channel + number of patterns), as in Redis. Lives under the engine lock.
+/// Channel and pattern subscriptions, and shard channels (SSUBSCRIBE and
+/// SPUBLISH: Redis 7's channels that live in one cluster slot, a namespace
+/// apart from the others). Publishing is O(subscribers of the channel +
+/// number of patterns), as in Redis. Lives under the engine lock.
 final class PubSubRegistry {
     private var channels: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
     private var patterns: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
+    private var shardChannels: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
 
-    var isEmpty: Bool { channels.isEmpty && patterns.isEmpty }
+    var isEmpty: Bool { channels.isEmpty && patterns.isEmpty && shardChannels.isEmpty }
 
     /// Returns the channel name as the registry keeps it: the first
     /// subscriber's copy, which later subscribers share instead of keeping
@@ -48,6 +54,35 @@ final class PubSubRegistry {
         patterns[pattern, default: [:]][ObjectIdentifier(subscriber)] = subscriber
         return patterns.index(forKey: pattern).map { patterns.keys[$0] } ?? pattern
     }
+
+    /// Returns the shard channel as the registry keeps it.
+    @discardableResult
+    func subscribe(_ subscriber: any MessageSubscriber, shardChannel: Bytes) -> Bytes {
+        shardChannels[shardChannel, default: [:]][ObjectIdentifier(subscriber)] = subscriber
+        return shardChannels.index(forKey: shardChannel).map { shardChannels.keys[$0] } ?? shardChannel
+    }
+
+    func unsubscribe(_ id: ObjectIdentifier, shardChannels names: [Bytes]) {
+        for name in names {
+            shardChannels[name]?.removeValue(forKey: id)
+            if shardChannels[name]?.isEmpty == true { shardChannels.removeValue(forKey: name) }
+        }
+    }
+
+    /// SPUBLISH: to the shard channel's subscribers only (no patterns).
+    @discardableResult
+    func publish(shardChannel: Bytes, payload: Bytes) -> Int {
+        guard let subscribers = shardChannels[shardChannel] else { return 0 }
+        let message = PubSubMessage(channel: shardChannel, pattern: nil, payload: payload, isShard: true)
+        for subscriber in subscribers.values { subscriber.receive(message) }
+        return subscribers.count
+    }
+
+    func activeShardChannels(matching pattern: Bytes?) -> [Bytes] {
+        shardChannels.keys.filter { pattern == nil || GlobPattern.matches(pattern!, $0) }.sorted()
+    }
+
+    func shardSubscriberCount(channel: Bytes) -> Int { shardChannels[channel]?.count ?? 0 }
 
     func unsubscribe(_ id: ObjectIdentifier, channels names: [Bytes], patterns patternNames: [Bytes]) {
         for name in names {
@@ -89,14 +124,16 @@ final class PubSubRegistry {
 }
 
 extension Engine {
-    /// Subscribes `subscriber` to channels and glob patterns. Messages arrive
+    /// Subscribes `subscriber` to channels, glob patterns and shard channels. Messages arrive
     /// through `receive` until the returned subscription is cancelled.
-    public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
-        let (channels, patterns) = withDatabase { db, _ in
+    public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes]) -> Subscription {
+        let (channels, patterns, shardChannels) = withDatabase { db, _ in
             (channels.map { db.pubsub.subscribe(subscriber, channel: $0) },
-             patterns.map { db.pubsub.subscribe(subscriber, pattern: $0) })
+             patterns.map { db.pubsub.subscribe(subscriber, pattern: $0) },
+             shardChannels.map { db.pubsub.subscribe(subscriber, shardChannel: $0) })
         }
-        let record = SubscriptionRecord(engine: self, id: ObjectIdentifier(subscriber), channels: channels, patterns: patterns)
+        let record = SubscriptionRecord(engine: self, id: ObjectIdentifier(subscriber), channels: channels, patterns: patterns,
+                                        shardChannels: shardChannels)
         // The record is the closure's only capture, so it is the context:
         // no separate one (nor a box for a weak capture) per subscriber.
         return Subscription { record.cancel() }
@@ -110,33 +147,46 @@ private final class SubscriptionRecord: @unchecked Sendable {
     private let id: ObjectIdentifier
     private let channels: [Bytes]
     private let patterns: [Bytes]
+    private let shardChannels: [Bytes]
 
-    init(engine: Engine, id: ObjectIdentifier, channels: [Bytes], patterns: [Bytes]) {
+    init(engine: Engine, id: ObjectIdentifier, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes]) {
         self.engine = engine
         self.id = id
         self.channels = channels
         self.patterns = patterns
+        self.shardChannels = shardChannels
     }
 
     func cancel() {
-        engine?.withDatabase { db, _ in db.pubsub.unsubscribe(id, channels: channels, patterns: patterns) }
+        engine?.withDatabase { db, _ in
+            db.pubsub.unsubscribe(id, channels: channels, patterns: patterns)
+            if !shardChannels.isEmpty { db.pubsub.unsubscribe(id, shardChannels: shardChannels) }
+        }
     }
 }
 
-/// PUBLISH and PUBSUB. Subscribing needs a connection that stays open, so it
-/// happens through the SSE routes rather than as a command.
+/// PUBLISH, SPUBLISH and PUBSUB. Subscribing needs a connection that stays
+/// open, so it happens through the SSE routes rather than as a command.
 enum PubSubCommands {
     static let commands: [CommandSpec] = [
         CommandSpec("publish", arity: 3, flags: [.fast], keys: (0, 0, 0), handler: publish),
+        CommandSpec("spublish", arity: 3, flags: [.fast], keys: (0, 0, 0), handler: shardPublish),
         CommandSpec("pubsub", arity: -2, flags: [], keys: (0, 0, 0), handler: pubsub),
     ] + ["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"].map { name in
         CommandSpec(name, arity: -1, flags: [.noMulti, .noScript], keys: (0, 0, 0)) { _ throws(CommandError) in
-            throw CommandError(.notSupported, "ERR \(name.uppercased()) needs a streaming connection: use GET /v1/subscribe?channel=... (Server-Sent Events)")
+            throw CommandError(.notSupported, "ERR \(name.uppercased()) needs a streaming connection: use GET /v1/subscribe?"
+                + (name.hasPrefix("s") ? "shard-channel" : "channel") + "=... (Server-Sent Events)")
         }
     }
 
     static func publish(_ c: CommandContext) throws(CommandError) -> Reply {
         .integer(Int64(c.db.pubsub.publish(channel: c[1], payload: c[2])))
+    }
+
+    /// SPUBLISH shardchannel message: a cluster routes it by the channel's
+    /// slot; one engine has every slot.
+    static func shardPublish(_ c: CommandContext) throws(CommandError) -> Reply {
+        .integer(Int64(c.db.pubsub.publish(shardChannel: c[1], payload: c[2])))
     }
 
     /// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT.
@@ -149,6 +199,15 @@ enum PubSubCommands {
         if sub.equalsIgnoringCase("numsub") {
             return .array(c.arguments.dropFirst(2).flatMap { channel in
                 [Reply.bulk(channel), .integer(Int64(c.db.pubsub.subscriberCount(channel: channel)))]
+            })
+        }
+        if sub.equalsIgnoringCase("shardchannels") && c.argumentCount <= 3 {
+            let pattern = c.argumentCount == 3 ? c[2] : nil
+            return .array(c.db.pubsub.activeShardChannels(matching: pattern).map(Reply.bulk))
+        }
+        if sub.equalsIgnoringCase("shardnumsub") {
+            return .array(c.arguments.dropFirst(2).flatMap { channel in
+                [Reply.bulk(channel), .integer(Int64(c.db.pubsub.shardSubscriberCount(channel: channel)))]
             })
         }
         if sub.equalsIgnoringCase("numpat") && c.argumentCount == 2 {

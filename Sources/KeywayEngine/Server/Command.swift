@@ -88,7 +88,7 @@ public protocol CommandExecutor: AnyObject, Sendable {
 
     /// Subscribes to channels and glob patterns (pub/sub, keyspace events)
     /// until the returned subscription is cancelled.
-    func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription
+    func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes]) -> Subscription
 
     /// With `appendfsync always`, a ticket that is durable once every write
     /// made so far is on disk: the gateway holds a write's reply until then.
@@ -164,6 +164,10 @@ extension CommandExecutor {
     public var persistenceFailure: String? { nil }
     public var backendProblem: String? { nil }
     public var requiresHashTags: Bool { false }
+    /// Channels and patterns only.
+    public func subscribe(_ subscriber: any MessageSubscriber, channels: [Bytes], patterns: [Bytes]) -> Subscription {
+        subscribe(subscriber, channels: channels, patterns: patterns, shardChannels: [])
+    }
     public var readsFromReplicas: Bool { false }
     public func syncToken(merging requestToken: Bytes?) -> String { String(writeSequence) }
     public func splitsAcrossSlots(_ command: Command) -> Bool { false }

@@ -35,18 +35,24 @@ enum PubSubRoutes {
         }
     }
 
-    /// `?channel=a&channel=b&pattern=news.*[&encoding=base64]`: one
-    /// `message` event per message, `{"channel","pattern","message"}`.
+    /// `?channel=a&channel=b&pattern=news.*&shard-channel=orders:{eu}[&encoding=base64]`:
+    /// one `message` event per message, `{"channel","pattern","message"}`,
+    /// and an `smessage` event, `{"channel","message"}`, per message to a
+    /// shard channel (SPUBLISH's namespace, apart from the others).
     static func subscribe(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResult {
         let channels = context.request.queryValues("channel").map(Bytes.init)
         let patterns = context.request.queryValues("pattern").map(Bytes.init)
-        guard !channels.isEmpty || !patterns.isEmpty else {
-            throw Problem.badRequest("give at least one ?channel= or ?pattern=")
+        let shardChannels = context.request.queryValues("shard-channel").map(Bytes.init)
+        guard !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty else {
+            throw Problem.badRequest("give at least one ?channel=, ?pattern= or ?shard-channel=")
         }
-        return try open(context, channels: channels, patterns: patterns, greeting: { json in
+        return try open(context, channels: channels, patterns: patterns, shardChannels: shardChannels, greeting: { json in
             json.object { o in
                 o.member("channels") { $0.array(channels) { $0.string(bytes: $1.storage) } }
                 o.member("patterns") { $0.array(patterns) { $0.string(bytes: $1.storage) } }
+                if !shardChannels.isEmpty {
+                    o.member("shard_channels") { $0.array(shardChannels) { $0.string(bytes: $1.storage) } }
+                }
             }
             return ServerSentEvents.event("subscribe", data: json.bytes)
         }, format: context.wantsBase64 ? messageEventBase64 : messageEvent)
@@ -63,12 +69,14 @@ enum PubSubRoutes {
             var json = JSONWriter(capacity: 64 + message.payload.count)
             json.object { o in
                 o.member("channel") { $0.string(bytes: message.channel.storage) }
-                o.member("pattern") { json in
-                    if let pattern = message.pattern { json.string(bytes: pattern.storage) } else { json.null() }
+                if !message.isShard {
+                    o.member("pattern") { json in
+                        if let pattern = message.pattern { json.string(bytes: pattern.storage) } else { json.null() }
+                    }
                 }
                 ValueEncoding.writeValue(message.payload.storage, forceBase64: base64, into: &o, name: "message")
             }
-            return ServerSentEvents.event("message", data: json.bytes)
+            return ServerSentEvents.event(message.isShard ? "smessage" : "message", data: json.bytes)
         }
     }
 
@@ -76,7 +84,7 @@ enum PubSubRoutes {
     /// `data: message,<channel>,<payload>` (`pmessage,<pattern>,<channel>,<payload>`).
     static func upstashSubscribe(_ context: ResourceContext, channels: [[UInt8]], patterns: [[UInt8]]) throws(HTTPResponse) -> HTTPResult {
         let channels = channels.map(Bytes.init), patterns = patterns.map(Bytes.init)
-        return try open(context, channels: channels, patterns: patterns, greeting: { _ in
+        return try open(context, channels: channels, patterns: patterns, shardChannels: [], greeting: { _ in
             var greeting: [UInt8] = []
             for (index, channel) in channels.enumerated() {
                 greeting += ServerSentEvents.event(nil, data: Array("subscribe,".utf8) + channel.storage + Array(",\(index + 1)".utf8))
@@ -96,16 +104,18 @@ enum PubSubRoutes {
 
     /// Opens the stream, subscribes, and ties the subscription's life to the stream's.
     static func open(
-        _ context: ResourceContext, channels: [Bytes], patterns: [Bytes],
+        _ context: ResourceContext, channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes],
         greeting: (inout JSONWriter) -> [UInt8],
         format: @escaping @Sendable (PubSubMessage) -> [UInt8]
     ) throws(HTTPResponse) -> HTTPResult {
-        try context.authorizeSubscription(channels: channels, patterns: patterns)
+        try context.authorizeSubscription(channels: channels, patterns: patterns, shardChannels: shardChannels)
         let stream = try context.openEventStream()
-        stream.describeSubscriber(channels: channels.count, patterns: patterns.count)
+        // CLIENT LIST's sub= counts shard channels too.
+        stream.describeSubscriber(channels: channels.count + shardChannels.count, patterns: patterns.count)
         var json = JSONWriter()
         stream.send(ServerSentEvents.retryField + greeting(&json))
-        let subscription = context.executor.subscribe(StreamSubscriber(stream: stream, format: format), channels: channels, patterns: patterns)
+        let subscription = context.executor.subscribe(StreamSubscriber(stream: stream, format: format), channels: channels,
+                                                      patterns: patterns, shardChannels: shardChannels)
         let gateway = context.gateway
         stream.setCloseHandler {
             subscription.cancel()
@@ -114,11 +124,13 @@ enum PubSubRoutes {
         return .stream(stream, headers: [])
     }
 
-    /// `{"message": "..."}` (or a raw octet-stream body) → PUBLISH.
+    /// `{"message": "..."}` (or a raw octet-stream body) → PUBLISH, or
+    /// SPUBLISH to the shard channel with `?shard=true`.
     static func publish(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         let channel = context.parameter("channel")
         let payload = try context.value(field: "message").value
-        guard case .integer(let receivers) = try context.execute("PUBLISH", [channel, Bytes(payload)]) else {
+        let shard = context.request.queryValue("shard") == Array("true".utf8)
+        guard case .integer(let receivers) = try context.execute(shard ? "SPUBLISH" : "PUBLISH", [channel, Bytes(payload)]) else {
             throw Problem.badRequest("unexpected reply")
         }
         return context.json { o in
@@ -141,6 +153,7 @@ final class LastEncodedMessage: Sendable {
         var payload: [UInt8]
         var channel: Bytes
         var pattern: Bytes?
+        var isShard: Bool
         var base64: Bool
         var event: [UInt8]
     }
@@ -149,7 +162,8 @@ final class LastEncodedMessage: Sendable {
     func event(for message: PubSubMessage, base64: Bool, encode: () -> [UInt8]) -> [UInt8] {
         let payload = message.payload.storage
         if let hit = last.withLock({ entry -> [UInt8]? in
-            guard let entry, entry.base64 == base64, entry.channel == message.channel, entry.pattern == message.pattern,
+            guard let entry, entry.base64 == base64, entry.isShard == message.isShard, entry.channel == message.channel,
+                  entry.pattern == message.pattern,
                   Self.sameBuffer(entry.payload, payload) else { return nil }
             return entry.event
         }) {
@@ -158,7 +172,8 @@ final class LastEncodedMessage: Sendable {
         let event = encode()
         // Kept whatever its size: with 20,000 subscribers even a short
         // message was 20,000 encodings and 20,000 buffers queued.
-        last.withLock { $0 = Entry(payload: payload, channel: message.channel, pattern: message.pattern, base64: base64, event: event) }
+        last.withLock { $0 = Entry(payload: payload, channel: message.channel, pattern: message.pattern, isShard: message.isShard,
+                                          base64: base64, event: event) }
         return event
     }
 

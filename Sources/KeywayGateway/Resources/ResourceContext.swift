@@ -123,9 +123,9 @@ struct ResourceContext: Sendable {
 
     /// Checks that the request's user may subscribe to these channels and
     /// patterns (SUBSCRIBE, PSUBSCRIBE and `&` rules). 403 NOPERM otherwise.
-    func authorizeSubscription(channels: [Bytes], patterns: [Bytes]) throws(HTTPResponse) {
+    func authorizeSubscription(channels: [Bytes], patterns: [Bytes], shardChannels: [Bytes] = []) throws(HTTPResponse) {
         guard let user = context.user, !user.isUnrestricted, let access = executor.accessControl else { return }
-        if let refusal = access.checkSubscription(user, channels: channels, patterns: patterns, client: ACLLog.clientInfo(id: client.connectionID, address: client.address),
+        if let refusal = access.checkSubscription(user, channels: channels, patterns: patterns, shardChannels: shardChannels, client: ACLLog.clientInfo(id: client.connectionID, address: client.address),
                                                   nowMilliseconds: Authentication.nowMilliseconds()) {
             throw Problem.from(refusal)
         }
