@@ -31,13 +31,13 @@ export class KeyTree {
     return h("ul", { class: "tree", role: "tree" }, this.children(root, ""));
   }
 
+  /** Folders and keys of one level, in one order by the name shown. */
   children(node, prefix) {
-    const folders = [...node.folders.entries()].sort(([a], [b]) => a.localeCompare(b));
-    const keys = [...node.keys].sort((a, b) => a.name.localeCompare(b.name));
-    return [
-      ...folders.map(([name, child]) => this.folder(name, child, prefix + name + SEPARATOR)),
-      ...keys.map((key) => this.leaf(key, prefix)),
+    const entries = [
+      ...[...node.folders.entries()].map(([name, child]) => [name + SEPARATOR, () => this.folder(name, child, prefix + name + SEPARATOR)]),
+      ...node.keys.map((key) => [key.name.slice(prefix.length), () => this.leaf(key, prefix)]),
     ];
+    return entries.sort(([a], [b]) => a.localeCompare(b)).map(([, make]) => make());
   }
 
   folder(name, node, path) {
