@@ -420,6 +420,16 @@ def test_the_console_answers_as_redis_cli_does(page):
     assert line.get_attribute("value") == "NOSUCHCOMMAND x"
     line.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN)
     assert line.get_attribute("value") == ""
+    # Tab completes the command's name: to the end when one matches, to the
+    # shared prefix with the candidates listed when several do.
+    line.send_keys("hgeta", Keys.TAB)
+    eventually(lambda: line.get_attribute("value") == "HGETALL ", "HGETALL completed")
+    line.send_keys("user:1\n")
+    eventually(lambda: '"Ada Lovelace"' in texts(page, ".console-reply")[-1], "the hash")
+    line.send_keys("zrange", Keys.TAB)
+    eventually(lambda: "ZRANGEBYSCORE" in css(page, "#console-hint").text, "the candidates")
+    assert line.get_attribute("value") == "ZRANGE"
+    line.clear()
     screenshot(page, "dashboard-console")
 
 
