@@ -330,6 +330,30 @@ def test_each_type_opens_in_its_viewer(page):
     screenshot(page, "dashboard-json")
 
 
+def test_editing_a_json_document(page, keyway):
+    keyway.command("JSON.SET", "doc:edit", "$", '{"n":1}')
+    try:
+        sign_in_with_token(page)
+        open_key(page, "doc:edit")
+        css(page, "#edit-json").click()
+        value = css(page, 'dialog textarea[name="value"]')
+        value.clear()
+        value.send_keys('{"n": 2, "tags": ["a"]}')
+        css(page, "dialog [data-role=confirm]").click()
+        eventually(lambda: '"tags": [\n    "a"\n  ]' in css(page, "#json-value").text, "the saved document")
+        assert keyway.command("JSON.GET", "doc:edit").json() == {"result": '{"n":2,"tags":["a"]}'}
+        # Text that is not JSON is refused in the page, before any call.
+        css(page, "#edit-json").click()
+        value = css(page, 'dialog textarea[name="value"]')
+        value.clear()
+        value.send_keys("{not json")
+        css(page, "dialog [data-role=confirm]").click()
+        eventually(lambda: "Not valid JSON" in css(page, "#toasts").text, "the refusal")
+        assert keyway.command("JSON.GET", "doc:edit").json() == {"result": '{"n":2,"tags":["a"]}'}
+    finally:
+        keyway.command("DEL", "doc:edit")
+
+
 def test_editing_a_hash_field_and_its_ttl(page, keyway):
     sign_in_with_token(page)
     open_key(page, "user:1")
@@ -373,6 +397,18 @@ def test_creating_renaming_and_deleting_a_key(page, keyway):
     value.send_keys("edited")
     css(page, "dialog [data-role=confirm]").click()
     eventually(lambda: css(page, "#string-value").text == "edited", "the edited value")
+
+    # The key's TTL: set, then cleared.
+    css(page, "#edit-ttl").click()
+    css(page, 'dialog input[name="ttl"]').send_keys("120")
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#key-ttl").text in ("2m", "1m 59s"), "the TTL")
+    assert 110 <= keyway.command("TTL", "made:here").json()["result"] <= 120
+    css(page, "#edit-ttl").click()
+    css(page, 'dialog input[name="ttl"]').clear()
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#key-ttl").text == "no expiry", "no TTL")
+    assert keyway.command("TTL", "made:here").json() == {"result": -1}
 
     css(page, "#rename-key").click()
     name = css(page, 'dialog input[name="name"]')
