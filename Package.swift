@@ -70,7 +70,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The dashboard's files, compiled into the binary as byte arrays
+            // (`PackageResources`): nothing to install beside it, no Bundle.
+            resources: [.embedInCode("Dashboard/assets")],
             swiftSettings: releaseSettings
         ),
         .target(

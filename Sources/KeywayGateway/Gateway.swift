@@ -29,6 +29,8 @@ public struct GatewayConfiguration: Sendable {
     /// Whether `?_token=` may stand in for the header on the command API and
     /// event streams (`allow-query-token`); on by default, as Upstash does.
     public var allowQueryToken = true
+    /// Whether `/ui` serves the dashboard (`ui`, see `DashboardAvailability`).
+    public var dashboard = true
 
     public init(token: String? = nil, maxEventStreams: Int = 50_000) {
         self.token = token
@@ -59,6 +61,8 @@ public final class Gateway: Sendable {
     let browserPolicy: BrowserPolicy
     /// `/metrics` needs no authentication (`metrics-access open`).
     let metricsOpen: Bool
+    /// `/ui` serves the dashboard; otherwise it answers 404.
+    let dashboard: Bool
 
     public init(executor: any CommandExecutor, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.executor = executor
@@ -73,6 +77,7 @@ public final class Gateway: Sendable {
         self.cache = CacheAside(settings: configuration.cache)
         self.rateLimiter = configuration.rateLimit.map(GatewayRateLimiter.init)
         self.browserPolicy = configuration.browser
+        self.dashboard = configuration.dashboard
     }
 
     /// Opens an event stream if under the limit; the slot is given back when
@@ -122,6 +127,7 @@ public final class Gateway: Sendable {
         let metrics = MetricsRoutes.register(routes)
         CacheRoutes.register(routes)
         RateLimitRoutes.register(routes)
+        DashboardRoutes.register(routes)
         CommandRoutes.register(routes)
         var router = Router()
         table.install(on: &router)

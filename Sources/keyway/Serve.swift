@@ -174,6 +174,12 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.allowQueryToken = settings.allowQueryToken
         gatewayConfiguration.jwt = jwt
         gatewayConfiguration.metricsOpen = settings.metricsOpen
+        let dashboard = DashboardAvailability(setting: settings.ui, listensBeyondLoopback: !Self.isLoopback(bindAddress),
+                                              requiresAuthentication: !openToAll)
+        gatewayConfiguration.dashboard = dashboard == .served
+        if dashboard == .unprotectedNetwork {
+            logger.warning("the dashboard (/ui) is off: listening on \(bindAddress) beyond loopback without a password or token")
+        }
         gatewayConfiguration.eventStreamLimits = settings.eventStreamLimits
         gatewayConfiguration.eventStreamBufferTotal = settings.eventStreamBufferTotal
         // With the cluster backend the engine only holds the settings and the
@@ -265,6 +271,9 @@ struct Serve: ParsableCommand {
             throw ExitCode.failure
         }
         engine.startBackgroundTasks()
+        if dashboard == .served {
+            logger.info("dashboard at http://\(bindAddress.contains(":") ? "[\(bindAddress)]" : bindAddress):\(server.port)/ui")
+        }
         logger.info("ready to accept requests", metadata: [
             "port": "\(server.port)", "tls_port": "\(server.tlsPort)", "auth": "\(openToAll ? "off" : "acl")",
             "users": "\(engine.accessControl!.users.count)", "jwt": "\(jwt?.algorithm ?? "off")",

@@ -70,6 +70,8 @@ struct ServerSettings {
     var jwtAudience: String?
     /// `metrics-access open`: /metrics without authentication.
     var metricsOpen = false
+    /// `ui`: serve the dashboard at /ui (see `DashboardAvailability`).
+    var ui = true
 
     /// The HTTPS listener, or nil when `tls-port` is 0; the error says which
     /// setting is missing.
@@ -300,6 +302,10 @@ struct ServerSettings {
                   default: "acl",
                   help: "acl serves /metrics to users who may run INFO (an admin); open serves it without authentication.",
                   get: { $0.metricsOpen }, set: { $0.metricsOpen = $1 }),
+        Parameter("ui", ConfigValueType<Bool>.bool, default: "yes",
+                  help: "Serve the web dashboard at /ui (static files; its data calls use the API with the user's own "
+                      + "credentials). Off, whatever this says, when listening beyond loopback without a password or token.",
+                  get: { $0.ui }, set: { $0.ui = $1 }),
     ])
 }
 

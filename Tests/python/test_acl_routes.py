@@ -17,7 +17,8 @@ from conftest import require_keyway_bin, start_server
 ADMIN = "walk-admin"
 
 # Routes every authenticated user may call, or no one needs to.
-OPEN = {"GET /healthz", "GET /readyz"}
+# The dashboard's files hold no data: the page signs in and calls the API.
+OPEN = {"GET /healthz", "GET /readyz", "GET /ui", "GET /ui/{asset}"}
 ANY_USER = {"GET /v1/acl/whoami"}
 
 # Batches answer 200 with each command's own reply: a refusal is in the items.
@@ -54,6 +55,7 @@ EXAMPLES = {
     "POST /subscribe/{channels}": {},
     "POST /psubscribe/{patterns}": {},
     "GET /{command}": {"path": "/ping"},
+    "GET /ui/{asset}": {"path": "/ui/app.js"},
     "POST /v1/sets/difference": {"json": {"keys": ["a", "b"], "store": "walk:d"}},
     "POST /v1/sets/intersection": {"json": {"keys": ["a", "b"], "store": "walk:d"}},
     "POST /v1/sets/union": {"json": {"keys": ["a", "b"], "store": "walk:d"}},

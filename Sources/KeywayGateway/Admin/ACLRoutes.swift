@@ -4,7 +4,7 @@ import KeywayHTTP
 /// `/v1/acl`: users, issued tokens and the ACL log as JSON. Each route runs
 /// the ACL command it stands for, as the request's user, so the same rules
 /// decide who may manage access (`acl` is `@admin`); only `whoami` answers
-/// any authenticated user.
+/// any authenticated user (and says which commands that user may run).
 enum ACLRoutes {
     static func register(_ routes: Routes) {
         let acl = routes.resource.group("/v1/acl")
@@ -20,9 +20,28 @@ enum ACLRoutes {
         acl.delete("/log", resetLog)
     }
 
-    /// `{"user": "alice"}`: who the request authenticated as.
+    /// `{"user": "alice"}`: who the request authenticated as. With
+    /// `?command=set&command=config|get`, also whether the user's rules
+    /// allow each command (keys aside): `"commands": {"set": true, ...}`,
+    /// so a client such as the dashboard offers only what will work.
     static func whoami(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
-        context.json { o in o.member("user") { $0.string(context.user?.name ?? "default") } }
+        let asked = context.request.queryValues("command").map { String(decoding: $0, as: UTF8.self).lowercased() }
+        let executor = context.gateway.executor
+        return context.json { o in
+            o.member("user") { $0.string(context.user?.name ?? "default") }
+            guard !asked.isEmpty else { return }
+            o.member("commands") { json in
+                json.object { commands in
+                    for name in asked {
+                        let words = name.split(separator: "|", maxSplits: 1).map { Bytes(String($0)) }
+                        let allowed = words.first.flatMap { executor.commandSpec($0) }.map { spec in
+                            context.user?.denial(for: spec, words) == nil
+                        } ?? false
+                        commands.member(name) { $0.bool(allowed) }
+                    }
+                }
+            }
+        }
     }
 
     /// `{"users": [{"name": ..., "rules": "on #... ~* +@all"}]}`, as ACL LIST.

@@ -106,13 +106,14 @@ public struct BrowserPolicy: Sendable, Equatable {
 
 extension HTTPRequest {
     /// Whether a browser says it sent this request for a page of another
-    /// origin: it carries an `Origin` header (every cross-origin fetch, form
-    /// POST and EventSource does), or `Sec-Fetch-Site` says `cross-site` or
-    /// `same-site` (an `<img>` or a link, which carry no Origin). A request
+    /// origin: it carries an `Origin` header other than this server's own
+    /// (every cross-origin fetch, form POST and EventSource does), or
+    /// `Sec-Fetch-Site` says `cross-site` or `same-site` (an `<img>` or a
+    /// link, which carry no Origin). A request
     /// the user typed into the address bar says `none`; curl and the SDKs
     /// send neither header.
     var isCrossSiteBrowserRequest: Bool {
-        if header("origin") != nil { return true }
+        if header("origin") != nil && !isSameOrigin { return true }
         guard let site = header("sec-fetch-site") else { return false }
         switch site.lowercased() {
         case "cross-site", "same-site": return true

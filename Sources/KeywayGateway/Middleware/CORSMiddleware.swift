@@ -34,7 +34,7 @@ struct CORSMiddleware: Middleware {
 
     func handle(_ context: RequestContext, next: (RequestContext) -> HTTPResult) -> HTTPResult {
         let request = context.request
-        if let origin = request.header("origin"), !policy.allows(origin: origin) {
+        if let origin = request.header("origin"), !policy.allows(origin: origin), !request.isSameOrigin {
             let hint = policy.corsEnabled ? "it is not listed in cors-allow-origins" : "cors-allow-origins lists no origins"
             return .response(context.refusal(403, code: "ORIGIN_NOT_ALLOWED",
                                              message: "requests from the origin '\(origin)' are not allowed: \(hint)",

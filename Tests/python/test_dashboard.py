@@ -1,0 +1,513 @@
+"""The dashboard at /ui, driven in a real headless Chromium through Selenium
+against a live server holding data of every type: signing in, browsing and
+filtering keys, opening each type, editing a hash field and its TTL, the
+console, a read-only user, a phone-wide window, and no JavaScript errors.
+
+With ``KEYWAY_SCREENSHOTS=<dir>`` set, the main views are saved there as
+PNGs (``KEYWAY_SCREENSHOTS=docs/images`` refreshes the README's).
+
+Needs Debian's ``chromium`` and ``chromium-driver`` and selenium; skipped,
+with the reason, only when Chromium cannot start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import TOKEN, start_server
+
+READER = ("reader", "readerpw")
+SCREENSHOTS = os.environ.get("KEYWAY_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def keyway(tmp_path_factory):
+    config = tmp_path_factory.mktemp("dashboard") / "keyway.conf"
+    config.write_text(f"user {READER[0]} on >{READER[1]} ~* &* +@read\n")
+    server = start_server("--config", str(config))
+    try:
+        seed(server)
+        yield server
+    finally:
+        server.cleanup()
+
+
+def seed(server) -> None:
+    commands = [
+        ["SET", "greeting", "hello from keyway"],
+        ["SET", "config:flags", '{"beta":true,"limits":{"rps":100}}'],
+        ["HSET", "user:1", "name", "Ada Lovelace", "email", "ada@example.com", "role", "admin"],
+        ["HSET", "user:2", "name", "Grace Hopper", "email", "grace@example.com"],
+        ["EXPIRE", "user:2", "86400"],
+        ["RPUSH", "queue:jobs", "resize:1", "resize:2", "email:7"],
+        ["SADD", "tags:rust", "alice", "bob", "carol"],
+        ["ZADD", "leaderboard", "2300", "player2", "1800", "player3", "1500", "player1"],
+        ["XADD", "events", "1-1", "type", "login", "user", "ada"],
+        ["XADD", "events", "2-1", "type", "logout", "user", "ada"],
+        ["JSON.SET", "doc:1", "$", '{"name":"Ada","visits":3,"address":{"city":"London"}}'],
+    ] + [["SET", f"session:{i:03d}", f"s{i}"] for i in range(30)]
+    for command in commands:
+        response = server.command(*command)
+        assert response.status_code == 200, (command, response.text)
+    # A value that is not UTF-8 goes in through the resource API's raw body.
+    response = requests.put(server.url + "/v1/keys/blob", data=bytes([0, 1, 2, 0xFF, 0xFE, 0x41]),
+                            headers={**server.auth, "Content-Type": "application/octet-stream"}, timeout=5)
+    assert response.status_code in (200, 201), response.text
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as exc:  # pragma: no cover - requirements.txt installs it
+        pytest.skip(f"selenium is not installed: {exc}")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver_path = shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.skip("chromium and chromedriver are not installed (make test-deps installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,860"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    except Exception as exc:  # noqa: BLE001 - any failure to start means no browser here
+        pytest.skip(f"chromium could not start: {exc}")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def page(browser, keyway):
+    """A fresh tab state for each test: no credentials kept, laptop width,
+    light colours; afterwards, no JavaScript error may have been logged."""
+    browser.set_window_size(1280, 860)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
+    browser.get(keyway.url + "/ui")
+    browser.execute_script("sessionStorage.clear();")
+    browser.get(keyway.url + "/ui")
+    browser.get_log("browser")
+    yield browser
+    errors = [entry for entry in browser.get_log("browser")
+              # A refused request (401, 403) is logged by the network layer; the page handles it.
+              if entry["level"] == "SEVERE" and entry.get("source") != "network"]
+    assert not errors, f"JavaScript errors in the browser console: {errors}"
+
+
+def css(driver, selector: str, timeout: float = 10.0):
+    """The first element matching `selector` once it is displayed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for element in driver.find_elements("css selector", selector):
+            try:
+                if element.is_displayed():
+                    return element
+            except Exception:  # noqa: BLE001 - replaced while looking: look again
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"nothing displayed matches {selector!r}; page says: {driver.find_element('tag name', 'body').text[:500]}")
+
+
+def texts(driver, selector: str) -> list[str]:
+    return [element.text for element in driver.find_elements("css selector", selector)]
+
+
+def eventually(predicate, what: str, timeout: float = 10.0):
+    """`predicate()` once it is truthy; an element the page replaced
+    while it was read is read again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except StaleElementReferenceException:
+            value = None
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def sign_in_with_token(driver, token: str = TOKEN) -> None:
+    css(driver, "#signin-token").send_keys(token)
+    css(driver, "#signin-submit").click()
+    css(driver, "#key-tree .tree")
+
+
+def sign_in_as(driver, name: str, password: str) -> None:
+    css(driver, "#signin-mode-user").click()
+    css(driver, "#signin-user").send_keys(name)
+    css(driver, "#signin-password").send_keys(password)
+    css(driver, "#signin-submit").click()
+    css(driver, "#key-tree .tree")
+
+
+def open_key(driver, key: str) -> None:
+    """Clicks `key` in the tree, opening the folders on its way."""
+    parts = key.split(":")
+    for depth in range(1, len(parts)):
+        folder = ":".join(parts[:depth]) + ":"
+        found = driver.find_elements("css selector", f'details[data-folder="{folder}"]')
+        if found and not found[0].get_attribute("open"):
+            found[0].find_element("css selector", "summary").click()
+    css(driver, f'button.key[data-key="{key}"]').click()
+    eventually(lambda: driver.find_element("id", "key-title").text == key if driver.find_elements("id", "key-title") else False,
+               f"{key} to open")
+
+
+def screenshot(driver, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        time.sleep(0.2)  # let the last paint settle
+        driver.save_screenshot(str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+def test_the_files_are_served_cached_and_need_no_credentials(keyway):
+    page = requests.get(keyway.url + "/ui", timeout=5)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<script type="module" src="/ui/app.js">' in page.text
+    etag = page.headers["ETag"]
+    assert page.headers["Cache-Control"] == "no-cache"
+    again = requests.get(keyway.url + "/ui/", headers={"If-None-Match": etag}, timeout=5)
+    assert again.status_code == 304 and again.content == b""
+    head = requests.head(keyway.url + "/ui/app.js", timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    missing = requests.get(keyway.url + "/ui/nothing.js", timeout=5)
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    assert missing.json()["code"] == "NOT_FOUND"
+
+
+def test_ui_no_turns_it_off():
+    server = start_server("--ui", "no")
+    try:
+        assert requests.get(server.url + "/ui", timeout=5).status_code == 404
+        assert requests.get(server.url + "/ui/app.js", timeout=5).status_code == 404
+    finally:
+        server.cleanup()
+
+
+def test_it_is_off_beyond_loopback_without_a_password():
+    server = start_server("--bind", "0.0.0.0", "--unprotected", token_flag=False)
+    try:
+        response = requests.get(server.url + "/ui", timeout=5)
+        assert response.status_code == 404, response.text
+        assert "dashboard is off" in response.json()["detail"]
+        assert "the dashboard (/ui) is off" in server.log_tail()
+    finally:
+        server.cleanup()
+    # With a token, the same listener serves it.
+    server = start_server("--bind", "0.0.0.0")
+    try:
+        assert requests.get(server.url + "/ui", timeout=5).status_code == 200
+    finally:
+        server.cleanup()
+
+
+def test_wrong_credentials_are_refused_and_a_token_signs_in(page):
+    screenshot(page, "dashboard-signin")
+    css(page, "#signin-token").send_keys("not-the-token")
+    css(page, "#signin-submit").click()
+    eventually(lambda: "not accepted" in css(page, "#signin-error").text, "the refusal")
+    css(page, "#signin-token").clear()
+    sign_in_with_token(page)
+    assert css(page, "#user-name").text == "default"
+    assert page.execute_script("return sessionStorage.getItem('keyway.authorization')") == f"Bearer {TOKEN}"
+    # A reload keeps the tab signed in.
+    page.refresh()
+    css(page, "#key-tree .tree")
+    css(page, "#signout").click()
+    css(page, "#signin-token")
+    assert page.execute_script("return sessionStorage.getItem('keyway.authorization')") is None
+
+
+def test_keys_form_a_tree_and_filter_by_pattern_and_type(page):
+    sign_in_with_token(page)
+    eventually(lambda: "scan complete" in css(page, "#scan-status").text, "the scan to finish")
+    folders = page.find_elements("css selector", "#key-tree details[data-folder]")
+    assert {f.get_attribute("data-folder") for f in folders} >= {"user:", "session:"}
+    session_folder = page.find_element("css selector", 'details[data-folder="session:"]')
+    assert session_folder.find_element("css selector", ".count").text == "30"
+    assert css(page, 'button.key[data-key="greeting"]')
+    open_key(page, "user:1")
+    screenshot(page, "dashboard-keys")
+
+    pattern = css(page, "#scan-pattern")
+    pattern.clear()
+    pattern.send_keys("user:*")
+    css(page, "#scan-form button[type=submit]").click()
+    eventually(lambda: sorted(k.get_attribute("data-key") for k in page.find_elements("css selector", "button.key")) == ["user:1", "user:2"],
+               "only user:* keys")
+
+    pattern.clear()
+    pattern.send_keys("*")
+    from selenium.webdriver.support.select import Select
+    Select(css(page, "#scan-type")).select_by_value("zset")
+    css(page, "#scan-form button[type=submit]").click()
+    eventually(lambda: [k.get_attribute("data-key") for k in page.find_elements("css selector", "button.key")] == ["leaderboard"],
+               "only the sorted set")
+
+
+def test_lazy_paging_loads_more_on_demand(page, keyway):
+    # Enough keys that one SCAN page (COUNT 200) does not hold them all.
+    keyway.command("EVAL", "for i = 1, 450 do redis.call('SET', 'bulk:' .. i, i) end return 1", "0")
+    try:
+        sign_in_with_token(page)
+        pattern = css(page, "#scan-pattern")
+        pattern.clear()
+        pattern.send_keys("bulk:*")
+        css(page, "#scan-form button[type=submit]").click()
+        eventually(lambda: "more to load" in css(page, "#scan-status").text, "a first page")
+        first = int(css(page, "#scan-status").text.split()[0])
+        assert 0 < first < 450
+        pages = 1
+        while page.find_element("id", "load-more").is_displayed():
+            page.find_element("id", "load-more").click()
+            pages += 1
+            time.sleep(0.1)
+        assert pages >= 3
+        eventually(lambda: css(page, "#scan-status").text.startswith("450 keys loaded, scan complete"), "every key")
+    finally:
+        keyway.command("EVAL", "for i = 1, 450 do redis.call('DEL', 'bulk:' .. i) end return 1", "0")
+
+
+def test_each_type_opens_in_its_viewer(page):
+    sign_in_with_token(page)
+    open_key(page, "greeting")
+    assert css(page, "#key-type").text.lower() == "str"
+    assert css(page, "#string-value").text == "hello from keyway"
+    assert css(page, "#key-ttl").text == "no expiry"
+    assert css(page, "#key-memory").text.endswith("B")
+    assert css(page, "#key-encoding").text in ("embstr", "raw")
+
+    open_key(page, "config:flags")
+    value = css(page, "#string-value")
+    assert value.get_attribute("data-mode") == "json"
+    assert '"limits": {\n    "rps": 100' in value.text
+
+    open_key(page, "blob")
+    value = css(page, "#string-value")
+    assert value.get_attribute("data-mode") == "hex"
+    assert value.text.startswith("00000000  00 01 02 ff fe 41")
+    assert not page.find_elements("id", "edit-string"), "binary values are not edited as text"
+
+    open_key(page, "user:2")
+    eventually(lambda: set(texts(page, "#hash-fields td.field-name")) == {"name", "email"}, "the hash's fields")
+    assert css(page, "#key-ttl").text in ("1d", "23h 59m")
+
+    open_key(page, "queue:jobs")
+    eventually(lambda: texts(page, "#list-items td.value") == ["resize:1", "resize:2", "email:7"], "the list's items")
+
+    open_key(page, "tags:rust")
+    eventually(lambda: sorted(texts(page, "#set-members td.value")) == ["alice", "bob", "carol"], "the set's members")
+
+    open_key(page, "leaderboard")
+    eventually(lambda: [row.text.split()[:3] for row in page.find_elements("css selector", "#zset-members tbody tr")]
+               == [["0", "player1", "1500"], ["1", "player3", "1800"], ["2", "player2", "2300"]], "members by rank with scores")
+
+    open_key(page, "events")
+    eventually(lambda: texts(page, "#stream-entries td.mono") == ["1-1", "2-1"], "the stream's entries")
+    start = css(page, "#stream-start")
+    start.clear()
+    start.send_keys("2")
+    css(page, "#stream-range button").click()
+    eventually(lambda: texts(page, "#stream-entries td.mono") == ["2-1"], "the range from id 2")
+
+    open_key(page, "doc:1")
+    assert '"address": {\n    "city": "London"' in css(page, "#json-value").text
+    screenshot(page, "dashboard-json")
+
+
+def test_editing_a_json_document(page, keyway):
+    keyway.command("JSON.SET", "doc:edit", "$", '{"n":1}')
+    try:
+        sign_in_with_token(page)
+        open_key(page, "doc:edit")
+        css(page, "#edit-json").click()
+        value = css(page, 'dialog textarea[name="value"]')
+        value.clear()
+        value.send_keys('{"n": 2, "tags": ["a"]}')
+        css(page, "dialog [data-role=confirm]").click()
+        eventually(lambda: '"tags": [\n    "a"\n  ]' in css(page, "#json-value").text, "the saved document")
+        assert keyway.command("JSON.GET", "doc:edit").json() == {"result": '{"n":2,"tags":["a"]}'}
+        # Text that is not JSON is refused in the page, before any call.
+        css(page, "#edit-json").click()
+        value = css(page, 'dialog textarea[name="value"]')
+        value.clear()
+        value.send_keys("{not json")
+        css(page, "dialog [data-role=confirm]").click()
+        eventually(lambda: "Not valid JSON" in css(page, "#toasts").text, "the refusal")
+        assert keyway.command("JSON.GET", "doc:edit").json() == {"result": '{"n":2,"tags":["a"]}'}
+    finally:
+        keyway.command("DEL", "doc:edit")
+
+
+def test_editing_a_hash_field_and_its_ttl(page, keyway):
+    sign_in_with_token(page)
+    open_key(page, "user:1")
+    row = css(page, '#hash-fields tr[data-field="role"]')
+    assert row.find_element("css selector", "td.ttl").text == "no expiry"
+    row.find_element("css selector", "button.edit-field").click()
+    value = css(page, 'dialog textarea[name="value"]')
+    value.clear()
+    value.send_keys("owner")
+    ttl = css(page, 'dialog input[name="ttl"]')
+    ttl.send_keys("3600")
+    screenshot(page, "dashboard-edit-field")
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, '#hash-fields tr[data-field="role"] td.value').text == "owner", "the new value")
+    assert css(page, '#hash-fields tr[data-field="role"] td.ttl').text in ("1h", "59m 59s", "59m 58s")
+    assert keyway.command("HGET", "user:1", "role").json() == {"result": "owner"}
+    remaining = keyway.command("HTTL", "user:1", "FIELDS", "1", "role").json()["result"][0]
+    assert 3590 <= remaining <= 3600
+
+    # Clearing the TTL persists the field again.
+    css(page, '#hash-fields tr[data-field="role"] button.edit-field').click()
+    ttl = css(page, 'dialog input[name="ttl"]')
+    ttl.clear()
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, '#hash-fields tr[data-field="role"] td.ttl').text == "no expiry", "no field TTL")
+    assert keyway.command("HTTL", "user:1", "FIELDS", "1", "role").json()["result"] == [-1]
+
+
+def test_creating_renaming_and_deleting_a_key(page, keyway):
+    sign_in_with_token(page)
+    css(page, "#new-key").click()
+    css(page, 'dialog input[name="key"]').send_keys("made:here")
+    css(page, 'dialog textarea[name="value"]').send_keys("fresh")
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#key-title").text == "made:here", "the new key to open")
+    assert keyway.command("GET", "made:here").json() == {"result": "fresh"}
+
+    css(page, "#edit-string").click()
+    value = css(page, 'dialog textarea[name="value"]')
+    value.clear()
+    value.send_keys("edited")
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#string-value").text == "edited", "the edited value")
+
+    # The key's TTL: set, then cleared.
+    css(page, "#edit-ttl").click()
+    css(page, 'dialog input[name="ttl"]').send_keys("120")
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#key-ttl").text in ("2m", "1m 59s"), "the TTL")
+    assert 110 <= keyway.command("TTL", "made:here").json()["result"] <= 120
+    css(page, "#edit-ttl").click()
+    css(page, 'dialog input[name="ttl"]').clear()
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#key-ttl").text == "no expiry", "no TTL")
+    assert keyway.command("TTL", "made:here").json() == {"result": -1}
+
+    css(page, "#rename-key").click()
+    name = css(page, 'dialog input[name="name"]')
+    name.clear()
+    name.send_keys("made:renamed")
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: css(page, "#key-title").text == "made:renamed", "the renamed key")
+    assert keyway.command("EXISTS", "made:here").json() == {"result": 0}
+
+    css(page, "#delete-key").click()
+    # Cancelling keeps it.
+    css(page, "dialog button.ghost").click()
+    assert keyway.command("EXISTS", "made:renamed").json() == {"result": 1}
+    css(page, "#delete-key").click()
+    css(page, "dialog [data-role=confirm]").click()
+    eventually(lambda: "Deleted made:renamed" in css(page, "#key-detail").text, "the deletion")
+    assert keyway.command("EXISTS", "made:renamed").json() == {"result": 0}
+    assert not page.find_elements("css selector", 'button.key[data-key="made:renamed"]')
+
+
+def test_the_console_answers_as_redis_cli_does(page):
+    sign_in_with_token(page)
+    css(page, 'a[data-view="console"]').click()
+    line = css(page, "#console-input")
+
+    def run(command: str) -> str:
+        count = len(page.find_elements("css selector", ".console-reply"))
+        line.send_keys(command + "\n")
+        eventually(lambda: len(page.find_elements("css selector", ".console-reply")) > count
+                   and page.find_elements("css selector", ".console-reply")[-1].text != "…", command)
+        return page.find_elements("css selector", ".console-reply")[-1].text
+
+    assert run('SET console:greeting "hello world"') == "OK"
+    assert run("GET console:greeting") == '"hello world"'
+    assert run("INCR console:counter") == "(integer) 1"
+    assert run("GET console:nothing") == "(nil)"
+    assert run("LRANGE queue:jobs 0 -1") == '1) "resize:1"\n2) "resize:2"\n3) "email:7"'
+    assert run("NOSUCHCOMMAND x").startswith("(error) ERR unknown command")
+    run("DEL console:greeting console:counter")
+    # Up walks back through the history.
+    from selenium.webdriver.common.keys import Keys
+    line.send_keys(Keys.ARROW_UP)
+    assert line.get_attribute("value") == "DEL console:greeting console:counter"
+    line.send_keys(Keys.ARROW_UP)
+    assert line.get_attribute("value") == "NOSUCHCOMMAND x"
+    line.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN)
+    assert line.get_attribute("value") == ""
+    # Tab completes the command's name: to the end when one matches, to the
+    # shared prefix with the candidates listed when several do.
+    line.send_keys("hgeta", Keys.TAB)
+    eventually(lambda: line.get_attribute("value") == "HGETALL ", "HGETALL completed")
+    line.send_keys("user:1\n")
+    eventually(lambda: '"Ada Lovelace"' in texts(page, ".console-reply")[-1], "the hash")
+    line.send_keys("zrange", Keys.TAB)
+    eventually(lambda: "ZRANGEBYSCORE" in css(page, "#console-hint").text, "the candidates")
+    assert line.get_attribute("value") == "ZRANGE"
+    line.clear()
+    screenshot(page, "dashboard-console")
+
+
+def test_a_read_only_user_sees_no_write_controls(page):
+    sign_in_as(page, *READER)
+    assert css(page, "#user-name").text == "reader"
+    assert not page.find_elements("id", "new-key")
+    open_key(page, "greeting")
+    assert css(page, "#string-value").text == "hello from keyway"
+    for absent in ("edit-string", "delete-key", "rename-key", "edit-ttl"):
+        assert not page.find_elements("id", absent), f"#{absent} is offered to a read-only user"
+    open_key(page, "user:2")
+    css(page, "#hash-fields td.field-name")
+    assert not page.find_elements("css selector", "#add-field, .edit-field, .delete-field")
+    open_key(page, "leaderboard")
+    assert not page.find_elements("css selector", "#add-member, #zset-members .row-actions")
+    # The console still runs reads, and the server refuses a write.
+    css(page, 'a[data-view="console"]').click()
+    css(page, "#console-input").send_keys("SET greeting changed\n")
+    eventually(lambda: "NOPERM" in (texts(page, ".console-reply") or [""])[-1], "the refusal")
+    assert texts(page, ".console-reply")[-1].startswith("(error) NOPERM")
+
+
+def test_a_phone_shows_one_pane_at_a_time_and_dark_colours_follow_the_system(page):
+    page.set_window_size(390, 844)
+    sign_in_with_token(page)
+    assert css(page, "#key-tree").is_displayed()
+    assert not page.find_element("id", "key-detail").is_displayed()
+    screenshot(page, "dashboard-phone-keys")
+    open_key(page, "leaderboard")
+    assert not page.find_element("id", "key-tree").is_displayed()
+    width = page.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+    screenshot(page, "dashboard-phone-key")
+    css(page, "button.back").click()
+    css(page, "#key-tree")
+
+    page.set_window_size(1280, 860)
+    light = page.execute_script("return getComputedStyle(document.body).backgroundColor")
+    page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    dark = eventually(lambda: (lambda c: c if c != light else None)(page.execute_script("return getComputedStyle(document.body).backgroundColor")),
+                      "dark colours")
+    assert dark == "rgb(15, 19, 24)"
+    open_key(page, "user:1")
+    screenshot(page, "dashboard-dark")
