@@ -21,6 +21,8 @@ import NIOPosix
 /// connections of their own and hold no thread while they wait.
 public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     let settings: ClusterSettings
+    /// How node connections are made (TLS or not), shared by every pool and hub.
+    let transport: NodeTransport
     let commands = CommandTable.standard
     let access: AccessControl
     let group: MultiThreadedEventLoopGroup
@@ -42,6 +44,11 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     /// (the gateway's, configured as for the embedded engine).
     public init(settings: ClusterSettings, accessControl: AccessControl, logger: Logger = Logger(label: "keyway.cluster")) throws {
         self.settings = settings
+        do {
+            self.transport = try NodeTransport(settings: settings)
+        } catch {
+            throw ClusterConfigurationError("cluster-tls: \(error)")
+        }
         self.access = accessControl
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -118,7 +125,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     func pool(for address: NodeAddress) -> NodePool {
         pools.withLockedValue { pools in
             if let pool = pools[address] { return pool }
-            let pool = NodePool(address: address, group: group, settings: settings)
+            let pool = NodePool(address: address, group: group, transport: transport)
             pools[address] = pool
             return pool
         }

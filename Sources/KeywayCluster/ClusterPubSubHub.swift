@@ -129,16 +129,10 @@ final class ClusterPubSubHub: Sendable {
         guard start else { return }
         guard let node = executor.slots.masters.randomElement() else { retryLater(); return }
         let settings = executor.settings
-        ClientBootstrap(group: executor.group)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(settings.connectTimeout)
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(PushMessageHandler(hub: self))
-                }
-            }
-            .connect(host: node.host, port: node.port)
+        executor.transport.connect(to: node, on: executor.group) { [self] channel in
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
+            try channel.pipeline.syncOperations.addHandler(PushMessageHandler(hub: self))
+        }
             .whenComplete { [self] result in
                 switch result {
                 case .failure:

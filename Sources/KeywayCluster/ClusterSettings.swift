@@ -26,7 +26,28 @@ public struct ClusterSettings: Sendable {
     /// replicas added or promoted, and masters that left, show up then.
     public var mapRefreshInterval: TimeAmount = .seconds(5)
 
+    /// `cluster-tls`: node connections over TLS, as nodes started with
+    /// `tls-port` (and `tls-cluster yes`) expect.
+    public var tls: ClusterTLS?
+
     public init(seeds: [String]) {
         self.seeds = seeds
     }
+}
+
+/// How node connections speak TLS (`cluster-tls yes` and its files).
+public struct ClusterTLS: Sendable {
+    /// PEM file of the CA that signed the nodes' certificates; without it
+    /// the system's trust store decides.
+    public var caCertificateFile: String?
+    /// PEM certificate and key Keyway presents, for nodes that check
+    /// clients (`tls-auth-clients yes`, Redis's default).
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// Whether a node's certificate must name the address it was reached
+    /// at. Cluster nodes announce themselves by IP address, which
+    /// certificates seldom list, so by default only the chain is checked.
+    public var verifyHostname = false
+
+    public init() {}
 }

@@ -78,16 +78,10 @@ final class ClusterShardPubSub: Sendable {
 
     private func connect(to master: NodeAddress) {
         let settings = executor.settings
-        ClientBootstrap(group: executor.group)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(settings.connectTimeout)
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(ShardPushHandler(hub: self, node: master))
-                }
-            }
-            .connect(host: master.host, port: master.port)
+        executor.transport.connect(to: master, on: executor.group) { [self] channel in
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
+            try channel.pipeline.syncOperations.addHandler(ShardPushHandler(hub: self, node: master))
+        }
             .whenComplete { [self] result in
                 switch result {
                 case .failure:

@@ -21,18 +21,13 @@ final class NodeConnection: Sendable {
 
     /// Connects, authenticates (`AUTH`) and, for replica reads, sends
     /// `READONLY`, before the connection is handed out.
-    static func connect(to address: NodeAddress, on group: EventLoopGroup, settings: ClusterSettings) -> EventLoopFuture<NodeConnection> {
-        let bootstrap = ClientBootstrap(group: group)
-            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(settings.connectTimeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(ReplyQueueHandler())
-                }
-            }
-        return bootstrap.connect(host: address.host, port: address.port).flatMap { channel in
+    static func connect(to address: NodeAddress, on group: EventLoopGroup, transport: NodeTransport) -> EventLoopFuture<NodeConnection> {
+        let settings = transport.settings
+        let connected = transport.connect(to: address, on: group) { channel in
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPReplyDecoder()))
+            try channel.pipeline.syncOperations.addHandler(ReplyQueueHandler())
+        }
+        return connected.flatMap { channel in
             let connection = NodeConnection(address: address, channel: channel)
             var greeting: [[Bytes]] = []
             if let password = settings.password {

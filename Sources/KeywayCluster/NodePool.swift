@@ -7,14 +7,14 @@ import NIOCore
 final class NodePool: Sendable {
     let address: NodeAddress
     private let group: EventLoopGroup
-    private let settings: ClusterSettings
+    private let transport: NodeTransport
     private let slots: NIOLockedValueBox<(connections: [NodeConnection?], next: Int)>
 
-    init(address: NodeAddress, group: EventLoopGroup, settings: ClusterSettings) {
+    init(address: NodeAddress, group: EventLoopGroup, transport: NodeTransport) {
         self.address = address
         self.group = group
-        self.settings = settings
-        self.slots = NIOLockedValueBox((Array(repeating: nil, count: max(1, settings.connectionsPerNode)), 0))
+        self.transport = transport
+        self.slots = NIOLockedValueBox((Array(repeating: nil, count: max(1, transport.settings.connectionsPerNode)), 0))
     }
 
     /// A live connection, connecting (and waiting for it) when the slot in
@@ -26,7 +26,7 @@ final class NodePool: Sendable {
             return index
         }
         if let existing = slots.withLockedValue({ $0.connections[index] }), existing.isActive { return existing }
-        let fresh = try NodeConnection.connect(to: address, on: group, settings: settings).wait()
+        let fresh = try NodeConnection.connect(to: address, on: group, transport: transport).wait()
         let kept: NodeConnection = slots.withLockedValue { state in
             if let other = state.connections[index], other.isActive { return other }
             state.connections[index] = fresh
@@ -38,7 +38,7 @@ final class NodePool: Sendable {
 
     /// A connection of its own, for one blocking command or a subscription.
     func dedicatedConnection() -> EventLoopFuture<NodeConnection> {
-        NodeConnection.connect(to: address, on: group, settings: settings)
+        NodeConnection.connect(to: address, on: group, transport: transport)
     }
 
     func close() {

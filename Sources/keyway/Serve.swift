@@ -345,6 +345,18 @@ struct Serve: ParsableCommand {
         clusterSettings.password = settings.clusterPassword
         clusterSettings.connectionsPerNode = settings.clusterConnections
         clusterSettings.readFromReplicas = settings.clusterReadFromReplicas
+        if settings.clusterTLS {
+            guard (settings.clusterTLSCertFile == nil) == (settings.clusterTLSKeyFile == nil) else {
+                throw ValidationError("cluster-tls-cert-file and cluster-tls-key-file go together")
+            }
+            var tls = ClusterTLS()
+            tls.caCertificateFile = settings.clusterTLSCACertFile
+            tls.certificateFile = settings.clusterTLSCertFile
+            tls.keyFile = settings.clusterTLSKeyFile
+            clusterSettings.tls = tls
+        } else if settings.clusterTLSCACertFile != nil || settings.clusterTLSCertFile != nil || settings.clusterTLSKeyFile != nil {
+            throw ValidationError("cluster-tls-* files need cluster-tls yes")
+        }
         let cluster = try ClusterExecutor(settings: clusterSettings, accessControl: accessControl, logger: logger)
         try cluster.start()
         return cluster

@@ -24,6 +24,10 @@ struct ServerSettings {
     var clusterPassword: String?
     var clusterConnections = 2
     var clusterReadFromReplicas = false
+    var clusterTLS = false
+    var clusterTLSCACertFile: String?
+    var clusterTLSCertFile: String?
+    var clusterTLSKeyFile: String?
     var maxConnections = 50_000
     var idleTimeout = 300
     var headerTimeoutMilliseconds = 20_000
@@ -187,6 +191,21 @@ struct ServerSettings {
         Parameter("cluster-connections", ConfigValueType<Int>.int(1...64), default: "2",
                   help: "With backend cluster: connections kept open to each master; requests are pipelined on them.",
                   get: { $0.clusterConnections }, set: { $0.clusterConnections = $1 }),
+        Parameter("cluster-tls", ConfigValueType<Bool>.bool, default: "no",
+                  help: "With backend cluster: connect to the nodes over TLS (nodes started with tls-port and tls-cluster yes). "
+                      + "The node's certificate chain is checked against cluster-tls-ca-cert-file; its name is not "
+                      + "(nodes announce themselves by IP address).",
+                  get: { $0.clusterTLS }, set: { $0.clusterTLS = $1 }),
+        Parameter("cluster-tls-ca-cert-file", ConfigValueType<String>.path, default: nil, defaultDescription: "the system's trust store",
+                  help: "With cluster-tls: the CA certificates (PEM) the nodes' certificates must chain to.",
+                  get: { $0.clusterTLSCACertFile ?? "" }, set: { $0.clusterTLSCACertFile = $1.isEmpty ? nil : $1 }),
+        Parameter("cluster-tls-cert-file", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "With cluster-tls: the client certificate (PEM) Keyway presents, for nodes with tls-auth-clients yes "
+                      + "(Redis's default); needs cluster-tls-key-file.",
+                  get: { $0.clusterTLSCertFile ?? "" }, set: { $0.clusterTLSCertFile = $1.isEmpty ? nil : $1 }),
+        Parameter("cluster-tls-key-file", ConfigValueType<String>.path, default: nil, defaultDescription: "none",
+                  help: "With cluster-tls: the client certificate's private key (PEM, unencrypted).",
+                  get: { $0.clusterTLSKeyFile ?? "" }, set: { $0.clusterTLSKeyFile = $1.isEmpty ? nil : $1 }),
         Parameter("cluster-read-from", ConfigValueType<Bool>.enumeration([("master", false), ("replicas", true)], noun: "read source",
                                                                              format: { $0 ? "replicas" : "master" }),
                   default: "master",

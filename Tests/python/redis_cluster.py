@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import ssl
 import socket
 import subprocess
 import tempfile
@@ -31,9 +32,17 @@ def _port_pair_free(port: int) -> bool:
 
 
 class RedisCluster:
-    def __init__(self, masters: int = 3, replicas_per_master: int = 1, node_timeout_ms: int = 2000):
+    def __init__(self, masters: int = 3, replicas_per_master: int = 1, node_timeout_ms: int = 2000, tls: dict | None = None):
+        """``tls`` ({"ca", "cert", "key"}: PEM files, the certificate for
+        127.0.0.1) makes every node listen on TLS only, for clients, the
+        cluster bus and replication alike."""
         self.workdir = Path(tempfile.mkdtemp(prefix="keyway-cluster-"))
         self.node_timeout_ms = node_timeout_ms
+        self.tls = tls
+        self.tls_context = None
+        if tls:
+            self.tls_context = ssl.create_default_context(cafile=tls["ca"])
+            self.tls_context.load_cert_chain(tls["cert"], tls["key"])
         count = masters * (1 + replicas_per_master)
         self.ports: list[int] = []
         while len(self.ports) < count:
@@ -46,7 +55,7 @@ class RedisCluster:
         for port in self.ports:
             self._wait_for_ping(port)
         create = subprocess.run(
-            [REDIS_CLI, "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
+            [REDIS_CLI, *self.cli_tls_args(), "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
              "--cluster-replicas", str(replicas_per_master), "--cluster-yes"],
             capture_output=True, text=True, timeout=120)
         if create.returncode != 0:
@@ -83,11 +92,22 @@ class RedisCluster:
             time.sleep(0.2)
         raise RuntimeError("CLUSTER SLOTS does not list the replicas")
 
+    def cli_tls_args(self) -> list[str]:
+        """What redis-cli needs to reach the nodes."""
+        if not self.tls:
+            return []
+        return ["--tls", "--cacert", self.tls["ca"], "--cert", self.tls["cert"], "--key", self.tls["key"]]
+
     def start_node(self, port: int) -> None:
         directory = self.workdir / str(port)
         directory.mkdir(exist_ok=True)
+        listen = ["--port", str(port)]
+        if self.tls:
+            listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", self.tls["cert"],
+                      "--tls-key-file", self.tls["key"], "--tls-ca-cert-file", self.tls["ca"],
+                      "--tls-cluster", "yes", "--tls-replication", "yes"]
         self.processes[port] = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+            [REDIS_SERVER, *listen, "--bind", "127.0.0.1", "--cluster-enabled", "yes",
              "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", str(self.node_timeout_ms),
              "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0",
              # DEBUG SLEEP makes a replica fall behind on purpose (replica-read tests).
@@ -100,7 +120,7 @@ class RedisCluster:
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                client = RespClient(port)
+                client = RespClient(port, tls=self.tls_context)
                 client("PING")
                 client.close()
                 return
@@ -109,10 +129,10 @@ class RedisCluster:
         raise RuntimeError(f"redis-server on {port} did not start")
 
     def client(self, port: int) -> RespClient:
-        return RespClient(port)
+        return RespClient(port, tls=self.tls_context)
 
     def call(self, port: int, *args):
-        client = RespClient(port)
+        client = RespClient(port, tls=self.tls_context)
         try:
             return client(*args)
         finally:

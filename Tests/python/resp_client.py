@@ -4,6 +4,7 @@ redis-server what it holds after loading Keyway's files."""
 from __future__ import annotations
 
 import socket
+import ssl
 
 
 class RespError(RuntimeError):
@@ -11,10 +12,13 @@ class RespError(RuntimeError):
 
 
 class RespClient:
-    def __init__(self, port: int, raw: bool = False):
-        """``raw`` returns bulk strings as bytes instead of text."""
+    def __init__(self, port: int, raw: bool = False, tls: ssl.SSLContext | None = None):
+        """``raw`` returns bulk strings as bytes instead of text; ``tls``
+        speaks TLS to a ``tls-port``."""
         self.raw = raw
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         self.reader = self.sock.makefile("rb")
 
     def close(self) -> None:
