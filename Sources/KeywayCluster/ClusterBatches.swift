@@ -24,6 +24,11 @@ struct ClusterPipeline {
                 replies[index] = .error(.unknownCommand(command.name, arguments: command.arguments.dropFirst()))
                 continue
             }
+            // As the embedded engine answers: SUBSCRIBE, MONITOR, SAVE, ...
+            if spec.flags.contains(.noMulti) {
+                replies[index] = .error(CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not allowed in a pipeline"))
+                continue
+            }
             switch executor.plan(command, spec: spec) {
             case .refuse(let error):
                 replies[index] = .error(error)

@@ -115,5 +115,8 @@ import Testing
         #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes("save"))!) != nil)
         #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes("get"))!) == nil)
         #expect(ClusterCommandPolicy.fanOut["dbsize"] != nil)
+        for name in ["subscribe", "psubscribe", "ssubscribe", "unsubscribe"] {
+            #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes(name))!) != nil, "\(name) would make a shared connection a subscriber's")
+        }
     }
 }

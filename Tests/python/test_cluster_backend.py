@@ -149,6 +149,21 @@ def test_embedded_only_commands_are_refused(gateway):
     assert monitor.status_code == 400 and monitor.json()["code"] == "NOT_SUPPORTED"
 
 
+def test_subscribe_as_a_command_is_refused_and_leaves_the_node_connections_usable(gateway):
+    """SUBSCRIBE sent to a node would turn a pooled connection into a
+    subscriber's, refusing every later command on it; it is refused as the
+    embedded engine refuses it, and the commands after it are served."""
+    for _ in range(12):  # more than the pooled connections to all masters
+        r = cmd(gateway, "SUBSCRIBE", "news")
+        assert r.status_code == 400 and r.json()["error"].startswith("ERR SUBSCRIBE needs a streaming connection"), r.text
+    r = requests.post(gateway.url + "/pipeline", json=[["SET", "sub:k", "1"], ["PSUBSCRIBE", "n*"], ["GET", "sub:k"]],
+                      headers=gateway.auth, timeout=10)
+    assert r.json() == [{"result": "OK"}, {"error": "ERR PSUBSCRIBE is not allowed in a pipeline"}, {"result": "1"}]
+    for n in range(60):
+        assert result(gateway, "SET", f"after-subscribe:{n}", n) == "OK"
+    assert result(gateway, "DBSIZE") >= 60
+
+
 def test_blocking_pop_holds_no_thread_and_is_served(gateway):
     results = []
 
