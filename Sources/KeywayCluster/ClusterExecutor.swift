@@ -420,7 +420,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         future.cascade(to: timed)
         deadline.futureResult.whenSuccess { timed.fail(ClusterError.timedOut) }
         defer { deadline.cancel() }
-        return try timed.futureResult.wait()
+        return try timed.futureResult.waitOffLoop()
     }
 
     /// Sends a keyless per-node command to every master and combines the

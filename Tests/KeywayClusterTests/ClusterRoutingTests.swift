@@ -1,6 +1,7 @@
 import KeywayEngine
 import NIOCore
 import NIOEmbedded
+import NIOPosix
 import Testing
 @testable import KeywayCluster
 
@@ -118,5 +119,32 @@ import Testing
         for name in ["subscribe", "psubscribe", "ssubscribe", "unsubscribe"] {
             #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes(name))!) != nil, "\(name) would make a shared connection a subscriber's")
         }
+    }
+
+    @Test func waitsOnAnotherEventLoopsThreadButNotOnTheFuturesOwn() throws {
+        let nodes = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let routes = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer {
+            try? nodes.syncShutdownGracefully()
+            try? routes.syncShutdownGracefully()
+        }
+        let answer = nodes.next().scheduleTask(in: .milliseconds(20)) { 42 }.futureResult
+        // From a thread running another event loop, as a route's origin fetch does.
+        let waited = try routes.next().submit { try answer.waitOffLoop() }.wait()
+        #expect(waited == 42)
+        let loop = nodes.next()
+        let own = loop.makePromise(of: Int.self)
+        let refused = try loop.submit { () -> Bool in
+            do {
+                _ = try own.futureResult.waitOffLoop()
+                return false
+            } catch ClusterError.waitOnOwnLoop {
+                return true
+            } catch {
+                return false
+            }
+        }.wait()
+        own.succeed(0)
+        #expect(refused)
     }
 }
