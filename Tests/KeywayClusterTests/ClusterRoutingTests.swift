@@ -82,6 +82,15 @@ import Testing
         #expect(throws: (any Error).self) { try decode(deep) }
     }
 
+    @Test func nodeErrorsGetTheEnginesCodes() {
+        #expect(RESPReplyDecoder.errorCode("ERR value is not an integer or out of range") == .notInteger)
+        #expect(RESPReplyDecoder.errorCode("ERR invalid expire time in 'set' command") == .invalidExpire)
+        #expect(RESPReplyDecoder.errorCode("ERR syntax error") == .syntax)
+        #expect(RESPReplyDecoder.errorCode("ERR wrong number of arguments for 'get' command") == .wrongArity)
+        #expect(RESPReplyDecoder.errorCode("WRONGTYPE Operation against a key holding the wrong kind of value") == .wrongType)
+        #expect(RESPReplyDecoder.errorCode("ERR Error running script") == .generic)
+    }
+
     @Test func parsesRedirections() {
         let moved = Redirection("MOVED 3999 127.0.0.1:6381")
         #expect(moved?.kind == .moved && moved?.slot == 3999 && moved?.address == NodeAddress(host: "127.0.0.1", port: 6381))
