@@ -125,17 +125,19 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     public func durabilityBarrier() -> DurabilityTicket? { nil }
 
     public func authorize(_ command: Command) -> CommandError? {
-        // `/v1/monitor` asks here before it opens its stream: refused whole.
-        if command.name.equalsIgnoringCase("monitor") {
-            return CommandError(.notSupported, "ERR MONITOR is per node in a cluster; ask the nodes themselves")
+        // `/v1/monitor` asks here before it opens its stream: refused whole,
+        // once the user's rights are checked (NOPERM first, as for any route).
+        let monitor = CommandError(.notSupported, "ERR MONITOR is per node in a cluster; ask the nodes themselves")
+        guard let user = command.user, !user.isUnrestricted else {
+            return command.name.equalsIgnoringCase("monitor") ? monitor : nil
         }
-        guard let user = command.user, !user.isUnrestricted else { return nil }
         guard let spec = commands.lookup(command.name) else {
             return .unknownCommand(command.name, arguments: command.arguments.dropFirst())
         }
-        return access.check(user, spec: spec, arguments: command.arguments,
-                            client: ACLLog.clientInfo(id: command.clientID, address: command.client), context: "toplevel",
-                            nowMilliseconds: Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000))
+        let refusal = access.check(user, spec: spec, arguments: command.arguments,
+                                   client: ACLLog.clientInfo(id: command.clientID, address: command.client), context: "toplevel",
+                                   nowMilliseconds: Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000))
+        return refusal ?? (spec.name == "monitor" ? monitor : nil)
     }
 
     public func execute(_ command: Command) -> Reply {
