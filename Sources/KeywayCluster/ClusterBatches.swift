@@ -69,7 +69,14 @@ struct ClusterPipeline {
                 }
             }
         }
-        return replies.map { $0 ?? .null }
+        // The sync token grows with the writes a node served (the others
+        // ran through `execute`, which counted them).
+        let served = groups.values.joined().filter { item in
+            guard item.isWrite, let reply = replies[item.index] else { return false }
+            return !reply.isError
+        }.count
+        if served > 0 { executor.writes.withLockedValue { $0 += Int64(served) } }
+        return zip(replies, commands).map { ClusterReplyShapes.restore($0 ?? .null, for: $1.arguments) }
     }
 
     /// Errors that mean the command did not run where it was sent.
@@ -112,7 +119,9 @@ struct ClusterTransaction {
         let batch = [[Bytes("MULTI")]] + commands.map(\.arguments) + [[Bytes("EXEC")]]
         let reply = sendTransaction(batch, slot: slot ?? Int.random(in: 0..<HashSlot.count), readOnly: readOnly)
         switch reply {
-        case .array(let results): return .success(results)
+        case .array(let results):
+            if !readOnly { executor.writes.withLockedValue { $0 += 1 } }
+            return .success(zip(results, commands).map { ClusterReplyShapes.restore($0, for: $1.arguments) })
         case .error(let error): return .failure(error)
         default: return .failure(CommandError(.execAbort, "EXECABORT Transaction aborted"))
         }

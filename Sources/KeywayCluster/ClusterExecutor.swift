@@ -25,7 +25,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     let statistics = ClusterStatistics()
     private let pools = NIOLockedValueBox<[NodeAddress: NodePool]>([:])
     private let seeds: [NodeAddress]
-    private let writes = NIOLockedValueBox<Int64>(0)
+    /// Writes served, for the sync token (batches count theirs too).
+    let writes = NIOLockedValueBox<Int64>(0)
     private let refreshing = NIOLockedValueBox<Bool>(false)
     /// Created on first use: it refers back to the executor.
     private let pubSubHub = NIOLockedValueBox<ClusterPubSubHub?>(nil)
@@ -162,7 +163,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         case .split(let slotsOfKeys):
             return executeSplit(command, slotsOfKeys: slotsOfKeys)
         case .slot(let slot):
-            let reply = send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly))
+            let reply = ClusterReplyShapes.restore(send(command.arguments, slot: slot, retryIfSent: spec.flags.contains(.readonly)), for: command.arguments)
             if spec.flags.contains(.write), !reply.isError { writes.withLockedValue { $0 += 1 } }
             return reply
         }

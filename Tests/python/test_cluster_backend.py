@@ -164,6 +164,32 @@ def test_subscribe_as_a_command_is_refused_and_leaves_the_node_connections_usabl
     assert result(gateway, "DBSIZE") >= 60
 
 
+def test_maps_and_the_sync_token_as_with_the_embedded_engine(gateway):
+    """The nodes answer HGETALL and XINFO with RESP2's flat arrays; the
+    resource API still gets its objects. Pipelines and transactions move
+    the sync token as single writes do."""
+    result(gateway, "HSET", "shape:h", "name", "Ada", "role", "admin")
+    r = requests.get(gateway.url + "/v1/hashes/shape:h", headers=gateway.auth, timeout=10)
+    assert r.status_code == 200 and r.json()["fields"] == {"name": "Ada", "role": "admin"}, r.text
+    assert result(gateway, "HGETALL", "shape:h") == ["name", "Ada", "role", "admin"]
+    result(gateway, "XADD", "shape:s", "1-1", "f", "v")
+    result(gateway, "XGROUP", "CREATE", "shape:s", "g", "0")
+    r = requests.post(gateway.url + "/pipeline", json=[["XINFO", "STREAM", "shape:s"], ["XINFO", "GROUPS", "shape:s"]],
+                      headers=gateway.auth, timeout=10)
+    stream, groups = r.json()
+    assert stream["result"][:2] == ["length", 1] and groups["result"][0][:2] == ["name", "g"], r.text
+
+    def token(response):
+        assert response.status_code == 200, response.text
+        return int(response.headers["Upstash-Sync-Token"])
+
+    before = token(cmd(gateway, "SET", "shape:k", "1"))
+    piped = token(requests.post(gateway.url + "/pipeline", json=[["SET", "shape:k", "2"]], headers=gateway.auth, timeout=10))
+    assert piped > before
+    atomic = token(requests.post(gateway.url + "/multi-exec", json=[["SET", "shape:k", "3"]], headers=gateway.auth, timeout=10))
+    assert atomic > piped
+
+
 def test_blocking_pop_holds_no_thread_and_is_served(gateway):
     results = []
 
