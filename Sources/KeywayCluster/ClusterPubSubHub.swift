@@ -17,6 +17,9 @@ final class ClusterPubSubHub: Sendable {
         var connecting = false
         var channels: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
         var patterns: [Bytes: [ObjectIdentifier: any MessageSubscriber]] = [:]
+        /// What the upstream node has confirmed subscribing to.
+        var confirmedChannels: Set<Bytes> = []
+        var confirmedPatterns: Set<Bytes> = []
         var isEmpty: Bool { channels.isEmpty && patterns.isEmpty }
     }
     private let state = NIOLockedValueBox(State())
@@ -45,7 +48,34 @@ final class ClusterPubSubHub: Sendable {
         } else {
             connect()
         }
+        waitForConfirmation(channels: channels, patterns: patterns)
         return Subscription(cancel: { [self] in unsubscribe(id, channels: channels, patterns: patterns) })
+    }
+
+    /// Returns once the node has confirmed every channel and pattern (or
+    /// after `settings.connectTimeout`, the subscription then going live
+    /// when the node gets to it), so that a message published once the
+    /// stream has opened reaches it, as with the embedded engine.
+    private func waitForConfirmation(channels: [Bytes], patterns: [Bytes]) {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, executor.settings.connectTimeout.nanoseconds))
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            let confirmed = state.withLockedValue { state in
+                channels.allSatisfy(state.confirmedChannels.contains) && patterns.allSatisfy(state.confirmedPatterns.contains)
+            }
+            if confirmed { return }
+            usleep(1000)
+        }
+    }
+
+    /// The node's `subscribe` or `psubscribe` reply for `name`.
+    func confirm(_ name: Bytes, pattern: Bool) {
+        state.withLockedValue { state in
+            if pattern {
+                if state.patterns[name] != nil { state.confirmedPatterns.insert(name) }
+            } else if state.channels[name] != nil {
+                state.confirmedChannels.insert(name)
+            }
+        }
     }
 
     private func unsubscribe(_ id: ObjectIdentifier, channels: [Bytes], patterns: [Bytes]) {
@@ -53,11 +83,19 @@ final class ClusterPubSubHub: Sendable {
             var goneChannels: [Bytes] = [], gonePatterns: [Bytes] = []
             for channel in channels {
                 state.channels[channel]?[id] = nil
-                if state.channels[channel]?.isEmpty == true { state.channels[channel] = nil; goneChannels.append(channel) }
+                if state.channels[channel]?.isEmpty == true {
+                    state.channels[channel] = nil
+                    state.confirmedChannels.remove(channel)
+                    goneChannels.append(channel)
+                }
             }
             for pattern in patterns {
                 state.patterns[pattern]?[id] = nil
-                if state.patterns[pattern]?.isEmpty == true { state.patterns[pattern] = nil; gonePatterns.append(pattern) }
+                if state.patterns[pattern]?.isEmpty == true {
+                    state.patterns[pattern] = nil
+                    state.confirmedPatterns.remove(pattern)
+                    gonePatterns.append(pattern)
+                }
             }
             return (goneChannels, gonePatterns, state.upstream)
         }
@@ -125,6 +163,8 @@ final class ClusterPubSubHub: Sendable {
         let wasCurrent = state.withLockedValue { state -> Bool in
             guard state.upstream === channel else { return false }
             state.upstream = nil
+            state.confirmedChannels = []
+            state.confirmedPatterns = []
             return true
         }
         if wasCurrent { retryLater() }
@@ -157,8 +197,8 @@ final class ClusterPubSubHub: Sendable {
     }
 }
 
-/// Hands `message` and `pmessage` pushes to the hub; confirmations and the
-/// AUTH reply are not messages.
+/// Hands `message` and `pmessage` pushes to the hub, and the node's
+/// `subscribe` and `psubscribe` confirmations; the AUTH reply is neither.
 final class PushMessageHandler: ChannelInboundHandler {
     typealias InboundIn = Reply
     private unowned(unsafe) let hub: ClusterPubSubHub
@@ -172,6 +212,8 @@ final class PushMessageHandler: ChannelInboundHandler {
         } else if kind.text == "pmessage", parts.count == 4, case .bulk(let pattern) = parts[1],
                   case .bulk(let channel) = parts[2], case .bulk(let payload) = parts[3] {
             hub.deliver(PubSubMessage(channel: channel, pattern: pattern, payload: payload))
+        } else if kind.text == "subscribe" || kind.text == "psubscribe", parts.count == 3, case .bulk(let name) = parts[1] {
+            hub.confirm(name, pattern: kind.text == "psubscribe")
         }
     }
 }

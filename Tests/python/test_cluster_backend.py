@@ -190,6 +190,25 @@ def test_maps_and_the_sync_token_as_with_the_embedded_engine(gateway):
     assert atomic > piped
 
 
+def test_a_message_published_once_the_stream_opened_is_delivered(gateway):
+    """The stream opens once the node has confirmed the subscription, so a
+    publish right after it (through another node, even) is not lost."""
+    for n in range(15):
+        sub = Subscriber(f"{gateway.url}/v1/subscribe?channel=opened:{n}", gateway.auth)
+        try:
+            result(gateway, "PUBLISH", f"opened:{n}", "hello")
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                event = sub.events.get(timeout=5)
+                if '"message"' in event.data:
+                    assert json.loads(event.data)["message"] == "hello"
+                    break
+            else:
+                pytest.fail(f"no message on opened:{n}")
+        finally:
+            sub.close()
+
+
 def test_blocking_pop_holds_no_thread_and_is_served(gateway):
     results = []
 
