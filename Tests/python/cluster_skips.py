@@ -195,3 +195,17 @@ def reason_for(nodeid: str) -> str | None:
         if key in SKIPS:
             return SKIPS[key]
     return None
+
+
+def stale_entries(nodeids: list[str]) -> list[str]:
+    """Entries whose file was collected but that name none of its tests: a
+    renamed or deleted test, to be taken off the list."""
+    collected_files = {nodeid.partition("::")[0].rsplit("/", 1)[-1] for nodeid in nodeids}
+    used = {key for nodeid in nodeids for key in SKIPS if _matches(key, nodeid)}
+    return sorted(key for key in SKIPS if key.partition("::")[0] in collected_files and key not in used)
+
+
+def _matches(key: str, nodeid: str) -> bool:
+    path, _, name = nodeid.partition("::")
+    file = path.rsplit("/", 1)[-1]
+    return key in (file, f"{file}::{name}", f"{file}::{name.split('[', 1)[0]}")

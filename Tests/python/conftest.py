@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,12 +57,15 @@ def pytest_collection_modifyitems(config, items):
     """In cluster mode, marks the tests of ``cluster_skips.py`` as skipped, with their reason."""
     if not CLUSTER_MODE:
         return
-    from cluster_skips import reason_for
+    from cluster_skips import reason_for, stale_entries
 
     for item in items:
         reason = reason_for(item.nodeid)
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=f"cluster backend: {reason}"))
+    if not config.getoption("keyword") and not config.getoption("markexpr"):
+        for key in stale_entries([item.nodeid for item in items]):
+            warnings.warn(pytest.PytestWarning(f"cluster_skips.py names no collected test: {key}"))
 
 
 def pytest_sessionfinish(session, exitstatus):
