@@ -12,7 +12,7 @@ APT_PACKAGES := libmicrohttpd-dev libgnutls28-dev pkg-config liblua5.1-0-dev lua
 # makes, driven by curl.
 TEST_PACKAGES := redis-server redis-tools chromium chromium-driver openssl curl
 
-.PHONY: all deps test-deps build release run test test-swift test-python check-docker bench clean
+.PHONY: all deps test-deps build release run test test-swift test-python test-python-cluster check-docker bench clean
 
 all: build
 
@@ -49,8 +49,9 @@ release: deps
 run: release
 	$(RELEASE_BIN) serve $(ARGS)
 
-## Every test: Swift unit and HTTP tests, then the Python suite (OpenAPI, Upstash SDK, HTTP API, Docker libs).
-test: test-swift test-python check-docker
+## Every test: Swift unit and HTTP tests, then the Python suite (OpenAPI, Upstash SDK, HTTP API, Docker libs),
+## on the embedded engine and again on the cluster backend.
+test: test-swift test-python test-python-cluster check-docker
 
 test-swift: test-deps
 	$(SWIFT) build --build-tests
@@ -65,6 +66,13 @@ $(VENV)/.installed: Tests/python/requirements.txt | test-deps
 test-python: test-deps $(VENV)/.installed
 	$(SWIFT) build
 	KEYWAY_BIN=$(abspath $(DEBUG_BIN)) $(VENV)/bin/pytest -q Tests/python
+
+## The same Python suite against `--backend cluster` in front of a real Redis 7 cluster
+## (three masters, three replicas on loopback) that the run starts; what it skips, and why:
+## Tests/python/cluster_skips.py.
+test-python-cluster: test-deps $(VENV)/.installed
+	$(SWIFT) build
+	KEYWAY_BIN=$(abspath $(DEBUG_BIN)) KEYWAY_TEST_BACKEND=cluster $(VENV)/bin/pytest -q Tests/python
 
 ## Every shared library the release binary links must come from a package the Docker runtime stage installs.
 check-docker: release

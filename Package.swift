@@ -109,6 +109,7 @@ let package = Package(
             "KeywayCluster", "KeywayEngine",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "KeywayHTTPTests", dependencies: ["KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KeywayGatewayTests", dependencies: ["KeywayGateway", "KeywayEngine", "KeywayHTTP", "KeywayTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "JWTKit", package: "jwt-kit")]),

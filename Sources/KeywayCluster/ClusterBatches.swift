@@ -34,6 +34,11 @@ struct ClusterPipeline {
                 replies[index] = .error(.unknownCommand(command.name, arguments: command.arguments.dropFirst()))
                 continue
             }
+            // As the embedded engine answers: SUBSCRIBE, MONITOR, SAVE, ...
+            if spec.flags.contains(.noMulti) {
+                replies[index] = .error(CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not allowed in a pipeline"))
+                continue
+            }
             switch executor.plan(command, spec: spec) {
             case .refuse(let error):
                 replies[index] = .error(error)
@@ -86,6 +91,13 @@ struct ClusterPipeline {
                 }
             }
         }
+        // The sync token grows with the writes a node served (the others
+        // ran through `execute`, which counted them).
+        let served = groups.values.joined().filter { item in
+            guard item.isWrite, let reply = replies[item.index] else { return false }
+            return !reply.isError
+        }.count
+        if served > 0 { executor.writes.withLockedValue { $0 += Int64(served) } }
         return replies.map { $0 ?? .null }
     }
 
@@ -148,6 +160,7 @@ struct ClusterTransaction {
                                     observeOffset: executor.settings.readFromReplicas && !readOnly)
         switch reply {
         case .array(let results) where results.count == scripts.count:
+            if !readOnly { executor.noteWrite() }
             return .success(results.indices.map { index in
                 scripts[index]?.engineReply(results[index])
                     ?? EngineReplyShape.of(results[index], spec: specs[index], arguments: commands[index].arguments)

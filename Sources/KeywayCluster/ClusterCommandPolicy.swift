@@ -33,6 +33,12 @@ enum ClusterCommandPolicy {
         for name in ["multi", "exec", "discard", "watch", "unwatch", "select"] {
             reasons[name] = "needs a connection of its own; use /multi-exec for transactions"
         }
+        // Sent to a node, these would turn a shared connection into a
+        // subscriber's, which then refuses every other command.
+        for name in ["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"] {
+            reasons[name] = "needs a streaming connection: use GET /v1/subscribe?"
+                + (name.hasPrefix("s") ? "shard-channel" : "channel") + "=... (Server-Sent Events)"
+        }
         return reasons
     }()
 

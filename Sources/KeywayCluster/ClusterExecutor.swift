@@ -32,7 +32,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     private let replicaTurn = NIOLockedValueBox<Int>(0)
     private let pools = NIOLockedValueBox<[NodeAddress: NodePool]>([:])
     private let seeds: [NodeAddress]
-    private let writes = NIOLockedValueBox<Int64>(0)
+    /// Writes served, for the sync token (batches count theirs too).
+    let writes = NIOLockedValueBox<Int64>(0)
     private let refreshing = NIOLockedValueBox<Bool>(false)
     private let periodicRefresh = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Created on first use: it refers back to the executor.
@@ -153,17 +154,19 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     public func durabilityBarrier() -> DurabilityTicket? { nil }
 
     public func authorize(_ command: Command) -> CommandError? {
-        // `/v1/monitor` asks here before it opens its stream: refused whole.
-        if command.name.equalsIgnoringCase("monitor") {
-            return CommandError(.notSupported, "ERR MONITOR is per node in a cluster; ask the nodes themselves")
+        // `/v1/monitor` asks here before it opens its stream: refused whole,
+        // once the user's rights are checked (NOPERM first, as for any route).
+        let monitor = CommandError(.notSupported, "ERR MONITOR is per node in a cluster; ask the nodes themselves")
+        guard let user = command.user, !user.isUnrestricted else {
+            return command.name.equalsIgnoringCase("monitor") ? monitor : nil
         }
-        guard let user = command.user, !user.isUnrestricted else { return nil }
         guard let spec = commands.lookup(command.name) else {
             return .unknownCommand(command.name, arguments: command.arguments.dropFirst())
         }
-        return access.check(user, spec: spec, arguments: command.arguments,
-                            client: ACLLog.clientInfo(id: command.clientID, address: command.client), context: "toplevel",
-                            nowMilliseconds: Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000))
+        let refusal = access.check(user, spec: spec, arguments: command.arguments,
+                                   client: ACLLog.clientInfo(id: command.clientID, address: command.client), context: "toplevel",
+                                   nowMilliseconds: Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000))
+        return refusal ?? (spec.name == "monitor" ? monitor : nil)
     }
 
     public func execute(_ command: Command) -> Reply {
@@ -576,7 +579,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         future.cascade(to: timed)
         deadline.futureResult.whenSuccess { timed.fail(ClusterError.timedOut) }
         defer { deadline.cancel() }
-        return try timed.futureResult.wait()
+        return try timed.futureResult.waitOffLoop()
     }
 
     /// Sends a keyless per-node command to every master and combines the

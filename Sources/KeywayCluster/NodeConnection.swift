@@ -233,6 +233,7 @@ enum ClusterError: Error, CustomStringConvertible {
     case authenticationFailed(String)
     case noNodeReachable
     case timedOut
+    case waitOnOwnLoop
 
     var description: String {
         switch self {
@@ -240,6 +241,7 @@ enum ClusterError: Error, CustomStringConvertible {
         case .authenticationFailed(let message): return "authentication failed: \(message)"
         case .noNodeReachable: return "no cluster node reachable"
         case .timedOut: return "the node did not answer in time"
+        case .waitOnOwnLoop: return "a request waited on the cluster connections' own event loop"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import KeywayEngine
 import NIOConcurrencyHelpers
 import NIOCore
@@ -26,7 +27,7 @@ final class NodePool: Sendable {
             return index
         }
         if let existing = slots.withLockedValue({ $0.connections[index] }), existing.isActive { return existing }
-        let fresh = try NodeConnection.connect(to: address, on: group, transport: transport).wait()
+        let fresh = try NodeConnection.connect(to: address, on: group, transport: transport).waitOffLoop()
         let kept: NodeConnection = slots.withLockedValue { state in
             if let other = state.connections[index], other.isActive { return other }
             state.connections[index] = fresh
@@ -47,5 +48,24 @@ final class NodePool: Sendable {
             return state.connections.compactMap { $0 }
         }
         for connection in all { connection.close() }
+    }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// Waits on this thread for the future's result. NIO's `wait()` traps on
+    /// any event loop's thread, and routes may reach the executor from one
+    /// (an HTTP client's loop, for the cache-aside origin fetches). Waiting
+    /// there is safe as long as it is not the future's own loop, which
+    /// could then never complete it: that one is refused.
+    func waitOffLoop() throws -> Value {
+        if eventLoop.inEventLoop { throw ClusterError.waitOnOwnLoop }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = NIOLockedValueBox<Result<Value, any Error>?>(nil)
+        whenComplete { result in
+            outcome.withLockedValue { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLockedValue { $0! }.get()
     }
 }

@@ -242,13 +242,41 @@ struct Serve: ParsableCommand {
         }
         // CLIENT and INFO's clients section read the server's connections.
         HTTPClientDirectory.install(server, on: engine, eventStreamBudget: gateway.eventStreamBudget)
+        /// SIGHUP, with either backend.
+        func reopenOnHangup() {
+            // The access log file is opened again (after logrotate moved it).
+            if let accessLog, case .file = accessLog.destination {
+                do {
+                    try accessLog.reopen()
+                    logger.info("received SIGHUP: reopened the access log", metadata: ["destination": "\(accessLog.destination)"])
+                } catch {
+                    logger.error("received SIGHUP: access log not reopened, writing to the previous file: \(error)")
+                }
+            }
+            // New HTTPS handshakes get the certificate and key as the files
+            // hold them now; open connections are untouched.
+            guard server.configuration.tls != nil else {
+                logger.info("received SIGHUP: no TLS certificate to reload (tls-port 0)")
+                return
+            }
+            do {
+                let serial = try server.reloadTLSCertificate()
+                logger.info("received SIGHUP: reloaded the TLS certificate and key", metadata: ["certificate_serial": "\(serial)"])
+            } catch {
+                logger.error("received SIGHUP: TLS certificate not reloaded, the previous one stays: \(error)")
+            }
+        }
         if let cluster {
             logger.info("ready to accept requests", metadata: [
                 "port": "\(server.port)", "tls_port": "\(server.tlsPort)", "auth": "\(openToAll ? "off" : "acl")",
                 "backend": "cluster", "masters": "\(cluster.knownMasters.count)",
             ])
             var received: Int32 = 0
-            repeat { sigwait(&signals, &received) } while received == SIGHUP
+            while true {
+                sigwait(&signals, &received)
+                guard received == SIGHUP else { break }
+                reopenOnHangup()
+            }
             logger.info("\(received == SIGINT ? "received SIGINT" : "received SIGTERM"), shutting down")
             server.stop()
             accessLog?.close()
@@ -283,28 +311,7 @@ struct Serve: ParsableCommand {
         while true {
             sigwait(&signals, &received)
             guard received == SIGHUP else { break }
-            // SIGHUP: the access log file is opened again (after logrotate
-            // moved it).
-            if let accessLog, case .file = accessLog.destination {
-                do {
-                    try accessLog.reopen()
-                    logger.info("received SIGHUP: reopened the access log", metadata: ["destination": "\(accessLog.destination)"])
-                } catch {
-                    logger.error("received SIGHUP: access log not reopened, writing to the previous file: \(error)")
-                }
-            }
-            // SIGHUP: new HTTPS handshakes get the certificate and key as
-            // the files hold them now; open connections are untouched.
-            guard server.configuration.tls != nil else {
-                logger.info("received SIGHUP: no TLS certificate to reload (tls-port 0)")
-                continue
-            }
-            do {
-                let serial = try server.reloadTLSCertificate()
-                logger.info("received SIGHUP: reloaded the TLS certificate and key", metadata: ["certificate_serial": "\(serial)"])
-            } catch {
-                logger.error("received SIGHUP: TLS certificate not reloaded, the previous one stays: \(error)")
-            }
+            reopenOnHangup()
         }
         let requested = shutdownRequest.withLock { $0 }
         logger.info("\(requested == nil ? (received == SIGINT ? "received SIGINT" : "received SIGTERM") : "SHUTDOWN"), shutting down")

@@ -1,6 +1,7 @@
 import KeywayEngine
 import NIOCore
 import NIOEmbedded
+import NIOPosix
 import Testing
 @testable import KeywayCluster
 
@@ -81,6 +82,15 @@ import Testing
         #expect(throws: (any Error).self) { try decode(deep) }
     }
 
+    @Test func nodeErrorsGetTheEnginesCodes() {
+        #expect(RESPReplyDecoder.errorCode("ERR value is not an integer or out of range") == .notInteger)
+        #expect(RESPReplyDecoder.errorCode("ERR invalid expire time in 'set' command") == .invalidExpire)
+        #expect(RESPReplyDecoder.errorCode("ERR syntax error") == .syntax)
+        #expect(RESPReplyDecoder.errorCode("ERR wrong number of arguments for 'get' command") == .wrongArity)
+        #expect(RESPReplyDecoder.errorCode("WRONGTYPE Operation against a key holding the wrong kind of value") == .wrongType)
+        #expect(RESPReplyDecoder.errorCode("ERR Error running script") == .generic)
+    }
+
     @Test func parsesRedirections() {
         let moved = Redirection("MOVED 3999 127.0.0.1:6381")
         #expect(moved?.kind == .moved && moved?.slot == 3999 && moved?.address == NodeAddress(host: "127.0.0.1", port: 6381))
@@ -115,5 +125,35 @@ import Testing
         #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes("save"))!) != nil)
         #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes("get"))!) == nil)
         #expect(ClusterCommandPolicy.fanOut["dbsize"] != nil)
+        for name in ["subscribe", "psubscribe", "ssubscribe", "unsubscribe"] {
+            #expect(ClusterCommandPolicy.unsupported(table.lookup(Bytes(name))!) != nil, "\(name) would make a shared connection a subscriber's")
+        }
+    }
+
+    @Test func waitsOnAnotherEventLoopsThreadButNotOnTheFuturesOwn() throws {
+        let nodes = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let routes = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer {
+            try? nodes.syncShutdownGracefully()
+            try? routes.syncShutdownGracefully()
+        }
+        let answer = nodes.next().scheduleTask(in: .milliseconds(20)) { 42 }.futureResult
+        // From a thread running another event loop, as a route's origin fetch does.
+        let waited = try routes.next().submit { try answer.waitOffLoop() }.wait()
+        #expect(waited == 42)
+        let loop = nodes.next()
+        let own = loop.makePromise(of: Int.self)
+        let refused = try loop.submit { () -> Bool in
+            do {
+                _ = try own.futureResult.waitOffLoop()
+                return false
+            } catch ClusterError.waitOnOwnLoop {
+                return true
+            } catch {
+                return false
+            }
+        }.wait()
+        own.succeed(0)
+        #expect(refused)
     }
 }

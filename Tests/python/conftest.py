@@ -2,6 +2,12 @@
 
 The server binary comes from ``$KEYWAY_BIN`` (default ``<repo>/.build/debug/keyway``)
 and is started as ``keyway serve --port <free port> --token testtoken``.
+
+With ``KEYWAY_TEST_BACKEND=cluster`` the same suite runs against Keyway's
+cluster backend: one real Redis Cluster (three masters, three replicas, see
+``redis_cluster.py``) is started for the session, and every server a test
+starts is ``keyway serve --backend cluster`` in front of it. The tests that
+cannot run there are listed, with the reason, in ``cluster_skips.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +31,48 @@ OPENAPI_PATH = REPO_ROOT / "openapi.yaml"
 TOKEN = "testtoken"
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_GRACE = 5.0
+
+BACKEND = os.environ.get("KEYWAY_TEST_BACKEND", "embedded")
+if BACKEND not in ("embedded", "cluster"):
+    raise RuntimeError(f"KEYWAY_TEST_BACKEND must be embedded or cluster, not {BACKEND!r}")
+CLUSTER_MODE = BACKEND == "cluster"
+
+_shared_cluster = None
+
+
+def shared_cluster():
+    """The session's Redis Cluster (cluster mode only), started on first use."""
+    global _shared_cluster
+    if _shared_cluster is None:
+        from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
+
+        if REDIS_SERVER is None or REDIS_CLI is None:
+            pytest.fail("KEYWAY_TEST_BACKEND=cluster needs redis-server and redis-cli (make test-deps installs them)",
+                        pytrace=False)
+        _shared_cluster = RedisCluster()
+    return _shared_cluster
+
+
+def pytest_collection_modifyitems(config, items):
+    """In cluster mode, marks the tests of ``cluster_skips.py`` as skipped, with their reason."""
+    if not CLUSTER_MODE:
+        return
+    from cluster_skips import reason_for, stale_entries
+
+    for item in items:
+        reason = reason_for(item.nodeid)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=f"cluster backend: {reason}"))
+    if not config.getoption("keyword") and not config.getoption("markexpr"):
+        for key in stale_entries([item.nodeid for item in items]):
+            warnings.warn(pytest.PytestWarning(f"cluster_skips.py names no collected test: {key}"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _shared_cluster
+    if _shared_cluster is not None:
+        _shared_cluster.stop()
+        _shared_cluster = None
 
 
 def keyway_bin() -> Path:
@@ -77,13 +126,20 @@ class KeywayServer:
 
     def wait_for_blocked_clients(self, count: int = 1, timeout: float = 10.0) -> None:
         """Waits until `count` requests are parked on a blocking command, so a
-        test's push lands after the wait began, however loaded the machine."""
+        test's push lands after the wait began, however loaded the machine.
+        In cluster mode the blocking commands wait on the masters, which
+        count them (INFO through the gateway answers one master's)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            info = self.command("INFO", "clients").json()["result"]
-            for line in info.splitlines():
-                if line.startswith("blocked_clients:") and int(line.split(":")[1]) >= count:
-                    return
+            if CLUSTER_MODE:
+                cluster = shared_cluster()
+                infos = [cluster.call(port, "INFO", "clients") for port in cluster.masters()]
+            else:
+                infos = [self.command("INFO", "clients").json()["result"]]
+            blocked = sum(int(line.split(":")[1]) for info in infos for line in info.splitlines()
+                          if line.startswith("blocked_clients:"))
+            if blocked >= count:
+                return
             time.sleep(0.01)
         raise AssertionError(f"no {count} blocked client(s) within {timeout} s")
 
@@ -112,9 +168,19 @@ def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True, 
     LOADING until it is ready.
 
     ``token_flag=False`` leaves ``--token`` out (the token then comes from a
-    config file among ``extra_args``; ``token`` is what the tests send)."""
+    config file among ``extra_args``; ``token`` is what the tests send).
+
+    In cluster mode the server runs ``--backend cluster`` in front of the
+    session's Redis Cluster, unless ``extra_args`` name a backend."""
     binary = require_keyway_bin()
     port = free_port()
+    if CLUSTER_MODE and "--backend" not in extra_args:
+        cluster = shared_cluster()
+        # A new embedded server starts on an empty store; so does this one.
+        for master in cluster.masters():
+            cluster.call(master, "FLUSHALL")
+            cluster.call(master, "SCRIPT", "FLUSH")
+        extra_args = (*extra_args, "--backend", "cluster", "--cluster-nodes", cluster.seeds())
     args = [str(binary), "serve", "--port", str(port), *(["--token", token] if token_flag else []), *extra_args]
     log_fd, log_name = tempfile.mkstemp(prefix="keyway-test-", suffix=".log")
     log_path = Path(log_name)

@@ -149,6 +149,66 @@ def test_embedded_only_commands_are_refused(gateway):
     assert monitor.status_code == 400 and monitor.json()["code"] == "NOT_SUPPORTED"
 
 
+def test_subscribe_as_a_command_is_refused_and_leaves_the_node_connections_usable(gateway):
+    """SUBSCRIBE sent to a node would turn a pooled connection into a
+    subscriber's, refusing every later command on it; it is refused as the
+    embedded engine refuses it, and the commands after it are served."""
+    for _ in range(12):  # more than the pooled connections to all masters
+        r = cmd(gateway, "SUBSCRIBE", "news")
+        assert r.status_code == 400 and r.json()["error"].startswith("ERR SUBSCRIBE needs a streaming connection"), r.text
+    r = requests.post(gateway.url + "/pipeline", json=[["SET", "sub:k", "1"], ["PSUBSCRIBE", "n*"], ["GET", "sub:k"]],
+                      headers=gateway.auth, timeout=10)
+    assert r.json() == [{"result": "OK"}, {"error": "ERR PSUBSCRIBE is not allowed in a pipeline"}, {"result": "1"}]
+    for n in range(60):
+        assert result(gateway, "SET", f"after-subscribe:{n}", n) == "OK"
+    assert result(gateway, "DBSIZE") >= 60
+
+
+def test_maps_and_the_sync_token_as_with_the_embedded_engine(gateway):
+    """The nodes answer HGETALL and XINFO with RESP2's flat arrays; the
+    resource API still gets its objects. Pipelines and transactions move
+    the sync token as single writes do."""
+    result(gateway, "HSET", "shape:h", "name", "Ada", "role", "admin")
+    r = requests.get(gateway.url + "/v1/hashes/shape:h", headers=gateway.auth, timeout=10)
+    assert r.status_code == 200 and r.json()["fields"] == {"name": "Ada", "role": "admin"}, r.text
+    assert result(gateway, "HGETALL", "shape:h") == ["name", "Ada", "role", "admin"]
+    result(gateway, "XADD", "shape:s", "1-1", "f", "v")
+    result(gateway, "XGROUP", "CREATE", "shape:s", "g", "0")
+    r = requests.post(gateway.url + "/pipeline", json=[["XINFO", "STREAM", "shape:s"], ["XINFO", "GROUPS", "shape:s"]],
+                      headers=gateway.auth, timeout=10)
+    stream, groups = r.json()
+    assert stream["result"][:2] == ["length", 1] and groups["result"][0][:2] == ["name", "g"], r.text
+
+    def token(response):
+        assert response.status_code == 200, response.text
+        return int(response.headers["Upstash-Sync-Token"])
+
+    before = token(cmd(gateway, "SET", "shape:k", "1"))
+    piped = token(requests.post(gateway.url + "/pipeline", json=[["SET", "shape:k", "2"]], headers=gateway.auth, timeout=10))
+    assert piped > before
+    atomic = token(requests.post(gateway.url + "/multi-exec", json=[["SET", "shape:k", "3"]], headers=gateway.auth, timeout=10))
+    assert atomic > piped
+
+
+def test_a_message_published_once_the_stream_opened_is_delivered(gateway):
+    """The stream opens once the node has confirmed the subscription, so a
+    publish right after it (through another node, even) is not lost."""
+    for n in range(15):
+        sub = Subscriber(f"{gateway.url}/v1/subscribe?channel=opened:{n}", gateway.auth)
+        try:
+            result(gateway, "PUBLISH", f"opened:{n}", "hello")
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                event = sub.events.get(timeout=5)
+                if '"message"' in event.data:
+                    assert json.loads(event.data)["message"] == "hello"
+                    break
+            else:
+                pytest.fail(f"no message on opened:{n}")
+        finally:
+            sub.close()
+
+
 def test_blocking_pop_holds_no_thread_and_is_served(gateway):
     results = []
 

@@ -52,7 +52,7 @@ struct RESPReplyDecoder: ByteToMessageDecoder {
         case UInt8(ascii: "+"):
             return .some(.status(line))
         case UInt8(ascii: "-"):
-            return .some(.error(CommandError(ErrorCode.forMessage(line), line)))
+            return .some(.error(CommandError(Self.errorCode(line), line)))
         case UInt8(ascii: ":"):
             guard let value = Int64(line) else { throw RESPProtocolError("bad integer '\(line)'") }
             return .some(.integer(value))
@@ -108,5 +108,22 @@ enum RESPCommandEncoder {
             buffer.writeBytes(argument.storage)
             buffer.writeStaticString("\r\n")
         }
+    }
+}
+
+extension RESPReplyDecoder {
+    /// The code a node's error gets: its first word's (WRONGTYPE, NOSCRIPT,
+    /// ...), or for Redis's `ERR` texts that the embedded engine gives a code
+    /// of their own the same code, so both backends answer alike.
+    static func errorCode(_ message: String) -> ErrorCode {
+        let code = ErrorCode.forMessage(message)
+        guard code == .generic else { return code }
+        for known in [CommandError.notInteger, .notFloat, .syntax, .overflow, .noSuchKey, .nanOrInfinity] where message == known.message {
+            return known.code
+        }
+        if message.hasPrefix("ERR invalid expire time in '") { return .invalidExpire }
+        if message.hasPrefix("ERR wrong number of arguments for '") { return .wrongArity }
+        if message.hasPrefix("ERR unknown command '") { return .unknownCommand }
+        return .generic
     }
 }
