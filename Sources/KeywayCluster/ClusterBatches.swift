@@ -42,7 +42,7 @@ struct ClusterPipeline {
             switch executor.plan(command, spec: spec) {
             case .refuse(let error):
                 replies[index] = .error(error)
-            case .everyMaster, .split:
+            case .gateway, .everyMaster, .split:
                 replies[index] = executor.execute(command, spec: spec)
             case .slot(let slot):
                 let script: MiddlewareCall?
@@ -136,6 +136,8 @@ struct ClusterTransaction {
                 return .failure(error.code == .crossSlot || error.code == .noPermission ? error : Self.aborted)
             case .split:
                 return .failure(ClusterCommandPolicy.crossSlot)
+            case .gateway:
+                return .failure(CommandError(.notSupported, "ERR \(spec.name.uppercased()) acts on the gateway, not a node, and cannot be part of a cluster transaction"))
             case .everyMaster:
                 return .failure(CommandError(.notSupported, "ERR \(spec.name.uppercased()) runs on every node and cannot be part of a cluster transaction"))
             case .slot(let commandSlot):

@@ -17,6 +17,11 @@ enum ClusterCommandPolicy {
         "script": .firstOK,
     ]
 
+    /// Commands about the gateway itself, which its embedded engine runs:
+    /// users, tokens and the ACL log live in the gateway (each gateway its
+    /// own; an aclfile or the config file gives several the same).
+    static let gatewayOwned: Set<String> = ["acl"]
+
     /// Why `spec` cannot run on the cluster backend, or nil when it can.
     static func unsupported(_ spec: CommandSpec) -> String? {
         embeddedOnly[spec.name]
@@ -27,7 +32,7 @@ enum ClusterCommandPolicy {
         for name in ["save", "bgsave", "bgrewriteaof", "lastsave", "debug", "config", "shutdown", "swapdb", "move"] {
             reasons[name] = "acts on the embedded engine, which the cluster backend does not use"
         }
-        for name in ["acl", "client", "monitor", "slowlog"] {
+        for name in ["client", "monitor", "slowlog"] {
             reasons[name] = "is per node in a cluster; ask the nodes themselves"
         }
         for name in ["multi", "exec", "discard", "watch", "unwatch", "select"] {

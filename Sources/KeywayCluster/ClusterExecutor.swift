@@ -25,6 +25,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     let transport: NodeTransport
     let commands = CommandTable.standard
     let access: AccessControl
+    private let gatewayCommands: (any CommandExecutor)?
     let group: MultiThreadedEventLoopGroup
     let slots = SlotMap()
     let statistics = ClusterStatistics()
@@ -42,9 +43,13 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     let logger: Logger
 
     /// `accessControl` holds the users and tokens requests authenticate as
-    /// (the gateway's, configured as for the embedded engine).
-    public init(settings: ClusterSettings, accessControl: AccessControl, logger: Logger = Logger(label: "keyway.cluster")) throws {
+    /// (the gateway's, configured as for the embedded engine), and
+    /// `gatewayCommands` runs the commands that act on them rather than on
+    /// the nodes (`ACL`): the embedded engine that holds them.
+    public init(settings: ClusterSettings, accessControl: AccessControl, gatewayCommands: (any CommandExecutor)? = nil,
+                logger: Logger = Logger(label: "keyway.cluster")) throws {
         self.settings = settings
+        self.gatewayCommands = gatewayCommands
         do {
             self.transport = try NodeTransport(settings: settings)
         } catch {
@@ -186,6 +191,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         switch plan(command, spec: spec) {
         case .refuse(let error):
             return .error(error)
+        case .gateway:
+            return gatewayCommands?.execute(command, spec: spec) ?? .error(CommandError(.notSupported, "ERR \(spec.name.uppercased()) is not served here"))
         case .everyMaster(let combine):
             return fanOut(command, combine: combine)
         case .split(let slotsOfKeys):
@@ -306,7 +313,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         }
         switch plan(command, spec: spec) {
         case .refuse(let error): return .reply(.error(error))
-        case .everyMaster, .split: return .reply(execute(command, spec: spec))
+        case .gateway, .everyMaster, .split: return .reply(execute(command, spec: spec))
         case .slot(let slot):
             let call: MiddlewareCall?
             do { call = try MiddlewareCall(command.arguments, spec: spec) } catch { return .reply(.error(error)) }
@@ -431,6 +438,9 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
 
     enum Plan {
         case refuse(CommandError)
+        /// What acts on the gateway's own state (its ACL users), not the
+        /// nodes': run by `gatewayCommands`.
+        case gateway
         /// Keyless commands that are per node: sent to every master and
         /// their replies combined.
         case everyMaster(FanOut)
@@ -478,6 +488,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     func plan(_ command: Command, spec: CommandSpec) -> Plan {
         guard spec.acceptsArgumentCount(command.arguments.count) else { return .refuse(.wrongArity(spec.name)) }
         if let refusal = authorize(command) { return .refuse(refusal) }
+        if ClusterCommandPolicy.gatewayOwned.contains(spec.name), gatewayCommands != nil { return .gateway }
         if let reason = ClusterCommandPolicy.unsupported(spec) {
             return .refuse(CommandError(.notSupported, "ERR \(spec.name.uppercased()) \(reason)"))
         }

@@ -3,10 +3,11 @@ import Glibc
 #endif
 import KeywayEngine
 
-/// One of Keyway's middleware commands as the call of its script
-/// (`MiddlewareScript`) on the master of its slot: the arguments checked
-/// here first, with the engine's errors, and the script's reply given the
-/// engine's shape, so the routes above cannot tell the backends apart.
+/// One of Keyway's own commands (the middleware's, and the resource API's
+/// typed delete) as the call of its script (`MiddlewareScript`) on the
+/// master of its slot: the arguments checked here first, with the engine's
+/// errors, and the script's reply given the engine's shape, so the routes
+/// above cannot tell the backends apart.
 struct MiddlewareCall: Sendable {
     enum Kind: Sendable, Equatable {
         case rateLimit
@@ -16,6 +17,7 @@ struct MiddlewareCall: Sendable {
         case unlock
         case extend
         case hashPatch
+        case deleteTyped
     }
 
     let kind: Kind
@@ -24,7 +26,7 @@ struct MiddlewareCall: Sendable {
     let arguments: [Bytes]
 
     /// The command names this covers, as the command table spells them.
-    static let names: Set<String> = ["ratelimit", "keyway.lock", "keyway.unlock", "keyway.extend", "keyway.hpatch"]
+    static let names: Set<String> = ["ratelimit", "keyway.lock", "keyway.unlock", "keyway.extend", "keyway.hpatch", "keyway.deltype"]
 
     /// The call for `command`, nil when it is not a middleware command.
     /// Throws what the engine would answer for bad arguments.
@@ -57,6 +59,15 @@ struct MiddlewareCall: Sendable {
             script = .extend
             keys = [command[1]]
             arguments = [command[2], Parse.bytes(ttl)]
+        case "keyway.deltype":
+            let expected = command[2].lowercasedASCII
+            guard TypedDelete.knownTypes.contains(expected) else {
+                throw CommandError(.syntax, "ERR unknown type '\(command[2].text)'; use string, list, set, zset, hash or stream")
+            }
+            kind = .deleteTyped
+            script = .deleteTyped
+            keys = [command[1]]
+            arguments = [Bytes(expected)]
         default:
             let ttl = try Parse.integer(command[2])
             guard ttl >= 0, ttl <= Int64.max / 2 - Self.nowMilliseconds else { throw .invalidExpire(spec.name) }
@@ -104,7 +115,7 @@ struct MiddlewareCall: Sendable {
                 return .array([.map(pairs), parts[1]])
             }
             return reply
-        case .rateLimit, .unlock, .extend:
+        case .rateLimit, .unlock, .extend, .deleteTyped:
             return reply
         }
     }

@@ -1,10 +1,11 @@
 import KeywayEngine
 
-/// Keyway's middleware commands as Lua scripts, for the cluster backend.
+/// Keyway's own commands as Lua scripts, for the cluster backend.
 ///
-/// The embedded engine runs `RATELIMIT`, `KEYWAY.LOCK`, `KEYWAY.UNLOCK`,
-/// `KEYWAY.EXTEND` and `KEYWAY.HPATCH` as commands of its own, each atomic
-/// under its lock. A Redis node has none of them, so on a cluster each runs
+/// The embedded engine runs the middleware's `RATELIMIT`, `KEYWAY.LOCK`,
+/// `KEYWAY.UNLOCK`, `KEYWAY.EXTEND` and `KEYWAY.HPATCH`, and the resource
+/// API's `KEYWAY.DELTYPE`, as commands of its own, each atomic under its
+/// lock. A Redis node has none of them, so on a cluster each runs
 /// as one script on the master of its key's slot: just as atomic there,
 /// keeping its state in the same keys and shapes (a string counter, a
 /// sorted set of times, a hash), and answering in the engine's reply
@@ -254,5 +255,18 @@ struct MiddlewareScript: Sendable {
         each('HDEL', setEnd + 1, #ARGV)
         if ttl > 0 then redis.call('PEXPIRE', key, ARGV[1]) end
         return {redis.call('HGETALL', key), redis.call('PTTL', key)}
+        """#)
+
+    /// `KEYWAY.DELTYPE`: deletes a key only if it holds the named type.
+    static let deleteTyped = MiddlewareScript(#"""
+        -- KEYWAY.DELTYPE: KEYS the key; ARGV the TYPE word it must hold.
+        -- 1 deleted, 0 no such key, WRONGTYPE for another type.
+        local found = redis.call('TYPE', KEYS[1]).ok
+        if found == 'none' then return 0 end
+        if found ~= ARGV[1] then
+          return {err = 'WRONGTYPE Operation against a key holding the wrong kind of value'}
+        end
+        redis.call('DEL', KEYS[1])
+        return 1
         """#)
 }

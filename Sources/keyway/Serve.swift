@@ -187,7 +187,7 @@ struct Serve: ParsableCommand {
         var cluster: ClusterExecutor?
         if settings.backend == .cluster {
             do {
-                cluster = try Self.connectCluster(settings: settings, accessControl: engine.accessControl!, logger: logger)
+                cluster = try Self.connectCluster(settings: settings, engine: engine, logger: logger)
             } catch {
                 logger.critical("\(error)")
                 throw ExitCode.failure
@@ -343,7 +343,7 @@ struct Serve: ParsableCommand {
 
     /// The cluster backend, its slot map loaded: fails when no node of
     /// `cluster-nodes` answers.
-    static func connectCluster(settings: ServerSettings, accessControl: AccessControl, logger: Logger) throws -> ClusterExecutor {
+    static func connectCluster(settings: ServerSettings, engine: Engine, logger: Logger) throws -> ClusterExecutor {
         guard !settings.clusterNodes.isEmpty else {
             throw ValidationError("backend cluster needs cluster-nodes (host:port,host:port,...)")
         }
@@ -364,7 +364,7 @@ struct Serve: ParsableCommand {
         } else if settings.clusterTLSCACertFile != nil || settings.clusterTLSCertFile != nil || settings.clusterTLSKeyFile != nil {
             throw ValidationError("cluster-tls-* files need cluster-tls yes")
         }
-        let cluster = try ClusterExecutor(settings: clusterSettings, accessControl: accessControl, logger: logger)
+        let cluster = try ClusterExecutor(settings: clusterSettings, accessControl: engine.accessControl!, gatewayCommands: engine, logger: logger)
         try cluster.start()
         return cluster
     }

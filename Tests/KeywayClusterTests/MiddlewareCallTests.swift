@@ -47,6 +47,8 @@ import Testing
         #expect(error("KEYWAY.EXTEND", "l", "t", "ten")?.code == .notInteger)
         #expect(error("KEYWAY.HPATCH", "s", "0", "2", "a", "1") == .syntax)
         #expect(error("KEYWAY.HPATCH", "s", "-1", "0")?.code == .invalidExpire)
+        #expect(error("KEYWAY.DELTYPE", "k", "blob")?.message == "ERR unknown type 'blob'; use string, list, set, zset, hash or stream")
+        #expect((try? call("KEYWAY.DELTYPE", "k", "Hash"))??.arguments == [Bytes("hash")])
     }
 
     @Test func aLockWaitIsKeptForTheExecutorAndNotSentToTheNode() throws {
@@ -71,7 +73,7 @@ import Testing
     }
 
     @Test func scriptsAreNamedByTheSHA1OfTheirSource() {
-        for script in [MiddlewareScript.rateLimit, .lock, .unlock, .extend, .hashPatch] {
+        for script in [MiddlewareScript.rateLimit, .lock, .unlock, .extend, .hashPatch, .deleteTyped] {
             #expect(script.sha == SHA1.hex(Array(script.source.utf8)))
             #expect(script.sha.count == 40)
             #expect(!script.source.hasPrefix(" "))

@@ -16,8 +16,6 @@ EVICTION = ("embedded engine only: maxmemory, eviction and OOM refusals are the 
             "the nodes have their own")
 NODE_LOCAL = ("embedded engine only: CONFIG, SHUTDOWN, CLIENT, MONITOR and SLOWLOG act on one engine or node "
               "(keyspace notifications too); the cluster backend refuses them with NOT_SUPPORTED")
-ACL_COMMAND = ("embedded engine only: the ACL command (WHOAMI, SETUSER, tokens, LOG, SAVE, GENPASS) is refused "
-               "by the cluster backend; Keyway's users come from its config file there")
 INFO = ("INFO and /metrics describe one master plus the gateway's cluster section, not the embedded engine's "
         "keyspace, memory and connection counters")
 CROSSSLOT = ("uses keys in different hash slots in one multi-key command, transaction or script, which the "
@@ -28,13 +26,11 @@ PUBSUB_COUNTS = ("PUBLISH and PUBSUB NUMSUB/NUMPAT count the subscribers of the 
 REDIS_70 = ("the nodes are Redis 7.0, which lacks this (hash field TTLs, XDELEX, XINFO's 'inactive') or answers "
             "it in 7.0's words (script errors, -0 scores) where Keyway follows later Redis")
 NO_JSON_MODULE = "the Redis 7.0 nodes load no RedisJSON module, so JSON.* is the nodes' unknown command"
-INTERNAL_COMMAND = ("not supported yet: this resource route runs a command of Keyway's own engine "
-                    "(KEYWAY.DELTYPE, the typed field reads), which the nodes do not have")
 BATCH_STREAMING = ("not supported yet: the cluster backend runs a big batch whole, so a reply the client does not "
                    "read does not pause it and a client that leaves does not stop it")
 OUTPUT_LIMIT = "not supported yet: client-output-buffer-limit pubsub does not cut a stalled subscriber on the cluster backend"
-SPEC_COVERAGE = ("not supported yet: the routes of what the cluster backend refuses (ACL, CLIENT, SLOWLOG, JSON, "
-                 "DELETE of a typed resource, the middleware's) answer 400 NOT_SUPPORTED, which openapi.yaml does not "
+SPEC_COVERAGE = ("not supported yet: the routes of what the cluster backend refuses (CLIENT, SLOWLOG, CONFIG, "
+                 "MONITOR) answer 400 NOT_SUPPORTED, and JSON.* the nodes' unknown command, which openapi.yaml does not "
                  "document for them")
 OWN_CLUSTER = "starts a cluster of its own; it runs in the default (embedded) pass already"
 LOCK_KEYS = ("reads a lock's keys by their embedded names (lock:<name>); on a cluster they carry a hash tag, "
@@ -85,14 +81,6 @@ SKIPS: dict[str, str] = {
     "test_scripting.py::test_shutdown_nosave_is_served_while_a_script_is_busy": NODE_LOCAL,
     "test_scripting.py::test_shutdown_stops_the_server": NODE_LOCAL,
 
-    "test_acl.py::test_basic_authentication_picks_the_user": ACL_COMMAND,
-    "test_acl.py::test_tokens_are_issued_listed_and_revoked_over_http": ACL_COMMAND,
-    "test_acl.py::test_users_are_managed_over_http": ACL_COMMAND,
-    "test_acl.py::test_the_log_records_refusals_and_failed_authentication": ACL_COMMAND,
-    "test_acl.py::test_the_aclfile_and_tokens_survive_a_restart": ACL_COMMAND,
-    "test_acl.py::test_genpass_gives_random_hex_of_the_asked_bits": ACL_COMMAND,
-    "test_acl_redis_compat.py::test_keyway_acl_save_loads_in_redis": ACL_COMMAND,
-    "test_browser_cors.py::test_a_read_only_token_reads_follows_and_is_refused_writes": ACL_COMMAND,
 
     "test_http_api.py::test_info": INFO,
     "test_memory.py::test_info_memory_section_parses_and_tracks_writes": INFO,
@@ -168,14 +156,13 @@ SKIPS: dict[str, str] = {
     "test_sdk_streams.py::test_xackdel_and_xdelex": REDIS_70,
 
     # --- Not supported yet on the cluster backend -----------------------
-    "test_sdk_hashes.py::test_resource_api_sees_sdk_writes": INTERNAL_COMMAND,
-    "test_sdk_streams.py::test_resource_routes": INTERNAL_COMMAND,
     "test_streamed_batches.py::test_the_batch_waits_while_the_client_does_not_read_then_completes": BATCH_STREAMING,
     "test_streamed_batches.py::test_a_client_leaving_mid_reply_stops_the_batch": BATCH_STREAMING,
     "test_slow_subscribers.py::test_hard_and_soft_limits_cut_one_stalled_subscriber": OUTPUT_LIMIT,
     "test_contract_fuzz.py": SPEC_COVERAGE,
 
     # --- Covered elsewhere ----------------------------------------------
+    "test_sdk_hashes.py::test_resource_api_sees_sdk_writes": REDIS_70,
     "test_cluster_backend.py": OWN_CLUSTER,
     "test_cluster_middleware.py": OWN_CLUSTER,
     "test_sessions_locks.py::test_lock_acquire_release_and_fencing": LOCK_KEYS,

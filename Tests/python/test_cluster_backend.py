@@ -19,37 +19,12 @@ import pytest
 import requests
 from upstash_redis import Redis
 
+from cluster_fixtures import cluster, cmd, gateway, needs_redis_tools, result  # noqa: F401  (fixtures)
 from conftest import start_server
-from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
+from redis_cluster import REDIS_CLI
 from test_sse_pubsub import Subscriber
 
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
-                                reason="redis-server and redis-cli not installed (make deps installs them)")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    nodes = RedisCluster()
-    yield nodes
-    nodes.stop()
-
-
-@pytest.fixture(scope="module")
-def gateway(cluster):
-    server = start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds())
-    yield server
-    server.cleanup()
-
-
-def cmd(server, *words):
-    return requests.post(server.url + "/", json=[str(w) for w in words], headers=server.auth, timeout=30)
-
-
-def result(server, *words):
-    response = cmd(server, *words)
-    body = response.json()
-    assert response.status_code == 200 and "error" not in body, (words, response.status_code, body)
-    return body["result"]
+pytestmark = needs_redis_tools
 
 
 def test_keys_spread_over_every_master(cluster, gateway):

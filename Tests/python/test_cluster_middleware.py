@@ -13,33 +13,18 @@ import time
 import pytest
 import requests
 
+from cluster_fixtures import cluster, cluster_gateway, cmd, gateway, needs_redis_tools, result  # noqa: F401  (fixtures)
 from conftest import start_server
-from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
 from test_cache_aside import Origin
 
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
-                                reason="redis-server and redis-cli not installed (make deps installs them)")
+pytestmark = needs_redis_tools
 
 ALGORITHMS = ["fixed-window", "sliding-log", "sliding-window", "token-bucket"]
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    nodes = RedisCluster()
-    yield nodes
-    nodes.stop()
-
-
-@pytest.fixture(scope="module")
-def gateway(cluster):
-    server = start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds())
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture(scope="module")
 def second_gateway(cluster):
-    server = start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds())
+    server = cluster_gateway(cluster)
     yield server
     server.cleanup()
 
@@ -49,17 +34,6 @@ def embedded():
     server = start_server()
     yield server
     server.cleanup()
-
-
-def cmd(server, *words, path="/"):
-    return requests.post(server.url + path, json=[str(w) for w in words], headers=server.auth, timeout=30)
-
-
-def result(server, *words):
-    response = cmd(server, *words)
-    body = response.json()
-    assert response.status_code == 200 and "error" not in body, (words, response.status_code, body)
-    return body["result"]
 
 
 def node_of(cluster, key):
@@ -380,3 +354,21 @@ def test_the_hash_patch_command_answers_as_the_engine_does(gateway, embedded):
             assert 890_000 < mine.json()["result"][1] <= 900_000
         else:
             assert mine.json() == theirs.json(), words
+
+
+def test_typed_deletes_answer_as_the_engine_does(gateway, embedded):
+    # The resource API's DELETE of a typed resource: KEYWAY.DELTYPE.
+    for server in (gateway, embedded):
+        result(server, "DEL", "typed:h")
+        result(server, "DEL", "typed:l")
+        result(server, "HSET", "typed:h", "f", "v")
+        result(server, "RPUSH", "typed:l", "x")
+    for words in (["KEYWAY.DELTYPE", "typed:l", "hash"], ["KEYWAY.DELTYPE", "typed:h", "blob"],
+                  ["KEYWAY.DELTYPE", "typed:none", "hash"], ["KEYWAY.DELTYPE", "typed:h", "HASH"]):
+        mine, theirs = cmd(gateway, *words), cmd(embedded, *words)
+        assert (mine.status_code, mine.json()) == (theirs.status_code, theirs.json()), words
+    assert cmd(gateway, "EXISTS", "typed:h").json() == {"result": 0}
+    r = requests.delete(gateway.url + "/v1/lists/typed:l", headers=gateway.auth, timeout=10)
+    assert r.status_code == 204
+    r = requests.delete(gateway.url + "/v1/streams/typed:none", headers=gateway.auth, timeout=10)
+    assert r.status_code == 404

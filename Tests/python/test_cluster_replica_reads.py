@@ -15,22 +15,13 @@ import pytest
 import requests
 from upstash_redis import Redis
 
-from conftest import start_server
-from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
+from cluster_fixtures import cluster, cluster_gateway, cmd, needs_redis_tools  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
-                                reason="redis-server and redis-cli not installed (make deps installs them)")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    nodes = RedisCluster()
-    yield nodes
-    nodes.stop()
+pytestmark = needs_redis_tools
 
 
 def replica_gateway(cluster):
-    return start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds(), "--cluster-read-from", "replicas")
+    return cluster_gateway(cluster, "--cluster-read-from", "replicas")
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +36,6 @@ def other_gateway(cluster):
     server = replica_gateway(cluster)
     yield server
     server.cleanup()
-
-
-def cmd(server, *words, token=None):
-    headers = dict(server.auth)
-    if token is not None:
-        headers["Upstash-Sync-Token"] = token
-    return requests.post(server.url + "/", json=[str(w) for w in words], headers=headers, timeout=30)
 
 
 def info_field(server, name):

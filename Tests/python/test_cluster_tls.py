@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from cluster_fixtures import cmd, result
 from conftest import keyway_bin, start_server
 from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
 from test_sse_pubsub import Subscriber
@@ -53,16 +54,6 @@ def gateway(cluster, pki):
     server = start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds(), *tls_flags(pki))
     yield server
     server.cleanup()
-
-
-def cmd(server, *words):
-    return requests.post(server.url + "/", json=[str(w) for w in words], headers=server.auth, timeout=30)
-
-
-def result(server, *words):
-    response = cmd(server, *words)
-    assert response.status_code == 200, (words, response.text)
-    return response.json()["result"]
 
 
 def test_nodes_refuse_plain_connections(cluster):

@@ -13,20 +13,10 @@ import time
 import pytest
 import requests
 
+from cluster_fixtures import cluster, cluster_gateway, cmd, needs_redis_tools, result  # noqa: F401  (fixtures)
 from conftest import start_server
-from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
 from redis_reference import assert_same, reference_redis  # noqa: F401  (a fixture)
 from test_sse_pubsub import Subscriber
-
-
-def cmd(server, *words):
-    return requests.post(server.url + "/", json=[str(w) for w in words], headers=server.auth, timeout=30)
-
-
-def result(server, *words):
-    response = cmd(server, *words)
-    assert response.status_code == 200, (words, response.text)
-    return response.json()["result"]
 
 
 def no_event(sub, kind, wait=0.4):
@@ -102,21 +92,12 @@ def test_shard_subscriptions_follow_channel_permissions(tmp_path):
 
 # --- on a Redis Cluster -----------------------------------------------------------------
 
-cluster_only = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None,
-                                  reason="redis-server and redis-cli not installed (make deps installs them)")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    nodes = RedisCluster()
-    yield nodes
-    nodes.stop()
+cluster_only = needs_redis_tools
 
 
 @pytest.fixture(scope="module")
 def gateways(cluster):
-    first = start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds())
-    second = start_server("--backend", "cluster", "--cluster-nodes", cluster.seeds())
+    first, second = cluster_gateway(cluster), cluster_gateway(cluster)
     yield first, second
     first.cleanup()
     second.cleanup()

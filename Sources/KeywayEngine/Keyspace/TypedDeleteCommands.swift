@@ -18,7 +18,7 @@ enum TypedDeleteCommands {
     static func deleteTyped(_ c: CommandContext) throws(CommandError) -> Reply {
         let key = c[1]
         let expected = c[2].lowercasedASCII
-        guard knownTypes.contains(expected) else {
+        guard TypedDelete.knownTypes.contains(expected) else {
             throw CommandError(.syntax, "ERR unknown type '\(c[2].text)'; use string, list, set, zset, hash or stream")
         }
         guard let slot = c.db.liveSlot(key) else { return .integer(0) }
@@ -29,5 +29,10 @@ enum TypedDeleteCommands {
         return .integer(1)
     }
 
-    static let knownTypes: Set<String> = ["string", "list", "set", "zset", "hash", "stream"]
+}
+
+/// What KEYWAY.DELTYPE takes, shared with backends that run it otherwise.
+public enum TypedDelete {
+    /// The TYPE reply words a typed delete may name.
+    public static let knownTypes: Set<String> = ["string", "list", "set", "zset", "hash", "stream"]
 }
