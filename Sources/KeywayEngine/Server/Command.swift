@@ -22,11 +22,17 @@ public struct Command: Sendable, Equatable {
     }
 
     public init(_ name: String, _ rest: [Bytes]) {
-        var arguments: [Bytes] = []
-        arguments.reserveCapacity(rest.count + 1)
-        arguments.append(Bytes(name))
-        arguments.append(contentsOf: rest)
-        self.arguments = arguments
+        self.arguments = Self.arguments(Bytes(name), rest)
+    }
+
+    /// `[name] + rest` in one allocation, written in place (appending
+    /// `rest` goes through the generic sequence path).
+    public static func arguments(_ name: Bytes, _ rest: [Bytes]) -> [Bytes] {
+        Array(unsafeUninitializedCapacity: rest.count + 1) { buffer, count in
+            buffer.initializeElement(at: 0, to: name)
+            for index in rest.indices { buffer.initializeElement(at: index + 1, to: rest[index]) }
+            count = rest.count + 1
+        }
     }
 
     public init(_ words: String...) {

@@ -21,7 +21,11 @@ enum CommandRoutes {
     }
 
     static func syncHeader(_ gateway: Gateway) -> [(String, String)] {
-        [("Upstash-Sync-Token", String(gateway.executor.writeSequence))]
+        [syncHeaderField(gateway)]
+    }
+
+    static func syncHeaderField(_ gateway: Gateway) -> (String, String) {
+        ("Upstash-Sync-Token", DecimalText.string(gateway.executor.writeSequence))
     }
 
     /// `POST /` with one command as a JSON array.
@@ -38,7 +42,7 @@ enum CommandRoutes {
     static func run(_ command: Command, _ context: ResourceContext) -> HTTPResult {
         var command = command
         context.client.stamp(&command)
-        if context.request.queryValue("split") == Array("true".utf8) { command.splitAcrossSlots = true }
+        if context.request.queryValue("split")?.elementsEqual("true".utf8) == true { command.splitAcrossSlots = true }
         let encoding = CommandReplyEncoding(request: context.request)
         let gateway = context.gateway
         let executor = context.executor
@@ -52,9 +56,13 @@ enum CommandRoutes {
             }
         }
         let reply = if let spec { executor.execute(command, spec: spec) } else { executor.execute(command) }
-        var headers = syncHeader(gateway)
+        // The response's headers in one array, made here with room for all.
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(3)
+        headers.append(CommandReplyEncoding.contentType)
+        headers.append(syncHeaderField(gateway))
         if command.splitAcrossSlots && executor.splitsAcrossSlots(command) { headers.append(("Keyway-Atomic", "false")) }
-        return .response(encoding.response(for: reply, headers: headers))
+        return .response(encoding.response(for: reply, completeHeaders: headers))
     }
 
     /// Batch bodies larger than this (about 1,500 commands) are read, run and
