@@ -25,14 +25,13 @@ public struct Command: Sendable, Equatable {
         self.arguments = Self.arguments(Bytes(name), rest)
     }
 
-    /// `[name] + rest` in one allocation, written in place (appending
-    /// `rest` goes through the generic sequence path).
+    /// `[name] + rest`, in one allocation.
     public static func arguments(_ name: Bytes, _ rest: [Bytes]) -> [Bytes] {
-        Array(unsafeUninitializedCapacity: rest.count + 1) { buffer, count in
-            buffer.initializeElement(at: 0, to: name)
-            for index in rest.indices { buffer.initializeElement(at: index + 1, to: rest[index]) }
-            count = rest.count + 1
-        }
+        var arguments: [Bytes] = []
+        arguments.reserveCapacity(rest.count + 1)
+        arguments.append(name)
+        arguments.append(contentsOf: rest)
+        return arguments
     }
 
     public init(_ words: String...) {

@@ -604,63 +604,52 @@ public final class Engine: CommandExecutor {
             if case .error(let error) = reply { return (.failure(error), [], nil) }
             return (.failure(ScriptWatchdog.busy), [], nil)
         }
-        let (result, deliveries, ticket) = withLock(for: exec, refused: refused) { state in
-            // Read through the buffer: an array's elements, read by `for
-            // ... in`, `zip` or even by index, come out as copies (each
-            // command's arguments, address and user retained and released).
-            commands.withUnsafeBufferPointer { commands in runTransaction(commands, state) }
+        let (result, deliveries, ticket) = withLock(for: exec, refused: refused) { state -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) in
+            var specs: [CommandSpec] = []
+            specs.reserveCapacity(commands.count)
+            for command in commands {
+                switch state.resolve(command) {
+                case .failure:
+                    return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
+                case .success(let spec):
+                    if let refusal = state.refusal(command, spec: spec, context: "multi") {
+                        state.execution.statistics.recordError(refusal)
+                        return (.failure(refusal), [], nil)
+                    }
+                    if spec.flags.contains(.noMulti) {
+                        return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
+                    }
+                    specs.append(spec)
+                }
+            }
+            state.db.beginCommand()
+            // As Redis 7 refuses EXEC itself: above maxmemory, a transaction
+            // holding any command that may grow memory is refused whole (OOM)
+            // after eviction had its chance; inside it no command is refused.
+            if state.db.eviction.maxMemory > 0, let first = specs.first,
+               let refusal = state.db.enforceMemoryLimit(for: specs.first(where: { $0.flags.contains(.denyOOM) }) ?? first) {
+                state.db.stats.totalErrors += 1
+                state.execution.statistics.recordError(refusal)
+                return (.failure(refusal), [], nil)
+            }
+            if specs.contains(where: { $0.flags.contains(.write) }), let refusal = state.diskErrorRefusal() {
+                state.db.stats.totalErrors += 1
+                state.execution.statistics.recordError(refusal)
+                return (.failure(CommandError(.misconf, "EXECABORT Transaction discarded because of: " + refusal.message)), [], nil)
+            }
+            state.execution.inTransaction = true
+            let replies = zip(commands, specs).map { state.run($0, spec: $1) }
+            state.execution.inTransaction = false
+            runDeferredActions(state)
+            if let recorder = state.execution.propagation, !recorder.pending.isEmpty {
+                recorder.pending.insert([Bytes("MULTI")], at: 0)
+                recorder.pending.append([Bytes("EXEC")])
+            }
+            let deliveries = serveReadyKeys(state)
+            return (.success(replies), deliveries, state.flushPropagation())
         }
         deliver(deliveries, after: ticket)
         return (result, ticket)
-    }
-
-    /// A transaction's commands checked, then run, under the lock.
-    private func runTransaction(_ commands: UnsafeBufferPointer<Command>, _ state: EngineState)
-        -> (Result<[Reply], CommandError>, [Delivery], DurabilityTicket?) {
-        var specs: [CommandSpec] = []
-        specs.reserveCapacity(commands.count)
-        for index in commands.indices {
-            switch state.resolve(commands[index]) {
-            case .failure:
-                return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
-            case .success(let spec):
-                if let refusal = state.refusal(commands[index], spec: spec, context: "multi") {
-                    state.execution.statistics.recordError(refusal)
-                    return (.failure(refusal), [], nil)
-                }
-                if spec.flags.contains(.noMulti) {
-                    return (.failure(CommandError(.execAbort, "EXECABORT Transaction discarded because of previous errors.")), [], nil)
-                }
-                specs.append(spec)
-            }
-        }
-        state.db.beginCommand()
-        // As Redis 7 refuses EXEC itself: above maxmemory, a transaction
-        // holding any command that may grow memory is refused whole (OOM)
-        // after eviction had its chance; inside it no command is refused.
-        if state.db.eviction.maxMemory > 0, let first = specs.first,
-           let refusal = state.db.enforceMemoryLimit(for: specs.first(where: { $0.flags.contains(.denyOOM) }) ?? first) {
-            state.db.stats.totalErrors += 1
-            state.execution.statistics.recordError(refusal)
-            return (.failure(refusal), [], nil)
-        }
-        if specs.contains(where: { $0.flags.contains(.write) }), let refusal = state.diskErrorRefusal() {
-            state.db.stats.totalErrors += 1
-            state.execution.statistics.recordError(refusal)
-            return (.failure(CommandError(.misconf, "EXECABORT Transaction discarded because of: " + refusal.message)), [], nil)
-        }
-        state.execution.inTransaction = true
-        var replies: [Reply] = []
-        replies.reserveCapacity(commands.count)
-        for index in commands.indices { replies.append(state.run(commands[index], spec: specs[index])) }
-        state.execution.inTransaction = false
-        runDeferredActions(state)
-        if let recorder = state.execution.propagation, !recorder.pending.isEmpty {
-            recorder.pending.insert([Bytes("MULTI")], at: 0)
-            recorder.pending.append([Bytes("EXEC")])
-        }
-        let deliveries = serveReadyKeys(state)
-        return (.success(replies), deliveries, state.flushPropagation())
     }
 
     /// What a transaction is while a script keeps the engine busy: made
