@@ -282,7 +282,11 @@ public struct JSONWriter {
 
     public mutating func null() { raw("null" as StaticString) }
     public mutating func bool(_ value: Bool) { value ? raw("true" as StaticString) : raw("false" as StaticString) }
-    public mutating func integer(_ value: Int64) { raw(String(value)) }
+    public mutating func integer(_ value: Int64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: DecimalText.maxBytes) { digits in
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[..<DecimalText.write(value, into: digits)]))
+        }
+    }
 
     public mutating func double(_ value: Double) {
         if value.isFinite {
@@ -391,5 +395,40 @@ public struct ObjectWriter {
         json.string(key)
         json.punctuation(":")
         write(&json)
+    }
+}
+
+/// Integers as decimal text, written straight into bytes: `String(value)`
+/// goes through `description` and costs several times more.
+enum DecimalText {
+    /// `Int64.min` takes 20 bytes, its sign included.
+    static let maxBytes = 20
+
+    /// `String(value)`, without the detour.
+    static func string(_ value: Int64) -> String {
+        String(unsafeUninitializedCapacity: maxBytes) { write(value, into: $0) }
+    }
+
+    /// Writes `value` at the start of `buffer` (room for `maxBytes`) and
+    /// returns how many bytes it took.
+    static func write(_ value: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var magnitude = value.magnitude
+        var count = 0
+        repeat {
+            buffer[count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+            magnitude /= 10
+            count += 1
+        } while magnitude > 0
+        if value < 0 {
+            buffer[count] = UInt8(ascii: "-")
+            count += 1
+        }
+        var low = 0, high = count - 1
+        while low < high {
+            buffer.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
+        return count
     }
 }

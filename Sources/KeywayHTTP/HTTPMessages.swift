@@ -167,10 +167,14 @@ public struct HTTPHeaderFields: Sendable {
 
     /// The value of a header, by lowercase name: the last one sent.
     public subscript(_ lowercaseName: String) -> String? {
+        // Lengths first: comparing two different short strings takes the
+        // runtime's slow comparison, and most names differ in length.
+        let length = lowercaseName.utf8.count
         var index = entries.endIndex
         while index > entries.startIndex {
             index -= 1
-            if entries[index].name == lowercaseName { return entries[index].value }
+            let name = entries[index].name
+            if name.utf8.count == length && name == lowercaseName { return entries[index].value }
         }
         return nil
     }

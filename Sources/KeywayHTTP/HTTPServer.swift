@@ -484,6 +484,9 @@ public final class HTTPServer: Sendable {
         let body = request.body
         request.body = []
         client?.bytesIn.add(Int64(body.count), ordering: .relaxed)
+        if accessLog == nil, let fixed = router.fixedRoute(method: method, path: url) {
+            return answerFixed(fixed, connection: connection, url: url, method: method, request: request)
+        }
         let (httpRequest, headerBytes) = buildRequest(connection: connection, url: url, method: method, body: body, client: client)
         if headerBytes > configuration.connectionMemoryBytes - Self.responseHeaderRoom {
             return queue(Self.headersTooLarge(configuration.connectionMemoryBytes), on: connection, for: request)
@@ -563,12 +566,17 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for request: RequestState) -> MHD_Result {
+    /// `bodyOutlivesServer`: the body is a fixed route's, kept by the
+    /// router for as long as the daemon runs, so libmicrohttpd may send it
+    /// from where it is instead of copying it.
+    private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for request: RequestState,
+                       bodyOutlivesServer: Bool = false) -> MHD_Result {
         (request.statistics ?? router.unmatched).count(status: response.status)
         if let body = response.bodyStream { return queueStreaming(response, body: body, on: connection, for: request) }
+        // MHD_RESPMEM_PERSISTENT (0) or MHD_RESPMEM_MUST_COPY (2).
+        let memoryMode = MHD_ResponseMemoryMode(rawValue: bodyOutlivesServer ? 0 : 2)!
         let mhdResponse = response.body.withUnsafeBytes { raw in
-            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
-                                            MHD_ResponseMemoryMode(rawValue: 2)!)  // MHD_RESPMEM_MUST_COPY
+            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), memoryMode)
         }
         guard let mhdResponse else { return MHD_Result(rawValue: 0)! }
         for (name, value) in response.headers {
@@ -660,6 +668,28 @@ public final class HTTPServer: Sendable {
             method: request.accessMethod,
             route: request.statistics == nil ? unroutedAccessRoute(request.accessRoute) : request.accessRoute,
             status: status, bytes: bytes, durationNanoseconds: request.accessStart == 0 ? 0 : elapsed))
+    }
+
+    /// A fixed route (`/healthz`) answered as the router would, from the
+    /// path as sent: no `HTTPRequest` is built, nothing is routed.
+    private func answerFixed(_ route: Router.FixedRoute, connection: OpaquePointer, url: UnsafePointer<CChar>,
+                             method: UnsafePointer<CChar>, request: RequestState) -> MHD_Result {
+        var headerBytes = 0
+        withUnsafeMutablePointer(to: &headerBytes) { pointer in
+            _ = MHD_get_connection_values(connection, MHDKind.header, countHeaderBytes, pointer)
+            _ = MHD_get_connection_values(connection, MHDKind.query, countQueryArgumentBytes, pointer)
+        }
+        if strlen(method) + 1 + strlen(url) + 11 + headerBytes > configuration.connectionMemoryBytes - Self.responseHeaderRoom {
+            return queue(Self.headersTooLarge(configuration.connectionMemoryBytes), on: connection, for: request)
+        }
+        request.statistics = route.statistics
+        request.client?.noteCommand(route.statistics.label)
+        if method[0] == 0x48 {  // HEAD
+            var response = route.response
+            response.body = []
+            return queue(response, on: connection, for: request)
+        }
+        return queue(route.response, on: connection, for: request, bodyOutlivesServer: true)
     }
 
     /// The request, and how much of the connection's pool its request line
@@ -806,6 +836,25 @@ private func collectHeader(_ context: UnsafeMutableRawPointer?, _ kind: MHD_Valu
     // libmicrohttpd copies a Cookie header into the pool once more to parse it.
     if strcasecmp(key, "Cookie") == 0 { collector.pointee.headerBytes += value.utf8.count + HTTPServer.headerRecordBytes }
     collector.pointee.headers.append(lowercasedASCII(key), value)
+    return MHD_Result(rawValue: 1)!
+}
+
+/// `collectHeader`'s count of the pool a header takes, without keeping it.
+private func countHeaderBytes(_ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
+                              _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
+    guard let context, let key else { return MHD_Result(rawValue: 1)! }
+    let total = context.assumingMemoryBound(to: Int.self)
+    let valueLength = value.map { strlen($0) } ?? 0
+    total.pointee += strlen(key) + valueLength + 4 + HTTPServer.headerRecordBytes
+    if strcasecmp(key, "Cookie") == 0 { total.pointee += valueLength + HTTPServer.headerRecordBytes }
+    return MHD_Result(rawValue: 1)!
+}
+
+/// `collectQueryArgument`'s count of the pool a query argument takes.
+private func countQueryArgumentBytes(_ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
+                                     _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
+    guard let context, key != nil else { return MHD_Result(rawValue: 1)! }
+    context.assumingMemoryBound(to: Int.self).pointee += HTTPServer.headerRecordBytes
     return MHD_Result(rawValue: 1)!
 }
 

@@ -127,7 +127,49 @@ public struct Router: Sendable {
     /// (the gateway's CORS headers, so a page can read them).
     public var unmatchedHeaders: (@Sendable (HTTPRequest) -> [(String, String)])?
 
+    /// GET routes whose answer is always the same (`/healthz`), by their
+    /// literal path: the server answers them from the path as sent, before
+    /// building an `HTTPRequest` or routing (see `fixedRoute`).
+    private(set) var fixedRoutes: [FixedRoute] = []
+
+    struct FixedRoute: Sendable {
+        let path: [UInt8]
+        let response: HTTPResponse
+        let statistics: RouteStatistics
+    }
+
     public init() {}
+
+    /// Adds a GET route of a literal path that answers `response` to every
+    /// request, whatever it carries. It is an ordinary route (HEAD, OPTIONS,
+    /// 405 and the route's counters as for any other), and the server may
+    /// answer it without building the request.
+    public mutating func add(fixed response: HTTPResponse, at pattern: String, options: OptionsHandler? = nil) {
+        add("GET", pattern, { _, _ in .response(response) }, options: options)
+        if let statistics = statistics.last, !pattern.contains("{") {
+            fixedRoutes.append(FixedRoute(path: Array(pattern.utf8), response: response, statistics: statistics))
+        }
+    }
+
+    /// The fixed route a GET or HEAD of exactly `path` (a C string, as
+    /// libmicrohttpd gives it) goes to; nil for any other request, which
+    /// the router answers as usual.
+    func fixedRoute(method: UnsafePointer<CChar>, path: UnsafePointer<CChar>) -> FixedRoute? {
+        guard !fixedRoutes.isEmpty, Self.isGetOrHead(method) else { return nil }
+        for route in fixedRoutes where route.path.withUnsafeBufferPointer({ Self.cString(path, equals: $0) }) { return route }
+        return nil
+    }
+
+    private static func isGetOrHead(_ method: UnsafePointer<CChar>) -> Bool {
+        (method[0] == 0x47 && method[1] == 0x45 && method[2] == 0x54 && method[3] == 0)
+            || (method[0] == 0x48 && method[1] == 0x45 && method[2] == 0x41 && method[3] == 0x44 && method[4] == 0)
+    }
+
+    private static func cString(_ text: UnsafePointer<CChar>, equals bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Stops at the first difference, so never reads past the terminator.
+        for index in bytes.indices where UInt8(bitPattern: text[index]) != bytes[index] { return false }
+        return text[bytes.count] == 0
+    }
 
     /// Adds a route; `options`, when given, answers `OPTIONS` for the
     /// pattern unless an earlier route of the same pattern gave one.
@@ -259,13 +301,23 @@ public struct Router: Sendable {
 /// A pattern binds one or two names: they are kept in small arrays and
 /// found by comparing names, with no dictionary to build per request.
 public struct RouteParameters: Sendable {
-    private var bound: [(name: String, value: [UInt8])] = []
+    /// A struct rather than a tuple: arrays of tuples are copied and
+    /// destroyed through the runtime's generic tuple witnesses.
+    private struct Binding: Sendable {
+        let name: String
+        let value: [UInt8]
+    }
+    private var bound: [Binding] = []
     private var boundRest: [(name: String, segments: [[UInt8]])] = []
 
     public init() {}
 
     public subscript(_ name: String) -> [UInt8]? {
-        for entry in bound.reversed() where entry.name == name { return entry.value }
+        var index = bound.endIndex
+        while index > bound.startIndex {
+            index -= 1
+            if bound[index].name == name { return bound[index].value }
+        }
         return nil
     }
 
@@ -286,7 +338,7 @@ public struct RouteParameters: Sendable {
 
     /// Binds `name`; a later binding of a name hides an earlier one.
     mutating func bind(_ name: String, _ value: [UInt8]) {
-        bound.append((name, value))
+        bound.append(Binding(name: name, value: value))
     }
 
     mutating func bindRest(_ name: String, _ segments: [[UInt8]]) {

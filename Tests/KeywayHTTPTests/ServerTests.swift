@@ -126,6 +126,38 @@ import Testing
         }
     }
 
+    /// A fixed route is answered from the path as sent, without routing:
+    /// the answers must be those the router gives a route of the same
+    /// response (HEAD, a query, other methods, the header limit, counters).
+    @Test func fixedRoutesAnswerAsRoutedOnesDo() throws {
+        let probe = HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
+        var statistics: [RouteStatistics] = []
+        try withServer(routes: { router in
+            router.add(fixed: probe, at: "/probe")
+            router.add("GET", "/routed", { _, _ in .response(probe) })
+            statistics = router.statistics
+        }) { server in
+            let client = try TestHTTPClient(port: server.port)
+            for path in ["/probe", "/routed"] {
+                let get = try client.request("GET", path)
+                #expect(get.status == 200)
+                #expect(get.text == #"{"status":"ok"}"#)
+                #expect(get.header("content-type") == "application/json")
+                let head = try client.request("HEAD", path)
+                #expect(head.status == 200)
+                #expect(head.body.isEmpty)
+                #expect(try client.request("GET", path + "?verbose=1").text == #"{"status":"ok"}"#)
+                let post = try client.request("POST", path)
+                #expect(post.status == 405)
+                #expect(post.header("allow") == "GET, HEAD")
+                let crowded = try TestHTTPClient(port: server.port)
+                #expect(try crowded.request("GET", path, headers: ["X-Padding": String(repeating: "p", count: 6760)]).status == 431)
+            }
+            #expect(try client.request("GET", "/probe/extra").status == 404)
+            #expect(statistics.map { $0.responses(statusClass: 2) } == [3, 3])
+        }
+    }
+
     @Test func invalidBindAddressIsReported() {
         var configuration = HTTPServerConfiguration()
         configuration.bindAddress = "not-an-address"

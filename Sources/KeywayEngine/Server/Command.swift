@@ -25,11 +25,16 @@ public struct Command: Sendable, Equatable {
     }
 
     public init(_ name: String, _ rest: [Bytes]) {
+        self.arguments = Self.arguments(Bytes(name), rest)
+    }
+
+    /// `[name] + rest`, in one allocation.
+    public static func arguments(_ name: Bytes, _ rest: [Bytes]) -> [Bytes] {
         var arguments: [Bytes] = []
         arguments.reserveCapacity(rest.count + 1)
-        arguments.append(Bytes(name))
+        arguments.append(name)
         arguments.append(contentsOf: rest)
-        self.arguments = arguments
+        return arguments
     }
 
     public init(_ words: String...) {

@@ -107,10 +107,14 @@ public struct CommandFlags: OptionSet, Sendable {
 /// The command being run: its argv and the database it runs against.
 public struct CommandContext {
     public let arguments: [Bytes]
-    public let db: Database
-    public let server: ServerState
-    public let spec: CommandSpec
-    public let execution: ExecutionState
+    // Not retained: the engine's state owns all four (constants of it, and
+    // the spec its command table's) for as long as the engine lives, and a
+    // context lives for one command. Retaining and releasing them was 8 of
+    // the atomic reference-count operations of every command.
+    public unowned(unsafe) let db: Database
+    public unowned(unsafe) let server: ServerState
+    public unowned(unsafe) let spec: CommandSpec
+    public unowned(unsafe) let execution: ExecutionState
     /// The connection that sent the command (CLIENT ID); nil when internal.
     public var clientID: Int64? = nil
     /// The ACL user running it (ACL WHOAMI; a script's calls are checked

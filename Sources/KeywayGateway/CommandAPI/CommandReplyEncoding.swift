@@ -40,8 +40,15 @@ struct CommandReplyEncoding {
         }
     }
 
+    static let contentType = ("Content-Type", "application/json")
+
     /// One reply as a whole response body: `{"result":...}` or `{"error":...}`.
     func response(for reply: Reply, headers: [(String, String)]) -> HTTPResponse {
+        response(for: reply, completeHeaders: [Self.contentType] + headers)
+    }
+
+    /// `response(for:headers:)` given all its headers, `Content-Type` first.
+    func response(for reply: Reply, completeHeaders headers: [(String, String)]) -> HTTPResponse {
         var json = JSONWriter(capacity: 64)
         let status: Int
         if case .error(let error) = reply {
@@ -51,7 +58,7 @@ struct CommandReplyEncoding {
             status = 200
             json.object { o in o.member("result") { write(reply, into: &$0) } }
         }
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
+        return HTTPResponse(status: status, headers: headers, body: json.bytes)
     }
 
     /// An array of `{"result"}`/`{"error"}` objects (pipeline, multi-exec).

@@ -21,9 +21,13 @@ enum CommandRoutes {
     }
 
     static func syncHeader(_ context: ResourceContext) -> [(String, String)] {
+        [syncHeaderField(context)]
+    }
+
+    static func syncHeaderField(_ context: ResourceContext) -> (String, String) {
         let executor = context.executor
-        guard executor.readsFromReplicas else { return [("Upstash-Sync-Token", String(executor.writeSequence))] }
-        return [("Upstash-Sync-Token", executor.syncToken(merging: requestSyncToken(context)))]
+        guard executor.readsFromReplicas else { return ("Upstash-Sync-Token", DecimalText.string(executor.writeSequence)) }
+        return ("Upstash-Sync-Token", executor.syncToken(merging: requestSyncToken(context)))
     }
 
     /// The token the client sent back, which its reads must honour.
@@ -45,7 +49,7 @@ enum CommandRoutes {
     static func run(_ command: Command, _ context: ResourceContext) -> HTTPResult {
         var command = command
         context.client.stamp(&command)
-        if context.request.queryValue("split") == Array("true".utf8) { command.splitAcrossSlots = true }
+        if context.request.queryValue("split")?.elementsEqual("true".utf8) == true { command.splitAcrossSlots = true }
         if context.executor.readsFromReplicas { command.syncToken = requestSyncToken(context) }
         let encoding = CommandReplyEncoding(request: context.request)
         let executor = context.executor
@@ -59,9 +63,13 @@ enum CommandRoutes {
             }
         }
         let reply = if let spec { executor.execute(command, spec: spec) } else { executor.execute(command) }
-        var headers = syncHeader(context)
+        // The response's headers in one array, made here with room for all.
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(3)
+        headers.append(CommandReplyEncoding.contentType)
+        headers.append(syncHeaderField(context))
         if command.splitAcrossSlots && executor.splitsAcrossSlots(command) { headers.append(("Keyway-Atomic", "false")) }
-        return .response(encoding.response(for: reply, headers: headers))
+        return .response(encoding.response(for: reply, completeHeaders: headers))
     }
 
     /// Batch bodies larger than this (about 1,500 commands) are read, run and

@@ -13,7 +13,10 @@ struct DurabilityMiddleware: Middleware {
         let executor = context.gateway.executor
         let undosBefore = executor.undoCount
         let result = next(context)
-        guard case .response(let response) = result, let ticket = executor.durabilityBarrier() else { return result }
+        // The response is taken out only when there is a ticket to wait on:
+        // binding it copies its header and body arrays (three retains).
+        guard case .response = result, let ticket = executor.durabilityBarrier(),
+              case .response(let response) = result else { return result }
         if ticket.isDurable { return .response(Self.settled(response, durable: true, context, undosBefore: undosBefore)) }
         let parked = ParkedResponse()
         ticket.onDurable { durable in parked.resolve(Self.settled(response, durable: durable, context, undosBefore: undosBefore)) }

@@ -9,11 +9,26 @@ import KeywayHTTP
 /// var batch = CommandBatch()
 /// let existed = batch.flag("EXISTS", [key])
 /// let added = batch.integer("HSET", [key] + fields)
-/// let replies = try context.atomically(batch)
+/// let replies = try context.atomically(&batch)
 /// replies[existed]   // Bool
 /// ```
 struct CommandBatch {
     private(set) var commands: [Command] = []
+
+    /// Room for the few commands a route batches, so they are one
+    /// allocation instead of one per doubling.
+    init() { commands.reserveCapacity(4) }
+
+    /// Stamps every command with `client` where it sits.
+    mutating func stamp(by client: ClientIdentity) {
+        for index in commands.indices { client.stamp(&commands[index]) }
+    }
+
+    /// A command named by bytes made once (`CommandNames`): building the
+    /// name from a `String` is an allocation per command.
+    static func command(_ name: Bytes, _ rest: [Bytes]) -> Command {
+        Command(Command.arguments(name, rest))
+    }
 
     /// A command whose reply is not read (its error still fails the batch).
     mutating func run(_ name: String, _ arguments: [Bytes]) {
@@ -28,12 +43,28 @@ struct CommandBatch {
 
     /// An integer reply that is 1 (EXISTS, HEXISTS, SISMEMBER, ...): true.
     mutating func flag(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Bool> {
-        add(Command(name, arguments)) { reply in reply == .integer(1) }
+        flag(Command(name, arguments))
+    }
+
+    mutating func flag(_ name: Bytes, _ arguments: [Bytes]) -> ReplySlot<Bool> {
+        flag(Self.command(name, arguments))
+    }
+
+    private mutating func flag(_ command: Command) -> ReplySlot<Bool> {
+        add(command) { reply in reply == .integer(1) }
     }
 
     /// An integer reply.
     mutating func integer(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Int64> {
-        add(Command(name, arguments)) { reply in
+        integer(Command(name, arguments))
+    }
+
+    mutating func integer(_ name: Bytes, _ arguments: [Bytes]) -> ReplySlot<Int64> {
+        integer(Self.command(name, arguments))
+    }
+
+    private mutating func integer(_ command: Command) -> ReplySlot<Int64> {
+        add(command) { reply in
             if case .integer(let value) = reply { return value }
             return nil
         }
@@ -41,7 +72,15 @@ struct CommandBatch {
 
     /// A bulk reply, or nil for a null (GET of a missing key).
     mutating func bulk(_ name: String, _ arguments: [Bytes]) -> ReplySlot<Bytes?> {
-        add(Command(name, arguments)) { reply in
+        bulk(Command(name, arguments))
+    }
+
+    mutating func bulk(_ name: Bytes, _ arguments: [Bytes]) -> ReplySlot<Bytes?> {
+        bulk(Self.command(name, arguments))
+    }
+
+    private mutating func bulk(_ command: Command) -> ReplySlot<Bytes?> {
+        add(command) { reply in
             switch reply {
             case .bulk(let bytes): return .some(bytes)
             case .null: return .some(nil)
@@ -89,4 +128,12 @@ struct BatchReplies {
             return value
         }
     }
+}
+
+/// The names of the commands the busiest routes batch, as bytes made once.
+enum CommandNames {
+    static let get = Bytes("GET")
+    static let set = Bytes("SET")
+    static let exists = Bytes("EXISTS")
+    static let pttl = Bytes("PTTL")
 }

@@ -41,7 +41,7 @@ enum GeoRoutes {
         var batch = CommandBatch()
         let existed = batch.flag("EXISTS", [context.key])
         let added = batch.integer("GEOADD", [context.key] + arguments)
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let count = try replies[added]
         return context.json(try replies[existed] ? 200 : 201) { o in
             JSONResponse.writeKey(context.key, into: &o)

@@ -111,7 +111,7 @@ enum HashRoutes {
         let existed = batch.flag("EXISTS", [key])
         if replace { batch.run("DEL", [key]) }
         let added = batch.integer("HSET", [key] + arguments)
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let didExist = try replies[existed]
         let addedCount = try replies[added]
         return context.json(didExist ? 200 : 201) { o in
@@ -131,7 +131,7 @@ enum HashRoutes {
         let value = batch.bulk("HGET", [key, field])
         let ttl = batch.firstCode("HPTTL", [key, "FIELDS", "1", field])
         let exists = batch.flag("EXISTS", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard let value = try replies[value] else { throw missing(context, keyExists: try replies[exists]) }
         let pttl: Int64? = if let ms = try replies[ttl], ms >= 0 { ms } else { nil }
         if context.wantsOctetStream { return JSONResponse.octetStream(value, pttl: pttl) }
@@ -154,7 +154,7 @@ enum HashRoutes {
         var batch = CommandBatch()
         let existed = batch.flag("HEXISTS", [key, field])
         batch.run(nx ? "HSETNX" : "HSET", [key, field, Bytes(value)])
-        let didExist = try context.atomically(batch)[existed]
+        let didExist = try context.atomically(&batch)[existed]
         if nx && didExist { throw Problem.conditionNotMet("the field already exists (nx)") }
         return context.json(didExist ? 200 : 201) { o in
             writeKeyAndField(context, into: &o)
@@ -166,7 +166,7 @@ enum HashRoutes {
         var batch = CommandBatch()
         let removed = batch.flag("HDEL", [context.key, context.field])
         let exists = batch.flag("EXISTS", [context.key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[removed] else { throw missing(context, keyExists: try replies[exists]) }
         return HTTPResponse(status: 204)
     }
@@ -204,7 +204,7 @@ enum HashRoutes {
     static func getTTL(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         var batch = CommandBatch()
         let query = ttlQueries(context, into: &batch)
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard let pttl = try replies[query.pttl], let at = try replies[query.expiresAt], pttl != -2 else {
             throw missing(context, keyExists: try replies[query.exists])
         }
@@ -223,7 +223,7 @@ enum HashRoutes {
         var batch = CommandBatch()
         let outcome = batch.firstCode(expiry.absolute ? "HPEXPIREAT" : "HPEXPIRE", arguments)
         let query = ttlQueries(context, into: &batch)
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         switch try replies[outcome] ?? 1 {
         case -2: throw missing(context, keyExists: try replies[query.exists])
         case 0: throw Problem.conditionNotMet("the expiry condition was not met")
@@ -241,7 +241,7 @@ enum HashRoutes {
         var batch = CommandBatch()
         let outcome = batch.firstCode("HPERSIST", [context.key, "FIELDS", "1", context.field])
         let exists = batch.flag("EXISTS", [context.key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         if try replies[outcome] == -2 { throw missing(context, keyExists: try replies[exists]) }
         return HTTPResponse(status: 204)
     }

@@ -20,7 +20,7 @@ enum HyperLogLogRoutes {
         var batch = CommandBatch()
         let existed = batch.flag("EXISTS", [context.key])
         let changed = batch.flag("PFADD", [context.key] + members)
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let created = try !replies[existed]
         let didChange = try replies[changed]
         return context.json(created ? 201 : 200) { o in
@@ -59,7 +59,7 @@ enum HyperLogLogRoutes {
         var batch = CommandBatch()
         _ = batch.add(Command("PFMERGE", [context.key] + keys)) { _ in () }
         let count = batch.integer("PFCOUNT", [context.key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let merged = try replies[count]
         return context.json { o in
             JSONResponse.writeKey(context.key, into: &o)

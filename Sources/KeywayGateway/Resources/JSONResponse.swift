@@ -9,13 +9,18 @@ enum JSONResponse {
     static func object(_ status: Int = 200, headers: [(String, String)] = [], _ body: (inout ObjectWriter) -> Void) -> HTTPResponse {
         var json = JSONWriter(capacity: 128)
         json.object(body)
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: json.bytes)
+        return HTTPResponse(status: status, headers: headers.isEmpty ? jsonHeaders : jsonHeaders + headers, body: json.bytes)
     }
 
     /// A response of JSON written already.
     static func ok(_ json: JSONWriter, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: json.bytes)
+        HTTPResponse(status: status, headers: jsonHeaders, body: json.bytes)
     }
+
+    /// The headers of most JSON responses, made once and shared: an array
+    /// of tuples made per response is an allocation, and is destroyed
+    /// through the runtime's generic tuple witnesses.
+    static let jsonHeaders = [("Content-Type", "application/json")]
 
     /// `"key": ...`, base64 when asked or when the key is not UTF-8.
     static func writeKey(_ key: Bytes, base64: Bool = false, into o: inout ObjectWriter) {

@@ -47,9 +47,9 @@ enum KeyRoutes {
     static func get(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         let key = context.key
         var batch = CommandBatch()
-        let value = batch.bulk("GET", [key])
-        let ttl = batch.integer("PTTL", [key])
-        let replies = try context.atomically(batch)
+        let value = batch.bulk(CommandNames.get, [key])
+        let ttl = batch.integer(CommandNames.pttl, [key])
+        let replies = try context.atomically(&batch)
         guard let value = try replies[value] else { throw context.noSuchKey }
         let pttl: Int64? = try replies[ttl] >= 0 ? replies[ttl] : nil
         if context.wantsOctetStream { return JSONResponse.octetStream(value, pttl: pttl) }
@@ -69,9 +69,9 @@ enum KeyRoutes {
         let (value, fields) = try context.value()
         let options = try context.reading { () throws(FieldError) in try SetOptions(fields) }
         var batch = CommandBatch()
-        let existed = batch.flag("EXISTS", [key])
-        let previous = batch.bulk("SET", [key, Bytes(value)] + options.arguments)
-        let replies = try context.atomically(batch)
+        let existed = batch.flag(CommandNames.exists, [key])
+        let previous = batch.bulk(CommandNames.set, [key, Bytes(value)] + options.arguments)
+        let replies = try context.atomically(&batch)
         let didExist = try replies[existed]
         if (options.nx && didExist) || (options.xx && !didExist) {
             throw Problem.conditionNotMet(options.nx ? "the key already exists (nx)" : "the key does not exist (xx)")
@@ -138,7 +138,7 @@ enum KeyRoutes {
         var batch = CommandBatch()
         let pttl = batch.integer("PTTL", [context.key])
         let at = batch.integer("PEXPIRETIME", [context.key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[pttl] != -2 else { throw context.noSuchKey }
         return ttlBody(context, pttl: try replies[pttl], expiresAt: try replies[at])
     }
@@ -152,11 +152,11 @@ enum KeyRoutes {
         var expire = [key, expiry.milliseconds]
         if let condition = expiry.condition { expire.append(condition) }
         var batch = CommandBatch()
-        let existed = batch.flag("EXISTS", [key])
+        let existed = batch.flag(CommandNames.exists, [key])
         let applied = batch.flag(expiry.absolute ? "PEXPIREAT" : "PEXPIRE", expire)
-        let pttl = batch.integer("PTTL", [key])
+        let pttl = batch.integer(CommandNames.pttl, [key])
         let at = batch.integer("PEXPIRETIME", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[existed] else { throw context.noSuchKey }
         guard try replies[applied] else { throw Problem.conditionNotMet("the expiry condition was not met") }
         if try replies[pttl] == -2 { return HTTPResponse(status: 204) }
@@ -167,7 +167,7 @@ enum KeyRoutes {
         var batch = CommandBatch()
         let existed = batch.flag("EXISTS", [context.key])
         batch.run("PERSIST", [context.key])
-        guard try context.atomically(batch)[existed] else { throw context.noSuchKey }
+        guard try context.atomically(&batch)[existed] else { throw context.noSuchKey }
         return HTTPResponse(status: 204)
     }
 

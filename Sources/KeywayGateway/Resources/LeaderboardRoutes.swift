@@ -108,7 +108,7 @@ enum LeaderboardRoutes {
         let before = batch.integer("ZCARD", [key])
         let changed = batch.integer("ZADD", zadd)
         let after = batch.integer("ZCARD", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let (count, changedCount, total) = (try replies[before], try replies[changed], try replies[after])
         return context.json(count == 0 && total > 0 ? 201 : 200) { o in
             JSONResponse.writeKey(key, into: &o)
@@ -152,7 +152,7 @@ enum LeaderboardRoutes {
             range.append("WITHSCORES")
             window = batch.reply("ZRANGE", range)
         }
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let count = try replies[total]
         guard count > 0 else { throw context.noSuchKey }
         var flat: [Reply] = []
@@ -200,7 +200,7 @@ enum LeaderboardRoutes {
         let score = batch.bulk("ZSCORE", [key, member])
         let rank = batch.optionalInteger("ZRANK", [key, member])
         let reverseRank = batch.optionalInteger("ZREVRANK", [key, member])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard let score = try replies[score], let ascending = try replies[rank], let reverse = try replies[reverseRank] else {
             throw noSuchMember(member)
         }
@@ -229,7 +229,7 @@ enum LeaderboardRoutes {
         let previous = batch.bulk("ZSCORE", [key, member])
         batch.run("ZADD", zadd)
         let current = batch.bulk("ZSCORE", [key, member])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard let now = try replies[current], Double(now.text) == Double(requested) else {
             throw Problem.conditionNotMet("the mode kept the member's current score")
         }

@@ -31,7 +31,7 @@ enum ListRoutes {
         var batch = CommandBatch()
         let length = batch.integer("LLEN", [key])
         let values = batch.bulkArray("LRANGE", [key, start, stop])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let total = try replies[length]
         guard total > 0 else { throw context.noSuchKey }
         let items = try replies[values]
@@ -162,7 +162,7 @@ enum ListRoutes {
         let existed = batch.flag("EXISTS", [key])
         batch.run("LTRIM", [key, Bytes(start), Bytes(stop)])
         let length = batch.integer("LLEN", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[existed] else { throw context.noSuchKey }
         return lengthBody(context, try replies[length])
     }
@@ -190,7 +190,7 @@ enum ListRoutes {
         var batch = CommandBatch()
         let existed = batch.flag("EXISTS", [context.key])
         let value = batch.bulk("LINDEX", [context.key, index])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[existed] else { throw context.noSuchKey }
         guard let value = try replies[value] else { throw noSuchItem(index) }
         return itemBody(context, index, value.storage)

@@ -166,7 +166,7 @@ enum LockRoutes {
         var batch = CommandBatch()
         let pttl = batch.integer("PTTL", [keys.lock])
         let counter = batch.bulk("GET", [keys.fencing])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let remaining = try replies[pttl]
         let fencing = fencing(try replies[counter])
         return context.json { o in
@@ -186,7 +186,7 @@ enum LockRoutes {
         var batch = CommandBatch()
         let outcome = batch.integer("KEYWAY.EXTEND", [keys.lock, Bytes(token), Parse.bytes(ttl)])
         let counter = batch.bulk("GET", [keys.fencing])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         switch try replies[outcome] {
         case 1:
             let fencing = fencing(try replies[counter])

@@ -150,18 +150,16 @@ struct ResourceContext: Sendable {
     /// Runs a batch as one transaction (one lock acquisition): nothing
     /// else happens between its commands. The first error reply, or a
     /// batch that could not be queued, is thrown as its problem response.
-    func atomically(_ batch: CommandBatch) throws(HTTPResponse) -> BatchReplies {
-        let client = self.client
-        let commands = batch.commands.map { command -> Command in
-            var command = command
-            client.stamp(&command)
-            return command
-        }
-        switch executor.executeTransaction(commands) {
+    /// The batch's commands are stamped with the client where they sit
+    /// (hence `inout`: a batch handed over by value shares its array with
+    /// the caller's, and stamping it copied every command).
+    func atomically(_ batch: inout CommandBatch) throws(HTTPResponse) -> BatchReplies {
+        batch.stamp(by: client)
+        switch executor.executeTransaction(batch.commands) {
         case .failure(let error):
             throw Problem.from(error)
         case .success(let replies):
-            for reply in replies { if case .error(let error) = reply { throw Problem.from(error) } }
+            for index in replies.indices { if case .error(let error) = replies[index] { throw Problem.from(error) } }
             return BatchReplies(replies: replies)
         }
     }

@@ -37,7 +37,7 @@ struct SessionStore {
         batch.run("HSET", [key] + fields)
         batch.run("PEXPIRE", [key, Parse.bytes(ttlMilliseconds)])
         let stored = batch.pairs("HGETALL", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         return Session(id: id, fields: try replies[stored], ttlMilliseconds: ttlMilliseconds)
     }
 
@@ -49,7 +49,7 @@ struct SessionStore {
         let stored = batch.pairs("HGETALL", [key])
         if configuration.sliding { batch.run("PEXPIRE", [key, Parse.bytes(configuration.ttlSeconds * 1000)]) }
         let pttl = batch.integer("PTTL", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         let fields = try replies[stored]
         guard !fields.isEmpty else { return nil }
         return Session(id: id, fields: fields, ttlMilliseconds: try replies[pttl])

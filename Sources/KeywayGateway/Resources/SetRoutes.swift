@@ -97,7 +97,7 @@ enum SetRoutes {
     static func get(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         var batch = CommandBatch()
         let all = batch.bulkArray("SMEMBERS", [context.key])
-        let members = try context.atomically(batch)[all]
+        let members = try context.atomically(&batch)[all]
         // Redis never keeps an empty set, so no members means no key.
         guard !members.isEmpty else { throw context.noSuchKey }
         let base64 = context.wantsBase64
@@ -118,7 +118,7 @@ enum SetRoutes {
         let existed = batch.flag("EXISTS", [key])
         let added = batch.integer("SADD", [key] + members)
         let cardinality = batch.integer("SCARD", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         return countsBody(context, status: try replies[existed] ? 200 : 201,
                           ["added": try replies[added], "cardinality": try replies[cardinality]])
     }
@@ -132,7 +132,7 @@ enum SetRoutes {
         let before = batch.integer("SCARD", [key])
         let removed = batch.integer("SREM", [key] + members)
         let after = batch.integer("SCARD", [key])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[before] != 0 else { throw context.noSuchKey }
         return countsBody(context, ["removed": try replies[removed], "cardinality": try replies[after]])
     }
@@ -153,7 +153,7 @@ enum SetRoutes {
         var batch = CommandBatch()
         let cardinality = batch.integer("SCARD", [context.key])
         let flag = batch.flag(name, [context.key, context.member])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[cardinality] != 0 else { throw context.noSuchKey }
         return try replies[flag]
     }
@@ -190,7 +190,7 @@ enum SetRoutes {
         var batch = CommandBatch()
         let cardinality = batch.integer("SCARD", [context.key])
         let members = batch.bulkArray(name, [context.key, count])
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[cardinality] != 0 else { throw context.noSuchKey }
         return membersBody(context, key: context.key, try replies[members])
     }

@@ -224,7 +224,7 @@ enum StreamRoutes {
         var batch = CommandBatch()
         let existed = batch.flag("EXISTS", [key])
         let read = batch.reply(reverse ? "XREVRANGE" : "XRANGE", arguments)
-        let replies = try context.atomically(batch)
+        let replies = try context.atomically(&batch)
         guard try replies[existed] else { throw context.noSuchKey }
         guard case .array(let entries) = try replies[read] else { throw unexpected }
         let base64 = context.wantsBase64 || needsBase64(entries)
@@ -395,7 +395,7 @@ enum StreamRoutes {
         // XPENDING first: it answers NOGROUP (404) for a missing stream or group.
         batch.run("XPENDING", [key, group])
         let acked = batch.integer("XACK", [key, group] + list)
-        let count = try context.atomically(batch)[acked]
+        let count = try context.atomically(&batch)[acked]
         return context.json { o in
             writeKeyAndGroup(context, into: &o)
             o.member("acked") { $0.integer(count) }

@@ -66,28 +66,50 @@ struct RouteGroup {
                     return .response(error)
                 }
             }
-        }, options: { request, parameters, allowed in
-            // OPTIONS runs the same chain: `CORSMiddleware` answers it (a
-            // preflight needs no token); where no middleware does, 204
-            // with `Allow`.
+        }, options: optionsHandler())
+    }
+
+    /// A GET route that answers `response` to every request (a probe): the
+    /// server may send it without building the request, so the group may
+    /// have no middleware.
+    func fixed(_ subpath: String, _ response: HTTPResponse) {
+        precondition(chain.middleware.isEmpty, "a fixed response runs no middleware")
+        table.addFixed(path + subpath, response, options: optionsHandler())
+    }
+
+    /// OPTIONS runs the same chain: `CORSMiddleware` answers it (a
+    /// preflight needs no token); where no middleware does, 204 with `Allow`.
+    private func optionsHandler() -> Router.OptionsHandler {
+        let chain = self.chain, face = self.face, gateway = self.gateway
+        return { request, parameters, allowed in
             var context = RequestContext(request: request, parameters: parameters, face: face, gateway: gateway)
             context.allowedMethods = allowed
             return chain.run(context) { context in .response(CORSMiddleware.optionsResponse(context, headers: [])) }
-        })
+        }
     }
 }
 
 /// The routes the groups declare, in declaration order, before they go
 /// into the `Router`.
 final class RouteTable {
-    private(set) var routes: [(method: String, pattern: String, handler: Router.Handler, options: Router.OptionsHandler)] = []
+    private(set) var routes: [(method: String, pattern: String, handler: Router.Handler, options: Router.OptionsHandler, fixed: HTTPResponse?)] = []
 
     func add(_ method: String, _ pattern: String, _ handler: @escaping Router.Handler, options: @escaping Router.OptionsHandler) {
-        routes.append((method, pattern.isEmpty ? "/" : pattern, handler, options))
+        routes.append((method, pattern.isEmpty ? "/" : pattern, handler, options, nil))
+    }
+
+    func addFixed(_ pattern: String, _ response: HTTPResponse, options: @escaping Router.OptionsHandler) {
+        routes.append(("GET", pattern.isEmpty ? "/" : pattern, { _, _ in .response(response) }, options, response))
     }
 
     func install(on router: inout Router) {
-        for route in routes { router.add(route.method, route.pattern, route.handler, options: route.options) }
+        for route in routes {
+            if let fixed = route.fixed {
+                router.add(fixed: fixed, at: route.pattern, options: route.options)
+            } else {
+                router.add(route.method, route.pattern, route.handler, options: route.options)
+            }
+        }
     }
 }
 
