@@ -551,8 +551,11 @@ def test_a_streams_groups_consumers_and_pending_entries_with_claim_and_ack(page,
         assert keyway.command(*command).status_code == 200, command
     try:
         sign_in_with_token(page)
-        go(page, "streams")
-        css(page, 'button.key[data-key="orders"]').click()
+        # From the stream in the key browser to its groups.
+        open_key(page, "orders")
+        css(page, "#stream-groups-link").click()
+        eventually(lambda: css(page, "#stream-title").text == "orders", "the stream's groups")
+        assert css(page, '#stream-list button.key[data-key="orders"]').get_attribute("class") == "key selected"
         group = css(page, '#stream-groups tr[data-group="billing"]')
         # Two consumers, three pending, one entry not yet delivered: lag 1.
         assert group.text.split()[:3] == ["billing", "2", "3"]

@@ -36,6 +36,7 @@ export function render(container, session) {
     summary, body));
   let clients = [];
   let timer = null;
+  let again = null;
   filter.addEventListener("input", () => draw());
   auto.addEventListener("change", () => schedule());
 
@@ -69,8 +70,16 @@ export function render(container, session) {
   async function kill(c) {
     if (!(await confirmAction("Close connection", `CLIENT KILL closes connection ${c.id} (${c.addr}${c.name ? ", " + c.name : ""}) at once; a request it is waiting on is dropped.`, "Kill"))) return;
     try {
-      await session.client.command(["CLIENT", "KILL", "ID", c.id]);
-      toast(`Connection ${c.id} closed`);
+      if (await session.client.command(["CLIENT", "KILL", "ID", c.id])) {
+        toast(`Connection ${c.id} closed`);
+        // The server may list a closed connection for a moment after
+        // closing it: drop the row now, and ask again shortly.
+        clients = clients.filter((other) => other.id !== c.id);
+        draw();
+        again = setTimeout(() => load(), 1000);
+        return;
+      }
+      toast(`Connection ${c.id} was already closed`);
     } catch (error) {
       toast(error.message, "error");
     }
@@ -78,5 +87,8 @@ export function render(container, session) {
   }
 
   load();
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    clearTimeout(again);
+  };
 }

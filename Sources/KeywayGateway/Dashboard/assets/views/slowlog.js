@@ -50,13 +50,15 @@ export function render(container, session) {
       id, time, micros, args: (args ?? []).map(text), addr: addr ? text(addr) : "", name: name ? text(name) : "",
     }));
     if (order.value === "slowest") entries.sort((a, b) => b.micros - a.micros);
-    fill(body, entries.length ? dataTable("slowlog-entries", ["#", "When", "Duration", "Command", "Client"], entries.map((entry) =>
+    // The client column only when the server names one.
+    const clients = entries.some((entry) => entry.addr || entry.name);
+    fill(body, entries.length ? dataTable("slowlog-entries", ["#", "When", "Duration", "Command", ...(clients ? ["Client"] : [])], entries.map((entry) =>
       h("tr", { dataset: { id: entry.id } },
         h("td", { class: "num" }, entry.id),
         h("td", { class: "num" }, new Date(entry.time * 1000).toLocaleString()),
         h("td", { class: "num duration" }, formatMicros(entry.micros)),
         h("td", { class: "value" }, h("span", { class: "clip" }, quoteArgs(entry.args))),
-        h("td", { class: "mono small" }, entry.addr, entry.name ? ` (${entry.name})` : ""))))
+        clients ? h("td", { class: "mono small" }, entry.addr, entry.name ? ` (${entry.name})` : "") : null)))
       : h("p", { class: "muted", id: "slowlog-empty" }, "The slow log is empty."));
   }
 
