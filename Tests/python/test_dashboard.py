@@ -1,7 +1,9 @@
 """The dashboard at /ui, driven in a real headless Chromium through Selenium
 against a live server holding data of every type: signing in, browsing and
 filtering keys, opening each type, editing a hash field and its TTL, the
-console, a read-only user, a phone-wide window, and no JavaScript errors.
+console, streams' consumer groups, MONITOR, pub/sub, live charts, the slow
+log, clients, memory analysis and the config, a read-only user, a
+phone-wide window, and no JavaScript errors.
 
 With ``KEYWAY_SCREENSHOTS=<dir>`` set, the main views are saved there as
 PNGs (``KEYWAY_SCREENSHOTS=docs/images`` refreshes the README's).
@@ -29,7 +31,10 @@ SCREENSHOTS = os.environ.get("KEYWAY_SCREENSHOTS")
 @pytest.fixture(scope="module")
 def keyway(tmp_path_factory):
     config = tmp_path_factory.mktemp("dashboard") / "keyway.conf"
-    config.write_text(f"user {READER[0]} on >{READER[1]} ~* &* +@read\n")
+    # The reader may look at everything the Live and Diagnose views show,
+    # and change nothing.
+    config.write_text(f"user {READER[0]} on >{READER[1]} ~* &* +@read +info +monitor +subscribe +psubscribe "
+                      "+slowlog|get +slowlog|len +client|list +config|get\n")
     server = start_server("--config", str(config))
     try:
         seed(server)
@@ -50,6 +55,8 @@ def seed(server) -> None:
         ["ZADD", "leaderboard", "2300", "player2", "1800", "player3", "1500", "player1"],
         ["XADD", "events", "1-1", "type", "login", "user", "ada"],
         ["XADD", "events", "2-1", "type", "logout", "user", "ada"],
+        ["XGROUP", "CREATE", "events", "workers", "0"],
+        ["XREADGROUP", "GROUP", "workers", "alice", "COUNT", "2", "STREAMS", "events", ">"],
         ["JSON.SET", "doc:1", "$", '{"name":"Ada","visits":3,"address":{"city":"London"}}'],
     ] + [["SET", f"session:{i:03d}", f"s{i}"] for i in range(30)]
     for command in commands:
@@ -511,3 +518,272 @@ def test_a_phone_shows_one_pane_at_a_time_and_dark_colours_follow_the_system(pag
     assert dark == "rgb(15, 19, 24)"
     open_key(page, "user:1")
     screenshot(page, "dashboard-dark")
+
+
+def go(driver, view: str, section: str | None = None) -> None:
+    """Opens a view from the navigation, and one of its sections' tabs."""
+    css(driver, f'#nav a[data-view="{view}"]').click()
+    if section:
+        css(driver, f'.section-tabs a[data-section="{section}"]').click()
+        css(driver, f"#section-{section}")
+
+
+def confirm_dialog(driver) -> None:
+    css(driver, "dialog [data-role=confirm]").click()
+    eventually(lambda: not driver.find_elements("css selector", "dialog"), "the dialog to close")
+
+
+def pending_rows(driver) -> dict[str, tuple[str, str]]:
+    """The pending-entries table: id -> (consumer, deliveries)."""
+    rows = {}
+    for row in driver.find_elements("css selector", "#pending-entries tbody tr"):
+        rows[row.get_attribute("data-id")] = (row.find_element("css selector", "td.consumer").text,
+                                              row.find_element("css selector", "td.deliveries").text)
+    return rows
+
+
+def test_a_streams_groups_consumers_and_pending_entries_with_claim_and_ack(page, keyway):
+    for command in (["XADD", "orders", "1-1", "item", "a"], ["XADD", "orders", "2-1", "item", "b"], ["XADD", "orders", "3-1", "item", "c"],
+                    ["XADD", "orders", "4-1", "item", "d"],
+                    ["XGROUP", "CREATE", "orders", "billing", "0"],
+                    ["XREADGROUP", "GROUP", "billing", "alice", "COUNT", "3", "STREAMS", "orders", ">"],
+                    ["XGROUP", "CREATECONSUMER", "orders", "billing", "bob"]):
+        assert keyway.command(*command).status_code == 200, command
+    try:
+        sign_in_with_token(page)
+        # From the stream in the key browser to its groups.
+        open_key(page, "orders")
+        css(page, "#stream-groups-link").click()
+        eventually(lambda: css(page, "#stream-title").text == "orders", "the stream's groups")
+        assert css(page, '#stream-list button.key[data-key="orders"]').get_attribute("class") == "key selected"
+        group = css(page, '#stream-groups tr[data-group="billing"]')
+        # Two consumers, three pending, one entry not yet delivered: lag 1.
+        assert group.text.split()[:3] == ["billing", "2", "3"]
+        assert group.find_element("css selector", "td.lag").text == "1"
+        eventually(lambda: pending_rows(page) == {"1-1": ("alice", "1"), "2-1": ("alice", "1"), "3-1": ("alice", "1")}, "alice's pending entries")
+        assert set(texts(page, "#group-consumers td:first-child")) == {"alice", "bob"}
+        screenshot(page, "dashboard-streams")
+
+        # Claim 1-1 for bob: it moves, delivered twice.
+        css(page, '#pending-entries tr[data-id="1-1"] .claim-entry').click()
+        assert css(page, 'dialog input[name="consumer"]').get_attribute("value") == "bob"
+        confirm_dialog(page)
+        eventually(lambda: pending_rows(page).get("1-1") == ("bob", "2"), "1-1 claimed by bob")
+        assert keyway.command("XPENDING", "orders", "billing", "-", "+", "10", "bob").json()["result"][0][0] == "1-1"
+
+        # Acknowledge 2-1: a cancelled confirmation keeps it, a confirmed one removes it.
+        css(page, '#pending-entries tr[data-id="2-1"] .ack-entry').click()
+        css(page, "dialog button.ghost").click()
+        assert "2-1" in pending_rows(page)
+        css(page, '#pending-entries tr[data-id="2-1"] .ack-entry').click()
+        confirm_dialog(page)
+        eventually(lambda: set(pending_rows(page)) == {"1-1", "3-1"}, "2-1 acknowledged")
+        assert keyway.command("XPENDING", "orders", "billing").json()["result"][0] == 2
+    finally:
+        keyway.command("DEL", "orders")
+
+
+def test_monitor_shows_each_command_and_pauses_and_filters(page, keyway):
+    sign_in_with_token(page)
+    go(page, "live", "monitor")
+    eventually(lambda: css(page, "#monitor-status").text == "Watching", "the stream to open")
+    keyway.command("SET", "monitor:probe", "1")
+    line = eventually(lambda: next((li for li in page.find_elements("css selector", ".monitor-line") if "monitor:probe" in li.text), None),
+                      "the SET in the MONITOR view")
+    assert '"SET" "monitor:probe" "1"' in line.text
+
+    # A filter hides lines without its text.
+    css(page, "#monitor-filter").send_keys("no-such-text")
+    eventually(lambda: not line.is_displayed(), "the line hidden by the filter")
+    css(page, "#monitor-filter").clear()
+    css(page, "#monitor-filter").send_keys("probe")
+    eventually(lambda: line.is_displayed(), "the line shown again")
+    css(page, "#monitor-filter").clear()
+    css(page, "#monitor-filter").send_keys(" ")  # an input event with the empty filter
+    css(page, "#monitor-filter").clear()
+
+    # Paused, new commands are held back and counted, then shown on resume.
+    css(page, "#monitor-pause").click()
+    keyway.command("SET", "monitor:while-paused", "1")
+    eventually(lambda: css(page, "#monitor-status").text.startswith("Paused,") and css(page, "#monitor-status").text != "Paused, 0 new",
+               "the held command counted")
+    assert not any("monitor:while-paused" in text for text in texts(page, ".monitor-line"))
+    css(page, "#monitor-pause").click()
+    eventually(lambda: any("monitor:while-paused" in text for text in texts(page, ".monitor-line")), "the held command shown")
+    screenshot(page, "dashboard-monitor")
+    keyway.command("DEL", "monitor:probe", "monitor:while-paused")
+
+
+def test_the_pubsub_console_subscribes_and_publishes(page, keyway):
+    sign_in_with_token(page)
+    go(page, "live", "pubsub")
+    css(page, "#pubsub-channels").send_keys("chat")
+    css(page, "#pubsub-patterns").send_keys("news.*")
+    css(page, "#pubsub-subscribe").click()
+    eventually(lambda: css(page, "#pubsub-status").text == "Subscribed to chat, news.*", "the subscription")
+
+    css(page, "#publish-channel").send_keys("chat")
+    css(page, "#publish-message").send_keys("hello from the page")
+    css(page, "#publish-send").click()
+    eventually(lambda: any("chat hello from the page" in text for text in texts(page, "#pubsub-messages li")), "the page's own message")
+    eventually(lambda: "Delivered to 1 subscriber" in css(page, "#toasts").text, "the receiver count")
+
+    response = requests.post(keyway.url + "/v1/channels/news.sport/messages", json={"message": "goal"}, headers=keyway.auth, timeout=5)
+    assert response.json()["receivers"] == 1
+    eventually(lambda: any("news.sport (news.*) goal" in text for text in texts(page, "#pubsub-messages li")), "the message by pattern")
+    screenshot(page, "dashboard-pubsub")
+
+    css(page, "#pubsub-unsubscribe").click()
+    eventually(lambda: requests.post(keyway.url + "/v1/channels/chat/messages", json={"message": "x"}, headers=keyway.auth,
+                                     timeout=5).json()["receivers"] == 0, "the subscription to end")
+
+
+def test_charts_update_live_from_info(page, keyway):
+    sign_in_with_token(page)
+    go(page, "live", "charts")
+    chart = css(page, "#chart-ops")
+    points = eventually(lambda: (lambda n: n if n >= 2 else None)(int(chart.get_attribute("data-points"))), "two samples")
+    # A burst of commands shows as operations per second.
+    burst = [["SET", f"chart:{i}", "x"] for i in range(1000)] + [["DEL"] + [f"chart:{i}" for i in range(1000)]]
+    assert requests.post(keyway.url + "/pipeline", json=burst, headers=keyway.auth, timeout=10).status_code == 200
+    eventually(lambda: float(chart.get_attribute("data-value") or 0) > 300, "the burst in ops/s")
+    assert int(chart.get_attribute("data-points")) > points
+    assert css(page, "#chart-ops polyline").get_attribute("points")
+    assert css(page, "#chart-memory .chart-value").text.endswith("B")
+    assert int(css(page, "#chart-clients").get_attribute("data-value")) >= 1
+    hits = float(css(page, "#chart-hits").get_attribute("data-value"))
+    assert 0 <= hits <= 100
+    screenshot(page, "dashboard-charts")
+
+
+def test_the_slow_log_shows_a_slow_command_and_resets(page, keyway):
+    before = keyway.command("CONFIG", "GET", "slowlog-log-slower-than").json()["result"][1]
+    keyway.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    try:
+        keyway.command("SET", "slow:probe", "x")
+        sign_in_with_token(page)
+        go(page, "diagnose", "slowlog")
+        row = eventually(lambda: next((r for r in page.find_elements("css selector", "#slowlog-entries tbody tr")
+                                       if '"SET" "slow:probe" "x"' in r.text), None), "the SET in the slow log")
+        assert row.find_element("css selector", "td.duration").text.endswith(("µs", "ms"))
+        assert "any time" in css(page, "#slowlog-summary").text
+        screenshot(page, "dashboard-slowlog")
+        css(page, "#slowlog-reset").click()
+        confirm_dialog(page)
+        eventually(lambda: not any("slow:probe" in text for text in texts(page, "#slowlog-entries tbody tr")), "the reset")
+    finally:
+        keyway.command("CONFIG", "SET", "slowlog-log-slower-than", before)
+        keyway.command("DEL", "slow:probe")
+
+
+def test_client_list_shows_a_connection_and_kills_it(page, keyway):
+    other = requests.Session()
+    assert other.post(keyway.url + "/", json=["CLIENT", "SETNAME", "probe-client"], headers=keyway.auth, timeout=5).json() == {"result": "OK"}
+    try:
+        sign_in_with_token(page)
+        go(page, "diagnose", "clients")
+        row = css(page, '#client-list tr[data-name="probe-client"]')
+        assert "default" in row.text
+        assert css(page, "#clients-summary").text.split()[0].isdigit()
+        screenshot(page, "dashboard-clients")
+        row.find_element("css selector", ".kill-client").click()
+        confirm_dialog(page)
+        eventually(lambda: not page.find_elements("css selector", '#client-list tr[data-name="probe-client"]'), "the connection closed")
+        assert "name=probe-client" not in keyway.command("CLIENT", "LIST").json()["result"]
+    finally:
+        other.close()
+
+
+def test_memory_analysis_lists_the_biggest_keys_and_memory_by_prefix_type_and_ttl(page, keyway):
+    keyway.command("SET", "big:blob", "x" * 200_000)
+    try:
+        sign_in_with_token(page)
+        go(page, "diagnose", "memory")
+        css(page, "#memory-run").click()
+        eventually(lambda: "sampled" in css(page, "#memory-status").text, "the analysis")
+        assert "the whole keyspace" in css(page, "#memory-status").text
+        biggest = page.find_elements("css selector", "#memory-biggest tbody tr")
+        assert biggest[0].get_attribute("data-key") == "big:blob"
+        assert biggest[0].find_elements("css selector", "td")[2].text.endswith("KB")
+        sessions = css(page, '#memory-prefixes tr[data-name="session:*"]')
+        assert sessions.find_elements("css selector", "td")[1].text == "30"
+        assert css(page, '#memory-prefixes tbody tr').get_attribute("data-name") == "big:*"
+        assert css(page, '#memory-types tbody tr').get_attribute("data-name") == "string"
+        day = css(page, '#memory-ttls tr[data-name="1 hour to 1 day"]')
+        assert day.find_elements("css selector", "td")[1].text == "1"  # user:2
+        screenshot(page, "dashboard-memory")
+    finally:
+        keyway.command("DEL", "big:blob")
+
+
+def test_the_config_is_listed_and_an_admin_edits_it(page, keyway):
+    sign_in_with_token(page)
+    go(page, "diagnose", "config")
+    css(page, "#config-filter").send_keys("maxmemory-samples")
+    eventually(lambda: len(page.find_elements("css selector", "#config-table tbody tr")) == 1, "only the filtered parameter")
+    row = css(page, '#config-table tr[data-param="maxmemory-samples"]')
+    assert row.find_element("css selector", ".config-value").text == "5"
+    try:
+        row.find_element("css selector", ".edit-config").click()
+        value = css(page, 'dialog input[name="value"]')
+        value.clear()
+        value.send_keys("7")
+        confirm_dialog(page)
+        eventually(lambda: css(page, '#config-table tr[data-param="maxmemory-samples"] .config-value').text == "7", "the new value")
+        assert keyway.command("CONFIG", "GET", "maxmemory-samples").json()["result"] == ["maxmemory-samples", "7"]
+        # A value the server refuses is reported, and the old one stays.
+        css(page, '#config-table tr[data-param="maxmemory-samples"] .edit-config').click()
+        value = css(page, 'dialog input[name="value"]')
+        value.clear()
+        value.send_keys("many")
+        confirm_dialog(page)
+        eventually(lambda: "ERR" in css(page, "#toasts").text, "the refusal")
+        assert keyway.command("CONFIG", "GET", "maxmemory-samples").json()["result"] == ["maxmemory-samples", "7"]
+        css(page, "#config-filter").clear()
+        css(page, "#config-filter").send_keys("slowlog")
+        screenshot(page, "dashboard-config")
+    finally:
+        keyway.command("CONFIG", "SET", "maxmemory-samples", "5")
+
+
+def test_a_read_only_user_gets_no_claim_ack_publish_kill_reset_or_config_controls(page, keyway):
+    before = keyway.command("CONFIG", "GET", "slowlog-log-slower-than").json()["result"][1]
+    keyway.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    try:
+        keyway.command("GET", "greeting")
+        sign_in_as(page, *READER)
+        go(page, "streams")
+        css(page, 'button.key[data-key="events"]').click()
+        eventually(lambda: set(pending_rows(page)) == {"1-1", "2-1"}, "the seeded pending entries")
+        assert not page.find_elements("css selector", ".claim-entry, .ack-entry, #autoclaim")
+
+        go(page, "live", "pubsub")
+        css(page, "#pubsub-form")
+        assert not page.find_elements("id", "publish-form")
+
+        go(page, "diagnose", "slowlog")
+        css(page, "#slowlog-entries tbody tr")
+        assert not page.find_elements("id", "slowlog-reset")
+
+        go(page, "diagnose", "clients")
+        css(page, "#client-list tbody tr")
+        assert not page.find_elements("css selector", ".kill-client")
+
+        go(page, "diagnose", "config")
+        css(page, '#config-table tr[data-param="maxmemory"]')
+        assert "read-only here" in css(page, "#config-summary").text
+        assert not page.find_elements("css selector", ".edit-config")
+    finally:
+        keyway.command("CONFIG", "SET", "slowlog-log-slower-than", before)
+
+
+def test_the_new_views_fit_a_phone(page):
+    page.set_window_size(390, 844)
+    sign_in_with_token(page)
+    for view, section in (("streams", None), ("live", "monitor"), ("diagnose", "memory"), ("diagnose", "config"), ("live", "charts")):
+        page.get(page.current_url.split("#")[0] + f"#/{view}" + (f"/{section}" if section else ""))
+        css(page, f"#view-{view}")
+        width = page.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"{view}/{section} is {width}px wide on a 390px screen"
+    css(page, "#chart-ops")
+    screenshot(page, "dashboard-phone-charts")

@@ -57,5 +57,14 @@ enum DashboardAssets {
         DashboardAsset("views/keytree.js", PackageResources.keytree_js),
         DashboardAsset("views/viewers.js", PackageResources.viewers_js),
         DashboardAsset("views/console.js", PackageResources.console_js),
+        DashboardAsset("views/streams.js", PackageResources.streams_js),
+        DashboardAsset("views/charts.js", PackageResources.charts_js),
+        DashboardAsset("views/linechart.js", PackageResources.linechart_js),
+        DashboardAsset("views/monitor.js", PackageResources.monitor_js),
+        DashboardAsset("views/pubsub.js", PackageResources.pubsub_js),
+        DashboardAsset("views/slowlog.js", PackageResources.slowlog_js),
+        DashboardAsset("views/clients.js", PackageResources.clients_js),
+        DashboardAsset("views/memory.js", PackageResources.memory_js),
+        DashboardAsset("views/config.js", PackageResources.config_js),
     ].map { ($0.path, $0) })
 }

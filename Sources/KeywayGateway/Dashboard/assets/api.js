@@ -70,6 +70,73 @@ export class Client {
   }
 
   /**
+   * `POST /v1/channels/{channel}/messages`: PUBLISH; resolves to the
+   * number of subscribers that received it.
+   */
+  async publish(channel, message) {
+    const response = await fetch(`/v1/channels/${encodeURIComponent(channel)}/messages`, {
+      method: "POST",
+      headers: this.headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ message }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new CommandError(body.detail || body.error || `HTTP ${response.status}`, response.status);
+    return body.receivers;
+  }
+
+  /**
+   * Opens an event-stream route (`/v1/monitor`, `/v1/subscribe?...`) and
+   * calls `onEvent(type, data)` for each event, data parsed from JSON.
+   * It reads the stream with fetch rather than EventSource, which cannot
+   * send the Authorization header (and a user's password has no
+   * `?_token=` form). `close()` ends it; `done` settles when the stream
+   * ends, rejecting with a CommandError when the server refuses it.
+   */
+  events(path, onEvent) {
+    const controller = new AbortController();
+    const done = (async () => {
+      const response = await fetch(path, { headers: this.headers({ Accept: "text/event-stream" }), signal: controller.signal });
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        throw new CommandError(body.detail || body.error || `HTTP ${response.status}`, response.status);
+      }
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      let type = "message";
+      let data = [];
+      for (;;) {
+        const { value, done: ended } = await reader.read();
+        if (ended) return;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, end).replace(/\r$/, "");
+          buffer = buffer.slice(end + 1);
+          if (line === "") {
+            if (data.length) {
+              const raw = data.join("\n");
+              let parsed = raw;
+              try {
+                parsed = JSON.parse(raw);
+              } catch { /* not JSON: passed as text */ }
+              onEvent(type, parsed);
+            }
+            type = "message";
+            data = [];
+          } else if (line.startsWith("event:")) {
+            type = line.slice(6).trim();
+          } else if (line.startsWith("data:")) {
+            data.push(line.slice(5).replace(/^ /, ""));
+          }
+        }
+      }
+    })().catch((error) => {
+      if (error.name !== "AbortError") throw error;
+    });
+    return { close: () => controller.abort(), done };
+  }
+
+  /**
    * Who this is and which of `commands` their ACL rules allow
    * (`GET /v1/acl/whoami?command=...`); null when the credentials are
    * missing or wrong (401).

@@ -45,6 +45,7 @@ function showSignIn() {
   document.getElementById("who").hidden = true;
   document.getElementById("signout").hidden = true;
   fill(document.getElementById("nav"));
+  shown = null;
   leave();
   renderSignIn(main, async (authorization) => {
     const client = new Client(authorization);
@@ -80,26 +81,52 @@ function leave() {
   leaveView = null;
 }
 
-/** Shows the view the location's hash names (`#/keys/...`), the first by default. */
+/** The view and, for a view with sections, the section a hash names. */
+function resolve(hash) {
+  const [id, ...rest] = hash.replace(/^#\/?/, "").split("/");
+  const view = views.find((v) => v.id === id) ?? views[0];
+  if (!view.sections) return { view, section: null, rest, key: view.id };
+  const section = view.sections.find((s) => s.id === rest[0]) ?? view.sections[0];
+  return { view, section, rest: rest.slice(1), key: `${view.id}/${section.id}` };
+}
+
+let shown = null;
+
+/** Shows the view the location's hash names (`#/keys`, `#/live/monitor`), the first by default. */
 async function route() {
   if (!session) return;
-  const [id, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
-  const view = views.find((v) => v.id === id) ?? views[0];
+  const { view, section, rest, key } = resolve(location.hash);
+  shown = key;
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.view === view.id);
   leave();
   const container = h("section", { class: "view", id: `view-${view.id}` });
+  let target = container;
+  if (section) {
+    target = h("div", { class: "section", id: `section-${section.id}` });
+    const tabs = h("nav", { class: "section-tabs", "aria-label": view.title },
+      view.sections.map((s) => h("a", { href: `#/${view.id}/${s.id}`, class: s === section ? "active" : null, dataset: { section: s.id } }, s.title)));
+    fill(container, tabs, target);
+    container.classList.add("sectioned");
+  }
   fill(main, container);
+  const loaded = section ?? view;
   try {
-    const module = await view.load();
-    leaveView = await module.render(container, session, rest.map(decodeURIComponent).join("/"));
+    const module = await loaded.load();
+    if (shown !== key) return;
+    const cleanup = await module.render(target, session, rest.map(decodeURIComponent).join("/"));
+    // The user may have moved on while it drew: stop its streams and timers at once.
+    if (shown !== key) {
+      if (typeof cleanup === "function") cleanup();
+    } else {
+      leaveView = cleanup;
+    }
   } catch (error) {
-    fill(container, h("p", { class: "error pad" }, `Could not show ${view.title}: ${error.message}`));
+    fill(target, h("p", { class: "error pad" }, `Could not show ${loaded.title}: ${error.message}`));
   }
 }
 
 window.addEventListener("hashchange", () => {
-  const id = location.hash.replace(/^#\/?/, "").split("/")[0];
-  if (session && id !== document.querySelector(".view")?.id?.replace(/^view-/, "")) route();
+  if (session && resolve(location.hash).key !== shown) route();
 });
 
 start();

@@ -114,3 +114,10 @@ export function formatTTL(seconds) {
   if (seconds || parts.length === 0) parts.push(seconds + "s");
   return parts.slice(0, 2).join(" ");
 }
+
+/** A table in a scrolling wrapper: `headers` are the column titles, `rows` the `<tr>`s. */
+export function dataTable(id, headers, rows) {
+  return h("div", { class: "table-wrap" }, h("table", { class: "data", id },
+    h("thead", {}, h("tr", {}, headers.map((name) => h("th", {}, name)))),
+    h("tbody", {}, rows)));
+}

@@ -129,3 +129,19 @@ export function splitArgs(line) {
   }
   return args;
 }
+
+/**
+ * A flat `[name, value, name, value, ...]` reply (XINFO, CONFIG GET) as an
+ * object whose keys are the decoded names; the values stay as they came.
+ */
+export function record(reply) {
+  if (reply && !Array.isArray(reply) && typeof reply === "object") return { ...reply };
+  const out = {};
+  for (let i = 0; i + 1 < (reply?.length ?? 0); i += 2) out[text(reply[i])] = reply[i + 1];
+  return out;
+}
+
+/** A command's arguments as redis-cli's MONITOR shows them: each quoted, escapes inside. */
+export function quoteArgs(args) {
+  return args.map((arg) => '"' + String(arg).replace(/[\\"]/g, (c) => "\\" + c).replace(/\n/g, "\\n") + '"').join(" ");
+}

@@ -280,7 +280,8 @@ async function streamViewer(container, { client, session, key, refresh }) {
       if (values && (await attempt(() => client.command(["XADD", key, "*", values.field, values.value]), "Entry added"))) refresh();
     },
   }, "+ Entry") : null;
-  fill(container, h("div", { class: "viewer-head" }, h("span", { class: "muted small" }, `${length} entr${length === 1 ? "y" : "ies"}`), range, add), wrap, more);
+  const groups = h("a", { class: "link-button", id: "stream-groups-link", href: `#/streams/${encodeURIComponent(key)}` }, "Consumer groups →");
+  fill(container, h("div", { class: "viewer-head" }, h("span", { class: "muted small" }, `${length} entr${length === 1 ? "y" : "ies"}`), range, groups, add), wrap, more);
   let from = "-";
   range.addEventListener("submit", (event) => {
     event.preventDefault();
