@@ -153,7 +153,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     public var requiresHashTags: Bool { true }
     public var readsFromReplicas: Bool { settings.readFromReplicas }
     public func syncToken(merging requestToken: Bytes?) -> String {
-        settings.readFromReplicas ? offsets.token(merging: requestToken) : String(writeSequence)
+        settings.readFromReplicas ? offsets.token(merging: requestToken, known: Set(slots.masters)) : String(writeSequence)
     }
     public var writeSequence: Int64 { writes.withLockedValue { $0 } }
     public func durabilityBarrier() -> DurabilityTicket? { nil }

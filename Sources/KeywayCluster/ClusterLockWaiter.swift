@@ -15,6 +15,7 @@ import NIOConcurrencyHelpers
 final class ClusterLockWaiter: Sendable {
     static let firstDelayMilliseconds: Int64 = 5
     static let longestDelayMilliseconds: Int64 = 50
+    static let longestWaitMilliseconds: Int64 = 365 * 24 * 3600 * 1000
 
     private let executor: ClusterExecutor
     private let call: MiddlewareCall
@@ -33,7 +34,11 @@ final class ClusterLockWaiter: Sendable {
         self.call = call
         self.slot = slot
         self.client = client
-        self.deadline = .now() + .milliseconds(Int(clamping: waitMilliseconds))
+        // KEYWAY.LOCK takes any wait from the command API; a year is more
+        // than any lock is waited for, and keeps the deadline's arithmetic
+        // (nanoseconds since boot) far from overflowing.
+        let wait = min(max(waitMilliseconds, 0), Self.longestWaitMilliseconds)
+        self.deadline = DispatchTime(uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds + UInt64(wait) * 1_000_000)
     }
 
     /// Parks the request; the holder has the lock for `heldFor` ms more.

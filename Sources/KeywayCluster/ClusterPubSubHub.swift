@@ -61,13 +61,10 @@ final class ClusterPubSubHub: Sendable {
     /// is subscribed reaches it. Subscribing is rare next to messages, so
     /// the wait looks every millisecond rather than keeping waiters.
     private func awaitConfirmation(channels: [Bytes], patterns: [Bytes]) {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(executor.settings.retryWindow.nanoseconds)
-        while DispatchTime.now().uptimeNanoseconds < deadline {
-            let confirmed = state.withLockedValue { state in
+        executor.awaitSubscription {
+            state.withLockedValue { state in
                 channels.allSatisfy(state.confirmedChannels.contains) && patterns.allSatisfy(state.confirmedPatterns.contains)
             }
-            if confirmed { return }
-            usleep(1000)
         }
     }
 
@@ -212,6 +209,19 @@ final class PushMessageHandler: ChannelInboundHandler {
             hub.deliver(PubSubMessage(channel: channel, pattern: pattern, payload: payload))
         } else if kind.text == "subscribe" || kind.text == "psubscribe", parts.count == 3, case .bulk(let name) = parts[1] {
             hub.confirm(name, isPattern: kind.text == "psubscribe")
+        }
+    }
+}
+
+extension ClusterExecutor {
+    /// Waits until `confirmed` (a node has acknowledged a subscription),
+    /// looking every millisecond, at most the retry window: subscribing is
+    /// rare next to messages, so no waiter list is kept.
+    func awaitSubscription(_ confirmed: () -> Bool) {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(settings.retryWindow.nanoseconds)
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            if confirmed() { return }
+            usleep(1000)
         }
     }
 }

@@ -122,11 +122,7 @@ final class ClusterShardPubSub: Sendable {
     /// Returns once every channel is confirmed by its node, or after the
     /// retry window (see `ClusterPubSubHub.awaitConfirmation`).
     private func awaitConfirmation(_ channels: [Bytes]) {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(executor.settings.retryWindow.nanoseconds)
-        while DispatchTime.now().uptimeNanoseconds < deadline {
-            if state.withLockedValue({ state in channels.allSatisfy(state.confirmed.contains) }) { return }
-            usleep(1000)
-        }
+        executor.awaitSubscription { state.withLockedValue { state in channels.allSatisfy(state.confirmed.contains) } }
     }
 
     private func unsubscribe(_ id: ObjectIdentifier, shardChannels: [Bytes]) {

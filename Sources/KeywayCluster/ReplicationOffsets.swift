@@ -23,11 +23,14 @@ final class ReplicationOffsets: Sendable {
     }
 
     /// The token to answer with: what this gateway saw, merged with the
-    /// request's own token.
-    func token(merging request: Bytes?) -> String {
+    /// request's own token for the masters in `known` (so a client cannot
+    /// make the response carry whatever it sent, however long).
+    func token(merging request: Bytes?, known: Set<NodeAddress>) -> String {
         var merged = offsets.withLockedValue { $0 }
         if let request {
-            for (master, offset) in Self.parse(request) { merged[master] = max(merged[master] ?? 0, offset) }
+            for (master, offset) in Self.parse(request) where known.contains(master) {
+                merged[master] = max(merged[master] ?? 0, offset)
+            }
         }
         return Self.format(merged)
     }

@@ -98,4 +98,16 @@ import Testing
         // Nil and errors pass as they are.
         #expect(EngineReplyShape.of(.null, spec: hgetall, arguments: [Bytes("HGETALL"), Bytes("h")]) == .null)
     }
+
+    @Test func syncTokensNameOnlyKnownMastersAndKeepTheLargerOffset() {
+        let offsets = ReplicationOffsets()
+        let a = NodeAddress(host: "127.0.0.1", port: 7000), b = NodeAddress(host: "127.0.0.1", port: 7001)
+        offsets.note(.array([.bulk("master"), .integer(120), .array([])]), from: a)
+        offsets.note(.array([.bulk("master"), .integer(90), .array([])]), from: a)
+        #expect(offsets.token(merging: nil, known: [a, b]) == "127.0.0.1:7000=120")
+        let sent = Bytes("127.0.0.1:7000=100;127.0.0.1:7001=55;10.0.0.9:1=7;garbage;127.0.0.1:7001=-3")
+        #expect(offsets.token(merging: sent, known: [a, b]) == "127.0.0.1:7000=120;127.0.0.1:7001=55")
+        #expect(ReplicationOffsets.offset(ofRole: .array([.bulk("slave"), .bulk("127.0.0.1"), .integer(7000), .bulk("connected"), .integer(77)])) == 77)
+        #expect(ReplicationOffsets.format([:]) == "0")
+    }
 }

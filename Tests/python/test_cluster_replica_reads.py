@@ -190,6 +190,12 @@ def test_a_token_that_names_nothing_known_is_harmless(gateway):
     for token in ("", "0", "17", "garbage;;=x", "10.9.9.9:1=5", "127.0.0.1:1=-4"):
         r = cmd(gateway, "GET", "plain", token=token)
         assert r.status_code == 200 and r.json() == {"result": "1"}, token
+        # The answer names only masters of this cluster, whatever was sent.
+        assert "10.9.9.9" not in r.headers["Upstash-Sync-Token"]
+    # As many entries as the request's header room takes (about 4 KB).
+    flood = ";".join(f"10.0.{n // 250}.{n % 250}:6379=1" for n in range(200))
+    r = cmd(gateway, "GET", "plain", token=flood)
+    assert r.status_code == 200 and len(r.headers["Upstash-Sync-Token"]) < 200
 
 
 def test_a_replica_that_is_down_passes_reads_to_the_master(cluster, gateway):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,19 +20,10 @@ from cluster_fixtures import cmd, result
 from conftest import keyway_bin, start_server
 from redis_cluster import REDIS_CLI, REDIS_SERVER, RedisCluster
 from test_sse_pubsub import Subscriber
-from test_tls import PKI
+from test_tls import pki  # noqa: F401  (the CA and certificates, a fixture)
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None or REDIS_CLI is None or shutil.which("openssl") is None,
                                 reason="redis-server, redis-cli and openssl are needed (make deps installs them)")
-
-
-@pytest.fixture(scope="module")
-def pki():
-    directory = Path(tempfile.mkdtemp(prefix="keyway-cluster-pki-"))
-    try:
-        yield PKI(directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
