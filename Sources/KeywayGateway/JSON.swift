@@ -323,6 +323,11 @@ public struct JSONWriter {
 
     private mutating func escapeUTF8(_ buffer: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
+        if JSONPlainText.isPlain(buffer) {
+            bytes.append(contentsOf: buffer)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         var runStart = 0
         for i in 0..<buffer.count {
             let byte = buffer[i]
