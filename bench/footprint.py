@@ -7,6 +7,13 @@ anonymous and file-backed memory (/proc/PID/status) and the file-backed
 mappings that hold the most (/proc/PID/smaps); then the same for an idle
 redis-server if one is installed. Loopback only.
 
+Then what linking costs by itself: three Swift programs that print and
+sleep, built with `swiftc -O` (the same toolchain as Keyway), one linked
+only with the Swift runtime, one importing FoundationEssentials and one
+importing Foundation, each making one `Date` (a module nothing uses is
+not linked). The difference between
+them is the floor any Swift server linked with Foundation starts from.
+
     KEYWAY_BIN=.build/release/keyway python3 bench/footprint.py
 """
 
@@ -59,8 +66,42 @@ def report(label: str, pid: int) -> None:
         print(f"    {kib / 1024:5.1f} MiB  {name}")
 
 
+LINKING_PROGRAMS = {
+    "Swift runtime only": "import Glibc\n",
+    "FoundationEssentials": "import FoundationEssentials\nimport Glibc\nprint(Date() > Date.distantPast)\n",
+    "Foundation": "import Foundation\nprint(Date() > Date.distantPast)\n",
+}
+PROGRAM_BODY = 'print("ready")\nfflush(stdout)\nsleep(30)\n'
+
+
+def linking_floor() -> None:
+    """RSS of idle programs that differ only in what they import."""
+    swiftc = shutil.which("swiftc")
+    if not swiftc:
+        print("linking floor: swiftc not found, skipped")
+        return
+    scratch = tempfile.mkdtemp(prefix="keyway-footprint-link-")
+    for label, imports in LINKING_PROGRAMS.items():
+        source = os.path.join(scratch, "main.swift")
+        with open(source, "w") as f:
+            f.write(imports + PROGRAM_BODY)
+        # Not named after the module it imports: the output's name is the
+        # program's module name.
+        program = os.path.join(scratch, "idle_" + label.replace(" ", "_"))
+        subprocess.run([swiftc, "-O", source, "-o", program], check=True, capture_output=True)
+        process = subprocess.Popen([program], stdout=subprocess.PIPE)
+        try:
+            while process.stdout.readline().strip() != b"ready":
+                pass
+            time.sleep(1)
+            report(f"a Swift program linked with {label}", process.pid)
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def main() -> None:
-    binary = os.environ.get("KEYWAY_BIN", ".build/release/keyway")
+    binary = os.path.abspath(os.environ.get("KEYWAY_BIN", ".build/release/keyway"))
     port = free_port()
     server = subprocess.Popen([binary, "serve", "--port", str(port), "--save", "", "--log-level", "warning"],
                               cwd=tempfile.mkdtemp(prefix="keyway-footprint-"), stdout=subprocess.DEVNULL)
@@ -91,6 +132,7 @@ def main() -> None:
         finally:
             redis.terminate()
             redis.wait(timeout=10)
+    linking_floor()
 
 
 if __name__ == "__main__":
