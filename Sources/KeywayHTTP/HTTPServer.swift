@@ -476,6 +476,7 @@ public final class HTTPServer: Sendable {
         }
 
         // Final call: route and answer.
+        request.isHead = strcmp(method, "HEAD") == 0
         let client = request.client
         client?.enter(.answering, now: ClientConnection.monotonicMilliseconds())
         if request.tooLarge {
@@ -495,8 +496,9 @@ public final class HTTPServer: Sendable {
         request.statistics = statistics
         if accessLog != nil { request.accessRoute = accessRoute(statistics, httpRequest) }
         switch result {
-        case .response(var response):
-            if httpRequest.method == "HEAD" { response.body = [] }
+        case .response(let response):
+            // A HEAD's answer keeps the GET's body: libmicrohttpd sends its
+            // Content-Length and not the body itself (RFC 9110, 9.3.2).
             return queue(response, on: connection, for: request)
         case .parked(let parkedResponse):
             if stopping.load(ordering: .relaxed) {
@@ -584,14 +586,15 @@ public final class HTTPServer: Sendable {
             // where C wants a pointer allocates a copy.
             name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
         }
+        let sentBytes = request.isHead ? 0 : response.body.count
         if let client = request.client {
-            client.bytesOut.add(Int64(response.body.count), ordering: .relaxed)
+            client.bytesOut.add(Int64(sentBytes), ordering: .relaxed)
             if client.closeAfterReply.load(ordering: .relaxed) { MHD_add_response_header(mhdResponse, "Connection", "close") }
         }
         let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
         MHD_destroy_response(mhdResponse)
         counters.countStatus(response.status)
-        if let accessLog { logAccess(to: accessLog, request, status: response.status, bytes: response.body.count) }
+        if let accessLog { logAccess(to: accessLog, request, status: response.status, bytes: sentBytes) }
         return result
     }
 
@@ -684,11 +687,6 @@ public final class HTTPServer: Sendable {
         }
         request.statistics = route.statistics
         request.client?.noteCommand(route.statistics.label)
-        if method[0] == 0x48 {  // HEAD
-            var response = route.response
-            response.body = []
-            return queue(response, on: connection, for: request)
-        }
         return queue(route.response, on: connection, for: request, bodyOutlivesServer: true)
     }
 
@@ -790,6 +788,8 @@ private final class RequestState {
     var tooLarge = false
     /// The request line said HTTP/1.1.
     var http11 = false
+    /// A HEAD: its answer goes out without the body it describes.
+    var isHead = false
     var parked: ParkedResponse?
     var stream: EventStream?
     var bodyStream: ResponseBodyStream?

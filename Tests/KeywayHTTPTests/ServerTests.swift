@@ -122,6 +122,8 @@ import Testing
             let response = try client.request("HEAD", "/healthz")
             #expect(response.status == 200)
             #expect(response.body.isEmpty)
+            // The length the GET's body would have (RFC 9110, 9.3.2), not 0.
+            #expect(response.header("content-length") == "2")
             #expect(try client.request("GET", "/healthz").text == "ok")
         }
     }
@@ -146,6 +148,7 @@ import Testing
                 let head = try client.request("HEAD", path)
                 #expect(head.status == 200)
                 #expect(head.body.isEmpty)
+                #expect(head.header("content-length") == String(probe.body.count))
                 #expect(try client.request("GET", path + "?verbose=1").text == #"{"status":"ok"}"#)
                 let post = try client.request("POST", path)
                 #expect(post.status == 405)

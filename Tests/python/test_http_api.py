@@ -210,6 +210,22 @@ def test_path_form(server, http):
     assert result(http.post(f"{server.url}/incr/counter")) == 51  # POST without a body adds no argument
 
 
+def test_head_sends_the_length_of_the_get_without_its_body(server, http):
+    """RFC 9110, 9.3.2: a HEAD is answered with the GET's header fields,
+    Content-Length included, and no content."""
+    assert http.put(key_url(server, "headed"), json={"value": "x" * 300}).status_code == 201
+    for path in ("/v1/keys/headed", "/get/headed", "/healthz"):
+        got = http.get(server.url + path)
+        head = http.head(server.url + path)
+        assert got.status_code == head.status_code == 200, path
+        assert head.content == b"", path
+        assert int(head.headers["Content-Length"]) == len(got.content) > 0, path
+        assert head.headers["Content-Type"] == got.headers["Content-Type"], path
+    missing = http.head(key_url(server, "not-there"))
+    assert missing.status_code == 404 and missing.content == b""
+    assert int(missing.headers["Content-Length"]) == len(http.get(key_url(server, "not-there")).content)
+
+
 def test_path_form_post_body_is_last_argument(server, http):
     assert result(http.post(f"{server.url}/set/page", data="hello world", headers={"Content-Type": "text/plain"})) == "OK"
     assert result(cmd(server, "GET", "page")) == "hello world"
