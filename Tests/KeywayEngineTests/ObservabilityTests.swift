@@ -41,6 +41,8 @@ import Testing
         #expect(rpush.last == .bulk("... (11 more arguments)"))
         #expect(set[2] == .bulk(Bytes(String(repeating: "x", count: 128) + "... (72 more bytes)")))
         #expect(newest[0].integerValue! > older[0].integerValue!)
+        // A command no client sent names none.
+        #expect(newest.count == 6 && newest[4] == .bulk("") && newest[5] == .bulk(""))
         #expect(engine.run("SLOWLOG", "LEN").integerValue! >= 3)
         #expect(engine.run("CONFIG", "SET", "slowlog-max-len", "1") == .ok)
         #expect(engine.run("SLOWLOG", "LEN").integerValue == 1)

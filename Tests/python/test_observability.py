@@ -30,6 +30,39 @@ def test_slowlog_commandstats_and_readyz():
         server.cleanup()
 
 
+def test_slowlog_names_the_client_that_sent_each_command():
+    """As in Redis, each SLOWLOG entry ends with the sender's ip:port and
+    its CLIENT SETNAME name, on the command API and on /v1/slowlog."""
+    server = start_server("--save", "")
+    try:
+        worker = requests.Session()
+        worker.headers.update(server.auth)
+        post = lambda *words: worker.post(server.url + "/", json=list(words), timeout=5).json()
+        assert post("CONFIG", "SET", "slowlog-log-slower-than", "0") == {"result": "OK"}
+        assert post("CLIENT", "SETNAME", "worker-7") == {"result": "OK"}
+        address = next(line.split("addr=")[1].split()[0] for line in post("CLIENT", "LIST")["result"].splitlines()
+                       if "name=worker-7" in line)
+        assert post("SLOWLOG", "RESET") == {"result": "OK"}
+        post("SET", "job:1", "queued")
+        entries = post("SLOWLOG", "GET", "-1")["result"]
+        set_entry = next(entry for entry in entries if entry[3] == ["SET", "job:1", "queued"])
+        assert len(set_entry) == 6
+        assert set_entry[4] == address and address.startswith("127.0.0.1:")
+        assert set_entry[5] == "worker-7"
+        # Another connection without a name: its address, an empty name.
+        requests.post(server.url + "/", json=["SET", "job:2", "queued"], headers=server.auth, timeout=5)
+        body = worker.get(server.url + "/v1/slowlog?count=-1", timeout=5).json()
+        by_command = {tuple(entry["command"]): entry for entry in body["entries"]}
+        assert by_command[("SET", "job:1", "queued")]["client"] == address
+        assert by_command[("SET", "job:1", "queued")]["clientName"] == "worker-7"
+        other = by_command[("SET", "job:2", "queued")]
+        assert other["client"].startswith("127.0.0.1:") and other["client"] != address
+        assert other["clientName"] == ""
+        worker.close()
+    finally:
+        server.cleanup()
+
+
 def test_monitor_streams_every_command_with_its_client(server):
     from test_sse_pubsub import Subscriber
     import json

@@ -4,7 +4,8 @@
 public struct Command: Sendable, Equatable {
     /// `arguments[0]` is the command name, as in Redis's argv.
     public var arguments: [Bytes]
-    /// Who sent it (`address:port`), for MONITOR; nil when not known.
+    /// The ip of the client that sent it, for MONITOR and the ACL log; nil
+    /// when not known.
     public var client: String?
     /// The id of the connection that sent it (CLIENT ID); nil when not known.
     public var clientID: Int64?

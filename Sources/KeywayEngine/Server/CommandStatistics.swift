@@ -20,6 +20,10 @@ public final class CommandStatistics {
         public let unixSeconds: Int64
         public let microseconds: Int64
         public let arguments: [Bytes]
+        /// `ip:port` of the client that sent it, "" when not known.
+        public let clientAddress: String
+        /// The client's CLIENT SETNAME name, as it was when the entry was made.
+        public let clientName: String
     }
 
     /// Keyed by the spec's identity: hashing an address is much cheaper
@@ -43,11 +47,18 @@ public final class CommandStatistics {
     /// Samples of (time, total commands) for the moving ops/s, as Redis keeps.
     private var samples: [(Int64, Int64)] = []
 
-    func record(_ spec: CommandSpec, arguments: [Bytes], microseconds: Int64, error: CommandError?, nowMilliseconds: Int64) {
+    /// `clients` names the sender in a slow-log entry; it is asked only
+    /// when an entry is made, not for every command.
+    func record(_ spec: CommandSpec, _ command: Command, microseconds: Int64, error: CommandError?, nowMilliseconds: Int64,
+                clients: ClientDirectory?) {
         counters[ObjectIdentifier(spec), default: (spec.name, Counters())].counters.add(microseconds: microseconds, failed: error != nil)
         if let error { recordError(error) }
         if slowerThanMicroseconds >= 0 && microseconds >= slowerThanMicroseconds {
-            addSlowEntry(SecretRedaction.shown(spec, arguments), microseconds: microseconds, nowMilliseconds: nowMilliseconds)
+            // The connection's `ip:port` as CLIENT LIST shows it; a command
+            // carries only its client's ip.
+            let connection = command.clientID.flatMap { clients?.client(id: $0) }
+            addSlowEntry(SecretRedaction.shown(spec, command.arguments), microseconds: microseconds, nowMilliseconds: nowMilliseconds,
+                         clientAddress: connection?.address ?? command.client ?? "", clientName: connection?.name ?? "")
         }
     }
 
@@ -59,7 +70,7 @@ public final class CommandStatistics {
 
     /// Redis's truncation: at most 32 arguments (the last saying how many
     /// more), each cut at 128 bytes with "... (N more bytes)".
-    private func addSlowEntry(_ arguments: [Bytes], microseconds: Int64, nowMilliseconds: Int64) {
+    private func addSlowEntry(_ arguments: [Bytes], microseconds: Int64, nowMilliseconds: Int64, clientAddress: String, clientName: String) {
         var shown: [Bytes] = []
         for (index, argument) in arguments.enumerated() {
             if index == 31 && arguments.count > 32 {
@@ -72,7 +83,8 @@ public final class CommandStatistics {
                 shown.append(argument)
             }
         }
-        slowLog.insert(SlowEntry(id: nextSlowID, unixSeconds: nowMilliseconds / 1000, microseconds: microseconds, arguments: shown), at: 0)
+        slowLog.insert(SlowEntry(id: nextSlowID, unixSeconds: nowMilliseconds / 1000, microseconds: microseconds, arguments: shown,
+                                 clientAddress: clientAddress, clientName: clientName), at: 0)
         nextSlowID += 1
         if slowLog.count > slowLogMaxLength { slowLog.removeLast(slowLog.count - slowLogMaxLength) }
     }
@@ -121,7 +133,7 @@ enum SlowLogCommands {
             }
             return .array(statistics.slowLog.prefix(count).map { entry in
                 .array([.integer(entry.id), .integer(entry.unixSeconds), .integer(entry.microseconds),
-                        .array(entry.arguments.map(Reply.bulk)), .bulk(""), .bulk("")])
+                        .array(entry.arguments.map(Reply.bulk)), .bulk(Bytes(entry.clientAddress)), .bulk(Bytes(entry.clientName))])
             })
         }
         if sub.equalsIgnoringCase("len") && c.argumentCount == 2 { return .integer(Int64(statistics.slowLog.count)) }

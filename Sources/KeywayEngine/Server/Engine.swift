@@ -152,8 +152,8 @@ final class EngineState: @unchecked Sendable {
         db.stats.totalCommands += 1
         var failure: CommandError? = nil
         if case .error(let error) = reply { failure = error }
-        execution.statistics.record(spec, arguments: command.arguments, microseconds: monotonicMicroseconds() - started,
-                                    error: failure, nowMilliseconds: db.now)
+        execution.statistics.record(spec, command, microseconds: monotonicMicroseconds() - started,
+                                    error: failure, nowMilliseconds: db.now, clients: server.clients)
         return reply
     }
 

@@ -42,7 +42,7 @@ enum ObservabilityRoutes {
         return HTTPResponse(status: 204)
     }
 
-    /// `?count=n` (default 10, -1 for all) → `{"entries":[{"id","time","durationMicros","command":[...]}], "length": n}`.
+    /// `?count=n` (default 10, -1 for all) → `{"entries":[{"id","time","durationMicros","command":[...],"client","clientName"}], "length": n}`.
     static func get(_ context: ResourceContext) throws(HTTPResponse) -> HTTPResponse {
         let count = context.request.queryValue("count").map(Bytes.init) ?? "10"
         guard case .array(let entries) = try context.execute("SLOWLOG", ["GET", count]) else {
@@ -63,6 +63,10 @@ enum ObservabilityRoutes {
                             json.array(words) { json, word in
                                 if case .bulk(let bytes) = word { json.string(bytes: bytes.storage) } else { json.null() }
                             }
+                        }
+                        if fields.count >= 6, case .bulk(let address) = fields[4], case .bulk(let name) = fields[5] {
+                            e.member("client") { $0.string(bytes: address.storage) }
+                            e.member("clientName") { $0.string(bytes: name.storage) }
                         }
                     }
                 }
