@@ -50,13 +50,13 @@ public final class CommandStatistics {
     /// `clients` names the sender in a slow-log entry; it is asked only
     /// when an entry is made, not for every command.
     func record(_ spec: CommandSpec, _ command: Command, microseconds: Int64, error: CommandError?, nowMilliseconds: Int64,
-                clients: ClientDirectory?) {
+                clients: @autoclosure () -> ClientDirectory?) {
         counters[ObjectIdentifier(spec), default: (spec.name, Counters())].counters.add(microseconds: microseconds, failed: error != nil)
         if let error { recordError(error) }
         if slowerThanMicroseconds >= 0 && microseconds >= slowerThanMicroseconds {
             // The connection's `ip:port` as CLIENT LIST shows it; a command
             // carries only its client's ip.
-            let connection = command.clientID.flatMap { clients?.client(id: $0) }
+            let connection = command.clientID.flatMap { clients()?.client(id: $0) }
             addSlowEntry(SecretRedaction.shown(spec, command.arguments), microseconds: microseconds, nowMilliseconds: nowMilliseconds,
                          clientAddress: connection?.address ?? command.client ?? "", clientName: connection?.name ?? "")
         }
