@@ -9,16 +9,24 @@
 # `keyway serve` (no token, nothing persisted) on free loopback ports, and
 # runs `wrk -t1 -c64 -d${BENCH_SECONDS}s` against: the floor, Keyway's
 # /healthz, GET and SET through the resource API (/v1/keys/{key}) and
-# through the command API (/get/{key}, POST /). Prints req/s and each
-# figure's ratio to the floor, from the same run. Keys of 21 bytes, values
+# through the command API (/get/{key}, POST /). Keys of 21 bytes, values
 # of 40 bytes (user:session:%08d, as real applications have), beside the
 # tiniest (1-byte key and value) and a 31-byte key with a 1000-byte value.
+#
+# On a shared machine the load drifts within a run, so a floor measured
+# once at the start says little about a case measured a minute later. Each
+# case is measured BENCH_ROUNDS times (default 3), each time right after a
+# measurement of the floor, and its ratio is the median of those paired
+# ratios. With two CPUs or more, the servers run on CPU 0 and wrk on CPU 1
+# (taskset), so the server's share of the machine is the same for every
+# case and the ratio is of what the server itself can do.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bin=${KEYWAY_BIN:-.build/release/keyway}
-duration=${BENCH_SECONDS:-10}
+duration=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-3}
 floor_bin=.build/bench-floor
 mkdir -p .build
 cc -O2 -Wall -o "$floor_bin" bench/floor/floor.c $(pkg-config --cflags --libs libmicrohttpd)
@@ -28,8 +36,12 @@ floor_port=$(free_port)
 keyway_port=$(free_port)
 scratch=$(mktemp -d)
 threads=$(nproc)
-"$floor_bin" "$floor_port" "$threads" & floor_pid=$!
-(cd "$scratch" && exec "$repo/$bin" serve --port "$keyway_port" --save "" --log-level warning --threads "$threads") & keyway_pid=$!
+server_cpu=() client_cpu=()
+if [ "$threads" -ge 2 ] && command -v taskset >/dev/null; then
+    server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
+"${server_cpu[@]}" "$floor_bin" "$floor_port" "$threads" & floor_pid=$!
+(cd "$scratch" && exec "${server_cpu[@]}" "$repo/$bin" serve --port "$keyway_port" --save "" --log-level warning --threads "$threads") & keyway_pid=$!
 cleanup() { kill "$floor_pid" "$keyway_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$scratch"; }
 trap cleanup EXIT
 
@@ -62,7 +74,7 @@ LUA
 # req/s of one case; a case answered with errors is not a figure.
 rate() {
     local report
-    report=$(wrk -t1 -c64 -d"${duration}s" "$@")
+    report=$("${client_cpu[@]}" wrk -t1 -c64 -d"${duration}s" "$@")
     if grep -q "Non-2xx" <<<"$report"; then
         echo "error responses in: $*" >&2
         grep "Non-2xx" <<<"$report" >&2
@@ -70,15 +82,32 @@ rate() {
     fi
     awk '/Requests\/sec/ {print $2}' <<<"$report"
 }
-floor=$(rate "http://127.0.0.1:$floor_port/")
-printf '%-34s %12s %8s\n' "case" "req/s" "ratio"
-printf '%-34s %12.0f %8s\n' "libmicrohttpd floor" "$floor" "1.00"
-show() { printf '%-34s %12.0f %8.2f\n' "$1" "$2" "$(echo "$2 / $floor" | bc -l)"; }
-show "GET /healthz" "$(rate "http://127.0.0.1:$keyway_port/healthz")"
-show "GET /v1/keys/k (1 B value)" "$(rate "http://127.0.0.1:$keyway_port/v1/keys/k")"
-show "GET /v1/keys/{key}" "$(rate "http://127.0.0.1:$keyway_port/v1/keys/$key")"
-show "GET /v1/keys/{31 B key} (1000 B)" "$(rate "http://127.0.0.1:$keyway_port/v1/keys/$big_key")"
-show "PUT /v1/keys/{key}" "$(rate -s "$set_lua" "http://127.0.0.1:$keyway_port/v1/keys/$key")"
-show "GET /get/{key} (command API)" "$(rate "http://127.0.0.1:$keyway_port/get/$key")"
-show "POST / SET (command API)" "$(rate -s "$lua" "http://127.0.0.1:$keyway_port/")"
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+floor_rates=()
+printf '%-34s %12s %12s %8s   %s\n' "case" "req/s" "floor req/s" "ratio" "ratios of the rounds"
+# Each case right after a measurement of the floor, BENCH_ROUNDS times.
+show() {
+    local label=$1 rates=() floors=() ratios=() i floor_rate case_rate
+    shift
+    for i in $(seq "$rounds"); do
+        floor_rate=$(rate "http://127.0.0.1:$floor_port/")
+        case_rate=$(rate "$@")
+        floors+=("$floor_rate") rates+=("$case_rate")
+        ratios+=("$(echo "$case_rate / $floor_rate" | bc -l)")
+        floor_rates+=("$floor_rate")
+    done
+    printf '%-34s %12.0f %12.0f %8.2f   %s\n' "$label" "$(printf '%s\n' "${rates[@]}" | median)" \
+        "$(printf '%s\n' "${floors[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)" \
+        "$(printf '%.2f ' "${ratios[@]}")"
+}
+show "GET /healthz" "http://127.0.0.1:$keyway_port/healthz"
+show "GET /v1/keys/k (1 B value)" "http://127.0.0.1:$keyway_port/v1/keys/k"
+show "GET /v1/keys/{key}" "http://127.0.0.1:$keyway_port/v1/keys/$key"
+show "GET /v1/keys/{31 B key} (1000 B)" "http://127.0.0.1:$keyway_port/v1/keys/$big_key"
+show "PUT /v1/keys/{key}" -s "$set_lua" "http://127.0.0.1:$keyway_port/v1/keys/$key"
+show "GET /get/{key} (command API)" "http://127.0.0.1:$keyway_port/get/$key"
+show "POST / SET (command API)" -s "$lua" "http://127.0.0.1:$keyway_port/"
+printf 'the floor over the run: min %.0f, median %.0f, max %.0f req/s (%s servers on CPU 0, wrk on CPU 1)\n' \
+    "$(printf '%s\n' "${floor_rates[@]}" | sort -g | head -1)" "$(printf '%s\n' "${floor_rates[@]}" | median)" \
+    "$(printf '%s\n' "${floor_rates[@]}" | sort -g | tail -1)" "$([ ${#server_cpu[@]} -gt 0 ] && echo pinned: || echo 'not pinned, one CPU:')"
 rm -f "$lua" "$set_lua"
