@@ -312,6 +312,14 @@ public struct JSONWriter {
         value.withUnsafeBufferPointer { escapeUTF8($0) }
     }
 
+    /// Writes bytes that `JSONPlainText.isPlain` accepted, as they are:
+    /// for a caller that had to test them anyway.
+    mutating func string(plain value: [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// Writes bytes as a JSON string; invalid UTF-8 is replaced by U+FFFD.
     public mutating func string(bytes value: [UInt8]) {
         if UTF8Validation.isValid(value) {

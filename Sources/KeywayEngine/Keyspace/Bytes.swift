@@ -70,7 +70,7 @@ public struct Bytes: Hashable, Comparable, Sendable {
 public enum UTF8Validation {
     @inlinable
     public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return true }
+        if bytes.withContiguousStorageIfAvailable(isASCII) ?? bytes.allSatisfy({ $0 < 0x80 }) { return true }
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
         while true {
@@ -80,6 +80,25 @@ public enum UTF8Validation {
             case .error: return false
             }
         }
+    }
+
+    /// No byte has its high bit set: tested eight bytes at a time, as most
+    /// values checked here are ASCII and some are long.
+    @usableFromInline
+    static func isASCII(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = buffer.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var offset = 0
+        var highBits: UInt64 = 0
+        while offset + 8 <= buffer.count {
+            highBits |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        while offset < buffer.count {
+            highBits |= UInt64(base[offset])
+            offset += 1
+        }
+        return highBits & 0x8080_8080_8080_8080 == 0
     }
 }
 

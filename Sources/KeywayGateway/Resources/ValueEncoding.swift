@@ -11,7 +11,12 @@ enum ValueEncoding {
 
     /// Writes `"value": ..., "encoding": ...` members.
     static func writeValue(_ bytes: [UInt8], forceBase64: Bool, into o: inout ObjectWriter, name: String = "value") {
-        if !forceBase64, UTF8Validation.isValid(bytes) {
+        // Most values are printable ASCII: one pass tells both that they are
+        // UTF-8 and that they need no escapes.
+        if !forceBase64, bytes.withUnsafeBufferPointer(JSONPlainText.isPlain) {
+            o.member(name) { $0.string(plain: bytes) }
+            o.member("encoding") { $0.string("utf-8") }
+        } else if !forceBase64, UTF8Validation.isValid(bytes) {
             o.member(name) { $0.string(validUTF8: bytes) }
             o.member("encoding") { $0.string("utf-8") }
         } else {
