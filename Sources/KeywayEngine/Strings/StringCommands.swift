@@ -90,7 +90,10 @@ enum StringCommands {
         if options.returnOld {
             old = try c.db.readString(key)
         }
-        let exists = options.returnOld ? old != nil : c.db.exists(key)
+        // Whether the key exists matters only to NX/XX and to how an expiry
+        // is propagated; a plain SET does not look the key up twice.
+        let exists = options.returnOld ? old != nil
+            : (options.condition != .none || expiresAt != nil) && c.db.exists(key)
         let blocked = (options.condition == .ifAbsent && exists) || (options.condition == .ifPresent && !exists)
         if !blocked {
             store(c, key, c[2], expiresAt: expiresAt, keepTTL: options.keepTTL)
