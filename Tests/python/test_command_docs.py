@@ -88,7 +88,8 @@ def test_docs_for_named_commands_and_unknown_names(server):
         ("field_value", "block", None, ("multiple",), (("field", "string", None, (), ()), ("value", "string", None, (), ()))),
     ]
     assert keyway_docs(server, "nosuchcommand") == {}
-    # Every command the server lists is documented.
+    # Every command the server lists is documented (a Redis node also lists
+    # subcommands, which its docs hold inside their containers).
     listed = requests.post(server.url + "/", json=["COMMAND", "LIST"], headers=server.auth, timeout=30).json()["result"]
     everything = keyway_docs(server)
-    assert set(listed) <= set(everything)
+    assert {name for name in listed if "|" not in name} <= set(everything)
