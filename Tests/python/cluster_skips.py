@@ -39,8 +39,6 @@ LOCK_ORDER = ("expects waiters for a lock served in arrival order; on a cluster 
               "whichever tries first after a release takes it (docs/CLUSTER.md)")
 SCRIPT_FLAGS = ("the SDK's scripts declare the allow-key-locking shebang flag, which Redis 7.0 nodes do not know "
                 "(Unexpected flag in script shebang)")
-DASHBOARD_DATA = ("the dashboard's test data holds every type Keyway has, JSON documents and hash field TTLs among "
-                  "them, which Redis 7.0 nodes without RedisJSON lack")
 
 SKIPS: dict[str, str] = {
     # --- Embedded engine only -------------------------------------------
@@ -168,7 +166,16 @@ SKIPS: dict[str, str] = {
     "test_sessions_locks.py::test_lock_acquire_release_and_fencing": LOCK_KEYS,
     "test_sessions_locks.py::test_waiters_are_served_in_order_and_expiry_hands_the_lock_on": LOCK_ORDER,
     "test_upstash_ratelimit.py": SCRIPT_FLAGS,
-    "test_dashboard.py": DASHBOARD_DATA,
+    "test_dashboard.py::test_editing_a_json_document": NO_JSON_MODULE,
+    "test_dashboard.py::test_editing_a_hash_field_and_its_ttl": REDIS_70,
+    "test_dashboard.py::test_monitor_shows_each_command_and_pauses_and_filters": NODE_LOCAL,
+    "test_dashboard.py::test_the_slow_log_shows_a_slow_command_and_resets": NODE_LOCAL,
+    "test_dashboard.py::test_a_slow_log_entrys_keys_open_in_the_key_browser": NODE_LOCAL,
+    "test_dashboard.py::test_client_list_shows_a_connection_and_kills_it": NODE_LOCAL,
+    "test_dashboard.py::test_the_config_is_listed_and_an_admin_edits_it": NODE_LOCAL,
+    "test_dashboard.py::test_a_read_only_user_gets_no_claim_ack_publish_kill_reset_or_config_controls": NODE_LOCAL,
+    "test_dashboard.py::test_the_pubsub_console_subscribes_and_publishes": PUBSUB_COUNTS,
+    "test_dashboard.py::test_charts_update_live_from_info": INFO,
     "test_shard_pubsub.py::test_shard_channels_are_a_namespace_of_their_own": PUBSUB_COUNTS,
     "test_cluster_replica_reads.py": OWN_CLUSTER,
     "test_cluster_tls.py": OWN_CLUSTER,

@@ -10,6 +10,10 @@ PNGs (``KEYWAY_SCREENSHOTS=docs/images`` refreshes the README's).
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and selenium; skipped,
 with the reason, only when Chromium cannot start.
+
+In cluster mode (``KEYWAY_TEST_BACKEND=cluster``) the data holds only what
+Redis 7.0 nodes store (no JSON document), and ``cluster_skips.py`` names the
+tests that need what the cluster lacks, with the reason.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import TOKEN, start_server
+from conftest import CLUSTER_MODE, TOKEN, start_server
 
 READER = ("reader", "readerpw")
 SCREENSHOTS = os.environ.get("KEYWAY_SCREENSHOTS")
@@ -57,8 +61,9 @@ def seed(server) -> None:
         ["XADD", "events", "2-1", "type", "logout", "user", "ada"],
         ["XGROUP", "CREATE", "events", "workers", "0"],
         ["XREADGROUP", "GROUP", "workers", "alice", "COUNT", "2", "STREAMS", "events", ">"],
-        ["JSON.SET", "doc:1", "$", '{"name":"Ada","visits":3,"address":{"city":"London"}}'],
     ] + [["SET", f"session:{i:03d}", f"s{i}"] for i in range(30)]
+    if not CLUSTER_MODE:  # the cluster's Redis 7.0 nodes load no RedisJSON
+        commands.append(["JSON.SET", "doc:1", "$", '{"name":"Ada","visits":3,"address":{"city":"London"}}'])
     for command in commands:
         response = server.command(*command)
         assert response.status_code == 200, (command, response.text)
@@ -98,6 +103,8 @@ def browser():
 def page(browser, keyway):
     """A fresh tab state for each test: no credentials kept, laptop width,
     light colours; afterwards, no JavaScript error may have been logged."""
+    if CLUSTER_MODE and keyway.command("EXISTS", "greeting").json()["result"] == 0:
+        seed(keyway)  # a server another test started emptied the shared cluster
     browser.set_window_size(1280, 860)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
     browser.get(keyway.url + "/ui")
@@ -269,7 +276,13 @@ def test_keys_form_a_tree_and_filter_by_pattern_and_type(page):
 
 def test_lazy_paging_loads_more_on_demand(page, keyway):
     # Enough keys that one SCAN page (COUNT 200) does not hold them all.
-    keyway.command("EVAL", "for i = 1, 450 do redis.call('SET', 'bulk:' .. i, i) end return 1", "0")
+    # One command per key, so the keys may live on any node of a cluster.
+    def each_key(*command):
+        response = requests.post(keyway.url + "/pipeline", json=[[*command, f"bulk:{i}", *([str(i)] if command == ("SET",) else [])]
+                                                                 for i in range(1, 451)], headers=keyway.auth, timeout=30)
+        assert response.status_code == 200, response.text
+
+    each_key("SET")
     try:
         sign_in_with_token(page)
         pattern = css(page, "#scan-pattern")
@@ -284,10 +297,11 @@ def test_lazy_paging_loads_more_on_demand(page, keyway):
             page.find_element("id", "load-more").click()
             pages += 1
             time.sleep(0.1)
-        assert pages >= 3
+        # A cluster's SCAN page holds a page of each master's keys.
+        assert pages >= (2 if CLUSTER_MODE else 3)
         eventually(lambda: css(page, "#scan-status").text.startswith("450 keys loaded, scan complete"), "every key")
     finally:
-        keyway.command("EVAL", "for i = 1, 450 do redis.call('DEL', 'bulk:' .. i) end return 1", "0")
+        each_key("DEL")
 
 
 def test_each_type_opens_in_its_viewer(page):
@@ -332,9 +346,10 @@ def test_each_type_opens_in_its_viewer(page):
     css(page, "#stream-range button").click()
     eventually(lambda: texts(page, "#stream-entries td.mono") == ["2-1"], "the range from id 2")
 
-    open_key(page, "doc:1")
-    assert '"address": {\n    "city": "London"' in css(page, "#json-value").text
-    screenshot(page, "dashboard-json")
+    if not CLUSTER_MODE:  # no JSON documents on a Redis 7.0 cluster
+        open_key(page, "doc:1")
+        assert '"address": {\n    "city": "London"' in css(page, "#json-value").text
+        screenshot(page, "dashboard-json")
 
 
 def test_editing_a_json_document(page, keyway):
@@ -390,13 +405,16 @@ def test_editing_a_hash_field_and_its_ttl(page, keyway):
 
 
 def test_creating_renaming_and_deleting_a_key(page, keyway):
+    # On a cluster a key is renamed only within its slot (RENAMENX refuses
+    # CROSSSLOT otherwise, as Redis Cluster does): a hash tag keeps both names in one.
+    here, renamed = ("{made}:here", "{made}:renamed") if CLUSTER_MODE else ("made:here", "made:renamed")
     sign_in_with_token(page)
     css(page, "#new-key").click()
-    css(page, 'dialog input[name="key"]').send_keys("made:here")
+    css(page, 'dialog input[name="key"]').send_keys(here)
     css(page, 'dialog textarea[name="value"]').send_keys("fresh")
     css(page, "dialog [data-role=confirm]").click()
-    eventually(lambda: css(page, "#key-title").text == "made:here", "the new key to open")
-    assert keyway.command("GET", "made:here").json() == {"result": "fresh"}
+    eventually(lambda: css(page, "#key-title").text == here, "the new key to open")
+    assert keyway.command("GET", here).json() == {"result": "fresh"}
 
     css(page, "#edit-string").click()
     value = css(page, 'dialog textarea[name="value"]')
@@ -410,30 +428,30 @@ def test_creating_renaming_and_deleting_a_key(page, keyway):
     css(page, 'dialog input[name="ttl"]').send_keys("120")
     css(page, "dialog [data-role=confirm]").click()
     eventually(lambda: css(page, "#key-ttl").text in ("2m", "1m 59s"), "the TTL")
-    assert 110 <= keyway.command("TTL", "made:here").json()["result"] <= 120
+    assert 110 <= keyway.command("TTL", here).json()["result"] <= 120
     css(page, "#edit-ttl").click()
     css(page, 'dialog input[name="ttl"]').clear()
     css(page, "dialog [data-role=confirm]").click()
     eventually(lambda: css(page, "#key-ttl").text == "no expiry", "no TTL")
-    assert keyway.command("TTL", "made:here").json() == {"result": -1}
+    assert keyway.command("TTL", here).json() == {"result": -1}
 
     css(page, "#rename-key").click()
     name = css(page, 'dialog input[name="name"]')
     name.clear()
-    name.send_keys("made:renamed")
+    name.send_keys(renamed)
     css(page, "dialog [data-role=confirm]").click()
-    eventually(lambda: css(page, "#key-title").text == "made:renamed", "the renamed key")
-    assert keyway.command("EXISTS", "made:here").json() == {"result": 0}
+    eventually(lambda: css(page, "#key-title").text == renamed, "the renamed key")
+    assert keyway.command("EXISTS", here).json() == {"result": 0}
 
     css(page, "#delete-key").click()
     # Cancelling keeps it.
     css(page, "dialog button.ghost").click()
-    assert keyway.command("EXISTS", "made:renamed").json() == {"result": 1}
+    assert keyway.command("EXISTS", renamed).json() == {"result": 1}
     css(page, "#delete-key").click()
     css(page, "dialog [data-role=confirm]").click()
-    eventually(lambda: "Deleted made:renamed" in css(page, "#key-detail").text, "the deletion")
-    assert keyway.command("EXISTS", "made:renamed").json() == {"result": 0}
-    assert not page.find_elements("css selector", 'button.key[data-key="made:renamed"]')
+    eventually(lambda: f"Deleted {renamed}" in css(page, "#key-detail").text, "the deletion")
+    assert keyway.command("EXISTS", renamed).json() == {"result": 0}
+    assert not page.find_elements("css selector", f'button.key[data-key="{renamed}"]')
 
 
 def test_the_console_answers_as_redis_cli_does(page):
@@ -474,6 +492,45 @@ def test_the_console_answers_as_redis_cli_does(page):
     assert line.get_attribute("value") == "ZRANGE"
     line.clear()
     screenshot(page, "dashboard-console")
+
+
+def test_the_console_completes_names_and_shows_their_arguments(page, keyway):
+    from selenium.webdriver.common.keys import Keys
+    sign_in_with_token(page)
+    css(page, 'a[data-view="console"]').click()
+    line = css(page, "#console-input")
+    # Typing a prefix offers the commands it starts and the first one's syntax.
+    line.send_keys("zcar")
+    eventually(lambda: texts(page, "#console-completions .candidate") == ["ZCARD"], "ZCARD offered")
+    assert css(page, "#console-syntax code").text == "ZCARD key"
+    assert css(page, "#console-syntax").text != "ZCARD key"  # and a summary
+    line.send_keys(Keys.TAB)
+    eventually(lambda: line.get_attribute("value") == "ZCARD ", "ZCARD completed")
+    line.send_keys("leaderboard\n")
+    eventually(lambda: texts(page, ".console-reply") and texts(page, ".console-reply")[-1] == "(integer) 3", "ZCARD's reply")
+    # The hint follows the line: options in brackets, choices with bars.
+    line.send_keys("SET k v ")
+    eventually(lambda: css(page, "#console-syntax code").text.startswith("SET key value [NX | XX] [GET] [EX seconds | PX milliseconds"),
+               "SET's syntax")
+    line.clear()
+    # A container command completes its subcommand too.
+    line.send_keys("xinfo gr", Keys.TAB)
+    eventually(lambda: line.get_attribute("value") == "XINFO GROUPS ", "XINFO GROUPS completed")
+    eventually(lambda: css(page, "#console-syntax code").text == "XINFO GROUPS key", "XINFO GROUPS' syntax")
+    line.send_keys("events\n")
+    eventually(lambda: '"workers"' in texts(page, ".console-reply")[-1], "XINFO GROUPS' reply")
+    # Clicking a candidate takes it.
+    line.send_keys("hge")
+    eventually(lambda: "HGETALL" in texts(page, "#console-completions .candidate"), "the HGET candidates")
+    next(b for b in page.find_elements("css selector", "#console-completions .candidate") if b.text == "HGETALL").click()
+    eventually(lambda: line.get_attribute("value") == "HGETALL ", "HGETALL taken")
+    eventually(lambda: css(page, "#console-syntax code").text == "HGETALL key", "HGETALL's syntax")
+    line.clear()
+    line.send_keys("zrange")
+    eventually(lambda: "ZRANGEBYSCORE" in texts(page, "#console-completions .candidate"), "the ZRANGE candidates")
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(page).move_to_element(line).perform()  # no candidate under the pointer
+    screenshot(page, "dashboard-console-completion")
 
 
 def test_a_read_only_user_sees_no_write_controls(page):
@@ -667,6 +724,9 @@ def test_the_slow_log_shows_a_slow_command_and_resets(page, keyway):
                                        if '"SET" "slow:probe" "x"' in r.text), None), "the SET in the slow log")
         assert row.find_element("css selector", "td.duration").text.endswith(("µs", "ms"))
         assert "any time" in css(page, "#slowlog-summary").text
+        # The key the command names links to the key browser; its value does not.
+        links = row.find_elements("css selector", "a.key-link")
+        assert [link.get_attribute("data-key") for link in links] == ["slow:probe"]
         screenshot(page, "dashboard-slowlog")
         css(page, "#slowlog-reset").click()
         confirm_dialog(page)
@@ -674,6 +734,26 @@ def test_the_slow_log_shows_a_slow_command_and_resets(page, keyway):
     finally:
         keyway.command("CONFIG", "SET", "slowlog-log-slower-than", before)
         keyway.command("DEL", "slow:probe")
+
+
+def test_a_slow_log_entrys_keys_open_in_the_key_browser(page, keyway):
+    before = keyway.command("CONFIG", "GET", "slowlog-log-slower-than").json()["result"][1]
+    keyway.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    try:
+        keyway.command("MSET", "slow:a", "1", "slow:b", "2")
+        sign_in_with_token(page)
+        go(page, "diagnose", "slowlog")
+        row = eventually(lambda: next((r for r in page.find_elements("css selector", "#slowlog-entries tbody tr")
+                                       if '"MSET" "slow:a" "1" "slow:b" "2"' in r.text), None), "the MSET in the slow log")
+        # MSET's keys are every other argument from the first.
+        assert [link.get_attribute("data-key") for link in row.find_elements("css selector", "a.key-link")] == ["slow:a", "slow:b"]
+        next(link for link in row.find_elements("css selector", "a.key-link") if link.get_attribute("data-key") == "slow:b").click()
+        eventually(lambda: page.find_elements("id", "key-title") and page.find_element("id", "key-title").text == "slow:b",
+                   "slow:b in the key browser")
+        eventually(lambda: css(page, "#string-value").text == "2", "slow:b's value")
+    finally:
+        keyway.command("CONFIG", "SET", "slowlog-log-slower-than", before)
+        keyway.command("DEL", "slow:a", "slow:b")
 
 
 def test_client_list_shows_a_connection_and_kills_it(page, keyway):
@@ -712,6 +792,13 @@ def test_memory_analysis_lists_the_biggest_keys_and_memory_by_prefix_type_and_tt
         day = css(page, '#memory-ttls tr[data-name="1 hour to 1 day"]')
         assert day.find_elements("css selector", "td")[1].text == "1"  # user:2
         screenshot(page, "dashboard-memory")
+        # A key of the analysis opens in the key browser.
+        biggest[0].find_element("css selector", "a.key-link").click()
+        eventually(lambda: page.find_elements("id", "key-title") and page.find_element("id", "key-title").text == "big:blob",
+                   "big:blob in the key browser")
+        assert "#/keys/big%3Ablob" in page.current_url
+        assert css(page, "#key-type").text.lower() == "str"  # the type badge
+        assert "active" in css(page, '#nav a[data-view="keys"]').get_attribute("class").split()
     finally:
         keyway.command("DEL", "big:blob")
 

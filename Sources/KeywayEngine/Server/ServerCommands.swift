@@ -37,8 +37,9 @@ enum ServerCommands {
         return .ok
     }
 
-    /// COMMAND COUNT | LIST | INFO name...: what the server implements, with
-    /// Redis's arity and key positions (flags named as Redis names them).
+    /// COMMAND COUNT | LIST | INFO name... | DOCS name...: what the server
+    /// implements, with Redis's arity and key positions (flags named as Redis
+    /// names them); DOCS answers from `CommandDocs`.
     static func command(_ c: CommandContext) throws(CommandError) -> Reply {
         let table = c.server.commands
         if c.argumentCount == 1 || c[1].equalsIgnoringCase("info") {
@@ -50,6 +51,9 @@ enum ServerCommands {
         }
         if c[1].equalsIgnoringCase("list") && c.argumentCount == 2 {
             return .array(table.all.map { .bulk(Bytes($0.name)) })
+        }
+        if c[1].equalsIgnoringCase("docs") {
+            return CommandDocs.reply(c)
         }
         throw CommandError(.syntax, "ERR unknown subcommand or wrong number of arguments for '\(c[1].text)'. Try COMMAND HELP.")
     }

@@ -51,6 +51,7 @@ enum DashboardAssets {
         DashboardAsset("api.js", PackageResources.api_js),
         DashboardAsset("dom.js", PackageResources.dom_js),
         DashboardAsset("reply.js", PackageResources.reply_js),
+        DashboardAsset("commanddocs.js", PackageResources.commanddocs_js),
         DashboardAsset("registry.js", PackageResources.registry_js),
         DashboardAsset("views/signin.js", PackageResources.signin_js),
         DashboardAsset("views/keys.js", PackageResources.keys_js),

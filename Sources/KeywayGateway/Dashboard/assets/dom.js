@@ -121,3 +121,8 @@ export function dataTable(id, headers, rows) {
     h("thead", {}, h("tr", {}, headers.map((name) => h("th", {}, name)))),
     h("tbody", {}, rows)));
 }
+
+/** A link that opens `key` in the key browser (`#/keys/<key>`), showing `label` (the key by default). */
+export function keyLink(key, label = key) {
+  return h("a", { class: "key-link", href: `#/keys/${encodeURIComponent(key)}`, dataset: { key }, title: `Open ${key} in the key browser` }, label);
+}

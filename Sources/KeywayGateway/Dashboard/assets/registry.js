@@ -38,4 +38,5 @@ export const commandsToCheck = [
   "xinfo|groups", "xinfo|consumers", "xpending", "xack", "xclaim", "xautoclaim",
   "info", "monitor", "subscribe", "psubscribe", "publish",
   "slowlog|get", "slowlog|reset", "client|list", "client|kill", "config|get", "config|set",
+  "command|docs", "command|list", "command|info",
 ];

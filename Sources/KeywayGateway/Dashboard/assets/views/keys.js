@@ -1,7 +1,8 @@
 // The key browser: SCAN with a pattern and a type, page by page ("Load
 // more"), shown as a tree; the selected key's type, TTL, memory and
 // encoding, its value in the viewer for its type, and create, rename,
-// delete and TTL edits for users whose rules allow them.
+// delete and TTL edits for users whose rules allow them. `#/keys/<key>`
+// opens that key at once (the Diagnose views link their keys here).
 
 import { CommandError } from "../api.js";
 import { askForm, confirmAction, fill, formatBytes, formatTTL, h, toast } from "../dom.js";
@@ -13,7 +14,7 @@ const PAGE = 200;
 const TYPES = [["", "all types"], ["string", "string"], ["hash", "hash"], ["list", "list"], ["set", "set"],
   ["zset", "sorted set"], ["stream", "stream"], ["ReJSON-RL", "JSON"]];
 
-export function render(container, session) {
+export function render(container, session, opening = "") {
   const client = session.client;
   const state = { keys: new Map(), cursor: "0", done: false, pattern: "*", type: "", loading: false, selected: null };
   const tree = new KeyTree((key) => select(key));
@@ -202,4 +203,5 @@ export function render(container, session) {
   }
 
   restart();
+  if (opening) select(opening);
 }

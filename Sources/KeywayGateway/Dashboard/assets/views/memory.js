@@ -4,7 +4,7 @@
 // `:`) and by type, and how the sampled keys' TTLs are spread. A sample
 // keeps it cheap on a big keyspace; the totals say how much it covered.
 
-import { dataTable, fill, formatBytes, formatTTL, h } from "../dom.js";
+import { dataTable, fill, formatBytes, formatTTL, h, keyLink } from "../dom.js";
 import { text } from "../reply.js";
 import { typeClass, typeLabel } from "./keytree.js";
 
@@ -93,7 +93,7 @@ export function render(container, session) {
     fill(results,
       h("section", { class: "card panel" }, h("h3", { class: "sub" }, `Biggest keys`),
         dataTable("memory-biggest", ["Key", "Type", "Memory", "TTL"], biggest.map((s) => h("tr", { dataset: { key: s.key } },
-          h("td", { class: "value" }, s.key), h("td", {}, h("span", { class: `badge type-${typeClass(s.type)}` }, typeLabel(s.type))),
+          h("td", { class: "value" }, keyLink(s.key)), h("td", {}, h("span", { class: `badge type-${typeClass(s.type)}` }, typeLabel(s.type))),
           h("td", { class: "num" }, formatBytes(s.bytes)), h("td", { class: "num" }, s.ttl === null ? "–" : s.ttl < 0 ? formatTTL(s.ttl) : formatTTL(Math.ceil(s.ttl / 1000))))))),
       h("section", { class: "card panel" }, h("h3", { class: "sub" }, "By key prefix"), shares("memory-prefixes", "Prefix", byPrefix, bytes)),
       h("section", { class: "card panel" }, h("h3", { class: "sub" }, "By type"), shares("memory-types", "Type", byType.map((g) => ({ ...g, label: typeLabel(g.name) })), bytes)),

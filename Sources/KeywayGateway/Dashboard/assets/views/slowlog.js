@@ -1,8 +1,10 @@
 // The slow log (SLOWLOG GET): each logged command with its arguments, its
 // duration and when and from where it ran, slowest first or newest first;
-// SLOWLOG RESET for users whose rules allow it, after a confirmation.
+// SLOWLOG RESET for users whose rules allow it, after a confirmation. The
+// arguments at a command's key positions (COMMAND INFO's first, last and
+// step, when the user may run COMMAND) link to the key browser.
 
-import { confirmAction, dataTable, fill, h, toast } from "../dom.js";
+import { confirmAction, dataTable, fill, h, keyLink, toast } from "../dom.js";
 import { quoteArgs, record, text } from "../reply.js";
 
 const COUNT = 128;
@@ -12,6 +14,39 @@ export function formatMicros(us) {
   if (us < 1000) return `${us} µs`;
   if (us < 1_000_000) return `${(us / 1000).toFixed(1)} ms`;
   return `${(us / 1_000_000).toFixed(2)} s`;
+}
+
+/** The argv positions that hold keys, from a COMMAND INFO entry's first, last and step. */
+export function keyPositions(info, argc) {
+  if (!Array.isArray(info) || info.length < 6) return new Set();
+  const [first, last, step] = [Number(info[3]), Number(info[4]), Number(info[5])];
+  const positions = new Set();
+  if (first <= 0 || step <= 0) return positions;
+  const end = last < 0 ? argc + last : Math.min(last, argc - 1);
+  for (let i = first; i <= end; i += step) positions.add(i);
+  return positions;
+}
+
+/** COMMAND INFO of each name: name (lowercase) -> the entry; empty when the user may not ask. */
+async function commandInfo(session, names) {
+  if (names.length === 0 || !session.can("command|info")) return new Map();
+  try {
+    const reply = await session.client.command(["COMMAND", "INFO", ...names]);
+    return new Map(names.map((name, i) => [name, reply[i]]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** The command's words, quoted as redis-cli shows them, its keys linked. */
+function commandCell(args, positions) {
+  const cell = h("span", { class: "clip" });
+  args.forEach((arg, i) => {
+    if (i > 0) cell.append(" ");
+    const quoted = quoteArgs([arg]);
+    cell.append(positions.has(i) ? keyLink(arg, quoted) : quoted);
+  });
+  return cell;
 }
 
 export function render(container, session) {
@@ -50,6 +85,7 @@ export function render(container, session) {
       id, time, micros, args: (args ?? []).map(text), addr: addr ? text(addr) : "", name: name ? text(name) : "",
     }));
     if (order.value === "slowest") entries.sort((a, b) => b.micros - a.micros);
+    const infos = await commandInfo(session, [...new Set(entries.filter((e) => e.args.length).map((e) => e.args[0].toLowerCase()))]);
     // The client column only when the server names one.
     const clients = entries.some((entry) => entry.addr || entry.name);
     fill(body, entries.length ? dataTable("slowlog-entries", ["#", "When", "Duration", "Command", ...(clients ? ["Client"] : [])], entries.map((entry) =>
@@ -57,7 +93,7 @@ export function render(container, session) {
         h("td", { class: "num" }, entry.id),
         h("td", { class: "num" }, new Date(entry.time * 1000).toLocaleString()),
         h("td", { class: "num duration" }, formatMicros(entry.micros)),
-        h("td", { class: "value" }, h("span", { class: "clip" }, quoteArgs(entry.args))),
+        h("td", { class: "value" }, commandCell(entry.args, keyPositions(infos.get(entry.args[0]?.toLowerCase()), entry.args.length))),
         clients ? h("td", { class: "mono small" }, entry.addr, entry.name ? ` (${entry.name})` : "") : null)))
       : h("p", { class: "muted", id: "slowlog-empty" }, "The slow log is empty."));
   }
