@@ -14,7 +14,7 @@ struct ClusterPipeline {
         let slot: Int
         let isRead: Bool
         let isWrite: Bool
-        /// A middleware command, sent as its script's EVALSHA.
+        /// A middleware command (or a field expiration read), sent as its script.
         let script: MiddlewareCall?
         let spec: CommandSpec
         let command: [Bytes]
@@ -46,11 +46,11 @@ struct ClusterPipeline {
                 replies[index] = executor.execute(command, spec: spec)
             case .slot(let slot):
                 let script: MiddlewareCall?
-                do { script = try MiddlewareCall(command.arguments, spec: spec) } catch {
+                do { script = try executor.scriptCall(command.arguments, spec: spec, slot: slot) } catch {
                     replies[index] = .error(error)
                     continue
                 }
-                let item = Item(index: index, arguments: script?.evalSHA ?? command.arguments, slot: slot,
+                let item = Item(index: index, arguments: script?.pipelined ?? command.arguments, slot: slot,
                                 isRead: spec.flags.contains(.readonly), isWrite: spec.flags.contains(.write), script: script,
                                 spec: spec, command: command.arguments)
                 if let master = executor.slots.master(of: slot) {
@@ -133,7 +133,11 @@ struct ClusterTransaction {
             if !spec.flags.contains(.readonly) { readOnly = false }
             switch executor.plan(command, spec: spec) {
             case .refuse(let error):
-                return .failure(error.code == .crossSlot || error.code == .noPermission ? error : Self.aborted)
+                // A field TTL write refused by a node without field
+                // expiration says so, rather than EXECABORT alone.
+                let explained = error.code == .crossSlot || error.code == .noPermission
+                    || (error.code == .notSupported && FieldExpirationEmulation.names.contains(spec.name))
+                return .failure(explained ? error : Self.aborted)
             case .split:
                 return .failure(ClusterCommandPolicy.crossSlot)
             case .gateway:
@@ -149,16 +153,18 @@ struct ClusterTransaction {
         }
         // Middleware commands go as their whole scripts: inside MULTI a
         // NOSCRIPT would only show after EXEC, too late to send again.
+        // So are hash field TTL reads on a master without field expiration.
+        let target = slot ?? Int.random(in: 0..<HashSlot.count)
         var scripts: [MiddlewareCall?] = []
         var specs: [CommandSpec] = []
         for command in commands {
             guard let spec = executor.commands.lookup(command.name) else { return .failure(Self.aborted) }
             specs.append(spec)
-            do { scripts.append(try MiddlewareCall(command.arguments, spec: spec)) } catch { return .failure(Self.aborted) }
+            do { scripts.append(try executor.scriptCall(command.arguments, spec: spec, slot: target)) } catch { return .failure(Self.aborted) }
         }
         let queued = zip(commands, scripts).map { command, script in script?.eval ?? command.arguments }
         let batch = [[Bytes("MULTI")]] + queued + [[Bytes("EXEC")]]
-        let reply = sendTransaction(batch, slot: slot ?? Int.random(in: 0..<HashSlot.count), readOnly: readOnly,
+        let reply = sendTransaction(batch, slot: target, readOnly: readOnly,
                                     observeOffset: executor.settings.readFromReplicas && !readOnly)
         switch reply {
         case .array(let results) where results.count == scripts.count:

@@ -30,6 +30,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
     let slots = SlotMap()
     let statistics = ClusterStatistics()
     let offsets = ReplicationOffsets()
+    let fieldExpiration = FieldExpirationSupport()
     private let replicaTurn = NIOLockedValueBox<Int>(0)
     private let pools = NIOLockedValueBox<[NodeAddress: NodePool]>([:])
     private let seeds: [NodeAddress]
@@ -200,7 +201,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         case .slot(let slot):
             let reply: Reply
             do {
-                if let call = try MiddlewareCall(command.arguments, spec: spec) {
+                if let call = try scriptCall(command.arguments, spec: spec, slot: slot) {
                     reply = call.engineReply(run(call, slot: slot))
                 } else if settings.readFromReplicas && spec.flags.contains(.readonly) {
                     reply = EngineReplyShape.of(readFromReplica(command.arguments, slot: slot, syncToken: command.syncToken),
@@ -221,6 +222,28 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
 
     /// Counts a write that went through, for the sync token.
     func noteWrite() { writes.withLockedValue { $0 += 1 } }
+
+    /// The script that runs `arguments` on the master of `slot`: a
+    /// middleware command's, or a hash field TTL command's on a master
+    /// without field expiration. Nil for a command the node runs itself.
+    func scriptCall(_ arguments: [Bytes], spec: CommandSpec, slot: Int) throws(CommandError) -> MiddlewareCall? {
+        if let call = try MiddlewareCall(arguments, spec: spec) { return call }
+        guard FieldExpirationEmulation.names.contains(spec.name), !hasFieldExpiration(slot: slot) else { return nil }
+        return try MiddlewareCall(emulatingFieldExpiration: arguments, spec: spec)
+    }
+
+    /// Whether the master of `slot` has hash field expiration: asked once
+    /// per node (see `FieldExpirationSupport`). A node that cannot be asked
+    /// now counts as one without, and is asked again next time.
+    func hasFieldExpiration(slot: Int) -> Bool {
+        guard let master = slots.master(of: slot) else { return false }
+        if let known = fieldExpiration.answer(for: master) { return known }
+        guard let connection = try? pool(for: master).connection(),
+              let reply = try? connection.sendAndWait([FieldExpirationSupport.probe], timeout: settings.requestTimeout).first else {
+            return false
+        }
+        return fieldExpiration.record(reply, from: master)
+    }
 
     /// Runs a middleware command's script on the master of `slot`: by its
     /// SHA, and whole when the node does not have it yet. The script's own
@@ -316,7 +339,7 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         case .gateway, .everyMaster, .split: return .reply(execute(command, spec: spec))
         case .slot(let slot):
             let call: MiddlewareCall?
-            do { call = try MiddlewareCall(command.arguments, spec: spec) } catch { return .reply(.error(error)) }
+            do { call = try scriptCall(command.arguments, spec: spec, slot: slot) } catch { return .reply(.error(error)) }
             guard let call else {
                 return ClusterBlockingCommand(executor: self, arguments: command.arguments, slot: slot, client: client).start()
             }
@@ -395,6 +418,8 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
             "cluster_read_from:\(settings.readFromReplicas ? "replicas" : "master")",
             "cluster_replica_reads:\(counters.replicaReads)",
             "cluster_replica_fallbacks:\(counters.replicaFallbacks)",
+            "cluster_masters_with_field_expiration:\(fieldExpiration.counts(of: slots.masters).with)",
+            "cluster_masters_without_field_expiration:\(fieldExpiration.counts(of: slots.masters).without)",
         ]
         text += lines.joined(separator: "\r\n") + "\r\n"
         return .bulk(Bytes(text))
@@ -501,6 +526,10 @@ public final class ClusterExecutor: CommandExecutor, @unchecked Sendable {
         for key in keys.dropFirst() where HashSlot.of(key) != slot {
             if command.splitAcrossSlots, Self.splittable.contains(spec.name) { return .split(keys.map { HashSlot.of($0) }) }
             return .refuse(ClusterCommandPolicy.crossSlot)
+        }
+        if FieldExpirationEmulation.names.contains(spec.name),
+           FieldExpirationEmulation.treatment(of: command.arguments, name: spec.name) == .refuse, !hasFieldExpiration(slot: slot) {
+            return .refuse(FieldExpirationEmulation.refusal(spec.name))
         }
         return .slot(slot)
     }

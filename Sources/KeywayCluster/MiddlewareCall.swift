@@ -18,6 +18,9 @@ struct MiddlewareCall: Sendable {
         case extend
         case hashPatch
         case deleteTyped
+        /// A hash field TTL read on a node without field expiration (see
+        /// `FieldExpirationEmulation`).
+        case fieldExpiration
     }
 
     let kind: Kind
@@ -102,6 +105,12 @@ struct MiddlewareCall: Sendable {
     /// MULTI, where a NOSCRIPT could not be answered by sending again.
     var eval: [Bytes] { [Bytes("EVAL"), Bytes(script.source), Parse.bytes(Int64(keys.count))] + keys + arguments }
 
+    /// What a pipeline sends: a field expiration read whole, as its script
+    /// is short, so that no NOSCRIPT answer (sent again after the
+    /// pipeline's later commands ran) can reorder it after a later write to
+    /// its hash; the middleware's longer scripts by SHA.
+    var pipelined: [Bytes] { kind == .fieldExpiration ? eval : evalSHA }
+
     /// The script's reply in the engine command's shape.
     func engineReply(_ reply: Reply) -> Reply {
         switch kind {
@@ -115,7 +124,7 @@ struct MiddlewareCall: Sendable {
                 return .array([.map(pairs), parts[1]])
             }
             return reply
-        case .rateLimit, .unlock, .extend, .deleteTyped:
+        case .rateLimit, .unlock, .extend, .deleteTyped, .fieldExpiration:
             return reply
         }
     }
