@@ -50,7 +50,7 @@ struct ClusterPipeline {
                     replies[index] = .error(error)
                     continue
                 }
-                let item = Item(index: index, arguments: script?.pipelined ?? command.arguments, slot: slot,
+                let item = Item(index: index, arguments: script?.evalSHA ?? command.arguments, slot: slot,
                                 isRead: spec.flags.contains(.readonly), isWrite: spec.flags.contains(.write), script: script,
                                 spec: spec, command: command.arguments)
                 if let master = executor.slots.master(of: slot) {
@@ -63,15 +63,23 @@ struct ClusterPipeline {
         // With replica reads on, a group with writes ends with ROLE, whose
         // offset then counts them (see `ReplicationOffsets`).
         let observe = executor.settings.readFromReplicas
-        var sent: [(NodeAddress, [Item], ReplyWaiter?)] = []
+        var sent: [(NodeAddress, [Item], loads: Int, ReplyWaiter?)] = []
         for (master, items) in groups {
             let connection = try? executor.pool(for: master).connection()
-            var batch = items.map(\.arguments)
+            // Each script the group calls is loaded first (see
+            // `MiddlewareCall.load`); its answer is not a reply of the batch.
+            var batch: [[Bytes]] = []
+            var loaded = Set<String>()
+            for case let script? in items.lazy.map(\.script) where loaded.insert(script.script.sha).inserted {
+                batch.append(script.load)
+            }
+            let loads = batch.count
+            batch.append(contentsOf: items.map(\.arguments))
             if observe && items.contains(where: \.isWrite) { batch.append([Bytes("ROLE")]) }
-            sent.append((master, items, connection?.sendDeferred(batch)))
+            sent.append((master, items, loads, connection?.sendDeferred(batch)))
         }
-        for (master, items, future) in sent {
-            guard let future, let answers = try? future.wait(timeout: executor.settings.requestTimeout) else {
+        for (master, items, loads, future) in sent {
+            guard let future, let allAnswers = try? future.wait(timeout: executor.settings.requestTimeout) else {
                 executor.forget(master)
                 for item in items {
                     // Never written: safe to send again. Written, then the
@@ -82,7 +90,8 @@ struct ClusterPipeline {
                 }
                 continue
             }
-            if answers.count > items.count { executor.offsets.note(answers[answers.count - 1], from: master) }
+            let answers = allAnswers.dropFirst(loads)
+            if answers.count > items.count, let role = answers.last { executor.offsets.note(role, from: master) }
             for (item, answer) in zip(items, answers) {
                 if case .error(let error) = answer, Self.needsResend(error) || (item.script != nil && MiddlewareCall.isMissingScript(answer)) {
                     replies[item.index] = resend(item)

@@ -105,11 +105,12 @@ struct MiddlewareCall: Sendable {
     /// MULTI, where a NOSCRIPT could not be answered by sending again.
     var eval: [Bytes] { [Bytes("EVAL"), Bytes(script.source), Parse.bytes(Int64(keys.count))] + keys + arguments }
 
-    /// What a pipeline sends: a field expiration read whole, as its script
-    /// is short, so that no NOSCRIPT answer (sent again after the
-    /// pipeline's later commands ran) can reorder it after a later write to
-    /// its hash; the middleware's longer scripts by SHA.
-    var pipelined: [Bytes] { kind == .fieldExpiration ? eval : evalSHA }
+    /// `SCRIPT LOAD source`: written ahead of a pipeline's EVALSHAs, so
+    /// that a node which lost its scripts (a failover, SCRIPT FLUSH) has
+    /// them before they run. A NOSCRIPT answered there instead would be
+    /// sent again after the pipeline's later commands had run, out of
+    /// order with them.
+    var load: [Bytes] { [Bytes("SCRIPT"), Bytes("LOAD"), Bytes(script.source)] }
 
     /// The script's reply in the engine command's shape.
     func engineReply(_ reply: Reply) -> Reply {

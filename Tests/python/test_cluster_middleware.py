@@ -323,6 +323,15 @@ def test_nodes_that_lost_their_scripts_get_them_again(cluster, gateway):
     replies = r.json()
     assert replies[0]["result"][:3] == [1, 5, 2]
     assert replies[1]["result"] == 1 and replies[2]["result"] == "OK"
+    # And in order: the lock is taken before the GET after it reads its
+    # fencing counter, on a node that had lost the script.
+    for port in cluster.masters():
+        cluster.call(port, "SCRIPT", "FLUSH")
+    batch = [["KEYWAY.LOCK", "lock:{ordered}", "lock:{ordered}:fencing", "tok", "5000", "0"], ["GET", "lock:{ordered}:fencing"],
+             ["KEYWAY.UNLOCK", "lock:{ordered}", "tok"], ["EXISTS", "lock:{ordered}"]]
+    r = requests.post(gateway.url + "/pipeline", json=batch, headers=gateway.auth, timeout=10)
+    assert r.status_code == 200, r.text
+    assert [item.get("result") for item in r.json()] == [[1, 5000], "1", 1, 0]
 
 
 def test_middleware_commands_in_a_transaction(cluster, gateway):
