@@ -74,6 +74,7 @@ SKIPS: dict[str, str] = {
     "test_cli.py::test_a_bad_value_is_refused_alike_by_the_flag_the_file_and_config_set": NODE_LOCAL,
     "test_cli.py::test_paths_are_protected_configs": NODE_LOCAL,
     "test_observability.py::test_slowlog_commandstats_and_readyz": NODE_LOCAL,
+    "test_observability.py::test_slowlog_names_the_client_that_sent_each_command": NODE_LOCAL,
     "test_observability.py::test_monitor_streams_every_command_with_its_client": NODE_LOCAL,
     "test_sse_pubsub.py::test_keyspace_event_when_a_key_expires": NODE_LOCAL,
     "test_tls.py::test_tls_settings_from_the_config_file": NODE_LOCAL,
