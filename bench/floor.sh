@@ -25,6 +25,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bin=${KEYWAY_BIN:-.build/release/keyway}
+case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
 duration=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-3}
 floor_bin=.build/bench-floor
@@ -41,7 +42,7 @@ if [ "$threads" -ge 2 ] && command -v taskset >/dev/null; then
     server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
 fi
 "${server_cpu[@]}" "$floor_bin" "$floor_port" "$threads" & floor_pid=$!
-(cd "$scratch" && exec "${server_cpu[@]}" "$repo/$bin" serve --port "$keyway_port" --save "" --log-level warning --threads "$threads") & keyway_pid=$!
+(cd "$scratch" && exec "${server_cpu[@]}" "$bin" serve --port "$keyway_port" --save "" --log-level warning --threads "$threads") & keyway_pid=$!
 cleanup() { kill "$floor_pid" "$keyway_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$scratch"; }
 trap cleanup EXIT
 

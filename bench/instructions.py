@@ -41,6 +41,8 @@ REFCOUNT_CALLS = {"swift_retain", "swift_release", "swift_retain_n", "swift_rele
 
 KEY = "user:session:00000001"
 VALUE = "v" * 40
+BIG_KEY = "user:profile:cache:000000000001"
+BIG_VALUE = "p" * 1000
 
 
 def free_port():
@@ -191,11 +193,15 @@ def main():
         put_body = ('{"value":"%s"}' % VALUE).encode()
         set_body = ('["SET","%s","%s"]' % (KEY, VALUE)).encode()
         send(keyway_port, request_bytes("PUT", f"/v1/keys/{KEY}", put_body, "application/json"), 1)
+        # A larger value beside the usual one, as bench/floor.sh has.
+        send(keyway_port, request_bytes("PUT", f"/v1/keys/{BIG_KEY}", ('{"value":"%s"}' % BIG_VALUE).encode(),
+                                        "application/json"), 1)
 
         floor_cost, _ = floor.measure(request_bytes("GET", "/"), count)
         cases = [
             ("GET /healthz", request_bytes("GET", "/healthz")),
             ("GET /v1/keys/{key}", request_bytes("GET", f"/v1/keys/{KEY}")),
+            ("GET /v1/keys/{31 B key} (1000 B)", request_bytes("GET", f"/v1/keys/{BIG_KEY}")),
             ("PUT /v1/keys/{key}", request_bytes("PUT", f"/v1/keys/{KEY}", put_body, "application/json")),
             ("GET /get/{key} (command API)", request_bytes("GET", f"/get/{KEY}")),
             ("POST / SET (command API)", request_bytes("POST", "/", set_body, "application/json")),

@@ -24,6 +24,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bin=${KEYWAY_BIN:-.build/release/keyway}
+case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
 duration=${BENCH_SECONDS:-10}
 batch=100
 
@@ -31,7 +32,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 keyway_port=$(free_port)
 redis_port=$(free_port)
 scratch=$(mktemp -d)
-(cd "$scratch" && exec "$repo/$bin" serve --port "$keyway_port" --save "" --appendonly no --log-level warning) & keyway_pid=$!
+(cd "$scratch" && exec "$bin" serve --port "$keyway_port" --save "" --appendonly no --log-level warning) & keyway_pid=$!
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$scratch" >/dev/null & redis_pid=$!
 background_pid=""
 cleanup() {
