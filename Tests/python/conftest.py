@@ -204,11 +204,14 @@ def start_server(*extra_args: str, token: str = TOKEN, token_flag: bool = True, 
             server.cleanup()
             raise RuntimeError(f"{' '.join(args)} exited with status {proc.returncode} before answering /healthz:\n{tail}")
         try:
-            r = requests.get(server.url + "/healthz", timeout=1)
+            # `Connection: close`: a probe's connection left open would count
+            # against per-address limits and show in CLIENT LIST until it is
+            # collected.
+            r = requests.get(server.url + "/healthz", timeout=1, headers={"Connection": "close"})
             if r.status_code == 200:
                 if not wait_ready:
                     return server
-                ready = requests.get(server.url + "/readyz", timeout=1)
+                ready = requests.get(server.url + "/readyz", timeout=1, headers={"Connection": "close"})
                 if ready.status_code == 200:
                     return server
                 r = ready

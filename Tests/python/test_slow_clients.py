@@ -9,6 +9,7 @@ on 127.0.0.1 and a legitimate client on 127.0.0.2 are two addresses here.
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import statistics
 import threading
@@ -36,6 +37,17 @@ def slow_socket(port, source="127.0.0.1"):
     return s
 
 
+
+
+def client_list(port):
+    """CLIENT LIST's lines, asked from the legitimate address; None where
+    CLIENT is refused (a cluster gateway: it is per node there)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(LEGITIMATE, 0))
+    connection.request("POST", "/", body=json.dumps(["CLIENT", "LIST"]),
+                       headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    reply = json.loads(connection.getresponse().read())
+    connection.close()
+    return reply["result"].splitlines() if "result" in reply else None
 
 
 def timed_request(port, path="/v1/keys/k"):
@@ -136,8 +148,24 @@ def test_one_address_cannot_hold_more_than_its_cap():
     server = start_server("--max-connections-per-address", "5")
     held = []
     try:
+        # The start-up probes came from 127.0.0.1 too: wait until the server
+        # has let their connections go, or one of them counts against the cap.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            lines = client_list(server.port)
+            if lines is None:
+                time.sleep(0.2)  # no CLIENT LIST to ask: the probes closed their connections
+                break
+            if not any(" addr=127.0.0.1:" in f" {line}" for line in lines):
+                break
+            time.sleep(0.05)
         for _ in range(5):
-            held.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+            connection = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            # Answered, so counted: the server's threads accept in parallel,
+            # and a connection not yet counted could let the extra one in.
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            held.append(connection)
         extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         extra.settimeout(5)
