@@ -38,9 +38,26 @@ enum StreamEventRoutes {
             start = Bytes(from)
         }
         let count = try countParameter(context)
-        // Check the key's type and the ID before opening the stream.
-        try context.execute("XREAD", ["COUNT", "1", "STREAMS", key, start == "$" ? "0-0" : start])
+        if start == "$" {
+            // `$` is made the stream's last ID here, while the request is
+            // answered: the tail's first read may reach the store later (on
+            // a cluster, over a connection of its own), and an entry added
+            // once the client has its response headers must not be missed.
+            // Checks the key's type too.
+            start = lastEntryID(try context.execute("XREVRANGE", [key, "+", "-", "COUNT", "1"])) ?? "0-0"
+        } else {
+            // Check the key's type and the ID before opening the stream.
+            try context.execute("XREAD", ["COUNT", "1", "STREAMS", key, start])
+        }
         return try open(context, mode: .tail, from: start, count: count)
+    }
+
+    /// The ID of the one entry an `XREVRANGE ... COUNT 1` answered; nil for
+    /// an empty or missing stream.
+    private static func lastEntryID(_ reply: Reply) -> Bytes? {
+        guard case .array(let entries) = reply, case .array(let entry)? = entries.first,
+              case .bulk(let id)? = entry.first else { return nil }
+        return id
     }
 
     /// `?consumer=c1&count=n&ack=auto`: first the consumer's pending entries,
