@@ -78,28 +78,13 @@ test-python-cluster: test-deps $(VENV)/.installed
 check-docker: release
 	bash scripts/check-docker-libs.sh $(RELEASE_BIN)
 
-## Throughput with wrk against a release build; figures go to docs/BENCHMARKS.md.
+## Every benchmark, each beside its reference, in one run: bench/all.sh (the log goes to
+## bench/last-bench.log); the figures go to docs/BENCHMARKS.md.
 bench: release
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-tools; }
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/floor.sh
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/pipeline.sh
 	@command -v valgrind >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind; }
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/instructions.py
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/run.sh
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/cache_aside.sh
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/tls.sh
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) bash bench/acl.sh
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/ratelimit.py
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/sse_fanout.py 20000 5
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) N_KEYS=1000000 $(PYTHON) bench/memory_per_key.py
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/connection_memory.py 10000
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/footprint.py
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/lock_hold.py 1000000
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) STRING_SHAPE=session N_ELEMENTS=10000 $(PYTHON) bench/persistence.py
-	$(SWIFT) run -c release EngineBench
-	$(SWIFT) run -c release RouterBench
-	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) $(PYTHON) bench/eviction_hit_ratio.py
+	KEYWAY_BIN=$(abspath $(RELEASE_BIN)) PYTHON=$(PYTHON) SWIFT=$(SWIFT) bash bench/all.sh
 
 clean:
 	rm -rf .build $(VENV)
