@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """What a big pipeline's reply costs: peak memory, and when its first bytes leave.
 
-Starts the server (its own port and directory), warms it with one small
-batch, then posts one `/pipeline` of N `INCR`s (default 200,000; the reply
-is 3.5 MB of JSON) over a raw socket and reads the reply as it comes,
-noting when the head and the first body bytes arrive and when the last
-does. Reports the server's peak RSS (VmHWM) growth over the request, the
-times, and whether the reply was chunked. Run it against two binaries to
-compare (one run each, same machine):
+Starts the server (its own port and directory), warms it with one
+20,000-command batch, then posts a `/pipeline` of N `INCR`s (default
+200,000; the reply is 3.5 MB of JSON) over a raw socket ROUNDS times
+(default 3), one after another, and reads each reply as it comes. Reports
+the server's peak RSS (VmHWM) growth over the requests, when the first
+round's head and first body bytes arrived, each round's time to the
+reply's last byte and their median, and whether the reply was chunked.
+The client reads into one growing buffer and parses the head once, so
+its own cost is linear in the reply (goal 2 of issue #13 compares N =
+20,000 with N = 200,000). Run it against two binaries to compare (same
+machine, one after the other):
 
     KEYWAY_BIN=.build/release/keyway python3 bench/big_pipeline_reply.py
     N_COMMANDS=20000 KEYWAY_BIN=... python3 bench/big_pipeline_reply.py
@@ -25,6 +29,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYWAY_BIN = os.path.abspath(os.path.join(REPO, os.environ.get("KEYWAY_BIN", ".build/release/keyway")))
 N = int(os.environ.get("N_COMMANDS", "200000"))
+# Requests of N commands, one after another; the median time is reported.
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 
 
 def status_kib(pid, field):
@@ -48,6 +54,44 @@ def post(port, body):
     return sock
 
 
+def read_reply(port, body):
+    """Posts `body` and reads the reply to its end: (the bytes, when the
+    head came, when the first body bytes came, when the last did). The
+    buffer grows in place and the head is parsed once, so the client's own
+    work stays linear in the reply's size."""
+    start = time.monotonic()
+    sock = post(port, body)
+    received = bytearray()
+    head_at = first_body_at = None
+    body_start = None
+    chunked = False
+    length = None
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            break
+        received += chunk
+        if body_start is None:
+            end = received.find(b"\r\n\r\n")
+            if end < 0:
+                continue
+            head_at = time.monotonic() - start
+            body_start = end + 4
+            head = bytes(received[:end])
+            chunked = b"chunked" in head
+            if b"Content-Length: " in head:
+                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        if first_body_at is None and len(received) > body_start:
+            first_body_at = time.monotonic() - start
+        if chunked and received.endswith(b"0\r\n\r\n"):
+            break
+        if length is not None and len(received) - body_start >= length:
+            break
+    total = time.monotonic() - start
+    sock.close()
+    return bytes(received), head_at, first_body_at, total
+
+
 def main():
     directory = tempfile.mkdtemp(prefix="keyway-bigreply-")
     port = free_port()
@@ -64,47 +108,25 @@ def main():
                     raise
                 time.sleep(0.05)
         # Warm up: one big batch of another key, its reply read whole.
-        warm = post(port, json.dumps([["INCR", "warm"]] * 20000).encode())
-        data = b""
-        while not (data.endswith(b"0\r\n\r\n") or (b"Content-Length" in data and data.endswith(b"]"))):
-            chunk = warm.recv(1 << 20)
-            if not chunk:
-                break
-            data += chunk
-        warm.close()
+        read_reply(port, json.dumps([["INCR", "warm"]] * 20000).encode())
         time.sleep(0.5)
         rss_before = status_kib(proc.pid, "VmRSS")
         hwm_before = status_kib(proc.pid, "VmHWM")
         body = json.dumps([["INCR", "n"]] * N).encode()
-        start = time.monotonic()
-        sock = post(port, body)
-        received = b""
-        head_at = first_body_at = None
-        while True:
-            chunk = sock.recv(1 << 20)
-            if not chunk:
-                break
-            received += chunk
-            if head_at is None and b"\r\n\r\n" in received:
-                head_at = time.monotonic() - start
-            if head_at is not None and first_body_at is None and len(received.split(b"\r\n\r\n", 1)[1]) > 0:
-                first_body_at = time.monotonic() - start
-            head = received.split(b"\r\n\r\n", 1)[0]
-            if b"chunked" in head and received.endswith(b"0\r\n\r\n"):
-                break
-            if b"Content-Length" in head:
-                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
-                if len(received.split(b"\r\n\r\n", 1)[1]) >= length:
-                    break
-        total = time.monotonic() - start
-        sock.close()
+        rounds = []
+        for _ in range(ROUNDS):
+            rounds.append(read_reply(port, body))
         hwm_after = status_kib(proc.pid, "VmHWM")
+        received, head_at, first_body_at, _ = rounds[0]
+        totals = sorted(total for _, _, _, total in rounds)
         chunked = b"chunked" in received.split(b"\r\n\r\n", 1)[0]
         print(f"binary: {KEYWAY_BIN}")
         print(f"commands: {N}, body {len(body)} bytes, reply {len(received)} bytes on the wire, chunked: {chunked}")
-        print(f"RSS before: {rss_before / 1024:.1f} MiB; peak RSS growth over the request: {(hwm_after - max(hwm_before, rss_before)) / 1024:.1f} MiB "
+        print(f"RSS before: {rss_before / 1024:.1f} MiB; peak RSS growth over the requests: {(hwm_after - max(hwm_before, rss_before)) / 1024:.1f} MiB "
               f"(VmHWM {hwm_before / 1024:.1f} -> {hwm_after / 1024:.1f} MiB)")
-        print(f"head after {head_at * 1000:.0f} ms, first body bytes after {first_body_at * 1000:.0f} ms, last after {total * 1000:.0f} ms")
+        print(f"first round: head after {head_at * 1000:.0f} ms, first body bytes after {first_body_at * 1000:.0f} ms")
+        print(f"whole reply read after (ms, {ROUNDS} rounds): " + " ".join(f"{r[3] * 1000:.0f}" for r in rounds)
+              + f"; median {totals[len(totals) // 2] * 1000:.0f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
