@@ -77,6 +77,31 @@ struct RDBFormatTests {
         }
     }
 
+    @Test("A compressor kept for many strings writes what a fresh one writes, its stale slots read as empty")
+    func lzfCompressorReusedAcrossStrings() {
+        var random = SplitMix64(seed: 7)
+        var kept = LZF.Compressor()
+        // Short and long, similar and unrelated inputs, in an order where
+        // earlier inputs leave slots behind that later ones hash into.
+        var inputs: [[UInt8]] = []
+        for index in 0..<300 {
+            let count = [21, 40, 41, 200, 1_000, 5_000][index % 6]
+            if index % 3 == 0 {
+                inputs.append((0..<count).map { _ in UInt8(truncatingIfNeeded: random.next() % 4 + 97) })
+            } else {
+                inputs.append(Array("value:\(index):".utf8) + [UInt8](repeating: UInt8(index % 251), count: count))
+            }
+        }
+        for input in inputs {
+            let fits = input.withUnsafeBytes { kept.compress($0, limit: input.count - 4) }
+            var fresh = LZF.Compressor()
+            let freshFits = input.withUnsafeBytes { fresh.compress($0, limit: input.count - 4) }
+            #expect(fits == freshFits)
+            #expect(kept.output == fresh.output, "\(input.count) bytes")
+            if fits { #expect(LZF.decompress(kept.output, expectedLength: input.count) == input) }
+        }
+    }
+
     @Test func listpackDecodesHandBuiltBuffer() throws {
         // Elements: 5 (7-bit uint), "hi" (6-bit string), -100 (13-bit int),
         // 1000000 (24-bit int), then the terminator.

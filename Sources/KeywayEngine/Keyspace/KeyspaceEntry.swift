@@ -204,6 +204,23 @@ extension Keyspace {
             }
         }
 
+        /// The key's and the string value's bytes, valid during `body`, for
+        /// a string kept inline or packed with its key; nil for any other
+        /// entry (whose `value` is not a copy). Lets a snapshot write a
+        /// string without copying it out.
+        func withPackedString<R>(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> R) -> R? {
+            let valueStart: Int, valueCount: Int
+            switch storage {
+            case .inlinePair: (valueStart, valueCount) = (Int(lengths & 0xFFFF), Int(lengths >> 16))
+            case .packed(_, let count): (valueStart, valueCount) = (Int(lengths), Int(count))
+            case .keyed: return nil
+            }
+            return withAllBytes { all in
+                body(UnsafeRawBufferPointer(rebasing: all[0..<valueStart]),
+                     UnsafeRawBufferPointer(rebasing: all[valueStart..<valueStart + valueCount]))
+            }
+        }
+
         /// Whether the value is a hash with field TTLs; a string value is
         /// not copied out to tell.
         var holdsHashWithVolatileFields: Bool {

@@ -101,6 +101,8 @@ public struct RDBError: Error, CustomStringConvertible, Equatable {
 /// Appends RDB primitives to a byte buffer.
 struct RDBEncoder {
     var bytes: [UInt8] = []
+    /// One compressor for every string this encoder writes.
+    private var lzf = LZF.Compressor()
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
@@ -164,15 +166,25 @@ struct RDBEncoder {
                 return
             }
         }
-        if compress && data.count > 20, let packed = LZF.compress(data, limit: data.count - 4) {
-            bytes.append(0xC0 | RDBFormat.StringEncoding.lzf)
-            length(packed.count)
-            length(data.count)
-            bytes.append(contentsOf: packed)
-            return
+        if compress && data.count > 20 {
+            let packed = data.withContiguousStorageIfAvailable { lzf.compress(UnsafeRawBufferPointer($0), limit: data.count - 4) }
+                ?? Array(data).withUnsafeBytes { lzf.compress($0, limit: data.count - 4) }
+            if packed {
+                bytes.append(0xC0 | RDBFormat.StringEncoding.lzf)
+                length(lzf.output.count)
+                length(data.count)
+                bytes.append(contentsOf: lzf.output)
+                return
+            }
         }
         length(data.count)
         bytes.append(contentsOf: data)
+    }
+
+    /// `string(_:compress:)` of bytes lent by the keyspace, without copying
+    /// them into an array first.
+    mutating func string(_ data: UnsafeRawBufferPointer, compress: Bool = false) {
+        string(UnsafeBufferPointer(start: data.baseAddress?.assumingMemoryBound(to: UInt8.self), count: data.count), compress: compress)
     }
 
     mutating func string(_ value: Bytes, compress: Bool = false) { string(value.storage, compress: compress) }

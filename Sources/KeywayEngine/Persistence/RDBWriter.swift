@@ -41,7 +41,8 @@ public enum RDBWriter {
         for entry in keyspace.entries where isLive(entry, now: now) {
             summary.keys += 1
             if entry.hasExpiry { summary.keysWithExpiry += 1 }
-            if case .hash(let hash) = entry.value, hash.hasVolatileFields,
+            // `holdsHashWithVolatileFields` first: `value` copies a string out.
+            if entry.holdsHashWithVolatileFields, case .hash(let hash) = entry.value,
                hash.fieldExpiries.values.contains(where: { $0 > now }) {
                 summary.usesFieldExpiry = true
             }
@@ -53,7 +54,7 @@ public enum RDBWriter {
     /// whose every field has expired.
     static func isLive(_ entry: Keyspace.Entry, now: Int64) -> Bool {
         if entry.hasExpiry && entry.expiresAt <= now { return false }
-        if case .hash(let hash) = entry.value, hash.hasVolatileFields {
+        if entry.holdsHashWithVolatileFields, case .hash(let hash) = entry.value {
             return hash.fieldNames.contains { field in (hash.expiry(of: field) ?? .max) > now }
         }
         return true
@@ -114,6 +115,13 @@ public enum RDBWriter {
             out.byte(RDBFormat.Opcode.expireTimeMS)
             out.milliseconds(entry.expiresAt)
         }
+        // Most keys are short strings: written from the keyspace's bytes.
+        let wroteString: Void? = entry.withPackedString { key, value in
+            out.byte(RDBFormat.ValueType.string)
+            out.string(key)
+            out.string(value, compress: options.compressStrings)
+        }
+        if wroteString != nil { return }
         switch entry.value {
         case .string(let value):
             out.byte(RDBFormat.ValueType.string)
