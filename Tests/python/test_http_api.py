@@ -226,6 +226,25 @@ def test_head_sends_the_length_of_the_get_without_its_body(server, http):
     assert int(missing.headers["Content-Length"]) == len(http.get(key_url(server, "not-there")).content)
 
 
+def test_head_of_a_path_form_command_with_side_effects_is_refused_and_changes_nothing(server, http):
+    """A HEAD looks and must not change anything (RFC 9110, 9.2.1): the
+    path form answers it only for commands without side effects."""
+    assert result(cmd(server, "SET", "head:kept", "v")) == "OK"
+    for path in ("/set/head:written/v", "/incr/head:counter", "/expire/head:kept/100", "/publish/head:channel/hi"):
+        r = http.head(server.url + path)
+        assert r.status_code == 405, path
+        assert {m.strip() for m in r.headers["Allow"].split(",")} == {"GET", "POST"}, path
+        assert r.content == b"", path
+    assert result(cmd(server, "EXISTS", "head:written")) == 0
+    assert result(cmd(server, "EXISTS", "head:counter")) == 0
+    assert result(cmd(server, "TTL", "head:kept")) == -1
+    # The same commands run with GET and POST; reads answer a HEAD as their GET does.
+    assert result(http.get(f"{server.url}/set/head:written/v")) == "OK"
+    assert result(http.post(f"{server.url}/incr/head:counter")) == 1
+    for path in ("/get/head:written", "/exists/head:written", "/ping", "/ttl/head:kept"):
+        assert http.head(server.url + path).status_code == 200, path
+
+
 def test_path_form_post_body_is_last_argument(server, http):
     assert result(http.post(f"{server.url}/set/page", data="hello world", headers={"Content-Type": "text/plain"})) == "OK"
     assert result(cmd(server, "GET", "page")) == "hello world"

@@ -128,12 +128,24 @@ struct JSONBodyMiddleware: Middleware {
 /// (PING, ECHO, TIME, INFO), unless `allow-get-writes yes`. curl, the SDKs
 /// and a URL typed into the address bar send neither `Origin` nor
 /// `Sec-Fetch-Site: cross-site`/`same-site`, and are not affected.
+///
+/// A HEAD of the path form runs only such commands too, from anyone: a
+/// HEAD is sent to look at a resource (link checkers, prefetchers, caches)
+/// and must not change it (RFC 9110, 9.2.1), so `HEAD /set/k/v` is 405 with
+/// `Allow: GET, POST` instead of a write.
 struct GetWriteMiddleware: Middleware {
     let policy: BrowserPolicy
 
     func handle(_ context: RequestContext, next: (RequestContext) -> HTTPResult) -> HTTPResult {
         let request = context.request
-        guard !policy.allowGetWrites, request.method == "GET" || request.method == "HEAD",
+        if request.method == "HEAD", let name = context.parameters["command"],
+           let flags = context.gateway.executor.commandFlags(Bytes(name)), Self.hasSideEffects(flags) {
+            let command = String(decoding: name, as: UTF8.self).uppercased()
+            return .response(context.refusal(405, code: "METHOD_NOT_ALLOWED",
+                                             message: "ERR HEAD may not run \(command), which has side effects; use GET or POST",
+                                             headers: [("Allow", "GET, POST")]))
+        }
+        guard !policy.allowGetWrites, request.method == "GET",
               request.isCrossSiteBrowserRequest, let name = context.parameters["command"],
               let flags = context.gateway.executor.commandFlags(Bytes(name)), Self.hasSideEffects(flags) else { return next(context) }
         let command = String(decoding: name, as: UTF8.self).uppercased()
